@@ -1,0 +1,120 @@
+//! The command line: global flags and one subcommand per area.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ferrite_types::SectorSize;
+
+use crate::config::LogFormat;
+
+/// Ferrite: a Filecoin storage-provider suite (sealing, proving, market, retrieval).
+#[derive(Debug, Parser)]
+#[command(name = "ferrite", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Home directory: config, databases, keystore [default: ~/.ferrite]
+    #[arg(long, global = true, env = "FERRITE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Config file [default: <home>/config.toml]
+    #[arg(long, global = true, env = "FERRITE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log line format (overrides node.log_format)
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `debug` or `ferrite_proofs=debug,info` (overrides node.log_level)
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Groth16 parameter directory (overrides proofs.parameter_cache)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub parameter_cache: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The home directory.
+    pub fn home(&self) -> PathBuf {
+        match &self.home {
+            Some(h) => h.clone(),
+            None => std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/"))
+                .join(".ferrite"),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Groth16 proof parameters: generate test sizes, fetch production sizes
+    #[command(subcommand)]
+    Params(ParamsCommand),
+    /// Pieces: compute a file's piece commitment
+    #[command(subcommand)]
+    Piece(PieceCommand),
+    /// Proofs: run the real sealing and proving pipeline as a self-test
+    #[command(subcommand)]
+    Proofs(ProofsCommand),
+    /// Configuration: print the documented default or the effective config
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParamsCommand {
+    /// Generate parameters for test sector sizes (2KiB, 8MiB) from a fixed seed.
+    /// For a private test network only.
+    Generate {
+        /// Sector sizes, comma-separated
+        #[arg(long, value_delimiter = ',', default_value = "2KiB")]
+        sizes: Vec<SectorSize>,
+    },
+    /// Download the official parameter files and check their digests
+    Fetch {
+        /// Sector sizes whose .params files to fetch (every .vk is fetched), comma-separated
+        #[arg(long, value_delimiter = ',', required = true)]
+        sizes: Vec<SectorSize>,
+        /// Base URL; the file's CID is appended (overrides proofs.param_base_url)
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// A manifest in the format of parameters.json instead of the one in filecoin-proofs
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PieceCommand {
+    /// Print a file's piece CID (CommP), padded piece size and payload size
+    Commp {
+        /// The file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofsCommand {
+    /// Seal, prove, verify and unseal one sector with real proofs, timing each phase
+    Selftest {
+        /// Sector size
+        #[arg(long, default_value = "2KiB")]
+        size: SectorSize,
+        /// Working directory [default: <home>/selftest]; emptied first
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the documented default config
+    Default,
+    /// Print the effective config (file, environment and flags applied)
+    Show,
+}

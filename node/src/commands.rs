@@ -1,0 +1,55 @@
+//! One module per subcommand area; each exports `run`.
+
+mod config;
+mod params;
+mod piece;
+mod proofs;
+
+use crate::cli::{Command, GlobalArgs};
+use crate::config::Config;
+
+/// Runs one command to completion.
+pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()> {
+    match cmd {
+        Command::Params(c) => params::run(c, &cfg),
+        Command::Piece(c) => piece::run(c),
+        Command::Proofs(c) => proofs::run(c, global),
+        Command::Config(c) => config::run(c, &cfg),
+    }
+}
+
+/// A multi-threaded runtime for commands that do network I/O. Built after
+/// `ferrite_proofs::init`, which must run before any thread exists.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A spinner line for a long step, on stderr (hidden when stderr is not a terminal).
+fn spinner(prefix: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner().with_prefix(prefix);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {prefix:<24} {msg} [{elapsed_precise}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// A byte-count bar on stderr.
+fn byte_bar(prefix: String, total: Option<u64>) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(t) => indicatif::ProgressBar::new(t),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_prefix(prefix);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:<24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}

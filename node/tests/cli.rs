@@ -1,0 +1,175 @@
+//! The `ferrite` binary as an operator runs it: help, config, bad input,
+//! piece commitments, missing parameters, and (with parameters) the real
+//! proofs self-test.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ZERO_2KIB_PIECE: &str = "baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy";
+const ZERO_1KIB_PIECE: &str = "baga6ea4seaqb66wjlfkrbye6uqoemcyxmqylwmrm235uclwfpsyx3ge2imidoly";
+
+fn ferrite(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("FERRITE_CONFIG")
+        .output()
+        .expect("run ferrite")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands_that_exist() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ferrite(home.path(), &["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for cmd in ["params", "piece", "proofs", "config"] {
+        assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
+    }
+    assert!(help.contains("--log-format"), "{help}");
+}
+
+#[test]
+fn config_default_round_trips_and_show_applies_env() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ferrite(home.path(), &["config", "default"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = home.path().join("config.toml");
+    std::fs::write(&file, stdout(&out)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(["--home"])
+        .arg(home.path())
+        .args(["config", "show"])
+        .env("FERRITE_PROOFS__LIMITS__C2", "3")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains("c2 = 3"), "{shown}");
+    assert!(shown.contains("pc1 = 2"), "{shown}");
+}
+
+#[test]
+fn unknown_config_key_is_a_one_line_error() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), "[proofs]\nthreds = 2\n").unwrap();
+    let out = ferrite(home.path(), &["config", "show"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("threds"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_sizes_are_rejected_clearly() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ferrite(home.path(), &["params", "generate", "--sizes", "3KiB"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unsupported sector size"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Production sizes are never generated.
+    let out = ferrite(home.path(), &["params", "generate", "--sizes", "32GiB"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("ferrite params fetch --sizes 32GiB"), "{err}");
+}
+
+#[test]
+fn piece_commp_matches_lotus_zero_pieces() {
+    let home = tempfile::tempdir().unwrap();
+    let f = home.path().join("zeros");
+    std::fs::write(&f, vec![0u8; 2032]).unwrap();
+    let out = ferrite(home.path(), &["piece", "commp", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(ZERO_2KIB_PIECE), "{text}");
+    assert!(text.contains("Padded size:  2048"), "{text}");
+    assert!(text.contains("Payload size: 2032"), "{text}");
+
+    // A shorter file is zero-filled up to its piece: same commitment as 1 KiB of zeros.
+    std::fs::write(&f, vec![0u8; 1000]).unwrap();
+    let out = ferrite(home.path(), &["piece", "commp", f.to_str().unwrap()]);
+    assert!(stdout(&out).contains(ZERO_1KIB_PIECE), "{}", stdout(&out));
+
+    // Different data, different commitment.
+    std::fs::write(&f, vec![1u8; 2032]).unwrap();
+    let out = ferrite(home.path(), &["piece", "commp", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains(ZERO_2KIB_PIECE));
+
+    let out = ferrite(home.path(), &["piece", "commp", "/nonexistent/file"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("open /nonexistent/file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_parameters_name_the_file_and_the_command() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("no-params");
+    let out = ferrite(
+        home.path(),
+        &[
+            "--parameter-cache",
+            empty.to_str().unwrap(),
+            "proofs",
+            "selftest",
+            "--size",
+            "2KiB",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("missing proof parameter file"), "{err}");
+    assert!(err.contains(empty.to_str().unwrap()), "{err}");
+    assert!(err.contains(".params"), "{err}");
+    assert!(
+        err.contains("ferrite params generate --sizes 2KiB"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The real pipeline with real Groth16 proofs. Needs the 2 KiB parameters in
+/// the directory named by FERRITE_PROOFS__PARAMETER_CACHE (scripts/test
+/// generates them once per machine).
+#[test]
+#[ignore = "needs 2 KiB Groth16 parameters; run by scripts/test"]
+fn selftest_runs_the_real_pipeline() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ferrite(home.path(), &["proofs", "selftest", "--size", "2KiB"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for phase in [
+        "add piece",
+        "pc1",
+        "pc2",
+        "c1",
+        "c2",
+        "verify seal",
+        "winning post",
+        "window post",
+        "unseal",
+    ] {
+        assert!(text.contains(phase), "{phase} missing:\n{text}");
+    }
+    assert!(text.contains("self-test passed"), "{text}");
+}

@@ -1,0 +1,81 @@
+//! The `[proofs]` section of ferrite.toml.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[proofs]` in ferrite.toml: where parameters and caches live, and how much
+/// proof work runs at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProofsConfig {
+    /// Directory of the Groth16 parameter files (`v28-*.params`, `.vk`, `.meta`).
+    /// Sets `FIL_PROOFS_PARAMETER_CACHE`. Default: `/var/tmp/filecoin-proof-parameters`,
+    /// where Lotus, Curio and Boost also look, so existing files are reused.
+    pub parameter_cache: PathBuf,
+    /// Directory of the SDR parent cache, created on the first PC1 of each
+    /// sector size. Sets `FIL_PROOFS_PARENT_CACHE`. Default: `/var/tmp/filecoin-parents`.
+    pub parent_cache: PathBuf,
+    /// Hash every parameter file against the bundled `parameters.json` when it
+    /// is first loaded. Must stay off with locally generated test parameters,
+    /// whose digests are not in the manifest. Default: false.
+    pub verify_production_params: bool,
+    /// Where `ferrite params fetch` downloads official parameter files from:
+    /// the file's CID is appended. Default: `https://proofs.filecoin.io/ipfs/`.
+    pub param_base_url: String,
+    /// Threads of the global rayon pool that the proofs use (`RAYON_NUM_THREADS`).
+    /// 0 means one per core. Default: 0.
+    pub threads: usize,
+    /// How many tasks of each stage may run at once in this process.
+    pub limits: StageLimits,
+}
+
+impl Default for ProofsConfig {
+    fn default() -> Self {
+        Self {
+            parameter_cache: PathBuf::from("/var/tmp/filecoin-proof-parameters"),
+            parent_cache: PathBuf::from("/var/tmp/filecoin-parents"),
+            verify_production_params: false,
+            param_base_url: "https://proofs.filecoin.io/ipfs/".to_string(),
+            threads: 0,
+            limits: StageLimits::default(),
+        }
+    }
+}
+
+/// `[proofs.limits]`: concurrent tasks per stage. Each must be at least 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StageLimits {
+    /// AddPiece and piece-commitment tasks (disk bound). Default: 4.
+    pub add_piece: usize,
+    /// PC1 (SDR labelling; memory bound: about 64 GiB at 32 GiB). Default: 2.
+    pub pc1: usize,
+    /// PC2 (tree building). Default: 1.
+    pub pc2: usize,
+    /// C1 (vanilla proofs; cheap). Default: 4.
+    pub c1: usize,
+    /// C2 (the SNARK; uses every core or the GPU). Default: 1.
+    pub c2: usize,
+    /// Winning and Window PoSt. Default: 1.
+    pub post: usize,
+    /// Unseal for retrieval. Default: 2.
+    pub unseal: usize,
+    /// Proof verification and cache clean-up (cheap). Default: 4.
+    pub verify: usize,
+}
+
+impl Default for StageLimits {
+    fn default() -> Self {
+        Self {
+            add_piece: 4,
+            pc1: 2,
+            pc2: 1,
+            c1: 4,
+            c2: 1,
+            post: 1,
+            unseal: 2,
+            verify: 4,
+        }
+    }
+}

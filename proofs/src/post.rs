@@ -1,0 +1,232 @@
+//! Proofs of Spacetime: Winning PoSt (block production) and Window PoSt
+//! (deadlines), over finalized sealed replicas.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ferrite_types::{
+    ActorId, CommR, PostKind, PostProof, PostRandomness, ProverId, SectorNumber, SectorSize,
+};
+use filecoin_proofs_api::{self as api, PrivateReplicaInfo, PublicReplicaInfo, post as fpost};
+use serde::{Deserialize, Serialize};
+
+use crate::params::require_params;
+use crate::{ProofsError, registered};
+
+/// A sealed sector, as a PoSt prover reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvingSector {
+    /// The sector's number.
+    pub number: SectorNumber,
+    /// Its replica commitment, as on chain.
+    pub comm_r: CommR,
+    /// Its cache directory (finalized is enough).
+    pub cache_dir: PathBuf,
+    /// Its sealed file.
+    pub sealed_path: PathBuf,
+}
+
+/// A sector as a PoSt verifier sees it: only what is on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainSector {
+    /// The sector's number.
+    pub number: SectorNumber,
+    /// Its replica commitment.
+    pub comm_r: CommR,
+}
+
+/// Generates a PoSt over `sectors`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostInput {
+    /// Winning or Window, and the sector size.
+    pub proof: PostProof,
+    /// The miner proving.
+    pub miner: ActorId,
+    /// The challenge randomness.
+    pub randomness: PostRandomness,
+    /// The sectors to prove: for Winning PoSt the challenged ones, for Window
+    /// PoSt every non-faulty sector of the partitions.
+    pub sectors: Vec<ProvingSector>,
+}
+
+/// Checks a PoSt against on-chain sector data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyPostInput {
+    /// The miner that proved.
+    pub miner: ActorId,
+    /// The challenge randomness.
+    pub randomness: PostRandomness,
+    /// The proven sectors.
+    pub sectors: Vec<ChainSector>,
+    /// The proofs, with their kinds.
+    pub proofs: Vec<PostProofBytes>,
+}
+
+/// One PoSt proof, as a block or SubmitWindowedPoSt carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostProofBytes {
+    /// Its kind.
+    pub proof: PostProof,
+    /// The SNARK bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Which of `sector_count` sectors a Winning PoSt with `randomness` challenges
+/// (indices into the miner's sorted sector set).
+pub fn winning_post_challenge(
+    proof: PostProof,
+    miner: ActorId,
+    randomness: PostRandomness,
+    sector_count: u64,
+) -> Result<Vec<u64>, ProofsError> {
+    expect_kind(proof, PostKind::Winning)?;
+    Ok(fpost::generate_winning_post_sector_challenge(
+        registered::post(proof),
+        randomness.as_bytes(),
+        sector_count,
+        *ProverId::from(miner).as_bytes(),
+    )
+    .context("draw winning post challenge")?)
+}
+
+/// Generates a Winning PoSt. Needs the proof's parameters.
+pub fn generate_winning_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
+    expect_kind(input.proof, PostKind::Winning)?;
+    let replicas = private_replicas(input)?;
+    let out = fpost::generate_winning_post(
+        input.randomness.as_bytes(),
+        &replicas,
+        *ProverId::from(input.miner).as_bytes(),
+    )
+    .context("generate winning post")?;
+    proofs_back(out)
+}
+
+/// Checks a Winning PoSt.
+pub fn verify_winning_post(input: &VerifyPostInput) -> Result<bool, ProofsError> {
+    let [only] = input.proofs.as_slice() else {
+        return Err(ProofsError::InvalidInput(format!(
+            "a winning post has exactly one proof, got {}",
+            input.proofs.len()
+        )));
+    };
+    expect_kind(only.proof, PostKind::Winning)?;
+    let replicas = public_replicas(only.proof, input)?;
+    Ok(fpost::verify_winning_post(
+        input.randomness.as_bytes(),
+        &only.bytes,
+        &replicas,
+        *ProverId::from(input.miner).as_bytes(),
+    )
+    .context("verify winning post")?)
+}
+
+/// Generates a Window PoSt over every sector of `input`. Needs the proof's parameters.
+pub fn generate_window_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
+    expect_kind(input.proof, PostKind::Window)?;
+    let replicas = private_replicas(input)?;
+    let out = fpost::generate_window_post(
+        input.randomness.as_bytes(),
+        &replicas,
+        *ProverId::from(input.miner).as_bytes(),
+    )
+    .context("generate window post")?;
+    proofs_back(out)
+}
+
+/// Checks a Window PoSt.
+pub fn verify_window_post(input: &VerifyPostInput) -> Result<bool, ProofsError> {
+    let Some(first) = input.proofs.first() else {
+        return Err(ProofsError::InvalidInput(
+            "no window post proof".to_string(),
+        ));
+    };
+    for p in &input.proofs {
+        expect_kind(p.proof, PostKind::Window)?;
+    }
+    let replicas = public_replicas(first.proof, input)?;
+    let proofs: Vec<(api::RegisteredPoStProof, &[u8])> = input
+        .proofs
+        .iter()
+        .map(|p| (registered::post(p.proof), p.bytes.as_slice()))
+        .collect();
+    Ok(fpost::verify_window_post(
+        input.randomness.as_bytes(),
+        &proofs,
+        &replicas,
+        *ProverId::from(input.miner).as_bytes(),
+    )
+    .context("verify window post")?)
+}
+
+fn expect_kind(proof: PostProof, kind: PostKind) -> Result<(), ProofsError> {
+    if proof.kind == kind {
+        Ok(())
+    } else {
+        Err(ProofsError::InvalidInput(format!(
+            "expected a {kind:?} PoSt proof kind, got {proof}"
+        )))
+    }
+}
+
+fn require_post_params(proof: PostProof, vk_only: bool) -> Result<(), ProofsError> {
+    let p = registered::post(proof);
+    let size: SectorSize = proof.size;
+    if vk_only {
+        require_params(&[p.cache_verifying_key_path()], size)
+    } else {
+        require_params(&[p.cache_params_path(), p.cache_verifying_key_path()], size)
+    }
+}
+
+fn private_replicas(
+    input: &PostInput,
+) -> Result<BTreeMap<api::SectorId, PrivateReplicaInfo>, ProofsError> {
+    if input.sectors.is_empty() {
+        return Err(ProofsError::InvalidInput("no sectors to prove".to_string()));
+    }
+    require_post_params(input.proof, false)?;
+    let p = registered::post(input.proof);
+    Ok(input
+        .sectors
+        .iter()
+        .map(|s| {
+            (
+                api::SectorId::from(s.number.0),
+                PrivateReplicaInfo::new(p, s.comm_r.0, s.cache_dir.clone(), s.sealed_path.clone()),
+            )
+        })
+        .collect())
+}
+
+fn public_replicas(
+    proof: PostProof,
+    input: &VerifyPostInput,
+) -> Result<BTreeMap<api::SectorId, PublicReplicaInfo>, ProofsError> {
+    require_post_params(proof, true)?;
+    let p = registered::post(proof);
+    Ok(input
+        .sectors
+        .iter()
+        .map(|s| {
+            (
+                api::SectorId::from(s.number.0),
+                PublicReplicaInfo::new(p, s.comm_r.0),
+            )
+        })
+        .collect())
+}
+
+fn proofs_back(
+    out: Vec<(api::RegisteredPoStProof, Vec<u8>)>,
+) -> Result<Vec<PostProofBytes>, ProofsError> {
+    out.into_iter()
+        .map(|(p, bytes)| {
+            let proof = registered::post_back(p).ok_or_else(|| {
+                ProofsError::Proof(anyhow::anyhow!("library returned proof kind {p:?}"))
+            })?;
+            Ok(PostProofBytes { proof, bytes })
+        })
+        .collect()
+}

@@ -1,0 +1,73 @@
+//! The one place that sets `FIL_PROOFS_*` (STYLE R7).
+//!
+//! filecoin-proofs reads its settings from the environment once, lazily, on
+//! the first call that needs them. So [`init`] must run before any proof call
+//! and before the process starts other threads (it mutates the environment).
+
+use std::sync::OnceLock;
+
+use storage_proofs_core::settings::SETTINGS;
+
+use crate::{ProofsConfig, ProofsError};
+
+static APPLIED: OnceLock<ProofsConfig> = OnceLock::new();
+
+/// Applies `cfg` to the proof library. Call it once at startup, before any
+/// other thread exists. A second call with the same config is a no-op; with a
+/// different config it is an error, because the library has already read its
+/// settings.
+pub fn init(cfg: &ProofsConfig) -> Result<(), ProofsError> {
+    if let Some(applied) = APPLIED.get() {
+        return if applied == cfg {
+            Ok(())
+        } else {
+            Err(ProofsError::Settings(
+                "init was already called with a different [proofs] config".to_string(),
+            ))
+        };
+    }
+    let mut vars: Vec<(&str, String)> = vec![
+        (
+            "FIL_PROOFS_PARAMETER_CACHE",
+            path_str(&cfg.parameter_cache)?,
+        ),
+        ("FIL_PROOFS_PARENT_CACHE", path_str(&cfg.parent_cache)?),
+        (
+            "FIL_PROOFS_VERIFY_PRODUCTION_PARAMS",
+            if cfg.verify_production_params {
+                "1"
+            } else {
+                "0"
+            }
+            .to_string(),
+        ),
+    ];
+    if cfg.threads > 0 {
+        vars.push(("RAYON_NUM_THREADS", cfg.threads.to_string()));
+    }
+    for (k, v) in vars {
+        // SAFETY: `init` runs at startup, before the process spawns threads
+        // (the CLI calls it before building the tokio runtime), so no other
+        // thread reads the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v);
+        }
+    }
+    // The library reads its settings lazily; make sure it sees ours.
+    let seen = &SETTINGS.parameter_cache;
+    let want = path_str(&cfg.parameter_cache)?;
+    if seen.trim_end_matches('/') != want.trim_end_matches('/') {
+        return Err(ProofsError::Settings(format!(
+            "the proof library had already read its settings (parameter cache {seen}, wanted {want}); call init first"
+        )));
+    }
+    let _ = APPLIED.set(cfg.clone());
+    Ok(())
+}
+
+fn path_str(p: &std::path::Path) -> Result<String, ProofsError> {
+    p.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| ProofsError::Settings(format!("path {} is not UTF-8", p.display())))
+}
