@@ -2,6 +2,8 @@
 //! piece commitments, missing parameters, and (with parameters) the real
 //! proofs self-test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
 use std::path::Path;
 use std::process::{Command, Output};
 

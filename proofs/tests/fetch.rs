@@ -1,6 +1,8 @@
 //! `params fetch` against a local HTTP server: download, resume, digest
 //! mismatch, server errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,8 @@
 //! Local parameter generation: deterministic, atomic, and only for test sizes.
 //! Uses the Window PoSt 2 KiB circuit, which generates in seconds.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
 use ferrite_proofs::params::generate::{ParamCircuit, circuits, file_names, generate_circuit};
 use ferrite_types::{SealProof, SectorSize};
 

@@ -32,6 +32,9 @@ pub struct RawBatch {
     pub ops: Vec<RawOp>,
 }
 
+/// Raw entries of a scan: encoded key and value, in key order.
+pub type RawEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A key-value engine with named tables. Two implementations: [`crate::RocksDb`]
 /// and [`crate::MemDb`].
 pub trait Db: Send + Sync + Debug {
@@ -40,9 +43,5 @@ pub trait Db: Send + Sync + Debug {
     /// Applies every operation of `batch`, or none of them.
     fn write(&self, batch: RawBatch) -> Result<(), StoreError>;
     /// Every entry of `table` whose key starts with `prefix`, in key order.
-    fn scan_prefix(
-        &self,
-        table: &str,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<RawEntries, StoreError>;
 }

@@ -37,7 +37,7 @@ mod mem;
 mod rocks;
 mod table;
 
-pub use db::{Db, RawBatch, RawOp};
+pub use db::{Db, RawBatch, RawEntries, RawOp};
 pub use error::StoreError;
 pub use key::Key;
 pub use mem::MemDb;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use crate::db::RawEntries;
 use crate::{Db, META_TABLE, RawBatch, RawOp, StoreError};
 
 type TableMap = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -68,11 +69,7 @@ impl Db for MemDb {
         Ok(())
     }
 
-    fn scan_prefix(
-        &self,
-        table: &str,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<RawEntries, StoreError> {
         let tables = self.lock();
         let t = tables
             .get(table)

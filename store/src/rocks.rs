@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rocksdb::{ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options};
 
+use crate::db::RawEntries;
 use crate::{Db, META_TABLE, RawBatch, RawOp, StoreError};
 
 /// How to open a [`RocksDb`].
@@ -87,11 +88,7 @@ impl Db for RocksDb {
         Ok(self.db.write_opt(wb, &wo)?)
     }
 
-    fn scan_prefix(
-        &self,
-        table: &str,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<RawEntries, StoreError> {
         let iter = self.db.iterator_cf(
             self.cf(table)?,
             IteratorMode::From(prefix, Direction::Forward),

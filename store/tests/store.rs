@@ -1,5 +1,7 @@
 //! The same behaviour checks on both engines, plus what only a disk can show.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
 use ferrite_store::{
     Db, META_TABLE, MemDb, RawBatch, RawOp, RocksDb, RocksOptions, SCHEMA_VERSION, Store,
     StoreError, Table, codec,

@@ -60,7 +60,7 @@ impl PaddedPieceSize {
 impl UnpaddedPieceSize {
     /// Checks that `bytes` is 127/128 of a valid padded size.
     pub fn new(bytes: u64) -> Result<Self, TypesError> {
-        if bytes % 127 != 0 {
+        if !bytes.is_multiple_of(127) {
             return Err(TypesError::UnpaddedSize(bytes));
         }
         match (bytes / 127).checked_mul(128).map(PaddedPieceSize::new) {

@@ -11,7 +11,7 @@
 //! `.vk` file (they are small, and a node verifies proofs of all sizes).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ferrite_types::SectorSize;
 use futures_util::StreamExt;

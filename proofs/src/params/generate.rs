@@ -230,12 +230,6 @@ fn draw(
         .map_err(|e| ProofsError::Proof(anyhow::anyhow!("generate groth16 parameters: {e}")))
 }
 
-fn partial(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    path.with_file_name(name)
-}
-
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -253,8 +247,4 @@ fn write_atomically(
         let _ = fs::remove_file(&tmp);
         io(format!("write {}", path.display()), e)
     })
-}
-
-fn io(what: String, source: std::io::Error) -> ProofsError {
-    ProofsError::Io { what, source }
 }
