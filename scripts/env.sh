@@ -10,6 +10,12 @@ if ! command -v protoc >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/libclang.so >
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev protobuf-compiler >/dev/null
 fi
 
+# The devnet actors (actors/) are compiled to wasm32 by ferrite-chain's build script.
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    echo "installing the rust wasm32-unknown-unknown target" >&2
+    rustup target add wasm32-unknown-unknown >&2
+fi
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferrite-target}"
 # Groth16 parameters for the test sizes, generated once per machine.
 export FERRITE_PROOFS__PARAMETER_CACHE="${FERRITE_PROOFS__PARAMETER_CACHE:-$HOME/.cache/ferrite-params}"

@@ -1,0 +1,135 @@
+//! The runtime shared by Ferrite's devnet actors: a blockstore over the FVM's
+//! IPLD syscalls, CBOR parameters and return values, state load and save, and
+//! the caller checks every actor needs. Each actor's `invoke` entry point
+//! decodes its parameters with [`params`], works on its state with
+//! [`load_state`] and [`save_state`], and answers with [`ret`] or [`abort`].
+
+use cid::Cid;
+use fvm_ipld_blockstore::{Block, Blockstore};
+use fvm_ipld_encoding::ipld_block::IpldBlock;
+use fvm_ipld_encoding::{CBOR, DAG_CBOR};
+use fvm_sdk::NO_DATA_BLOCK_ID;
+use fvm_shared::ActorID;
+use fvm_shared::error::ExitCode;
+use multihash_codetable::Code;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use fvm_sdk as sdk;
+
+/// The first method number of the FRC-42 exported (user-callable) range.
+pub const FIRST_EXPORTED_METHOD: u64 = 1 << 24;
+
+/// The system actor's ID.
+pub const SYSTEM_ACTOR: ActorID = 0;
+
+/// The blockstore of the running actor: the FVM's IPLD syscalls.
+#[derive(Debug, Clone, Copy)]
+pub struct ActorBlockstore;
+
+impl Blockstore for ActorBlockstore {
+    fn get(&self, k: &Cid) -> anyhow::Result<Option<Vec<u8>>> {
+        fvm_sdk::ipld::get(k)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("ipld get {k}: {e:?}"))
+    }
+
+    fn put_keyed(&self, k: &Cid, block: &[u8]) -> anyhow::Result<()> {
+        let size = u32::from(k.hash().size());
+        let c = fvm_sdk::ipld::put(k.hash().code(), size, k.codec(), block)
+            .map_err(|e| anyhow::anyhow!("ipld put: {e:?}"))?;
+        anyhow::ensure!(&c == k, "ipld put: got {c}, expected {k}");
+        Ok(())
+    }
+
+    fn put<D: AsRef<[u8]>>(&self, code: Code, block: &Block<D>) -> anyhow::Result<Cid> {
+        fvm_sdk::ipld::put(code.into(), 32, block.codec, block.data.as_ref())
+            .map_err(|e| anyhow::anyhow!("ipld put: {e:?}"))
+    }
+}
+
+/// Stops the call with `code` and `msg`.
+pub fn abort(code: ExitCode, msg: &str) -> ! {
+    fvm_sdk::vm::abort(code.value(), Some(msg))
+}
+
+/// Aborts with `code` on an error, keeping its text.
+pub trait OrAbort<T> {
+    /// The value, or an abort with `code` and the error's text after `what`.
+    fn or_abort(self, code: ExitCode, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Debug> OrAbort<T> for Result<T, E> {
+    fn or_abort(self, code: ExitCode, what: &str) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => abort(code, &format!("{what}: {e:?}")),
+        }
+    }
+}
+
+/// The call's parameters, decoded from CBOR; aborts with
+/// `USR_SERIALIZATION` if they are missing or malformed.
+pub fn params<T: DeserializeOwned>(id: u32) -> T {
+    let block = fvm_sdk::message::params_raw(id)
+        .or_abort(ExitCode::USR_SERIALIZATION, "read parameters")
+        .unwrap_or_else(|| abort(ExitCode::USR_SERIALIZATION, "missing parameters"));
+    block
+        .deserialize()
+        .or_abort(ExitCode::USR_SERIALIZATION, "decode parameters")
+}
+
+/// Returns `value` as the call's CBOR return block.
+pub fn ret<T: Serialize + ?Sized>(value: &T) -> u32 {
+    let block = IpldBlock::serialize(CBOR, value)
+        .or_abort(ExitCode::USR_SERIALIZATION, "encode return value");
+    fvm_sdk::ipld::put_block(block.codec, &block.data)
+        .or_abort(ExitCode::USR_ASSERTION_FAILED, "write return block")
+}
+
+/// No return value.
+pub fn ret_nothing() -> u32 {
+    NO_DATA_BLOCK_ID
+}
+
+/// The actor's state, decoded from its state root.
+pub fn load_state<T: DeserializeOwned>() -> T {
+    let root = fvm_sdk::sself::root().or_abort(ExitCode::USR_ILLEGAL_STATE, "read state root");
+    let bytes = fvm_sdk::ipld::get(&root).or_abort(ExitCode::USR_ILLEGAL_STATE, "read state");
+    fvm_ipld_encoding::from_slice(&bytes).or_abort(ExitCode::USR_ILLEGAL_STATE, "decode state")
+}
+
+/// Writes `state` and makes it the actor's state root.
+pub fn save_state<T: Serialize>(state: &T) -> Cid {
+    let bytes =
+        fvm_ipld_encoding::to_vec(state).or_abort(ExitCode::USR_SERIALIZATION, "encode state");
+    let cid = fvm_sdk::ipld::put(Code::Blake2b256.into(), 32, DAG_CBOR, &bytes)
+        .or_abort(ExitCode::USR_ILLEGAL_STATE, "write state");
+    fvm_sdk::sself::set_root(&cid).or_abort(ExitCode::USR_ILLEGAL_STATE, "set state root");
+    cid
+}
+
+/// Aborts with `USR_FORBIDDEN` unless the immediate caller is `id`.
+pub fn require_caller(id: ActorID) {
+    let caller = fvm_sdk::message::caller();
+    if caller != id {
+        abort(
+            ExitCode::USR_FORBIDDEN,
+            &format!("caller f0{caller} is not f0{id}"),
+        );
+    }
+}
+
+/// The answer to a method number the actor does not have: FRC-42 exported
+/// methods are accepted as no-ops (so that tokens and hooks can be sent to
+/// any account), everything else is `USR_UNHANDLED_MESSAGE`.
+pub fn unhandled_or_noop(method: u64) -> u32 {
+    if method >= FIRST_EXPORTED_METHOD {
+        ret_nothing()
+    } else {
+        abort(
+            ExitCode::USR_UNHANDLED_MESSAGE,
+            &format!("unhandled method {method}"),
+        )
+    }
+}
