@@ -17,7 +17,8 @@ const ACTORS: [&str; 7] = [
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let actors = manifest_dir.join("..").join("actors");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed={}", actors.display());
@@ -26,7 +27,13 @@ fn main() {
     let target = out.join("actors-target");
     let status = Command::new(cargo)
         .current_dir(&actors)
-        .args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .env("CARGO_TARGET_DIR", &target)
         // The outer build's settings are not the actors' (clippy, host rustflags).
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
@@ -44,7 +51,10 @@ fn main() {
     }
     for name in ACTORS {
         let file = format!("ferrite_actor_{name}.wasm");
-        let built = target.join("wasm32-unknown-unknown").join("release").join(&file);
+        let built = target
+            .join("wasm32-unknown-unknown")
+            .join("release")
+            .join(&file);
         std::fs::copy(&built, out.join(format!("{name}.wasm")))
             .unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
     }

@@ -77,9 +77,8 @@ fn main() -> anyhow::Result<()> {
         }
         let dir = work.path().join("ferrite");
         let size = args.size;
-        let times = rt.block_on(workers.run(Stage::C2, move || {
-            selftest::run(size, &dir, &mut |_| {})
-        }))?;
+        let times =
+            rt.block_on(workers.run(Stage::C2, move || selftest::run(size, &dir, &mut |_| {})))?;
         for t in times {
             if round == 0 {
                 order.push(t.phase);

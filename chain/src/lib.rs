@@ -1,9 +1,55 @@
-//! ferrite-chain (not built yet): Ferrite's view of the Filecoin chain.
+//! ferrite-chain: Ferrite's view of the Filecoin chain, and the embedded devnet.
 //!
-//! It will own the `Chain` trait that sealing, proving and the market use to
-//! read state and send messages, with two implementations: the embedded FVM
-//! devnet (the real `fvm` crate running the actor bundle of `actors/`, a
-//! blockstore on ferrite-store's RocksDB, genesis, block production, a message
-//! pool with signature and nonce checks, a per-epoch cron tick, a documented
-//! deterministic randomness beacon, and a Lotus-compatible JSON-RPC API), and
-//! a client for a real Lotus or Forest node's JSON-RPC endpoint.
+//! The devnet is a single-node chain on the real FVM (`fvm` 4.8, with the
+//! proof syscalls linked), running the actor bundle of `actors/` (compiled to
+//! wasm32 by this crate's build script and embedded) or an official bundle
+//! given as a CAR:
+//!
+//! - [`bundle`]: the actor code and manifest; [`genesis`]: the genesis state.
+//! - [`vm`]: one engine for the process, one machine per epoch; [`externs`]:
+//!   randomness and tipset CIDs for the FVM.
+//! - [`devnet`]: blocks, tipsets, the head and its execution, state queries,
+//!   persisted in ferrite-store (blocks in [`blockstore`]).
+//! - [`mpool`]: the message pool's checks (signature, nonce, funds, gas, RBF).
+//! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
+//!   types, keys and signatures, and Filecoin's randomness draw (with the
+//!   devnet's deterministic beacon, documented as such).
+//!
+//! Data flow: a signed message enters through [`devnet::Devnet::push`] (from
+//! the JSON-RPC API or in-process), waits in the pool, is selected into the
+//! next block by [`devnet::Devnet::produce_block`], executed by the VM, and
+//! its receipt becomes visible with the following block.
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use ferrite_chain::{bundle::Bundle, devnet::{Devnet, DevnetSettings, TABLES}};
+//! # let settings: DevnetSettings = todo!();
+//! let db = ferrite_store::RocksDb::open("chain".as_ref(), &TABLES, Default::default())?;
+//! let devnet = Devnet::open(Arc::new(db), settings, |bs| Bundle::embedded(bs))?;
+//! let head = devnet.produce_block()?;
+//! println!("epoch {}", head.height());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod block;
+pub mod blockstore;
+pub mod bundle;
+pub mod config;
+pub mod devnet;
+mod error;
+pub mod externs;
+pub mod genesis;
+pub mod message;
+pub mod mpool;
+pub mod producer;
+pub mod randomness;
+pub mod rpc;
+mod state;
+pub mod vm;
+pub mod wallet;
+
+pub use error::ChainError;

@@ -52,6 +52,14 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a single-node devnet: an embedded FVM chain with a Lotus-compatible JSON-RPC API
+    Devnet(DevnetArgs),
+    /// Chain: read the head, send FIL (talks to a running node)
+    #[command(subcommand)]
+    Chain(ChainCommand),
+    /// API tokens
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Groth16 proof parameters: generate test sizes, fetch production sizes
     #[command(subcommand)]
     Params(ParamsCommand),
@@ -117,4 +125,44 @@ pub enum ConfigCommand {
     Default,
     /// Print the effective config (file, environment and flags applied)
     Show,
+}
+
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Milliseconds between blocks (overrides devnet.block_time_ms)
+    #[arg(long, value_name = "MS")]
+    pub block_time_ms: Option<u64>,
+    /// JSON-RPC listen address (overrides devnet.listen)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Run this actor bundle (a CAR, e.g. the official builtin-actors) instead of the embedded one.
+    /// Only used when the chain is created.
+    #[arg(long, value_name = "FILE")]
+    pub actors_bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCommand {
+    /// Print the head tipset's height and CIDs
+    Head,
+    /// Send FIL from a wallet address of the node, and wait for it to execute
+    Send {
+        /// Recipient address
+        to: String,
+        /// Amount in FIL (decimals allowed, e.g. 0.5)
+        amount: String,
+        /// Sender [default: the node's default wallet address]
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Print a new API token with a permission and every level below it
+    CreateToken {
+        /// read, write, sign or admin
+        #[arg(long)]
+        perm: String,
+    },
 }

@@ -1,6 +1,9 @@
 //! One module per subcommand area; each exports `run`.
 
+mod auth;
+mod chain;
 mod config;
+mod devnet;
 mod params;
 mod piece;
 mod proofs;
@@ -11,6 +14,9 @@ use crate::config::Config;
 /// Runs one command to completion.
 pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()> {
     match cmd {
+        Command::Devnet(a) => devnet::run(a, global, &cfg),
+        Command::Chain(c) => chain::run(c, global),
+        Command::Auth(c) => auth::run(c, global),
         Command::Params(c) => params::run(c, &cfg),
         Command::Piece(c) => piece::run(c),
         Command::Proofs(c) => proofs::run(c, global),

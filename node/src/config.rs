@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use ferrite_chain::config::DevnetConfig;
 use ferrite_proofs::ProofsConfig;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,8 @@ pub struct Config {
     pub node: NodeConfig,
     /// `[proofs]`: parameters, caches and proof concurrency.
     pub proofs: ProofsConfig,
+    /// `[devnet]`: the embedded chain of `ferrite devnet`.
+    pub devnet: DevnetConfig,
 }
 
 /// `[node]` in ferrite.toml.

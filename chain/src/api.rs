@@ -1,0 +1,222 @@
+//! The `Chain` trait: what sealing, proving and the market need from a
+//! chain, with two implementations, [`DevnetChain`] (the embedded devnet, in
+//! process) and [`crate::rpc::client::LotusClient`] (any Lotus-compatible
+//! node over JSON-RPC). Pipelines never know which one they have.
+
+use std::sync::{Arc, Mutex};
+
+use cid::Cid;
+use fvm_shared::address::Address;
+use fvm_shared::clock::ChainEpoch;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use fvm_shared::receipt::Receipt;
+
+use crate::ChainError;
+use crate::devnet::Devnet;
+use crate::message::SignedMessage;
+use crate::wallet::Wallet;
+
+/// The head of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Its epoch.
+    pub height: ChainEpoch,
+    /// Its tipset key.
+    pub key: Vec<Cid>,
+}
+
+/// An actor's on-chain record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActorInfo {
+    /// Its code.
+    pub code: Cid,
+    /// Its state root.
+    pub state: Cid,
+    /// Its nonce.
+    pub nonce: u64,
+    /// Its balance.
+    pub balance: TokenAmount,
+}
+
+/// Where and how a message was executed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// The message (possibly a replacement's CID).
+    pub message: Cid,
+    /// Its receipt.
+    pub receipt: Receipt,
+    /// The epoch of the tipset whose parent state includes it.
+    pub height: ChainEpoch,
+}
+
+/// A chain, embedded or remote.
+#[async_trait::async_trait]
+pub trait Chain: Send + Sync {
+    /// The head.
+    async fn head(&self) -> Result<Head, ChainError>;
+    /// The network's name.
+    async fn network_name(&self) -> Result<String, ChainError>;
+    /// The actor at `addr` in the head's state, if any.
+    async fn actor(&self, addr: &Address) -> Result<Option<ActorInfo>, ChainError>;
+    /// The ID address of `addr`, if it has one.
+    async fn lookup_id(&self, addr: &Address) -> Result<Option<Address>, ChainError>;
+    /// The balance of `addr` (0 if it has no actor).
+    async fn balance(&self, addr: &Address) -> Result<TokenAmount, ChainError>;
+    /// Estimates gas, signs with the node's wallet and pushes `msg` (nonce 0
+    /// means "the next one"); returns the signed message's CID.
+    async fn send(&self, msg: Message) -> Result<Cid, ChainError>;
+    /// Pushes a message signed elsewhere.
+    async fn push_signed(&self, sm: SignedMessage) -> Result<Cid, ChainError>;
+    /// Waits until `cid` is executed and `confidence` more epochs have passed.
+    async fn wait(&self, cid: &Cid, confidence: i64) -> Result<Execution, ChainError>;
+    /// Where `cid` was executed, if it was.
+    async fn search(&self, cid: &Cid) -> Result<Option<Execution>, ChainError>;
+    /// Runs `msg` read-only on the head's state.
+    async fn call(&self, msg: Message) -> Result<Receipt, ChainError>;
+    /// Randomness drawn from the chain's tickets.
+    async fn ticket_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError>;
+}
+
+/// The embedded devnet as a [`Chain`]: direct calls, no network.
+#[derive(Debug, Clone)]
+pub struct DevnetChain {
+    devnet: Arc<Devnet>,
+    wallet: Arc<Mutex<Wallet>>,
+    heads: tokio::sync::watch::Receiver<i64>,
+    push_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DevnetChain {
+    /// The devnet, signing with `wallet`; `heads` follows the block producer.
+    pub fn new(
+        devnet: Arc<Devnet>,
+        wallet: Arc<Mutex<Wallet>>,
+        heads: tokio::sync::watch::Receiver<i64>,
+    ) -> Self {
+        Self {
+            devnet,
+            wallet,
+            heads,
+            push_lock: Arc::default(),
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ChainError> + Send + 'static,
+) -> Result<T, ChainError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ChainError::Internal(anyhow::anyhow!("chain task failed: {e}")))?
+}
+
+#[async_trait::async_trait]
+impl Chain for DevnetChain {
+    async fn head(&self) -> Result<Head, ChainError> {
+        let ts = self.devnet.head();
+        Ok(Head {
+            height: ts.height(),
+            key: ts.key,
+        })
+    }
+
+    async fn network_name(&self) -> Result<String, ChainError> {
+        Ok(self.devnet.network_name().to_string())
+    }
+
+    async fn actor(&self, addr: &Address) -> Result<Option<ActorInfo>, ChainError> {
+        let (d, a) = (self.devnet.clone(), *addr);
+        let actor = blocking(move || d.actor(&a, &[])).await?;
+        Ok(actor.map(|a| ActorInfo {
+            code: a.code,
+            state: a.state,
+            nonce: a.sequence,
+            balance: a.balance,
+        }))
+    }
+
+    async fn lookup_id(&self, addr: &Address) -> Result<Option<Address>, ChainError> {
+        let (d, a) = (self.devnet.clone(), *addr);
+        blocking(move || d.lookup_id(&a, &[])).await
+    }
+
+    async fn balance(&self, addr: &Address) -> Result<TokenAmount, ChainError> {
+        Ok(self
+            .actor(addr)
+            .await?
+            .map(|a| a.balance)
+            .unwrap_or_default())
+    }
+
+    async fn send(&self, msg: Message) -> Result<Cid, ChainError> {
+        let _guard = self.push_lock.lock().await;
+        let (d, w) = (self.devnet.clone(), self.wallet.clone());
+        blocking(move || {
+            let signer = d.account_key(&msg.from, &[])?;
+            let mut msg = d.estimate_gas(msg, &TokenAmount::default())?;
+            msg.sequence = d.next_nonce(&msg.from)?;
+            let key = {
+                let w = w.lock().unwrap_or_else(|p| p.into_inner());
+                w.key(&signer).cloned().ok_or_else(|| {
+                    ChainError::NotFound(format!("no key for {signer} in the node's wallet"))
+                })?
+            };
+            d.push(SignedMessage::sign(msg, &key)?)
+        })
+        .await
+    }
+
+    async fn push_signed(&self, sm: SignedMessage) -> Result<Cid, ChainError> {
+        let d = self.devnet.clone();
+        blocking(move || d.push(sm)).await
+    }
+
+    async fn wait(&self, cid: &Cid, confidence: i64) -> Result<Execution, ChainError> {
+        let mut heads = self.heads.clone();
+        loop {
+            if let Some(e) = self.search(cid).await? {
+                if self.devnet.head().height() >= e.height + confidence.max(0) {
+                    return Ok(e);
+                }
+            }
+            heads
+                .changed()
+                .await
+                .map_err(|_| ChainError::Unavailable("the block producer stopped".to_string()))?;
+        }
+    }
+
+    async fn search(&self, cid: &Cid) -> Result<Option<Execution>, ChainError> {
+        let (d, c) = (self.devnet.clone(), *cid);
+        let found = blocking(move || d.search(&c)).await?;
+        Ok(found.map(|l| Execution {
+            message: l.message,
+            height: l.tipset.height(),
+            receipt: l.receipt,
+        }))
+    }
+
+    async fn call(&self, mut msg: Message) -> Result<Receipt, ChainError> {
+        if msg.gas_limit == 0 {
+            msg.gas_limit = crate::vm::BLOCK_GAS_LIMIT;
+        }
+        let d = self.devnet.clone();
+        Ok(blocking(move || d.call(msg, &[])).await?.msg_receipt)
+    }
+
+    async fn ticket_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        let (d, e) = (self.devnet.clone(), entropy.to_vec());
+        blocking(move || d.ticket_randomness(tag, round, &e)).await
+    }
+}

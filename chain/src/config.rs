@@ -1,0 +1,43 @@
+//! The `[devnet]` section of ferrite.toml.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `[devnet]`: the embedded chain that `ferrite devnet` runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevnetConfig {
+    /// Milliseconds between blocks. Default: 4000.
+    pub block_time_ms: u64,
+    /// Where the JSON-RPC API listens. Default: `127.0.0.1:2345`.
+    pub listen: String,
+    /// The network's name, set at genesis. Default: `ferrite-devnet`.
+    pub network_name: String,
+    /// The network version the actors run under (21 to 29). Default: 25.
+    pub network_version: u32,
+    /// The EIP-155 chain id. Default: 31415926.
+    pub chain_id: u64,
+    /// Whole FIL given to each genesis account. Default: 100000.
+    pub genesis_balance_fil: u64,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            block_time_ms: 4000,
+            listen: "127.0.0.1:2345".to_string(),
+            network_name: "ferrite-devnet".to_string(),
+            network_version: 25,
+            chain_id: 31415926,
+            genesis_balance_fil: 100_000,
+        }
+    }
+}
+
+impl DevnetConfig {
+    /// The block time.
+    pub fn block_time(&self) -> Duration {
+        Duration::from_millis(self.block_time_ms.max(1))
+    }
+}

@@ -1,0 +1,870 @@
+//! The embedded devnet: a single-node chain on the real FVM.
+//!
+//! ```text
+//!  MpoolPush ──► Mpool (signature, nonce, funds, gas checked)
+//!                  │ select, every block time
+//!                  ▼
+//!  block h+1 = { parent: h, ParentStateRoot: S_h, ParentMessageReceipts: R_h,
+//!                Messages: M_h+1, ticket, devnet beacon }
+//!                  │ execute M_h+1 on S_h at epoch h+1, then cron  (Vm::apply)
+//!                  ▼
+//!  S_h+1, R_h+1 kept as the head's execution result, used by block h+2
+//! ```
+//!
+//! As in Lotus, a tipset's state queries read its *parent* state, and a
+//! message's receipt is visible once the next block is on chain. Every block
+//! is persisted (headers and messages in the blockstore, the height index,
+//! the head and its execution result in one atomic batch) before it becomes
+//! the head, so a restart continues from the last head.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use cid::Cid;
+use ferrite_store::{Db, Store, Table};
+use fvm::state_tree::StateTree;
+use fvm_ipld_amt::Amt;
+use fvm_ipld_blockstore::Blockstore;
+use fvm_ipld_encoding::{CborStore, to_vec};
+use fvm_shared::address::{Address, Protocol};
+use fvm_shared::bigint::BigInt;
+use fvm_shared::clock::ChainEpoch;
+use fvm_shared::crypto::signature::SignatureType;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use fvm_shared::receipt::Receipt;
+use fvm_shared::state::ActorState;
+use multihash_codetable::Code;
+use serde::{Deserialize, Serialize};
+
+use crate::block::{BeaconEntry, BlockHeader, Ticket, TipSet, TxMeta};
+use crate::blockstore::{BLOCKS_TABLE, DbBlockstore};
+use crate::bundle::Bundle;
+use crate::error::ChainError;
+use crate::externs::{ChainLookup, DevnetExterns};
+use crate::genesis::{self, GenesisSpec};
+use crate::message::{SignedMessage, message_cid};
+use crate::mpool::{Conditions, Mpool, Sender};
+use crate::randomness;
+use crate::state::{FvmContext, actor_by_address};
+use crate::vm::{BLOCK_GAS_LIMIT, ChainMessage, Vm, VmSettings};
+
+const META: Table<String, Vec<u8>> = Table::new("chain-meta");
+const HEIGHTS: Table<i64, Vec<u8>> = Table::new("chain-heights");
+const EXEC: Table<String, ExecRecord> = Table::new("chain-exec");
+const MSG_INDEX: Table<Vec<u8>, MsgRecord> = Table::new("chain-msg-index");
+
+/// Every table the devnet uses; open the database with these.
+pub const TABLES: [&str; 5] = [
+    BLOCKS_TABLE,
+    META.name(),
+    HEIGHTS.name(),
+    EXEC.name(),
+    MSG_INDEX.name(),
+];
+
+/// The head's execution result: the state after its messages, and their receipts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ExecRecord {
+    height: i64,
+    state_root: Vec<u8>,
+    receipts_root: Vec<u8>,
+}
+
+/// Where a message was included.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MsgRecord {
+    /// The height of the block that includes it.
+    included: i64,
+    /// Its index among the block's messages (BLS first, then secp, as Lotus orders them).
+    index: u64,
+}
+
+/// A message's execution, as StateSearchMsg reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MsgLookup {
+    /// The message's CID.
+    pub message: Cid,
+    /// Its receipt.
+    pub receipt: Receipt,
+    /// The tipset whose parent state includes its execution.
+    pub tipset: TipSet,
+}
+
+/// Settings of the devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetSettings {
+    /// VM settings.
+    pub vm: VmSettings,
+    /// The genesis, used only when the database has no chain yet.
+    pub genesis: GenesisSpec,
+}
+
+struct Head {
+    tipset: TipSet,
+    exec_state: Cid,
+    mpool: Mpool,
+}
+
+/// The devnet node's chain.
+pub struct Devnet {
+    store: Store,
+    bs: DbBlockstore,
+    vm: Vm,
+    network_name: String,
+    head: Mutex<Head>,
+    lookup: Arc<StoreLookup>,
+}
+
+impl std::fmt::Debug for Devnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devnet")
+            .field("network", &self.network_name)
+            .finish()
+    }
+}
+
+/// Chain lookups for the FVM's externs, from the stored chain.
+struct StoreLookup {
+    store: Store,
+    bs: DbBlockstore,
+}
+
+impl StoreLookup {
+    fn block_at(&self, epoch: ChainEpoch) -> anyhow::Result<Option<BlockHeader>> {
+        let Some(bytes) = self.store.get(&HEIGHTS, &epoch)? else {
+            return Ok(None);
+        };
+        let cid = Cid::try_from(bytes.as_slice())?;
+        self.bs.get_cbor(&cid)
+    }
+}
+
+impl ChainLookup for StoreLookup {
+    fn ticket_at(&self, epoch: ChainEpoch) -> anyhow::Result<Vec<u8>> {
+        match self.block_at(epoch)? {
+            Some(b) => Ok(b.ticket.map(|t| t.vrf_proof).unwrap_or_default()),
+            // Genesis is being built, or the block being produced: its ticket
+            // is derived from the parent's, which is what we can give.
+            None if epoch <= 0 => Ok(randomness::ticket(&[], 0).to_vec()),
+            None => {
+                let parent = self.ticket_at(epoch - 1)?;
+                Ok(randomness::ticket(&parent, epoch).to_vec())
+            }
+        }
+    }
+
+    fn tipset_cid_at(&self, epoch: ChainEpoch) -> anyhow::Result<Cid> {
+        let b = self
+            .block_at(epoch)?
+            .with_context(|| format!("no tipset at epoch {epoch}"))?;
+        TipSet::single(b)?.key_cid()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Devnet {
+    /// Opens the chain in `db` (opened with [`TABLES`]), creating its genesis
+    /// if it has none. `bundle` loads the actor code into the blockstore.
+    pub fn open(
+        db: Arc<dyn Db>,
+        settings: DevnetSettings,
+        bundle: impl FnOnce(&DbBlockstore) -> anyhow::Result<Bundle>,
+    ) -> anyhow::Result<Self> {
+        let store = Store::from_shared(db.clone())?;
+        let bs = DbBlockstore::new(db);
+        let vm = Vm::new(bs.clone(), settings.vm)?;
+        let lookup = Arc::new(StoreLookup {
+            store: store.clone(),
+            bs: bs.clone(),
+        });
+        let head = match store.get(&META, &"head".to_string())? {
+            Some(cid) => {
+                let cid = Cid::try_from(cid.as_slice()).context("stored head")?;
+                let block: BlockHeader = bs.get_cbor(&cid)?.context("head block missing")?;
+                let exec = store
+                    .get(&EXEC, &"head".to_string())?
+                    .context("head execution result missing")?;
+                anyhow::ensure!(
+                    exec.height == block.height,
+                    "head and execution result disagree"
+                );
+                Head {
+                    tipset: TipSet::single(block)?,
+                    exec_state: Cid::try_from(exec.state_root.as_slice())?,
+                    mpool: Mpool::new(),
+                }
+            }
+            None => {
+                let bundle = bundle(&bs)?;
+                let externs = DevnetExterns::new(lookup.clone(), 0);
+                let state = genesis::build(&bs, &bundle, &settings.genesis, &vm, externs)?;
+                let empty = Amt::<Receipt, _>::new_from_iter(bs.clone(), Vec::new())?;
+                let tx = empty_tx_meta(&bs)?;
+                let block = BlockHeader {
+                    miner: Address::new_id(0),
+                    ticket: Some(Ticket {
+                        vrf_proof: randomness::ticket(&[], 0).to_vec(),
+                    }),
+                    election_proof: None,
+                    beacon_entries: vec![BeaconEntry {
+                        round: 0,
+                        data: randomness::beacon_entry(0).to_vec(),
+                    }],
+                    win_post_proof: vec![],
+                    parents: vec![],
+                    parent_weight: BigInt::from(0),
+                    height: 0,
+                    parent_state_root: state,
+                    parent_message_receipts: empty,
+                    messages: tx,
+                    bls_aggregate: None,
+                    timestamp: now(),
+                    block_sig: None,
+                    fork_signaling: 0,
+                    parent_base_fee: vm.settings().base_fee.clone(),
+                };
+                let applied = vm.apply(
+                    state,
+                    0,
+                    block.timestamp,
+                    &[],
+                    DevnetExterns::new(lookup.clone(), 0),
+                )?;
+                let ts = TipSet::single(block)?;
+                persist(&store, &bs, &ts, &[], applied.state_root, &applied.receipts)?;
+                store.put(&META, &"genesis".to_string(), &ts.key[0].to_bytes())?;
+                Head {
+                    tipset: ts,
+                    exec_state: applied.state_root,
+                    mpool: Mpool::new(),
+                }
+            }
+        };
+        let network_name = init_network_name(&bs, &head.exec_state)?;
+        Ok(Self {
+            store,
+            bs,
+            vm,
+            network_name,
+            head: Mutex::new(head),
+            lookup,
+        })
+    }
+
+    /// The blockstore.
+    pub fn blockstore(&self) -> &DbBlockstore {
+        &self.bs
+    }
+
+    /// The network's name (from the init actor).
+    pub fn network_name(&self) -> &str {
+        &self.network_name
+    }
+
+    /// The VM's settings.
+    pub fn settings(&self) -> &VmSettings {
+        self.vm.settings()
+    }
+
+    /// The head tipset.
+    pub fn head(&self) -> TipSet {
+        lock(&self.head).tipset.clone()
+    }
+
+    /// The tipset at `height` (at or below the head).
+    pub fn tipset_at(&self, height: ChainEpoch) -> Result<TipSet, ChainError> {
+        let b = self
+            .lookup
+            .block_at(height)?
+            .ok_or_else(|| ChainError::NotFound(format!("no tipset at height {height}")))?;
+        Ok(TipSet::single(b)?)
+    }
+
+    /// The tipset with `key`.
+    pub fn tipset(&self, key: &[Cid]) -> Result<TipSet, ChainError> {
+        let [cid] = key else {
+            return Err(ChainError::NotFound(format!(
+                "the devnet has one block per tipset, not {}",
+                key.len()
+            )));
+        };
+        Ok(TipSet::single(self.block(cid)?)?)
+    }
+
+    /// The tipset for a key that may be empty (the head).
+    pub fn tipset_or_head(&self, key: &[Cid]) -> Result<TipSet, ChainError> {
+        if key.is_empty() {
+            Ok(self.head())
+        } else {
+            self.tipset(key)
+        }
+    }
+
+    /// A block header.
+    pub fn block(&self, cid: &Cid) -> Result<BlockHeader, ChainError> {
+        self.bs
+            .get_cbor(cid)?
+            .ok_or_else(|| ChainError::NotFound(format!("block {cid} not found")))
+    }
+
+    /// A message, by its unsigned or signed CID.
+    pub fn message(&self, cid: &Cid) -> Result<Message, ChainError> {
+        if let Ok(Some(m)) = self.bs.get_cbor::<Message>(cid) {
+            return Ok(m);
+        }
+        if let Ok(Some(sm)) = self.bs.get_cbor::<SignedMessage>(cid) {
+            return Ok(sm.message);
+        }
+        Err(ChainError::NotFound(format!("message {cid} not found")))
+    }
+
+    /// The receipts of the messages of `block`'s parent.
+    pub fn parent_receipts(&self, block: &Cid) -> Result<Vec<Receipt>, ChainError> {
+        let b = self.block(block)?;
+        let amt = Amt::<Receipt, _>::load(&b.parent_message_receipts, self.bs.clone())
+            .context("load receipts")?;
+        let mut out = Vec::new();
+        amt.for_each(|_, r| {
+            out.push(r.clone());
+            Ok(())
+        })
+        .context("read receipts")?;
+        Ok(out)
+    }
+
+    fn state_tree(&self, root: &Cid) -> Result<StateTree<DbBlockstore>, ChainError> {
+        Ok(StateTree::new_from_root(self.bs.clone(), root).fvm("load state tree")?)
+    }
+
+    /// The state tipset `key` reads: its parent state.
+    pub fn state_root(&self, key: &[Cid]) -> Result<Cid, ChainError> {
+        self.tipset_or_head(key)?
+            .parent_state()
+            .ok_or_else(|| ChainError::NotFound("empty tipset".to_string()))
+    }
+
+    /// The actor at `addr` in the state of tipset `key`.
+    pub fn actor(&self, addr: &Address, key: &[Cid]) -> Result<Option<ActorState>, ChainError> {
+        let root = self.state_root(key)?;
+        Ok(actor_by_address(&self.state_tree(&root)?, addr)?)
+    }
+
+    /// The ID address of `addr` in the state of tipset `key`.
+    pub fn lookup_id(&self, addr: &Address, key: &[Cid]) -> Result<Option<Address>, ChainError> {
+        let root = self.state_root(key)?;
+        Ok(self
+            .state_tree(&root)?
+            .lookup_id(addr)
+            .fvm("look up address")?
+            .map(Address::new_id))
+    }
+
+    /// The key address (f1/f3) of the account at `addr`.
+    pub fn account_key(&self, addr: &Address, key: &[Cid]) -> Result<Address, ChainError> {
+        if matches!(addr.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
+            return Ok(*addr);
+        }
+        let root = self.state_root(key)?;
+        account_key_in(&self.bs, &self.state_tree(&root)?, addr)
+    }
+
+    /// The next nonce of `addr`: its nonce in the latest executed state, past its pending messages.
+    pub fn next_nonce(&self, addr: &Address) -> Result<u64, ChainError> {
+        let head = lock(&self.head);
+        let tree = self.state_tree(&head.exec_state)?;
+        let Some(id) = tree.lookup_id(addr).fvm("look up sender")? else {
+            return Ok(0);
+        };
+        let nonce = tree
+            .get_actor(id)
+            .fvm("read sender")?
+            .map(|a| a.sequence)
+            .unwrap_or_default();
+        Ok(head.mpool.next_nonce(&Address::new_id(id), nonce))
+    }
+
+    /// The pending messages.
+    pub fn pending(&self) -> Vec<SignedMessage> {
+        lock(&self.head).mpool.pending()
+    }
+
+    /// Checks `sm` and adds it to the message pool.
+    pub fn push(&self, sm: SignedMessage) -> Result<Cid, ChainError> {
+        let mut head = lock(&self.head);
+        let tree = self.state_tree(&head.exec_state)?;
+        let from = sm.message.from;
+        let id = tree
+            .lookup_id(&from)
+            .fvm("look up sender")?
+            .ok_or(ChainError::Rejected(
+                crate::mpool::MpoolError::UnknownSender(from),
+            ))?;
+        let actor = tree
+            .get_actor(id)
+            .fvm("read sender")?
+            .ok_or(ChainError::Rejected(
+                crate::mpool::MpoolError::UnknownSender(from),
+            ))?;
+        let key = account_key_in(&self.bs, &tree, &Address::new_id(id))?;
+        let sender = Sender {
+            id: Address::new_id(id),
+            key,
+            nonce: actor.sequence,
+            balance: actor.balance,
+        };
+        let min_gas = fvm::gas::price_list_by_network_version(self.vm.settings().network_version)
+            .on_chain_message(sm.chain_length()?)
+            .total()
+            .round_up();
+        let cond = Conditions {
+            base_fee: self.vm.settings().base_fee.clone(),
+            min_gas,
+        };
+        Ok(head.mpool.add(sm, &sender, &cond)?)
+    }
+
+    /// Produces the next block from the pool, executes it and makes it the head.
+    pub fn produce_block(&self) -> Result<TipSet, ChainError> {
+        let mut head = lock(&self.head);
+        let parent = head.tipset.clone();
+        let height = parent.height() + 1;
+        let tree = self.state_tree(&head.exec_state)?;
+        let mut selected = head.mpool.select(BLOCK_GAS_LIMIT, |sender| {
+            actor_by_address(&tree, sender)
+                .ok()
+                .flatten()
+                .map(|a| a.sequence)
+        });
+        // Lotus orders a block's messages BLS first, then secp.
+        selected.sort_by_key(|sm| sm.signature.sig_type != SignatureType::BLS);
+        let parent_block = parent
+            .blocks
+            .first()
+            .ok_or_else(|| ChainError::NotFound("empty head tipset".to_string()))?;
+        let receipts_root = self
+            .store
+            .get(&EXEC, &"head".to_string())?
+            .context("head execution result missing")?
+            .receipts_root;
+        let parent_ticket = parent_block
+            .ticket
+            .as_ref()
+            .map(|t| t.vrf_proof.clone())
+            .unwrap_or_default();
+        let (messages, bls_aggregate) = store_messages(&self.bs, &selected)?;
+        let block = BlockHeader {
+            miner: Address::new_id(0),
+            ticket: Some(Ticket {
+                vrf_proof: randomness::ticket(&parent_ticket, height).to_vec(),
+            }),
+            election_proof: None,
+            beacon_entries: vec![BeaconEntry {
+                round: u64::try_from(height).unwrap_or_default(),
+                data: randomness::beacon_entry(height).to_vec(),
+            }],
+            win_post_proof: vec![],
+            parents: parent.key.clone(),
+            parent_weight: BigInt::from(parent.height() + 1),
+            height,
+            parent_state_root: head.exec_state,
+            parent_message_receipts: Cid::try_from(receipts_root.as_slice())
+                .context("stored receipts root")?,
+            messages,
+            bls_aggregate,
+            timestamp: now().max(parent_block.timestamp + 1),
+            block_sig: None,
+            fork_signaling: 0,
+            parent_base_fee: self.vm.settings().base_fee.clone(),
+        };
+        let chain_msgs = chain_messages(&selected)?;
+        let applied = self.vm.apply(
+            head.exec_state,
+            height,
+            block.timestamp,
+            &chain_msgs,
+            DevnetExterns::new(self.lookup.clone(), parent.height()),
+        )?;
+        let ts = TipSet::single(block)?;
+        persist(
+            &self.store,
+            &self.bs,
+            &ts,
+            &selected,
+            applied.state_root,
+            &applied.receipts,
+        )?;
+        let tree = self.state_tree(&applied.state_root)?;
+        for sender in head.mpool.senders() {
+            if let Ok(Some(a)) = actor_by_address(&tree, &sender) {
+                head.mpool.prune(&sender, a.sequence);
+            }
+        }
+        head.tipset = ts.clone();
+        head.exec_state = applied.state_root;
+        Ok(ts)
+    }
+
+    /// Where and how `cid` was executed, if it was.
+    pub fn search(&self, cid: &Cid) -> Result<Option<MsgLookup>, ChainError> {
+        let Some(rec) = self.store.get(&MSG_INDEX, &cid.to_bytes())? else {
+            return Ok(None);
+        };
+        let executed = rec.included + 1;
+        if executed > self.head().height() {
+            return Ok(None);
+        }
+        let ts = self.tipset_at(executed)?;
+        let receipts = self.parent_receipts(&ts.key[0])?;
+        let receipt = usize::try_from(rec.index)
+            .ok()
+            .and_then(|i| receipts.get(i))
+            .cloned()
+            .with_context(|| format!("receipt {} of block {} missing", rec.index, rec.included))?;
+        Ok(Some(MsgLookup {
+            message: *cid,
+            receipt,
+            tipset: ts,
+        }))
+    }
+
+    /// Re-executes message `cid` where it was executed and returns the result (StateReplay).
+    pub fn replay(&self, cid: &Cid) -> Result<(Message, fvm::executor::ApplyRet), ChainError> {
+        let rec = self
+            .store
+            .get(&MSG_INDEX, &cid.to_bytes())?
+            .ok_or_else(|| ChainError::NotFound(format!("didn't find msg {cid}")))?;
+        let block = self
+            .lookup
+            .block_at(rec.included)?
+            .ok_or_else(|| ChainError::NotFound(format!("block {} missing", rec.included)))?;
+        let msgs = self.block_messages(&block)?;
+        let target = usize::try_from(rec.index).context("message index")?;
+        let message = msgs
+            .get(target)
+            .map(|m| m.message.clone())
+            .ok_or_else(|| ChainError::NotFound(format!("didn't find msg {cid}")))?;
+        let ret = self.vm.replay(
+            block.parent_state_root,
+            block.height,
+            block.timestamp,
+            &msgs,
+            target,
+            DevnetExterns::new(self.lookup.clone(), block.height - 1),
+        )?;
+        Ok((message, ret))
+    }
+
+    /// A block's messages in execution order (BLS, then secp).
+    pub fn block_messages(&self, block: &BlockHeader) -> Result<Vec<ChainMessage>, ChainError> {
+        let tx: TxMeta = self
+            .bs
+            .get_cbor(&block.messages)?
+            .context("block's message list missing")?;
+        let mut out = Vec::new();
+        let bls =
+            Amt::<Cid, _>::load(&tx.bls_message_root, self.bs.clone()).context("BLS messages")?;
+        let mut cids = Vec::new();
+        bls.for_each(|_, c| {
+            cids.push((*c, true));
+            Ok(())
+        })
+        .context("read BLS messages")?;
+        let secp =
+            Amt::<Cid, _>::load(&tx.secp_message_root, self.bs.clone()).context("secp messages")?;
+        secp.for_each(|_, c| {
+            cids.push((*c, false));
+            Ok(())
+        })
+        .context("read secp messages")?;
+        for (cid, is_bls) in cids {
+            let raw = self
+                .bs
+                .get(&cid)?
+                .with_context(|| format!("message {cid} missing"))?;
+            let message = if is_bls {
+                fvm_ipld_encoding::from_slice::<Message>(&raw).context("decode message")?
+            } else {
+                fvm_ipld_encoding::from_slice::<SignedMessage>(&raw)
+                    .context("decode signed message")?
+                    .message
+            };
+            out.push(ChainMessage {
+                message,
+                length: raw.len(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs `msg` on the state of tipset `key` without keeping the result.
+    pub fn call(&self, msg: Message, key: &[Cid]) -> Result<fvm::executor::ApplyRet, ChainError> {
+        let ts = self.tipset_or_head(key)?;
+        let state = ts
+            .parent_state()
+            .ok_or_else(|| ChainError::NotFound("empty tipset".to_string()))?;
+        let timestamp = ts.blocks.first().map(|b| b.timestamp).unwrap_or_default();
+        Ok(self.vm.call(
+            state,
+            ts.height(),
+            timestamp,
+            msg,
+            DevnetExterns::new(self.lookup.clone(), ts.height()),
+        )?)
+    }
+
+    /// Fills in a message's gas limit, fee cap and premium, as Lotus's
+    /// GasEstimateMessageGas does: the gas it uses on the latest state plus
+    /// its on-chain cost, times 1.25; a premium, and a fee cap of twice the
+    /// base fee plus the premium, capped by `max_fee` when it is not zero.
+    pub fn estimate_gas(
+        &self,
+        mut msg: Message,
+        max_fee: &TokenAmount,
+    ) -> Result<Message, ChainError> {
+        let (state, height) = {
+            let head = lock(&self.head);
+            (head.exec_state, head.tipset.height())
+        };
+        if msg.gas_limit == 0 {
+            let mut probe = msg.clone();
+            probe.gas_limit = BLOCK_GAS_LIMIT;
+            probe.sequence = self.next_nonce(&msg.from)?;
+            let ret = self.vm.call(
+                state,
+                height + 1,
+                now(),
+                probe,
+                DevnetExterns::new(self.lookup.clone(), height),
+            )?;
+            if !ret.msg_receipt.exit_code.is_success() {
+                return Err(ChainError::Execution(format!(
+                    "estimating gas used: message execution failed: exit {}: {}",
+                    ret.msg_receipt.exit_code,
+                    ret.failure_info.map(|f| f.to_string()).unwrap_or_default()
+                )));
+            }
+            // The signed message's length is not known yet: allow for a BLS signature.
+            let length = to_vec(&msg).context("encode message")?.len() + 100;
+            let inclusion =
+                fvm::gas::price_list_by_network_version(self.vm.settings().network_version)
+                    .on_chain_message(length)
+                    .total()
+                    .round_up();
+            msg.gas_limit = ((ret.msg_receipt.gas_used + inclusion) * 5 / 4).min(BLOCK_GAS_LIMIT);
+        }
+        if msg.gas_premium.is_zero() {
+            msg.gas_premium = TokenAmount::from_atto(100_000);
+        }
+        if msg.gas_fee_cap.is_zero() {
+            msg.gas_fee_cap = self.vm.settings().base_fee.clone() * 2u64 + msg.gas_premium.clone();
+            if !max_fee.is_zero() && msg.gas_fee_cap.clone() * msg.gas_limit > *max_fee {
+                msg.gas_fee_cap = TokenAmount::from_atto(max_fee.atto() / msg.gas_limit);
+                msg.gas_premium = msg.gas_premium.clone().min(msg.gas_fee_cap.clone());
+            }
+        }
+        Ok(msg)
+    }
+
+    /// Chain randomness from tickets, as `StateGetRandomnessFromTickets`.
+    pub fn ticket_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        use fvm::externs::Rand;
+        let externs = DevnetExterns::new(self.lookup.clone(), self.head().height());
+        let digest = externs.get_chain_randomness(round)?;
+        Ok(draw(&digest, tag, round, entropy))
+    }
+
+    /// Beacon randomness, as `StateGetRandomnessFromBeacon`.
+    pub fn beacon_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        use fvm::externs::Rand;
+        let externs = DevnetExterns::new(self.lookup.clone(), self.head().height());
+        let digest = externs.get_beacon_randomness(round)?;
+        Ok(draw(&digest, tag, round, entropy))
+    }
+}
+
+fn chain_messages(msgs: &[SignedMessage]) -> anyhow::Result<Vec<ChainMessage>> {
+    msgs.iter()
+        .map(|sm| {
+            Ok(ChainMessage {
+                message: sm.message.clone(),
+                length: sm.chain_length()?,
+            })
+        })
+        .collect()
+}
+
+fn draw(digest: &[u8; 32], tag: i64, round: ChainEpoch, entropy: &[u8]) -> [u8; 32] {
+    let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+    state.update(&tag.to_be_bytes());
+    state.update(digest);
+    state.update(&round.to_be_bytes());
+    state.update(entropy);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(state.finalize().as_bytes());
+    out
+}
+
+fn account_key_in(
+    bs: &DbBlockstore,
+    tree: &StateTree<DbBlockstore>,
+    addr: &Address,
+) -> Result<Address, ChainError> {
+    let actor = actor_by_address(tree, addr)?
+        .ok_or_else(|| ChainError::NotFound(format!("actor {addr} not found")))?;
+    #[derive(serde_tuple::Deserialize_tuple)]
+    struct AccountState {
+        address: Address,
+    }
+    let st: AccountState = bs
+        .get_cbor(&actor.state)
+        .ok()
+        .flatten()
+        .ok_or_else(|| ChainError::NotFound(format!("{addr} is not an account")))?;
+    match st.address.protocol() {
+        Protocol::Secp256k1 | Protocol::BLS => Ok(st.address),
+        _ => Err(ChainError::NotFound(format!("{addr} is not a key account"))),
+    }
+}
+
+fn init_network_name(bs: &DbBlockstore, state: &Cid) -> anyhow::Result<String> {
+    #[derive(serde_tuple::Deserialize_tuple)]
+    struct InitState {
+        _address_map: Cid,
+        _next_id: u64,
+        network_name: String,
+    }
+    let tree = StateTree::new_from_root(bs.clone(), state).fvm("load state tree")?;
+    let init = tree
+        .get_actor(1)
+        .fvm("read init actor")?
+        .context("no init actor")?;
+    let st: InitState = bs.get_cbor(&init.state)?.context("init state missing")?;
+    Ok(st.network_name)
+}
+
+fn empty_tx_meta(bs: &DbBlockstore) -> anyhow::Result<Cid> {
+    let empty = Amt::<Cid, _>::new_from_iter(bs.clone(), Vec::new())?;
+    Ok(bs.put_cbor(
+        &TxMeta {
+            bls_message_root: empty,
+            secp_message_root: empty,
+        },
+        Code::Blake2b256,
+    )?)
+}
+
+/// Stores a block's messages and returns its TxMeta CID and BLS aggregate.
+fn store_messages(
+    bs: &DbBlockstore,
+    msgs: &[SignedMessage],
+) -> anyhow::Result<(Cid, Option<fvm_shared::crypto::signature::Signature>)> {
+    let mut bls = Vec::new();
+    let mut secp = Vec::new();
+    let mut sigs = Vec::new();
+    for sm in msgs {
+        let unsigned = bs.put_cbor(&sm.message, Code::Blake2b256)?;
+        anyhow::ensure!(
+            unsigned == message_cid(&sm.message)?,
+            "message CID mismatch"
+        );
+        if sm.signature.sig_type == SignatureType::BLS {
+            bls.push(unsigned);
+            use bls_signatures::Serialize as _;
+            let sig = bls_signatures::Signature::from_bytes(sm.signature.bytes())
+                .context("BLS signature")?;
+            sigs.push(sig);
+        } else {
+            secp.push(bs.put_cbor(sm, Code::Blake2b256)?);
+        }
+    }
+    let tx = TxMeta {
+        bls_message_root: Amt::new_from_iter(bs.clone(), bls)?,
+        secp_message_root: Amt::new_from_iter(bs.clone(), secp)?,
+    };
+    let aggregate = if sigs.is_empty() {
+        None
+    } else {
+        use bls_signatures::Serialize as _;
+        let agg = bls_signatures::aggregate(&sigs).context("aggregate BLS signatures")?;
+        Some(fvm_shared::crypto::signature::Signature::new_bls(
+            agg.as_bytes(),
+        ))
+    };
+    Ok((bs.put_cbor(&tx, Code::Blake2b256)?, aggregate))
+}
+
+/// Persists a new head: the block, then one atomic batch for the indexes.
+fn persist(
+    store: &Store,
+    bs: &DbBlockstore,
+    ts: &TipSet,
+    msgs: &[SignedMessage],
+    state_root: Cid,
+    receipts: &[Receipt],
+) -> anyhow::Result<()> {
+    let block = ts.blocks.first().context("empty tipset")?;
+    let cid = bs.put_cbor(block, Code::Blake2b256)?;
+    let receipts_root = Amt::new_from_iter(bs.clone(), receipts.iter().cloned())?;
+    let mut batch = store.batch();
+    batch.put(&HEIGHTS, &block.height, &cid.to_bytes())?;
+    for (index, sm) in msgs.iter().enumerate() {
+        let rec = MsgRecord {
+            included: block.height,
+            index: index as u64,
+        };
+        batch.put(&MSG_INDEX, &sm.cid()?.to_bytes(), &rec)?;
+        // Lotus also finds a secp message by its unsigned CID.
+        batch.put(&MSG_INDEX, &message_cid(&sm.message)?.to_bytes(), &rec)?;
+    }
+    batch.put(
+        &EXEC,
+        &"head".to_string(),
+        &ExecRecord {
+            height: block.height,
+            state_root: state_root.to_bytes(),
+            receipts_root: receipts_root.to_bytes(),
+        },
+    )?;
+    batch.put(&META, &"head".to_string(), &cid.to_bytes())?;
+    store.commit(batch)?;
+    Ok(())
+}
+
+/// The total balance of `accounts`, for the circulating supply.
+pub fn total_balance(accounts: &[(Address, TokenAmount)]) -> TokenAmount {
+    accounts.iter().map(|(_, b)| b.clone()).sum()
+}
+
+/// Makes `n` new keys in `wallet` for genesis, each funded with `balance`.
+pub fn genesis_accounts(
+    wallet: &mut crate::wallet::Wallet,
+    balance: &TokenAmount,
+) -> anyhow::Result<Vec<(Address, TokenAmount)>> {
+    use crate::wallet::KeyType;
+    let mut out = Vec::new();
+    for kind in [KeyType::Secp256k1, KeyType::Bls] {
+        out.push((wallet.new_key(kind)?, balance.clone()));
+    }
+    Ok(out)
+}

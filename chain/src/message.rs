@@ -1,0 +1,127 @@
+//! Messages as the chain carries them: CIDs, signing, and signed messages.
+//!
+//! A message is signed over its CID's bytes (dag-cbor, blake2b-256), as Lotus
+//! does. A secp256k1 signed message is identified by the CID of the whole
+//! `[message, signature]`; a BLS one by the unsigned message's CID, because
+//! blocks carry BLS messages unsigned, with one aggregate signature.
+
+use cid::Cid;
+use fvm_ipld_encoding::tuple::{Deserialize_tuple, Serialize_tuple};
+use fvm_ipld_encoding::{DAG_CBOR, to_vec};
+use fvm_shared::address::Address;
+use fvm_shared::crypto::signature::{Signature, SignatureType};
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use multihash_codetable::{Code, MultihashDigest};
+
+use crate::wallet::PrivateKey;
+
+/// The CID of dag-cbor `bytes`, as the chain computes it.
+pub fn cbor_cid(bytes: &[u8]) -> Cid {
+    Cid::new_v1(DAG_CBOR, Code::Blake2b256.digest(bytes))
+}
+
+/// The CID of an unsigned message.
+pub fn message_cid(m: &Message) -> anyhow::Result<Cid> {
+    Ok(cbor_cid(&to_vec(m)?))
+}
+
+/// A plain transfer of `value` from `from` to `to`, with nonce and gas
+/// fields zero (for MpoolPushMessage or GasEstimateMessageGas to fill in).
+pub fn transfer(from: Address, to: Address, value: TokenAmount) -> Message {
+    Message {
+        version: 0,
+        from,
+        to,
+        sequence: 0,
+        value,
+        method_num: 0,
+        params: fvm_ipld_encoding::RawBytes::default(),
+        gas_limit: 0,
+        gas_fee_cap: TokenAmount::default(),
+        gas_premium: TokenAmount::default(),
+    }
+}
+
+/// A message and its sender's signature.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct SignedMessage {
+    /// The message.
+    pub message: Message,
+    /// The signature over the message's CID bytes.
+    pub signature: Signature,
+}
+
+impl SignedMessage {
+    /// Signs `message` with `key`.
+    pub fn sign(message: Message, key: &PrivateKey) -> anyhow::Result<Self> {
+        let signature = key.sign(&message_cid(&message)?.to_bytes())?;
+        Ok(Self { message, signature })
+    }
+
+    /// The message's identity on chain (see the module docs).
+    pub fn cid(&self) -> anyhow::Result<Cid> {
+        if self.signature.sig_type == SignatureType::BLS {
+            message_cid(&self.message)
+        } else {
+            Ok(cbor_cid(&to_vec(self)?))
+        }
+    }
+
+    /// The length of its encoding, which the FVM charges gas for.
+    pub fn chain_length(&self) -> anyhow::Result<usize> {
+        Ok(if self.signature.sig_type == SignatureType::BLS {
+            to_vec(&self.message)?.len()
+        } else {
+            to_vec(self)?.len()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fvm_ipld_encoding::RawBytes;
+
+    use super::*;
+    use crate::wallet::{KeyType, verify};
+
+    #[test]
+    fn message_cid_matches_lotus() {
+        // The example message of Lotus's API docs and its CID there.
+        let m = Message {
+            version: 42,
+            to: Address::new_id(1234),
+            from: Address::new_id(1234),
+            sequence: 42,
+            value: TokenAmount::from_atto(0),
+            method_num: 1,
+            params: RawBytes::new(b"byte array".to_vec()),
+            gas_limit: 9,
+            gas_fee_cap: TokenAmount::from_atto(0),
+            gas_premium: TokenAmount::from_atto(0),
+        };
+        assert_eq!(
+            message_cid(&m).unwrap().to_string(),
+            "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"
+        );
+    }
+
+    #[test]
+    fn signed_message_cids_follow_the_key_kind() {
+        for kind in [KeyType::Secp256k1, KeyType::Bls] {
+            let key = PrivateKey::generate(kind);
+            let from = key.address().unwrap();
+            let m = Message {
+                gas_limit: 1_000_000,
+                ..transfer(from, Address::new_id(100), TokenAmount::from_whole(1))
+            };
+            let sm = SignedMessage::sign(m.clone(), &key).unwrap();
+            verify(&sm.signature, &message_cid(&m).unwrap().to_bytes(), &from).unwrap();
+            let unsigned = message_cid(&m).unwrap();
+            match kind {
+                KeyType::Bls => assert_eq!(sm.cid().unwrap(), unsigned),
+                KeyType::Secp256k1 => assert_ne!(sm.cid().unwrap(), unsigned),
+            }
+        }
+    }
+}

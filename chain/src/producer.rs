@@ -1,0 +1,37 @@
+//! The block producer: one block every block time, until cancelled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::devnet::Devnet;
+
+/// Produces a block every `block_time` and publishes each new head height on
+/// `heads`. Block production (message execution) runs off the async runtime.
+pub async fn run(
+    devnet: Arc<Devnet>,
+    block_time: Duration,
+    heads: watch::Sender<i64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(block_time);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let d = devnet.clone();
+        match tokio::task::spawn_blocking(move || d.produce_block()).await {
+            Ok(Ok(ts)) => {
+                info!(height = ts.height(), "new block");
+                let _ = heads.send(ts.height());
+            }
+            Ok(Err(e)) => warn!("block production failed: {e:#}"),
+            Err(e) => warn!("block production task failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The Lotus-compatible JSON-RPC API: the server the devnet serves on
+//! `/rpc/v1` and `/rpc/v0`, and a client for any Lotus-compatible node.
+
+pub mod client;
+pub mod json;
+pub mod server;

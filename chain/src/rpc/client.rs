@@ -1,0 +1,244 @@
+//! A client for a Lotus-compatible JSON-RPC endpoint (Lotus, Forest, or the
+//! devnet's own API), implementing [`Chain`].
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use cid::Cid;
+use fvm_shared::address::Address;
+use fvm_shared::clock::ChainEpoch;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use fvm_shared::receipt::Receipt;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::json::{AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignedMessageJson};
+use crate::ChainError;
+use crate::api::{ActorInfo, Chain, Execution, Head};
+use crate::message::SignedMessage;
+
+/// A JSON-RPC client of one endpoint (`http://host:port/rpc/v1`).
+#[derive(Debug, Clone)]
+pub struct LotusClient {
+    url: String,
+    token: Option<String>,
+    http: reqwest::Client,
+    id: std::sync::Arc<AtomicU64>,
+}
+
+#[derive(Deserialize)]
+struct RpcResponse {
+    result: Option<Value>,
+    error: Option<RpcErrorBody>,
+}
+
+#[derive(Deserialize)]
+struct RpcErrorBody {
+    code: i64,
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TipSetIn {
+    cids: Vec<CidJson>,
+    height: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ActorIn {
+    code: CidJson,
+    head: CidJson,
+    nonce: u64,
+    #[serde(with = "super::json::token")]
+    balance: TokenAmount,
+}
+
+impl LotusClient {
+    /// A client of `url`, sending `token` as a bearer token if given.
+    pub fn new(url: impl Into<String>, token: Option<String>) -> Result<Self, ChainError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .build()
+            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            url: url.into(),
+            token,
+            http,
+            id: Default::default(),
+        })
+    }
+
+    /// Calls `Filecoin.<method>` with positional `params`.
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, ChainError> {
+        let id = self.id.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": format!("Filecoin.{method}"), "params": params});
+        let mut req = self.http.post(&self.url).json(&body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ChainError::Unavailable(format!("{method}: {e}")))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ChainError::Remote {
+                code: 401,
+                message: format!("{method}: the node refused the API token"),
+            });
+        }
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| ChainError::Unavailable(format!("{method}: {e}")))?;
+        let parsed: RpcResponse = serde_json::from_str(&text).map_err(|e| {
+            ChainError::Unavailable(format!("{method}: HTTP {status}, unreadable answer: {e}"))
+        })?;
+        if let Some(err) = parsed.error {
+            return Err(match err.code {
+                3 => ChainError::NotFound(err.message),
+                _ => ChainError::Remote {
+                    code: err.code,
+                    message: err.message,
+                },
+            });
+        }
+        serde_json::from_value(parsed.result.unwrap_or(Value::Null))
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("{method}: decode result: {e}")))
+    }
+}
+
+fn execution(l: MsgLookupIn) -> Execution {
+    Execution {
+        message: l.message.0,
+        receipt: Receipt::from(l.receipt),
+        height: l.height,
+    }
+}
+
+#[async_trait::async_trait]
+impl Chain for LotusClient {
+    async fn head(&self) -> Result<Head, ChainError> {
+        let ts: TipSetIn = self.request("ChainHead", json!([])).await?;
+        Ok(Head {
+            height: ts.height,
+            key: ts.cids.into_iter().map(|c| c.0).collect(),
+        })
+    }
+
+    async fn network_name(&self) -> Result<String, ChainError> {
+        self.request("StateNetworkName", json!([])).await
+    }
+
+    async fn actor(&self, addr: &Address) -> Result<Option<ActorInfo>, ChainError> {
+        match self
+            .request::<ActorIn>("StateGetActor", json!([addr.to_string(), []]))
+            .await
+        {
+            Ok(a) => Ok(Some(ActorInfo {
+                code: a.code.0,
+                state: a.head.0,
+                nonce: a.nonce,
+                balance: a.balance,
+            })),
+            Err(ChainError::Remote { message, .. }) if message.contains("actor not found") => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn lookup_id(&self, addr: &Address) -> Result<Option<Address>, ChainError> {
+        match self
+            .request::<AddressJson>("StateLookupID", json!([addr.to_string(), []]))
+            .await
+        {
+            Ok(a) => Ok(Some(a.0)),
+            Err(ChainError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn balance(&self, addr: &Address) -> Result<TokenAmount, ChainError> {
+        let s: String = self
+            .request("WalletBalance", json!([addr.to_string()]))
+            .await?;
+        let atto = fvm_shared::bigint::BigInt::from_str(&s)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("balance {s:?}: {e}")))?;
+        Ok(TokenAmount::from_atto(atto))
+    }
+
+    async fn send(&self, mut msg: Message) -> Result<Cid, ChainError> {
+        msg.sequence = 0;
+        let sm: SignedMessageJson = self
+            .request("MpoolPushMessage", json!([MessageJson::from(&msg), null]))
+            .await?;
+        let sm = SignedMessage::try_from(sm)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("MpoolPushMessage: {e}")))?;
+        Ok(sm.cid()?)
+    }
+
+    async fn push_signed(&self, sm: SignedMessage) -> Result<Cid, ChainError> {
+        let cid: CidJson = self
+            .request("MpoolPush", json!([SignedMessageJson::from(&sm)]))
+            .await?;
+        Ok(cid.0)
+    }
+
+    async fn wait(&self, cid: &Cid, confidence: i64) -> Result<Execution, ChainError> {
+        let l: MsgLookupIn = self
+            .request("StateWaitMsg", json!([CidJson(*cid), confidence, -1, true]))
+            .await?;
+        Ok(execution(l))
+    }
+
+    async fn search(&self, cid: &Cid) -> Result<Option<Execution>, ChainError> {
+        let l: Option<MsgLookupIn> = self
+            .request("StateSearchMsg", json!([[], CidJson(*cid), -1, true]))
+            .await?;
+        Ok(l.map(execution))
+    }
+
+    async fn call(&self, msg: Message) -> Result<Receipt, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Invoc {
+            msg_rct: ReceiptJson,
+        }
+        let r: Invoc = self
+            .request("StateCall", json!([MessageJson::from(&msg), []]))
+            .await?;
+        Ok(r.msg_rct.into())
+    }
+
+    async fn ticket_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        let b64: String = self
+            .request(
+                "StateGetRandomnessFromTickets",
+                json!([tag, round, B64.encode(entropy), []]),
+            )
+            .await?;
+        let bytes = B64
+            .decode(b64)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("randomness: {e}")))?;
+        bytes
+            .try_into()
+            .map_err(|_| ChainError::Internal(anyhow::anyhow!("randomness is not 32 bytes")))
+    }
+}

@@ -1,0 +1,709 @@
+//! The JSON-RPC 2.0 server, with Lotus's method names, JSON shapes, error
+//! codes and token permissions.
+//!
+//! `POST /rpc/v1` (and `/rpc/v0`) takes a request or a batch. A request
+//! without a token runs with `read`; a bad token gets HTTP 401. A method the
+//! token does not allow fails with Lotus's error: code 1, "missing permission
+//! to invoke 'X' (need 'write')". `GET` with a websocket upgrade on the same
+//! paths serves `Filecoin.ChainNotify`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use fvm_shared::address::{Address, Protocol};
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex as AsyncMutex, watch};
+
+use super::json::{
+    ActorJson, AddressJson, BlockHeaderJson, CidJson, MessageJson, MessageSendSpec, MsgLookupJson,
+    ReceiptJson, SignatureJson, SignedMessageJson, TipSetJson, TipSetKeyJson, key,
+};
+use crate::ChainError;
+use crate::auth::{ApiAuth, Permission};
+use crate::devnet::Devnet;
+use crate::message::SignedMessage;
+use crate::wallet::{KeyType, Wallet};
+
+/// What the server serves.
+pub struct RpcState {
+    /// The chain.
+    pub devnet: Arc<Devnet>,
+    /// The node's keys.
+    pub wallet: Arc<std::sync::Mutex<Wallet>>,
+    /// The wallet's default address.
+    pub default_address: Address,
+    /// Token checks.
+    pub auth: ApiAuth,
+    /// The head height, updated by the block producer.
+    pub heads: watch::Receiver<i64>,
+    /// The block time, as Version reports it.
+    pub block_time: Duration,
+    /// Serializes MpoolPushMessage, so that concurrent calls get distinct nonces.
+    pub push_lock: AsyncMutex<()>,
+}
+
+impl std::fmt::Debug for RpcState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcState").finish()
+    }
+}
+
+/// The routes: `/rpc/v0` and `/rpc/v1`.
+pub fn router(state: Arc<RpcState>) -> Router {
+    Router::new()
+        .route("/rpc/{version}", post(http_handler).get(ws_handler))
+        .with_state(state)
+}
+
+/// A JSON-RPC error.
+#[derive(Debug)]
+struct RpcError {
+    code: i64,
+    message: String,
+}
+
+impl RpcError {
+    fn method(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<ChainError> for RpcError {
+    fn from(e: ChainError) -> Self {
+        RpcError::method(e)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    V0,
+    V1,
+}
+
+fn permissions(headers: &HeaderMap, auth: &ApiAuth) -> Result<Vec<Permission>, ()> {
+    let Some(value) = headers.get("authorization") else {
+        return Ok(vec![Permission::Read]);
+    };
+    let text = value.to_str().map_err(|_| ())?;
+    let token = text.strip_prefix("Bearer ").ok_or(())?;
+    auth.verify(token).map_err(|_| ())
+}
+
+async fn http_handler(
+    State(state): State<Arc<RpcState>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let api = match version.as_str() {
+        "v0" => Api::V0,
+        "v1" => Api::V1,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let Ok(perms) = permissions(&headers, &state.auth) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    if body.is_empty() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+            "Invalid request",
+        );
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Value::Null,
+                -32700,
+                "Parse error",
+            );
+        }
+    };
+    match parsed {
+        Value::Array(requests) => {
+            if requests.is_empty() {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    Value::Null,
+                    -32600,
+                    "Invalid request",
+                );
+            }
+            let mut out = Vec::new();
+            for r in requests {
+                let (_, v) = one(&state, api, &perms, r).await;
+                out.push(v);
+            }
+            axum::Json(Value::Array(out)).into_response()
+        }
+        request => {
+            let (status, v) = one(&state, api, &perms, request).await;
+            (status, axum::Json(v)).into_response()
+        }
+    }
+}
+
+fn error_response(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
+    (
+        status,
+        axum::Json(
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+        ),
+    )
+        .into_response()
+}
+
+/// Runs one request; returns the HTTP status Lotus would use and the response object.
+async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (StatusCode, Value) {
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = req.get("method").and_then(Value::as_str) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32600, "message": "Invalid request"}}),
+        );
+    };
+    let params = match req.get("params") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32700, "message": "unmarshaling param array: params must be an array"}}),
+            );
+        }
+    };
+    match call(state, api, perms, method, params).await {
+        Ok(result) => (
+            StatusCode::OK,
+            json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        ),
+        Err(e) => {
+            let status = if e.code < 0 {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            };
+            (
+                status,
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
+            )
+        }
+    }
+}
+
+/// The permission each method needs (Lotus's `perm:` tags).
+fn required(method: &str) -> Option<Permission> {
+    use Permission::*;
+    Some(match method {
+        "Version"
+        | "ChainHead"
+        | "ChainGetTipSetByHeight"
+        | "ChainGetBlock"
+        | "ChainGetMessage"
+        | "ChainGetParentReceipts"
+        | "ChainNotify"
+        | "StateGetActor"
+        | "StateLookupID"
+        | "StateAccountKey"
+        | "StateNetworkName"
+        | "StateNetworkVersion"
+        | "StateWaitMsg"
+        | "StateSearchMsg"
+        | "StateCall"
+        | "StateReplay"
+        | "MpoolGetNonce"
+        | "MpoolPending"
+        | "GasEstimateMessageGas"
+        | "WalletBalance"
+        | "StateGetRandomnessFromTickets"
+        | "StateGetRandomnessFromBeacon" => Read,
+        "MpoolPush" | "WalletNew" | "WalletList" | "WalletDefaultAddress" | "WalletHas" => Write,
+        "MpoolPushMessage" | "WalletSign" => Sign,
+        "AuthNew" => Admin,
+        _ => return None,
+    })
+}
+
+struct Params {
+    method: String,
+    values: Vec<Value>,
+}
+
+impl Params {
+    fn check(&self, max: usize) -> Result<(), RpcError> {
+        if self.values.len() > max {
+            return Err(RpcError {
+                code: -32602,
+                message: format!(
+                    "wrong param count (method 'Filecoin.{}'): {} != {max}",
+                    self.method,
+                    self.values.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Parameter `i`; a missing trailing one reads as null.
+    fn get<T: DeserializeOwned>(&self, i: usize) -> Result<T, RpcError> {
+        let v = self.values.get(i).cloned().unwrap_or(Value::Null);
+        serde_json::from_value(v).map_err(|e| RpcError {
+            code: -32700,
+            message: format!(
+                "unmarshaling params for 'Filecoin.{}' (param {i}): {e}",
+                self.method
+            ),
+        })
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Result<Value, RpcError> {
+    serde_json::to_value(v).map_err(|e| RpcError::method(format!("encode result: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ChainError> + Send + 'static,
+) -> Result<T, RpcError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RpcError::method(format!("task failed: {e}")))?
+        .map_err(RpcError::from)
+}
+
+async fn call(
+    state: &RpcState,
+    api: Api,
+    perms: &[Permission],
+    full_method: &str,
+    values: Vec<Value>,
+) -> Result<Value, RpcError> {
+    let Some(method) = full_method.strip_prefix("Filecoin.") else {
+        return Err(RpcError {
+            code: -32601,
+            message: format!("method '{full_method}' not found"),
+        });
+    };
+    let Some(need) = required(method) else {
+        return Err(RpcError {
+            code: -32601,
+            message: format!("method '{full_method}' not found"),
+        });
+    };
+    if !perms.contains(&need) {
+        return Err(RpcError::method(format!(
+            "missing permission to invoke '{method}' (need '{}')",
+            need.name()
+        )));
+    }
+    let p = Params {
+        method: method.to_string(),
+        values,
+    };
+    let dn = state.devnet.clone();
+    match method {
+        "Version" => {
+            p.check(0)?;
+            let api_version = match api {
+                Api::V0 => 66816,
+                Api::V1 => 131840,
+            };
+            to_value(json!({
+                "Version": concat!("ferrite/", env!("CARGO_PKG_VERSION"), "+devnet"),
+                "APIVersion": api_version,
+                "BlockDelay": state.block_time.as_secs(),
+                "Agent": "ferrite",
+            }))
+        }
+        "ChainHead" => {
+            p.check(0)?;
+            to_value(TipSetJson::from(&dn.head()))
+        }
+        "ChainGetTipSetByHeight" => {
+            p.check(2)?;
+            let height: i64 = p.get(0)?;
+            let from = key(&p.get::<Option<TipSetKeyJson>>(1)?);
+            let ts = blocking(move || {
+                let top = dn.tipset_or_head(&from)?;
+                if height > top.height() {
+                    return Err(ChainError::NotFound(format!(
+                        "looking for tipset with height greater than start point ({height} > {})",
+                        top.height()
+                    )));
+                }
+                dn.tipset_at(height)
+            })
+            .await?;
+            to_value(TipSetJson::from(&ts))
+        }
+        "ChainGetBlock" => {
+            p.check(1)?;
+            let cid: CidJson = p.get(0)?;
+            let b = blocking(move || dn.block(&cid.0)).await?;
+            to_value(BlockHeaderJson::from(&b))
+        }
+        "ChainGetMessage" => {
+            p.check(1)?;
+            let cid: CidJson = p.get(0)?;
+            let m = blocking(move || dn.message(&cid.0)).await?;
+            to_value(MessageJson::from(&m))
+        }
+        "ChainGetParentReceipts" => {
+            p.check(1)?;
+            let cid: CidJson = p.get(0)?;
+            let r = blocking(move || dn.parent_receipts(&cid.0)).await?;
+            to_value(r.iter().map(ReceiptJson::from).collect::<Vec<_>>())
+        }
+        "ChainNotify" => Err(RpcError {
+            code: -32601,
+            message: format!(
+                "method '{full_method}' not supported in this mode (no out channel support)"
+            ),
+        }),
+        "StateGetActor" => {
+            p.check(2)?;
+            let addr: AddressJson = p.get(0)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(1)?);
+            let a = blocking(move || dn.actor(&addr.0, &k)).await?;
+            match a {
+                Some(a) => to_value(ActorJson::from(&a)),
+                None => Err(RpcError::method(format!("actor not found: {}", addr.0))),
+            }
+        }
+        "StateLookupID" => {
+            p.check(2)?;
+            let addr: AddressJson = p.get(0)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(1)?);
+            match blocking(move || dn.lookup_id(&addr.0, &k)).await? {
+                Some(id) => to_value(AddressJson(id)),
+                None => Err(RpcError {
+                    code: 3,
+                    message: "actor not found".to_string(),
+                }),
+            }
+        }
+        "StateAccountKey" => {
+            p.check(2)?;
+            let addr: AddressJson = p.get(0)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(1)?);
+            let a = blocking(move || dn.account_key(&addr.0, &k)).await?;
+            to_value(AddressJson(a))
+        }
+        "StateNetworkName" => {
+            p.check(0)?;
+            to_value(dn.network_name())
+        }
+        "StateNetworkVersion" => {
+            p.check(1)?;
+            to_value(u32::from(dn.settings().network_version))
+        }
+        "StateSearchMsg" => {
+            let cid: CidJson = match api {
+                Api::V0 => {
+                    p.check(1)?;
+                    p.get(0)?
+                }
+                Api::V1 => {
+                    p.check(4)?;
+                    p.get(1)?
+                }
+            };
+            let found = blocking(move || dn.search(&cid.0)).await?;
+            to_value(found.as_ref().map(MsgLookupJson::from))
+        }
+        "StateWaitMsg" => {
+            p.check(if api == Api::V0 { 2 } else { 4 })?;
+            let cid: CidJson = p.get(0)?;
+            let confidence: Option<i64> = p.get(1)?;
+            let confidence = confidence.unwrap_or(0).max(0);
+            let mut heads = state.heads.clone();
+            loop {
+                let d = dn.clone();
+                if let Some(found) = blocking(move || d.search(&cid.0)).await? {
+                    if dn.head().height() >= found.tipset.height() + confidence {
+                        return to_value(MsgLookupJson::from(&found));
+                    }
+                }
+                if heads.changed().await.is_err() {
+                    return Err(RpcError::method("the node is shutting down"));
+                }
+            }
+        }
+        "StateCall" => {
+            p.check(2)?;
+            let m: MessageJson = p.get(0)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(1)?);
+            let mut msg = Message::from(m);
+            if msg.gas_limit == 0 {
+                msg.gas_limit = crate::vm::BLOCK_GAS_LIMIT;
+            }
+            let call_msg = msg.clone();
+            let ret = blocking(move || dn.call(call_msg, &k)).await?;
+            to_value(invoc_result(&msg, &ret))
+        }
+        "StateReplay" => {
+            p.check(2)?;
+            let cid: CidJson = p.get(1)?;
+            let (msg, ret) = blocking(move || dn.replay(&cid.0)).await?;
+            to_value(invoc_result(&msg, &ret))
+        }
+        "StateGetRandomnessFromTickets" | "StateGetRandomnessFromBeacon" => {
+            p.check(4)?;
+            let tag: i64 = p.get(0)?;
+            let round: i64 = p.get(1)?;
+            let entropy: Option<String> = p.get(2)?;
+            let entropy = match entropy {
+                Some(e) => B64
+                    .decode(e)
+                    .map_err(|e| RpcError::method(format!("entropy: {e}")))?,
+                None => Vec::new(),
+            };
+            let beacon = method == "StateGetRandomnessFromBeacon";
+            let r = blocking(move || {
+                if beacon {
+                    dn.beacon_randomness(tag, round, &entropy)
+                } else {
+                    dn.ticket_randomness(tag, round, &entropy)
+                }
+            })
+            .await?;
+            to_value(B64.encode(r))
+        }
+        "MpoolPush" => {
+            p.check(1)?;
+            let sm: SignedMessageJson = p.get(0)?;
+            let sm = SignedMessage::try_from(sm).map_err(RpcError::method)?;
+            let cid = blocking(move || dn.push(sm)).await?;
+            to_value(CidJson(cid))
+        }
+        "MpoolPushMessage" => {
+            p.check(2)?;
+            let m: MessageJson = p.get(0)?;
+            let spec: Option<MessageSendSpec> = p.get(1)?;
+            let msg = Message::from(m);
+            if msg.sequence != 0 {
+                return Err(RpcError::method(format!(
+                    "MpoolPushMessage expects message nonce to be 0, was {}",
+                    msg.sequence
+                )));
+            }
+            let _guard = state.push_lock.lock().await;
+            let wallet = state.wallet.clone();
+            let sm = blocking(move || {
+                let signer = dn.account_key(&msg.from, &[]).or_else(|e| {
+                    if matches!(msg.from.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
+                        Ok(msg.from)
+                    } else {
+                        Err(e)
+                    }
+                })?;
+                let max_fee = spec.map(|s| s.max_fee).unwrap_or_else(TokenAmount::default);
+                let mut msg = dn.estimate_gas(msg, &max_fee)?;
+                msg.sequence = dn.next_nonce(&msg.from)?;
+                let key = {
+                    let w = wallet.lock().unwrap_or_else(|p| p.into_inner());
+                    w.key(&signer).cloned().ok_or_else(|| {
+                        ChainError::NotFound(format!("no key for {signer} in the node's wallet"))
+                    })?
+                };
+                let sm = SignedMessage::sign(msg, &key)?;
+                dn.push(sm.clone())?;
+                Ok(sm)
+            })
+            .await?;
+            to_value(SignedMessageJson::from(&sm))
+        }
+        "MpoolGetNonce" => {
+            p.check(1)?;
+            let addr: AddressJson = p.get(0)?;
+            to_value(blocking(move || dn.next_nonce(&addr.0)).await?)
+        }
+        "MpoolPending" => {
+            p.check(1)?;
+            to_value(
+                dn.pending()
+                    .iter()
+                    .map(SignedMessageJson::from)
+                    .collect::<Vec<_>>(),
+            )
+        }
+        "GasEstimateMessageGas" => {
+            p.check(3)?;
+            let m: MessageJson = p.get(0)?;
+            let spec: Option<MessageSendSpec> = p.get(1)?;
+            let max_fee = spec.map(|s| s.max_fee).unwrap_or_default();
+            let msg = blocking(move || dn.estimate_gas(Message::from(m), &max_fee)).await?;
+            to_value(MessageJson::from(&msg))
+        }
+        "WalletNew" => {
+            p.check(1)?;
+            let kind: KeyType = p.get(0)?;
+            let mut w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            let addr = w.new_key(kind).map_err(RpcError::method)?;
+            to_value(AddressJson(addr))
+        }
+        "WalletList" => {
+            p.check(0)?;
+            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            to_value(w.list().into_iter().map(AddressJson).collect::<Vec<_>>())
+        }
+        "WalletHas" => {
+            p.check(1)?;
+            let addr: AddressJson = p.get(0)?;
+            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            to_value(w.key(&addr.0).is_some())
+        }
+        "WalletDefaultAddress" => {
+            p.check(0)?;
+            to_value(AddressJson(state.default_address))
+        }
+        "WalletBalance" => {
+            p.check(1)?;
+            let addr: AddressJson = p.get(0)?;
+            let a = blocking(move || dn.actor(&addr.0, &[])).await?;
+            to_value(a.map(|a| a.balance).unwrap_or_default().atto().to_string())
+        }
+        "WalletSign" => {
+            p.check(2)?;
+            let addr: AddressJson = p.get(0)?;
+            let data: String = p.get(1)?;
+            let data = B64
+                .decode(data)
+                .map_err(|e| RpcError::method(format!("data: {e}")))?;
+            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            let sig = w.sign(&addr.0, &data).map_err(RpcError::method)?;
+            to_value(SignatureJson::from(&sig))
+        }
+        "AuthNew" => {
+            p.check(1)?;
+            let perms: Vec<Permission> = p.get(0)?;
+            let token = state.auth.create_token(&perms).map_err(RpcError::method)?;
+            to_value(B64.encode(token.as_bytes()))
+        }
+        _ => Err(RpcError {
+            code: -32601,
+            message: format!("method '{full_method}' not found"),
+        }),
+    }
+}
+
+fn invoc_result(msg: &Message, ret: &fvm::executor::ApplyRet) -> Value {
+    let cid = crate::message::message_cid(msg).ok().map(CidJson);
+    let total =
+        ret.base_fee_burn.clone() + ret.over_estimation_burn.clone() + ret.miner_tip.clone();
+    let atto = |t: &TokenAmount| t.atto().to_string();
+    json!({
+        "MsgCid": cid,
+        "Msg": MessageJson::from(msg),
+        "MsgRct": ReceiptJson::from(&ret.msg_receipt),
+        "GasCost": {
+            "Message": cid,
+            "GasUsed": ret.msg_receipt.gas_used.to_string(),
+            "BaseFeeBurn": atto(&ret.base_fee_burn),
+            "OverEstimationBurn": atto(&ret.over_estimation_burn),
+            "MinerPenalty": atto(&ret.penalty),
+            "MinerTip": atto(&ret.miner_tip),
+            "Refund": atto(&ret.refund),
+            "TotalCost": atto(&total),
+        },
+        // The top-level call only; nested calls are not traced.
+        "ExecutionTrace": {
+            "Msg": {
+                "From": msg.from.to_string(),
+                "To": msg.to.to_string(),
+                "Value": atto(&msg.value),
+                "Method": msg.method_num,
+                "Params": B64.encode(msg.params.bytes()),
+                "ParamsCodec": if msg.params.is_empty() { 0 } else { fvm_ipld_encoding::CBOR },
+                "GasLimit": msg.gas_limit,
+                "ReadOnly": false,
+            },
+            "MsgRct": {
+                "ExitCode": ret.msg_receipt.exit_code.value(),
+                "Return": B64.encode(ret.msg_receipt.return_data.bytes()),
+                "ReturnCodec": ret.return_codec.unwrap_or_default(),
+            },
+            "GasCharges": [],
+            "Subcalls": [],
+        },
+        "Error": match &ret.failure_info {
+            Some(f) if !ret.msg_receipt.exit_code.is_success() => f.to_string(),
+            _ => String::new(),
+        },
+        "Duration": 0,
+    })
+}
+
+async fn ws_handler(
+    State(state): State<Arc<RpcState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(perms) = permissions(&headers, &state.auth) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    ws.on_upgrade(move |socket| serve_ws(state, perms, socket))
+}
+
+/// Websocket JSON-RPC: `Filecoin.ChainNotify` as a channel (Lotus's xrpc.ch.val
+/// notifications), other methods as plain calls.
+async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebSocket) {
+    let mut notify: Option<(u64, i64)> = None; // channel id, last height sent
+    let mut heads = state.heads.clone();
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let Some(Ok(WsMessage::Text(text))) = msg else { return };
+                let Ok(req) = serde_json::from_str::<Value>(&text) else { return };
+                let id = req.get("id").cloned().unwrap_or(Value::Null);
+                let method = req.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
+                let reply = if method == "Filecoin.ChainNotify" {
+                    if !perms.contains(&Permission::Read) {
+                        json!({"jsonrpc": "2.0", "id": id, "error": {"code": 1, "message": "missing permission to invoke 'ChainNotify' (need 'read')"}})
+                    } else {
+                        let head = state.devnet.head();
+                        let chan = 1;
+                        let first = json!({"jsonrpc": "2.0", "id": id, "result": chan});
+                        if socket.send(WsMessage::Text(first.to_string().into())).await.is_err() { return }
+                        notify = Some((chan, head.height()));
+                        json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [chan, [{"Type": "current", "Val": TipSetJson::from(&head)}]]})
+                    }
+                } else {
+                    one(&state, Api::V1, &perms, req).await.1
+                };
+                if socket.send(WsMessage::Text(reply.to_string().into())).await.is_err() { return }
+            }
+            changed = heads.changed(), if notify.is_some() => {
+                if changed.is_err() { return }
+                let Some((chan, last)) = notify else { continue };
+                let head = state.devnet.head();
+                let mut changes = Vec::new();
+                for h in (last + 1)..=head.height() {
+                    if let Ok(ts) = state.devnet.tipset_at(h) {
+                        changes.push(json!({"Type": "apply", "Val": TipSetJson::from(&ts)}));
+                    }
+                }
+                notify = Some((chan, head.height()));
+                let note = json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [chan, changes]});
+                if socket.send(WsMessage::Text(note.to_string().into())).await.is_err() { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The devnet end to end: genesis, blocks, signed transfers through the
+//! message pool, receipts, restarts; and the JSON-RPC API through the Lotus
+//! client, with its permissions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferrite_chain::api::{Chain, DevnetChain};
+use ferrite_chain::auth::{ApiAuth, Permission};
+use ferrite_chain::bundle::Bundle;
+use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
+use ferrite_chain::genesis::GenesisSpec;
+use ferrite_chain::message::{SignedMessage, transfer};
+use ferrite_chain::rpc::client::LotusClient;
+use ferrite_chain::rpc::server::{RpcState, router};
+use ferrite_chain::vm::VmSettings;
+use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
+use ferrite_chain::{ChainError, producer};
+use ferrite_store::{Db, RocksDb, RocksOptions};
+use fvm_shared::address::Address;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+use fvm_shared::version::NetworkVersion;
+use tokio::sync::watch;
+
+fn settings(accounts: Vec<(Address, TokenAmount)>) -> DevnetSettings {
+    DevnetSettings {
+        vm: VmSettings {
+            network_version: NetworkVersion::V25,
+            chain_id: 31415926,
+            base_fee: TokenAmount::from_atto(100),
+            circulating_supply: TokenAmount::from_whole(1_000_000),
+        },
+        genesis: GenesisSpec {
+            network_name: "test-devnet".to_string(),
+            accounts,
+        },
+    }
+}
+
+fn open(dir: &std::path::Path, accounts: Vec<(Address, TokenAmount)>) -> Devnet {
+    let db: Arc<dyn Db> =
+        Arc::new(RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default()).unwrap());
+    Devnet::open(db, settings(accounts), |bs| Bundle::embedded(bs)).unwrap()
+}
+
+fn signed_transfer(from: Address, to: Address, nonce: u64, fil: u64) -> Message {
+    Message {
+        sequence: nonce,
+        gas_limit: 10_000_000,
+        gas_fee_cap: TokenAmount::from_atto(1_000),
+        gas_premium: TokenAmount::from_atto(500),
+        ..transfer(from, to, TokenAmount::from_whole(fil))
+    }
+}
+
+#[test]
+fn signed_transfers_execute_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let secp = PrivateKey::generate(KeyType::Secp256k1);
+    let bls = PrivateKey::generate(KeyType::Bls);
+    let (a, b) = (secp.address().unwrap(), bls.address().unwrap());
+    let fresh = PrivateKey::generate(KeyType::Secp256k1).address().unwrap();
+    let genesis = vec![
+        (a, TokenAmount::from_whole(1000)),
+        (b, TokenAmount::from_whole(1000)),
+    ];
+    let dn = open(dir.path(), genesis.clone());
+    assert_eq!(dn.head().height(), 0);
+    assert_eq!(dn.network_name(), "test-devnet");
+    let a_id = dn.lookup_id(&a, &[]).unwrap().unwrap();
+    assert_eq!(a_id, Address::new_id(100));
+
+    // A secp transfer to a key that has no actor yet (the FVM creates it), and a BLS one.
+    let m1 = SignedMessage::sign(signed_transfer(a, fresh, 0, 10), &secp).unwrap();
+    let m2 = SignedMessage::sign(signed_transfer(b, a, 0, 5), &bls).unwrap();
+    let c1 = dn.push(m1).unwrap();
+    let c2 = dn.push(m2).unwrap();
+    assert_eq!(dn.next_nonce(&a).unwrap(), 1);
+    assert_eq!(dn.pending().len(), 2);
+
+    // Bad input is refused with the reason and changes nothing.
+    let forged = SignedMessage::sign(signed_transfer(a, fresh, 1, 1), &bls).unwrap();
+    let err = dn.push(forged).unwrap_err();
+    assert!(err.to_string().contains("invalid signature"), "{err}");
+    let replay = SignedMessage::sign(signed_transfer(b, a, 0, 1), &bls).unwrap();
+    let err = dn.push(replay).unwrap_err();
+    assert!(err.to_string().contains("replace by fee"), "{err}");
+    let unknown = PrivateKey::generate(KeyType::Secp256k1);
+    let m = signed_transfer(unknown.address().unwrap(), a, 0, 1);
+    let err = dn
+        .push(SignedMessage::sign(m, &unknown).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("no account on chain"), "{err}");
+    assert_eq!(dn.pending().len(), 2);
+
+    let b1 = dn.produce_block().unwrap();
+    assert_eq!(b1.height(), 1);
+    assert!(dn.pending().is_empty());
+    // Receipts appear with the next block, as in Lotus.
+    assert!(dn.search(&c1).unwrap().is_none());
+    let b2 = dn.produce_block().unwrap();
+    for c in [c1, c2] {
+        let found = dn.search(&c).unwrap().expect("executed");
+        assert!(found.receipt.exit_code.is_success(), "{:?}", found.receipt);
+        assert_eq!(found.tipset.height(), 2);
+    }
+    let bal = |d: &Devnet, x: &Address| {
+        d.actor(x, &[])
+            .unwrap()
+            .map(|a| a.balance)
+            .unwrap_or_default()
+    };
+    assert_eq!(bal(&dn, &fresh), TokenAmount::from_whole(10));
+    let a_bal = bal(&dn, &a);
+    assert!(
+        a_bal < TokenAmount::from_whole(995) && a_bal > TokenAmount::from_whole(994),
+        "{a_bal}"
+    );
+    assert_eq!(dn.parent_receipts(&b2.key[0]).unwrap().len(), 2);
+    let (msg, ret) = dn.replay(&c1).unwrap();
+    assert_eq!(msg.to, fresh);
+    assert!(ret.msg_receipt.exit_code.is_success());
+
+    // Restart: the chain continues from its head.
+    let head = dn.head();
+    drop(dn);
+    let dn = open(dir.path(), vec![]);
+    assert_eq!(dn.head(), head);
+    assert_eq!(bal(&dn, &fresh), TokenAmount::from_whole(10));
+    assert_eq!(dn.next_nonce(&a).unwrap(), 1);
+    assert_eq!(dn.produce_block().unwrap().height(), 3);
+    // Randomness is deterministic and depends on the round and the entropy.
+    let r1 = dn.ticket_randomness(5, 2, b"x").unwrap();
+    assert_eq!(r1, dn.ticket_randomness(5, 2, b"x").unwrap());
+    assert_ne!(r1, dn.ticket_randomness(5, 1, b"x").unwrap());
+    assert!(dn.ticket_randomness(5, 10, b"x").is_err()); // the future
+}
+
+struct Node {
+    url: String,
+    auth: ApiAuth,
+    wallet_addr: Address,
+    _dir: tempfile::TempDir,
+    _stop: watch::Sender<bool>,
+    devnet: Arc<Devnet>,
+    heads: watch::Receiver<i64>,
+    wallet: Arc<Mutex<Wallet>>,
+}
+
+async fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wallet = Wallet::open(&dir.path().join("keystore")).unwrap();
+    let wallet_addr = wallet.new_key(KeyType::Secp256k1).unwrap();
+    let bls = wallet.new_key(KeyType::Bls).unwrap();
+    let accounts = vec![
+        (wallet_addr, TokenAmount::from_whole(1000)),
+        (bls, TokenAmount::from_whole(1000)),
+    ];
+    let path = dir.path().to_path_buf();
+    let devnet = Arc::new(
+        tokio::task::spawn_blocking(move || open(&path, accounts))
+            .await
+            .unwrap(),
+    );
+    let auth = ApiAuth::load_or_create(&dir.path().join("keystore")).unwrap();
+    let (heads_tx, heads) = watch::channel(0);
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(producer::run(
+        devnet.clone(),
+        Duration::from_millis(300),
+        heads_tx,
+        stop_rx,
+    ));
+    let wallet = Arc::new(Mutex::new(wallet));
+    let state = Arc::new(RpcState {
+        devnet: devnet.clone(),
+        wallet: wallet.clone(),
+        default_address: wallet_addr,
+        auth: auth.clone(),
+        heads: heads.clone(),
+        block_time: Duration::from_millis(300),
+        push_lock: Default::default(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Node {
+        url: format!("http://{addr}/rpc/v1"),
+        auth,
+        wallet_addr,
+        _dir: dir,
+        _stop: stop,
+        devnet,
+        heads,
+        wallet,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lotus_client_against_the_devnet_rpc() {
+    let n = node().await;
+    let sign = n.auth.create_token(&Permission::Sign.up_to()).unwrap();
+    let client = LotusClient::new(&n.url, Some(sign)).unwrap();
+    let embedded = DevnetChain::new(n.devnet.clone(), n.wallet.clone(), n.heads.clone());
+    let chains: [&dyn Chain; 2] = [&client, &embedded];
+    let dest = PrivateKey::generate(KeyType::Bls).address().unwrap();
+    for (i, chain) in chains.into_iter().enumerate() {
+        assert_eq!(chain.network_name().await.unwrap(), "test-devnet");
+        let before = chain.balance(&n.wallet_addr).await.unwrap();
+        let msg = transfer(n.wallet_addr, dest, TokenAmount::from_whole(7));
+        let cid = chain.send(msg).await.unwrap();
+        let exec = chain.wait(&cid, 0).await.unwrap();
+        assert!(exec.receipt.exit_code.is_success(), "{:?}", exec.receipt);
+        assert_eq!(
+            chain.search(&cid).await.unwrap().unwrap().height,
+            exec.height
+        );
+        let expected = TokenAmount::from_whole(7 * (i as u64 + 1));
+        assert_eq!(chain.balance(&dest).await.unwrap(), expected);
+        assert!(chain.balance(&n.wallet_addr).await.unwrap() < before);
+        let id = chain.lookup_id(&dest).await.unwrap().unwrap();
+        assert_eq!(chain.actor(&id).await.unwrap().unwrap().balance, expected);
+        assert!(chain.head().await.unwrap().height >= exec.height);
+        let r = chain.ticket_randomness(5, 1, b"e").await.unwrap();
+        assert_eq!(r, n.devnet.ticket_randomness(5, 1, b"e").unwrap());
+    }
+    // Both implementations see an unknown actor the same way.
+    let nobody = PrivateKey::generate(KeyType::Secp256k1).address().unwrap();
+    assert_eq!(client.actor(&nobody).await.unwrap(), None);
+    assert_eq!(embedded.actor(&nobody).await.unwrap(), None);
+    assert_eq!(client.lookup_id(&nobody).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_are_enforced_as_lotus_does() {
+    let n = node().await;
+    let anonymous = LotusClient::new(&n.url, None).unwrap();
+    // Reads need no token.
+    anonymous.head().await.unwrap();
+    let msg = transfer(
+        n.wallet_addr,
+        Address::new_id(100),
+        TokenAmount::from_whole(1),
+    );
+    let err = anonymous.send(msg.clone()).await.unwrap_err();
+    match err {
+        ChainError::Remote { code, message } => {
+            assert_eq!(code, 1);
+            assert_eq!(
+                message,
+                "missing permission to invoke 'MpoolPushMessage' (need 'sign')"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let write = LotusClient::new(
+        &n.url,
+        Some(n.auth.create_token(&Permission::Write.up_to()).unwrap()),
+    )
+    .unwrap();
+    assert!(write.send(msg).await.is_err());
+    let key: String = write
+        .request("WalletNew", serde_json::json!(["bls"]))
+        .await
+        .unwrap();
+    assert!(key.starts_with("f3"), "{key}");
+
+    // A forged token gets HTTP 401.
+    let forged = ApiAuth::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
+    let bad = LotusClient::new(
+        &n.url,
+        Some(forged.create_token(&Permission::Admin.up_to()).unwrap()),
+    )
+    .unwrap();
+    match bad.head().await.unwrap_err() {
+        ChainError::Remote { code, .. } => assert_eq!(code, 401),
+        other => panic!("{other}"),
+    }
+
+    // Unknown methods and bad parameters get JSON-RPC errors, not crashes.
+    match anonymous
+        .request::<serde_json::Value>("NoSuchMethod", serde_json::json!([]))
+        .await
+        .unwrap_err()
+    {
+        ChainError::Remote { code, .. } => assert_eq!(code, -32601),
+        other => panic!("{other}"),
+    }
+    match anonymous
+        .request::<serde_json::Value>("ChainGetBlock", serde_json::json!([{"/": "garbage"}]))
+        .await
+        .unwrap_err()
+    {
+        ChainError::Remote { code, message } => {
+            assert_eq!(code, -32700);
+            assert!(message.contains("invalid CID"), "{message}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_notify_streams_new_heads_over_a_websocket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Ws;
+
+    let n = node().await;
+    let url = n.url.replace("http://", "ws://");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(Ws::Text(
+        r#"{"jsonrpc":"2.0","id":1,"method":"Filecoin.ChainNotify","params":[]}"#.into(),
+    ))
+    .await
+    .unwrap();
+    let mut kinds = Vec::new();
+    let mut heights = Vec::new();
+    while heights.len() < 3 {
+        let Some(Ok(Ws::Text(t))) = ws.next().await else {
+            panic!("socket closed")
+        };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+        if v.get("id").is_some() {
+            assert_eq!(v["result"], 1);
+            continue;
+        }
+        assert_eq!(v["method"], "xrpc.ch.val");
+        for change in v["params"][1].as_array().unwrap() {
+            kinds.push(change["Type"].as_str().unwrap().to_string());
+            heights.push(change["Val"]["Height"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(kinds[0], "current");
+    assert!(kinds[1..].iter().all(|k| k == "apply"));
+    assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
+}

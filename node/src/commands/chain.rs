@@ -1,0 +1,111 @@
+//! `ferrite chain head|send`: a client of the running node's JSON-RPC API,
+//! found through `<home>/api` and `<home>/token`.
+
+use anyhow::Context;
+use ferrite_chain::api::Chain;
+use ferrite_chain::message::transfer;
+use ferrite_chain::rpc::client::LotusClient;
+use ferrite_chain::rpc::json::address;
+use fvm_shared::econ::TokenAmount;
+
+use crate::cli::{ChainCommand, GlobalArgs};
+
+/// A client of the node whose home is `global`'s.
+pub fn client(global: &GlobalArgs) -> anyhow::Result<LotusClient> {
+    let home = global.home();
+    let url = std::fs::read_to_string(home.join("api")).with_context(|| {
+        format!(
+            "read {}: is the node running (`ferrite devnet`)?",
+            home.join("api").display()
+        )
+    })?;
+    let token = std::fs::read_to_string(home.join("token")).ok();
+    Ok(LotusClient::new(
+        url.trim(),
+        token.map(|t| t.trim().to_string()),
+    )?)
+}
+
+pub fn run(cmd: ChainCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let client = client(global)?;
+    super::runtime()?.block_on(async move {
+        match cmd {
+            ChainCommand::Head => {
+                let head = client.head().await?;
+                println!("height: {}", head.height);
+                for c in head.key {
+                    println!("block:  {c}");
+                }
+            }
+            ChainCommand::Send { to, amount, from } => {
+                let to = address::parse(&to).map_err(anyhow::Error::msg)?;
+                let value = parse_fil(&amount)?;
+                let from = match from {
+                    Some(f) => address::parse(&f).map_err(anyhow::Error::msg)?,
+                    None => {
+                        let a: ferrite_chain::rpc::json::AddressJson = client
+                            .request("WalletDefaultAddress", serde_json::json!([]))
+                            .await?;
+                        a.0
+                    }
+                };
+                let cid = client.send(transfer(from, to, value)).await?;
+                println!("message {cid} pushed; waiting for it to execute");
+                let e = client.wait(&cid, 0).await?;
+                anyhow::ensure!(
+                    e.receipt.exit_code.is_success(),
+                    "message {cid} failed with exit code {}",
+                    e.receipt.exit_code
+                );
+                println!(
+                    "executed at height {} (gas used {})",
+                    e.height, e.receipt.gas_used
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Parses `1.5` FIL into attoFIL.
+fn parse_fil(s: &str) -> anyhow::Result<TokenAmount> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    anyhow::ensure!(
+        frac.len() <= 18,
+        "invalid FIL amount {s:?}: more than 18 decimals"
+    );
+    anyhow::ensure!(
+        !whole.is_empty() || !frac.is_empty(),
+        "invalid FIL amount {s:?}"
+    );
+    let digits = format!("{whole}{frac:0<18}");
+    let atto: fvm_shared::bigint::BigInt = digits
+        .parse()
+        .with_context(|| format!("invalid FIL amount {s:?}"))?;
+    anyhow::ensure!(atto >= 0.into(), "negative FIL amount {s:?}");
+    Ok(TokenAmount::from_atto(atto))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fil_amounts_parse_exactly() {
+        assert_eq!(parse_fil("1").unwrap(), TokenAmount::from_whole(1));
+        assert_eq!(
+            parse_fil("0.5").unwrap(),
+            TokenAmount::from_nano(500_000_000)
+        );
+        assert_eq!(
+            parse_fil("2.000000000000000001")
+                .unwrap()
+                .atto()
+                .to_string(),
+            "2000000000000000001"
+        );
+        for bad in ["", "x", "1.2.3", "0.0000000000000000001", "-1"] {
+            assert!(parse_fil(bad).is_err(), "{bad}");
+        }
+    }
+}

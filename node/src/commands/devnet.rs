@@ -1,0 +1,158 @@
+//! `ferrite devnet`: the embedded chain, its block producer and its JSON-RPC
+//! API, until Ctrl-C.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use ferrite_chain::auth::{ApiAuth, Permission};
+use ferrite_chain::bundle::Bundle;
+use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES, total_balance};
+use ferrite_chain::genesis::GenesisSpec;
+use ferrite_chain::producer;
+use ferrite_chain::rpc::server::{RpcState, router};
+use ferrite_chain::vm::VmSettings;
+use ferrite_chain::wallet::{KeyType, Wallet};
+use ferrite_store::{RocksDb, RocksOptions};
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::version::NetworkVersion;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::cli::{DevnetArgs, GlobalArgs};
+use crate::config::Config;
+
+pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<()> {
+    let mut dc = cfg.devnet.clone();
+    if let Some(ms) = args.block_time_ms {
+        dc.block_time_ms = ms;
+    }
+    if let Some(l) = args.listen {
+        dc.listen = l;
+    }
+    let home = global.home();
+    std::fs::create_dir_all(&home).with_context(|| format!("create {}", home.display()))?;
+    let keystore = home.join("keystore");
+    let mut wallet = Wallet::open(&keystore)?;
+    if wallet.list().is_empty() {
+        wallet.new_key(KeyType::Secp256k1)?;
+        wallet.new_key(KeyType::Bls)?;
+    }
+    let balance = TokenAmount::from_whole(dc.genesis_balance_fil);
+    let accounts: Vec<_> = wallet
+        .list()
+        .into_iter()
+        .map(|a| (a, balance.clone()))
+        .collect();
+    // The first secp key signs by default.
+    let default_address = wallet
+        .list()
+        .into_iter()
+        .find(|a| a.protocol() == fvm_shared::address::Protocol::Secp256k1)
+        .or_else(|| wallet.list().first().copied())
+        .context("the wallet has no key")?;
+    anyhow::ensure!(
+        (21..=29).contains(&dc.network_version),
+        "devnet.network_version {} is not 21 to 29",
+        dc.network_version
+    );
+    let network_version = NetworkVersion::from(dc.network_version);
+    let settings = DevnetSettings {
+        vm: VmSettings {
+            network_version,
+            chain_id: dc.chain_id,
+            base_fee: TokenAmount::from_atto(100),
+            circulating_supply: total_balance(&accounts),
+        },
+        genesis: GenesisSpec {
+            network_name: dc.network_name.clone(),
+            accounts,
+        },
+    };
+    let db = RocksDb::open(&home.join("chain"), &TABLES, RocksOptions::default())
+        .context("open the chain database")?;
+    let bundle_file = args.actors_bundle.clone();
+    println!(
+        "starting the devnet in {} (compiling the actors takes a few seconds)",
+        home.display()
+    );
+    let devnet = Arc::new(Devnet::open(
+        Arc::new(db),
+        settings,
+        move |bs| match &bundle_file {
+            Some(f) => {
+                let car = std::fs::read(f).with_context(|| format!("read {}", f.display()))?;
+                Bundle::from_car(bs, &car)
+            }
+            None => Bundle::embedded(bs),
+        },
+    )?);
+    let auth = ApiAuth::load_or_create(&keystore)?;
+    let admin = auth.create_token(&Permission::Admin.up_to())?;
+    let block_time = dc.block_time();
+    super::runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&dc.listen)
+            .await
+            .with_context(|| format!("listen on {}", dc.listen))?;
+        let addr = listener.local_addr()?;
+        let (heads_tx, heads) = watch::channel(devnet.head().height());
+        let (stop_tx, stop) = watch::channel(false);
+        let state = Arc::new(RpcState {
+            devnet: devnet.clone(),
+            wallet: Arc::new(Mutex::new(wallet)),
+            default_address,
+            auth,
+            heads,
+            block_time,
+            push_lock: Default::default(),
+        });
+        write_private(&home.join("api"), &format!("http://{addr}/rpc/v1\n"))?;
+        write_private(&home.join("token"), &format!("{admin}\n"))?;
+        println!(
+            "devnet {:?} at height {}",
+            devnet.network_name(),
+            devnet.head().height()
+        );
+        println!(
+            "JSON-RPC: http://{addr}/rpc/v1 (admin token in {})",
+            home.join("token").display()
+        );
+        println!("default wallet address: {default_address}");
+        println!(
+            "NOTE: the devnet's beacon and tickets are deterministic: for private testing only"
+        );
+        let producer = tokio::spawn(producer::run(
+            devnet.clone(),
+            block_time,
+            heads_tx,
+            stop.clone(),
+        ));
+        let mut stop_server = stop.clone();
+        let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+            let _ = stop_server.changed().await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
+        info!("stopping");
+        let _ = stop_tx.send(true);
+        let _ = producer.await;
+        let _ = server.await;
+        let _ = std::fs::remove_file(home.join("api"));
+        Ok(())
+    })
+}
+
+/// Writes `text` to `path` readable by the owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
