@@ -180,10 +180,10 @@ impl Chain for DevnetChain {
     async fn wait(&self, cid: &Cid, confidence: i64) -> Result<Execution, ChainError> {
         let mut heads = self.heads.clone();
         loop {
-            if let Some(e) = self.search(cid).await? {
-                if self.devnet.head().height() >= e.height + confidence.max(0) {
-                    return Ok(e);
-                }
+            if let Some(e) = self.search(cid).await?
+                && self.devnet.head().height() >= e.height + confidence.max(0)
+            {
+                return Ok(e);
             }
             heads
                 .changed()

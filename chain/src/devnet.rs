@@ -765,13 +765,13 @@ fn init_network_name(bs: &DbBlockstore, state: &Cid) -> anyhow::Result<String> {
 
 fn empty_tx_meta(bs: &DbBlockstore) -> anyhow::Result<Cid> {
     let empty = Amt::<Cid, _>::new_from_iter(bs.clone(), Vec::new())?;
-    Ok(bs.put_cbor(
+    bs.put_cbor(
         &TxMeta {
             bls_message_root: empty,
             secp_message_root: empty,
         },
         Code::Blake2b256,
-    )?)
+    )
 }
 
 /// Stores a block's messages and returns its TxMeta CID and BLS aggregate.

@@ -26,7 +26,7 @@
 //! use ferrite_chain::{bundle::Bundle, devnet::{Devnet, DevnetSettings, TABLES}};
 //! # let settings: DevnetSettings = todo!();
 //! let db = ferrite_store::RocksDb::open("chain".as_ref(), &TABLES, Default::default())?;
-//! let devnet = Devnet::open(Arc::new(db), settings, |bs| Bundle::embedded(bs))?;
+//! let devnet = Devnet::open(Arc::new(db), settings, Bundle::embedded)?;
 //! let head = devnet.produce_block()?;
 //! println!("epoch {}", head.height());
 //! # Ok(()) }

@@ -43,7 +43,7 @@ fn settings(accounts: Vec<(Address, TokenAmount)>) -> DevnetSettings {
 fn open(dir: &std::path::Path, accounts: Vec<(Address, TokenAmount)>) -> Devnet {
     let db: Arc<dyn Db> =
         Arc::new(RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default()).unwrap());
-    Devnet::open(db, settings(accounts), |bs| Bundle::embedded(bs)).unwrap()
+    Devnet::open(db, settings(accounts), Bundle::embedded).unwrap()
 }
 
 fn signed_transfer(from: Address, to: Address, nonce: u64, fil: u64) -> Message {

@@ -436,10 +436,10 @@ async fn call(
             let mut heads = state.heads.clone();
             loop {
                 let d = dn.clone();
-                if let Some(found) = blocking(move || d.search(&cid.0)).await? {
-                    if dn.head().height() >= found.tipset.height() + confidence {
-                        return to_value(MsgLookupJson::from(&found));
-                    }
+                if let Some(found) = blocking(move || d.search(&cid.0)).await?
+                    && dn.head().height() >= found.tipset.height() + confidence
+                {
+                    return to_value(MsgLookupJson::from(&found));
                 }
                 if heads.changed().await.is_err() {
                     return Err(RpcError::method("the node is shutting down"));
@@ -514,7 +514,7 @@ async fn call(
                         Err(e)
                     }
                 })?;
-                let max_fee = spec.map(|s| s.max_fee).unwrap_or_else(TokenAmount::default);
+                let max_fee = spec.map(|s| s.max_fee).unwrap_or_default();
                 let mut msg = dn.estimate_gas(msg, &max_fee)?;
                 msg.sequence = dn.next_nonce(&msg.from)?;
                 let key = {
