@@ -34,7 +34,9 @@ fn help_lists_the_commands_that_exist() {
     let out = ferrite(home.path(), &["--help"]);
     assert!(out.status.success());
     let help = stdout(&out);
-    for cmd in ["params", "piece", "proofs", "config"] {
+    for cmd in [
+        "devnet", "chain", "auth", "params", "piece", "proofs", "config",
+    ] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }
     assert!(help.contains("--log-format"), "{help}");
@@ -174,4 +176,66 @@ fn selftest_runs_the_real_pipeline() {
         assert!(text.contains(phase), "{phase} missing:\n{text}");
     }
     assert!(text.contains("self-test passed"), "{text}");
+}
+
+/// `ferrite devnet` as a user starts it, and the CLI clients of its API.
+#[test]
+fn devnet_serves_the_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let mut node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--home")
+        .arg(home.path())
+        .args([
+            "devnet",
+            "--block-time-ms",
+            "300",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = home.path().join("api");
+    let started = std::time::Instant::now();
+    while !api.exists() {
+        assert!(started.elapsed().as_secs() < 60, "the devnet did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let token = ferrite(home.path(), &["auth", "create-token", "--perm", "write"]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    assert_eq!(
+        stdout(&token).trim().split('.').count(),
+        3,
+        "{}",
+        stdout(&token)
+    );
+    let bad = ferrite(home.path(), &["auth", "create-token", "--perm", "root"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("unknown permission"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let head = ferrite(home.path(), &["chain", "head"]);
+    assert!(head.status.success(), "{}", stderr(&head));
+    assert!(stdout(&head).contains("height: "), "{}", stdout(&head));
+    let to = "f1aai5r3h4ad57h2ycnp7lii5ezrwc4yfojqlkiri";
+    let sent = ferrite(home.path(), &["chain", "send", to, "1.5"]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert!(
+        stdout(&sent).contains("executed at height"),
+        "{}",
+        stdout(&sent)
+    );
+    let broke = ferrite(home.path(), &["chain", "send", to, "999999999"]);
+    assert_eq!(broke.status.code(), Some(1));
+    assert!(
+        stderr(&broke).contains("insufficient funds"),
+        "{}",
+        stderr(&broke)
+    );
+    node.kill().unwrap();
+    node.wait().unwrap();
 }
