@@ -13,7 +13,7 @@ use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
 
 use crate::ChainError;
-use crate::devnet::Devnet;
+use crate::devnet::{Devnet, RandomnessSource};
 use crate::message::SignedMessage;
 use crate::wallet::Wallet;
 
@@ -217,6 +217,6 @@ impl Chain for DevnetChain {
         entropy: &[u8],
     ) -> Result<[u8; 32], ChainError> {
         let (d, e) = (self.devnet.clone(), entropy.to_vec());
-        blocking(move || d.ticket_randomness(tag, round, &e)).await
+        blocking(move || d.randomness(RandomnessSource::Tickets, tag, round, &e)).await
     }
 }

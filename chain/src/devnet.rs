@@ -676,31 +676,32 @@ impl Devnet {
         Ok(msg)
     }
 
-    /// Chain randomness from tickets, as `StateGetRandomnessFromTickets`.
-    pub fn ticket_randomness(
+    /// Randomness drawn as Lotus's `StateGetRandomnessFromTickets` (or,
+    /// with `beacon`, `StateGetRandomnessFromBeacon`) draws it.
+    pub fn randomness(
         &self,
+        source: RandomnessSource,
         tag: i64,
         round: ChainEpoch,
         entropy: &[u8],
     ) -> Result<[u8; 32], ChainError> {
         use fvm::externs::Rand;
         let externs = DevnetExterns::new(self.lookup.clone(), self.head().height());
-        let digest = externs.get_chain_randomness(round)?;
-        Ok(draw(&digest, tag, round, entropy))
+        let digest = match source {
+            RandomnessSource::Tickets => externs.get_chain_randomness(round)?,
+            RandomnessSource::Beacon => externs.get_beacon_randomness(round)?,
+        };
+        Ok(randomness::draw_from_digest(&digest, tag, round, entropy))
     }
+}
 
-    /// Beacon randomness, as `StateGetRandomnessFromBeacon`.
-    pub fn beacon_randomness(
-        &self,
-        tag: i64,
-        round: ChainEpoch,
-        entropy: &[u8],
-    ) -> Result<[u8; 32], ChainError> {
-        use fvm::externs::Rand;
-        let externs = DevnetExterns::new(self.lookup.clone(), self.head().height());
-        let digest = externs.get_beacon_randomness(round)?;
-        Ok(draw(&digest, tag, round, entropy))
-    }
+/// Where randomness is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RandomnessSource {
+    /// The blocks' tickets.
+    Tickets,
+    /// The beacon.
+    Beacon,
 }
 
 fn chain_messages(msgs: &[SignedMessage]) -> anyhow::Result<Vec<ChainMessage>> {
@@ -712,17 +713,6 @@ fn chain_messages(msgs: &[SignedMessage]) -> anyhow::Result<Vec<ChainMessage>> {
             })
         })
         .collect()
-}
-
-fn draw(digest: &[u8; 32], tag: i64, round: ChainEpoch, entropy: &[u8]) -> [u8; 32] {
-    let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
-    state.update(&tag.to_be_bytes());
-    state.update(digest);
-    state.update(&round.to_be_bytes());
-    state.update(entropy);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(state.finalize().as_bytes());
-    out
 }
 
 fn account_key_in(

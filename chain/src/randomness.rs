@@ -53,18 +53,15 @@ pub fn digest(base: &[u8]) -> [u8; 32] {
 }
 
 /// Draws randomness from a base's digest, as Lotus's `DrawRandomnessFromDigest`.
+/// `tag` is a [`DomainSeparationTag`] as its number (callers over the API
+/// pass numbers).
 pub fn draw_from_digest(
     digest: &[u8; 32],
-    tag: DomainSeparationTag,
+    tag: i64,
     round: ChainEpoch,
     entropy: &[u8],
 ) -> [u8; 32] {
-    blake2b(&[
-        &(tag as i64).to_be_bytes(),
-        digest,
-        &round.to_be_bytes(),
-        entropy,
-    ])
+    blake2b(&[&tag.to_be_bytes(), digest, &round.to_be_bytes(), entropy])
 }
 
 /// The devnet beacon's entry for `round` (see the module docs).
@@ -98,7 +95,7 @@ mod tests {
         let entropy = B64.decode("RACZyzQ=").unwrap();
         let out = draw_from_digest(
             &digest,
-            DomainSeparationTag::SealRandomness,
+            DomainSeparationTag::SealRandomness as i64,
             2797727,
             &entropy,
         );

@@ -10,6 +10,7 @@ use std::time::Duration;
 use ferrite_chain::api::{Chain, DevnetChain};
 use ferrite_chain::auth::{ApiAuth, Permission};
 use ferrite_chain::bundle::Bundle;
+use ferrite_chain::devnet::RandomnessSource::Tickets;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
 use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::message::{SignedMessage, transfer};
@@ -133,10 +134,10 @@ fn signed_transfers_execute_and_survive_a_restart() {
     assert_eq!(dn.next_nonce(&a).unwrap(), 1);
     assert_eq!(dn.produce_block().unwrap().height(), 3);
     // Randomness is deterministic and depends on the round and the entropy.
-    let r1 = dn.ticket_randomness(5, 2, b"x").unwrap();
-    assert_eq!(r1, dn.ticket_randomness(5, 2, b"x").unwrap());
-    assert_ne!(r1, dn.ticket_randomness(5, 1, b"x").unwrap());
-    assert!(dn.ticket_randomness(5, 10, b"x").is_err()); // the future
+    let r1 = dn.randomness(Tickets, 5, 2, b"x").unwrap();
+    assert_eq!(r1, dn.randomness(Tickets, 5, 2, b"x").unwrap());
+    assert_ne!(r1, dn.randomness(Tickets, 5, 1, b"x").unwrap());
+    assert!(dn.randomness(Tickets, 5, 10, b"x").is_err()); // the future
 }
 
 struct Node {
@@ -225,7 +226,7 @@ async fn lotus_client_against_the_devnet_rpc() {
         assert_eq!(chain.actor(&id).await.unwrap().unwrap().balance, expected);
         assert!(chain.head().await.unwrap().height >= exec.height);
         let r = chain.ticket_randomness(5, 1, b"e").await.unwrap();
-        assert_eq!(r, n.devnet.ticket_randomness(5, 1, b"e").unwrap());
+        assert_eq!(r, n.devnet.randomness(Tickets, 5, 1, b"e").unwrap());
     }
     // Both implementations see an unknown actor the same way.
     let nobody = PrivateKey::generate(KeyType::Secp256k1).address().unwrap();
@@ -335,4 +336,107 @@ async fn chain_notify_streams_new_heads_over_a_websocket() {
     assert_eq!(kinds[0], "current");
     assert!(kinds[1..].iter().all(|k| k == "apply"));
     assert!(heights.windows(2).all(|w| w[1] == w[0] + 1), "{heights:?}");
+}
+
+/// Every method of the issue, once, checking the Lotus shapes of the answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_answers_in_lotus_shapes() {
+    use serde_json::{Value, json};
+    let n = node().await;
+    let admin = n.auth.create_token(&Permission::Admin.up_to()).unwrap();
+    let c = LotusClient::new(&n.url, Some(admin.clone())).unwrap();
+    let v0 = LotusClient::new(n.url.replace("/rpc/v1", "/rpc/v0"), Some(admin)).unwrap();
+    let call = |m: &'static str, p: Value| {
+        let c = c.clone();
+        async move { c.request::<Value>(m, p).await.unwrap() }
+    };
+
+    let version = call("Version", json!([])).await;
+    assert_eq!(version["APIVersion"], 131840);
+    let v0_version: Value = v0.request("Version", json!([])).await.unwrap();
+    assert_eq!(v0_version["APIVersion"], 66816);
+    assert_eq!(call("StateNetworkVersion", json!([[]])).await, 25);
+
+    // A message signed outside the node, pushed raw.
+    let outsider = PrivateKey::generate(KeyType::Secp256k1);
+    let fund: Value = call(
+        "MpoolPushMessage",
+        json!([{"To": outsider.address().unwrap().to_string(), "From": n.wallet_addr.to_string(),
+                "Value": "5000000000000000000", "GasFeeCap": "0", "GasPremium": "0"}, null]),
+    )
+    .await;
+    assert!(
+        fund["Signature"]["Type"] == 1 && fund["CID"]["/"].is_string(),
+        "{fund}"
+    );
+    call("StateWaitMsg", json!([fund["CID"], 0, -1, true])).await;
+    let to = Address::new_id(100);
+    let est = call(
+        "GasEstimateMessageGas",
+        json!([{"To": to.to_string(), "From": outsider.address().unwrap().to_string(),
+                "Value": "1", "GasFeeCap": "0", "GasPremium": "0"}, null, []]),
+    )
+    .await;
+    assert!(est["GasLimit"].as_u64().unwrap() > 0, "{est}");
+    let msg: Message = serde_json::from_value::<ferrite_chain::rpc::json::MessageJson>(est)
+        .unwrap()
+        .into();
+    let nonce = call(
+        "MpoolGetNonce",
+        json!([outsider.address().unwrap().to_string()]),
+    )
+    .await;
+    assert_eq!(nonce, 0);
+    let sm = SignedMessage::sign(msg, &outsider).unwrap();
+    let smj = ferrite_chain::rpc::json::SignedMessageJson::from(&sm);
+    let cid = call("MpoolPush", json!([smj])).await;
+    assert_eq!(cid["/"], sm.cid().unwrap().to_string());
+    let pending = call("MpoolPending", json!([[]])).await;
+    assert!(pending.as_array().unwrap().len() <= 1);
+    let lookup = call("StateWaitMsg", json!([cid, 1, -1, true])).await;
+    assert_eq!(lookup["Receipt"]["ExitCode"], 0);
+    let height = lookup["Height"].as_i64().unwrap();
+    let v0_lookup: Value = v0.request("StateSearchMsg", json!([cid])).await.unwrap();
+    assert_eq!(v0_lookup["Height"], height);
+
+    let ts = call("ChainGetTipSetByHeight", json!([height, []])).await;
+    assert_eq!(ts["Height"], height);
+    let block_cid = ts["Cids"][0].clone();
+    let block = call("ChainGetBlock", json!([block_cid])).await;
+    assert_eq!(block["Height"], height);
+    assert!(
+        block["ParentStateRoot"]["/"].is_string() && block["ParentBaseFee"] == "100",
+        "{block}"
+    );
+    let receipts = call("ChainGetParentReceipts", json!([block_cid])).await;
+    assert!(!receipts.as_array().unwrap().is_empty());
+    let m = call("ChainGetMessage", json!([cid])).await;
+    assert_eq!(m["To"], to.to_string());
+    let replay = call("StateReplay", json!([[], cid])).await;
+    assert_eq!(replay["MsgRct"]["ExitCode"], 0);
+    assert_eq!(replay["Error"], "");
+
+    let key = call("StateAccountKey", json!([to.to_string(), []])).await;
+    assert_eq!(key, n.wallet_addr.to_string());
+    let call_ret = call(
+        "StateCall",
+        json!([{"To": "f01", "From": n.wallet_addr.to_string(), "Value": "0", "Method": 99,
+                "GasFeeCap": "0", "GasPremium": "0"}, []]),
+    )
+    .await;
+    assert_eq!(call_ret["MsgRct"]["ExitCode"], 22, "{call_ret}"); // USR_UNHANDLED_MESSAGE
+    assert!(!call_ret["Error"].as_str().unwrap().is_empty());
+
+    let list = call("WalletList", json!([])).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call("WalletDefaultAddress", json!([])).await,
+        n.wallet_addr.to_string()
+    );
+    let sig = call("WalletSign", json!([n.wallet_addr.to_string(), "aGVsbG8="])).await;
+    let sig: ferrite_chain::rpc::json::SignatureJson = serde_json::from_value(sig).unwrap();
+    let sig = fvm_shared::crypto::signature::Signature::try_from(sig).unwrap();
+    ferrite_chain::wallet::verify(&sig, b"hello", &n.wallet_addr).unwrap();
+    let token = call("AuthNew", json!([["read"]])).await;
+    assert!(token.is_string());
 }

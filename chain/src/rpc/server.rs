@@ -32,7 +32,7 @@ use super::json::{
 };
 use crate::ChainError;
 use crate::auth::{ApiAuth, Permission};
-use crate::devnet::Devnet;
+use crate::devnet::{Devnet, RandomnessSource};
 use crate::message::SignedMessage;
 use crate::wallet::{KeyType, Wallet};
 
@@ -475,15 +475,12 @@ async fn call(
                     .map_err(|e| RpcError::method(format!("entropy: {e}")))?,
                 None => Vec::new(),
             };
-            let beacon = method == "StateGetRandomnessFromBeacon";
-            let r = blocking(move || {
-                if beacon {
-                    dn.beacon_randomness(tag, round, &entropy)
-                } else {
-                    dn.ticket_randomness(tag, round, &entropy)
-                }
-            })
-            .await?;
+            let source = if method == "StateGetRandomnessFromBeacon" {
+                RandomnessSource::Beacon
+            } else {
+                RandomnessSource::Tickets
+            };
+            let r = blocking(move || dn.randomness(source, tag, round, &entropy)).await?;
             to_value(B64.encode(r))
         }
         "MpoolPush" => {
