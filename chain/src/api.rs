@@ -89,7 +89,6 @@ pub struct DevnetChain {
     devnet: Arc<Devnet>,
     wallet: Arc<Mutex<Wallet>>,
     heads: tokio::sync::watch::Receiver<i64>,
-    push_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl DevnetChain {
@@ -103,7 +102,6 @@ impl DevnetChain {
             devnet,
             wallet,
             heads,
-            push_lock: Arc::default(),
         }
     }
 }
@@ -155,19 +153,17 @@ impl Chain for DevnetChain {
     }
 
     async fn send(&self, msg: Message) -> Result<Cid, ChainError> {
-        let _guard = self.push_lock.lock().await;
         let (d, w) = (self.devnet.clone(), self.wallet.clone());
         blocking(move || {
             let signer = d.account_key(&msg.from, &[])?;
-            let mut msg = d.estimate_gas(msg, &TokenAmount::default())?;
-            msg.sequence = d.next_nonce(&msg.from)?;
+            let msg = d.estimate_gas(msg, &TokenAmount::default())?;
             let key = {
                 let w = w.lock().unwrap_or_else(|p| p.into_inner());
                 w.key(&signer).cloned().ok_or_else(|| {
                     ChainError::NotFound(format!("no key for {signer} in the node's wallet"))
                 })?
             };
-            d.push(SignedMessage::sign(msg, &key)?)
+            d.push_next(msg, &key)?.cid().map_err(ChainError::from)
         })
         .await
     }

@@ -48,6 +48,7 @@ use crate::mpool::{Conditions, Mpool, Sender};
 use crate::randomness;
 use crate::state::{FvmContext, actor_by_address};
 use crate::vm::{BLOCK_GAS_LIMIT, ChainMessage, Vm, VmSettings};
+use crate::wallet::PrivateKey;
 
 const META: Table<String, Vec<u8>> = Table::new("chain-meta");
 const HEIGHTS: Table<i64, Vec<u8>> = Table::new("chain-heights");
@@ -381,7 +382,10 @@ impl Devnet {
 
     /// The next nonce of `addr`: its nonce in the latest executed state, past its pending messages.
     pub fn next_nonce(&self, addr: &Address) -> Result<u64, ChainError> {
-        let head = lock(&self.head);
+        self.next_nonce_in(&lock(&self.head), addr)
+    }
+
+    fn next_nonce_in(&self, head: &Head, addr: &Address) -> Result<u64, ChainError> {
         let tree = self.state_tree(&head.exec_state)?;
         let Some(id) = tree.lookup_id(addr).fvm("look up sender")? else {
             return Ok(0);
@@ -401,7 +405,24 @@ impl Devnet {
 
     /// Checks `sm` and adds it to the message pool.
     pub fn push(&self, sm: SignedMessage) -> Result<Cid, ChainError> {
+        self.push_in(&mut lock(&self.head), sm)
+    }
+
+    /// Gives `msg` the sender's next nonce, signs it with `key` and adds it
+    /// to the pool, atomically, so that concurrent senders get distinct nonces.
+    pub fn push_next(
+        &self,
+        mut msg: Message,
+        key: &PrivateKey,
+    ) -> Result<SignedMessage, ChainError> {
         let mut head = lock(&self.head);
+        msg.sequence = self.next_nonce_in(&head, &msg.from)?;
+        let sm = SignedMessage::sign(msg, key)?;
+        self.push_in(&mut head, sm.clone())?;
+        Ok(sm)
+    }
+
+    fn push_in(&self, head: &mut Head, sm: SignedMessage) -> Result<Cid, ChainError> {
         let tree = self.state_tree(&head.exec_state)?;
         let from = sm.message.from;
         let id = tree

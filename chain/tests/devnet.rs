@@ -183,7 +183,6 @@ async fn node() -> Node {
         auth: auth.clone(),
         heads: heads.clone(),
         block_time: Duration::from_millis(300),
-        push_lock: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -439,4 +438,33 @@ async fn every_method_answers_in_lotus_shapes() {
     ferrite_chain::wallet::verify(&sig, b"hello", &n.wallet_addr).unwrap();
     let token = call("AuthNew", json!([["read"]])).await;
     assert!(token.is_string());
+}
+
+/// Concurrent MpoolPushMessage calls for one sender get distinct nonces and all execute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_get_distinct_nonces() {
+    let n = node().await;
+    let sign = n.auth.create_token(&Permission::Sign.up_to()).unwrap();
+    let client = LotusClient::new(&n.url, Some(sign)).unwrap();
+    let dest = PrivateKey::generate(KeyType::Secp256k1).address().unwrap();
+    let sends = (0..6).map(|_| {
+        let c = client.clone();
+        let from = n.wallet_addr;
+        tokio::spawn(async move {
+            c.send(transfer(from, dest, TokenAmount::from_whole(1)))
+                .await
+        })
+    });
+    let mut cids = Vec::new();
+    for s in sends {
+        cids.push(s.await.unwrap().unwrap());
+    }
+    for cid in &cids {
+        let e = client.wait(cid, 0).await.unwrap();
+        assert!(e.receipt.exit_code.is_success());
+    }
+    assert_eq!(
+        client.balance(&dest).await.unwrap(),
+        TokenAmount::from_whole(6)
+    );
 }

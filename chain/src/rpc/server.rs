@@ -24,7 +24,7 @@ use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio::sync::{Mutex as AsyncMutex, watch};
+use tokio::sync::watch;
 
 use super::json::{
     ActorJson, AddressJson, BlockHeaderJson, CidJson, MessageJson, MessageSendSpec, MsgLookupJson,
@@ -50,8 +50,6 @@ pub struct RpcState {
     pub heads: watch::Receiver<i64>,
     /// The block time, as Version reports it.
     pub block_time: Duration,
-    /// Serializes MpoolPushMessage, so that concurrent calls get distinct nonces.
-    pub push_lock: AsyncMutex<()>,
 }
 
 impl std::fmt::Debug for RpcState {
@@ -501,7 +499,6 @@ async fn call(
                     msg.sequence
                 )));
             }
-            let _guard = state.push_lock.lock().await;
             let wallet = state.wallet.clone();
             let sm = blocking(move || {
                 let signer = dn.account_key(&msg.from, &[]).or_else(|e| {
@@ -512,17 +509,14 @@ async fn call(
                     }
                 })?;
                 let max_fee = spec.map(|s| s.max_fee).unwrap_or_default();
-                let mut msg = dn.estimate_gas(msg, &max_fee)?;
-                msg.sequence = dn.next_nonce(&msg.from)?;
+                let msg = dn.estimate_gas(msg, &max_fee)?;
                 let key = {
                     let w = wallet.lock().unwrap_or_else(|p| p.into_inner());
                     w.key(&signer).cloned().ok_or_else(|| {
                         ChainError::NotFound(format!("no key for {signer} in the node's wallet"))
                     })?
                 };
-                let sm = SignedMessage::sign(msg, &key)?;
-                dn.push(sm.clone())?;
-                Ok(sm)
+                dn.push_next(msg, &key)
             })
             .await?;
             to_value(SignedMessageJson::from(&sm))

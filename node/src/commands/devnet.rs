@@ -106,7 +106,6 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             auth,
             heads,
             block_time,
-            push_lock: Default::default(),
         });
         write_private(&home.join("api"), &format!("http://{addr}/rpc/v1\n"))?;
         write_private(&home.join("token"), &format!("{admin}\n"))?;
