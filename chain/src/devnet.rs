@@ -54,14 +54,17 @@ const META: Table<String, Vec<u8>> = Table::new("chain-meta");
 const HEIGHTS: Table<i64, Vec<u8>> = Table::new("chain-heights");
 const EXEC: Table<String, ExecRecord> = Table::new("chain-exec");
 const MSG_INDEX: Table<Vec<u8>, MsgRecord> = Table::new("chain-msg-index");
+/// Pending messages (CID → CBOR of the signed message), so a restart keeps them.
+const MPOOL: Table<Vec<u8>, Vec<u8>> = Table::new("chain-mpool");
 
 /// Every table the devnet uses; open the database with these.
-pub const TABLES: [&str; 5] = [
+pub const TABLES: [&str; 6] = [
     BLOCKS_TABLE,
     META.name(),
     HEIGHTS.name(),
     EXEC.name(),
     MSG_INDEX.name(),
+    MPOOL.name(),
 ];
 
 /// The head's execution result: the state after its messages, and their receipts.
@@ -253,14 +256,39 @@ impl Devnet {
             }
         };
         let network_name = init_network_name(&bs, &head.exec_state)?;
-        Ok(Self {
+        let devnet = Self {
             store,
             bs,
             vm,
             network_name,
             head: Mutex::new(head),
             lookup,
-        })
+        };
+        devnet.restore_mpool()?;
+        Ok(devnet)
+    }
+
+    /// Re-admits the pending messages saved before a restart; those that are
+    /// no longer valid (included meanwhile, say) are dropped.
+    fn restore_mpool(&self) -> anyhow::Result<()> {
+        let saved = self.store.scan(&MPOOL, &[])?;
+        let mut head = lock(&self.head);
+        let mut batch = self.store.batch();
+        let mut sorted = Vec::new();
+        for (key, raw) in saved {
+            match fvm_ipld_encoding::from_slice::<SignedMessage>(&raw) {
+                Ok(sm) => sorted.push((key, sm)),
+                Err(_) => batch.delete(&MPOOL, &key),
+            }
+        }
+        sorted.sort_by_key(|(_, sm)| sm.message.sequence);
+        for (key, sm) in sorted {
+            if self.push_in(&mut head, sm).is_err() {
+                batch.delete(&MPOOL, &key);
+            }
+        }
+        self.store.commit(batch)?;
+        Ok(())
     }
 
     /// The blockstore.
@@ -452,7 +480,10 @@ impl Devnet {
             base_fee: self.vm.settings().base_fee.clone(),
             min_gas,
         };
-        Ok(head.mpool.add(sm, &sender, &cond)?)
+        let raw = to_vec(&sm).context("encode message")?;
+        let cid = head.mpool.add(sm, &sender, &cond)?;
+        self.store.put(&MPOOL, &cid.to_bytes(), &raw)?;
+        Ok(cid)
     }
 
     /// Produces the next block from the pool, executes it and makes it the head.
@@ -526,11 +557,15 @@ impl Devnet {
             &applied.receipts,
         )?;
         let tree = self.state_tree(&applied.state_root)?;
+        let mut batch = self.store.batch();
         for sender in head.mpool.senders() {
             if let Ok(Some(a)) = actor_by_address(&tree, &sender) {
-                head.mpool.prune(&sender, a.sequence);
+                for sm in head.mpool.prune(&sender, a.sequence) {
+                    batch.delete(&MPOOL, &sm.cid()?.to_bytes());
+                }
             }
         }
+        self.store.commit(batch)?;
         head.tipset = ts.clone();
         head.exec_state = applied.state_root;
         Ok(ts)

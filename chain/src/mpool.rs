@@ -269,14 +269,18 @@ impl Mpool {
         out
     }
 
-    /// Drops the messages of `sender` below `nonce` (included in a block).
-    pub fn prune(&mut self, sender_id: &Address, nonce: u64) {
-        if let Some(q) = self.pending.get_mut(sender_id) {
-            q.retain(|n, _| *n >= nonce);
-            if q.is_empty() {
-                self.pending.remove(sender_id);
-            }
+    /// Drops the messages of `sender` below `nonce` (included in a block)
+    /// and returns them.
+    pub fn prune(&mut self, sender_id: &Address, nonce: u64) -> Vec<SignedMessage> {
+        let Some(q) = self.pending.get_mut(sender_id) else {
+            return Vec::new();
+        };
+        let keep = q.split_off(&nonce);
+        let dropped = std::mem::replace(q, keep).into_values().collect();
+        if q.is_empty() {
+            self.pending.remove(sender_id);
         }
+        dropped
     }
 
     /// Every pending message.
@@ -337,7 +341,8 @@ mod tests {
         let sel = pool.select(BLOCK_GAS_LIMIT, |_| Some(5));
         let nonces: Vec<u64> = sel.iter().map(|m| m.message.sequence).collect();
         assert_eq!(nonces, [5, 6]); // 8 waits for 7
-        pool.prune(&s.id, 7);
+        let dropped = pool.prune(&s.id, 7);
+        assert_eq!(dropped.len(), 2);
         assert_eq!(pool.pending().len(), 1);
     }
 

@@ -125,14 +125,28 @@ fn signed_transfers_execute_and_survive_a_restart() {
     assert_eq!(msg.to, fresh);
     assert!(ret.msg_receipt.exit_code.is_success());
 
-    // Restart: the chain continues from its head.
+    // Restart: the chain continues from its head, and a pending message survives.
+    let m3 = SignedMessage::sign(signed_transfer(a, fresh, 1, 2), &secp).unwrap();
+    let c3 = dn.push(m3).unwrap();
     let head = dn.head();
     drop(dn);
     let dn = open(dir.path(), vec![]);
     assert_eq!(dn.head(), head);
     assert_eq!(bal(&dn, &fresh), TokenAmount::from_whole(10));
-    assert_eq!(dn.next_nonce(&a).unwrap(), 1);
+    assert_eq!(dn.pending().len(), 1);
+    assert_eq!(dn.next_nonce(&a).unwrap(), 2);
     assert_eq!(dn.produce_block().unwrap().height(), 3);
+    assert!(dn.pending().is_empty());
+    dn.produce_block().unwrap();
+    assert!(
+        dn.search(&c3)
+            .unwrap()
+            .unwrap()
+            .receipt
+            .exit_code
+            .is_success()
+    );
+    assert_eq!(bal(&dn, &fresh), TokenAmount::from_whole(12));
     // Randomness is deterministic and depends on the round and the entropy.
     let r1 = dn.randomness(Tickets, 5, 2, b"x").unwrap();
     assert_eq!(r1, dn.randomness(Tickets, 5, 2, b"x").unwrap());
