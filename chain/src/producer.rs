@@ -13,7 +13,7 @@ use crate::devnet::Devnet;
 pub async fn run(
     devnet: Arc<Devnet>,
     block_time: Duration,
-    heads: watch::Sender<i64>,
+    heads: Arc<watch::Sender<i64>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(block_time);
@@ -28,7 +28,7 @@ pub async fn run(
         match tokio::task::spawn_blocking(move || d.produce_block()).await {
             Ok(Ok(ts)) => {
                 info!(height = ts.height(), "new block");
-                let _ = heads.send(ts.height());
+                heads.send_replace(ts.height());
             }
             Ok(Err(e)) => warn!("block production failed: {e:#}"),
             Err(e) => warn!("block production task failed: {e}"),

@@ -181,12 +181,13 @@ async fn node() -> Node {
             .unwrap(),
     );
     let auth = ApiAuth::load_or_create(&dir.path().join("keystore")).unwrap();
-    let (heads_tx, heads) = watch::channel(0);
+    let heads_tx = Arc::new(watch::Sender::new(0));
+    let heads = heads_tx.subscribe();
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(producer::run(
         devnet.clone(),
         Duration::from_millis(300),
-        heads_tx,
+        heads_tx.clone(),
         stop_rx,
     ));
     let wallet = Arc::new(Mutex::new(wallet));
@@ -195,7 +196,7 @@ async fn node() -> Node {
         wallet: wallet.clone(),
         default_address: wallet_addr,
         auth: auth.clone(),
-        heads: heads.clone(),
+        heads: heads_tx,
         block_time: Duration::from_millis(300),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -452,6 +453,25 @@ async fn every_method_answers_in_lotus_shapes() {
     ferrite_chain::wallet::verify(&sig, b"hello", &n.wallet_addr).unwrap();
     let token = call("AuthNew", json!([["read"]])).await;
     assert!(token.is_string());
+
+    // Ferrite's admin extension: advance the chain now.
+    let before = n.devnet.head().height();
+    let ts: Value = c
+        .request_full("Ferrite.ChainAdvance", json!([50]))
+        .await
+        .unwrap();
+    assert!(ts["Height"].as_i64().unwrap() >= before + 50, "{ts}");
+    let read = LotusClient::new(&n.url, None).unwrap();
+    let err = read
+        .request_full::<Value>("Ferrite.ChainAdvance", json!([1]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("need 'admin'"), "{err}");
+    assert!(
+        c.request_full::<Value>("Ferrite.ChainAdvance", json!([0]))
+            .await
+            .is_err()
+    );
 }
 
 /// Concurrent MpoolPushMessage calls for one sender get distinct nonces and all execute.

@@ -145,6 +145,11 @@ pub struct DevnetArgs {
 pub enum ChainCommand {
     /// Print the head tipset's height and CIDs
     Head,
+    /// Devnet only: produce N blocks now (admin token)
+    Advance {
+        /// How many epochs
+        epochs: u64,
+    },
     /// Send FIL from a wallet address of the node, and wait for it to execute
     Send {
         /// Recipient address

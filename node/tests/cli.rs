@@ -221,6 +221,14 @@ fn devnet_serves_the_cli() {
     let head = ferrite(home.path(), &["chain", "head"]);
     assert!(head.status.success(), "{}", stderr(&head));
     assert!(stdout(&head).contains("height: "), "{}", stdout(&head));
+    let adv = ferrite(home.path(), &["chain", "advance", "20"]);
+    assert!(adv.status.success(), "{}", stderr(&adv));
+    let height: i64 = stdout(&adv)
+        .trim()
+        .trim_start_matches("height: ")
+        .parse()
+        .unwrap();
+    assert!(height >= 20, "{}", stdout(&adv));
     let to = "f1aai5r3h4ad57h2ycnp7lii5ezrwc4yfojqlkiri";
     let sent = ferrite(home.path(), &["chain", "send", to, "1.5"]);
     assert!(sent.status.success(), "{}", stderr(&sent));

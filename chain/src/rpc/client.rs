@@ -81,8 +81,18 @@ impl LotusClient {
         method: &str,
         params: Value,
     ) -> Result<T, ChainError> {
+        self.request_full(&format!("Filecoin.{method}"), params)
+            .await
+    }
+
+    /// Calls `method` (with its namespace) with positional `params`.
+    pub async fn request_full<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, ChainError> {
         let id = self.id.fetch_add(1, Ordering::Relaxed);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": format!("Filecoin.{method}"), "params": params});
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let mut req = self.http.post(&self.url).json(&body);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);

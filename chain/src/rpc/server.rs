@@ -36,6 +36,13 @@ use crate::devnet::{Devnet, RandomnessSource};
 use crate::message::SignedMessage;
 use crate::wallet::{KeyType, Wallet};
 
+/// Ferrite's extension: produce N blocks now (tests pass whole proving
+/// periods this way). Admin only; not a Lotus method.
+pub const FERRITE_CHAIN_ADVANCE: &str = "Ferrite.ChainAdvance";
+
+/// The most blocks one ChainAdvance call produces.
+pub const MAX_ADVANCE: u64 = 100_000;
+
 /// What the server serves.
 pub struct RpcState {
     /// The chain.
@@ -46,8 +53,8 @@ pub struct RpcState {
     pub default_address: Address,
     /// Token checks.
     pub auth: ApiAuth,
-    /// The head height, updated by the block producer.
-    pub heads: watch::Receiver<i64>,
+    /// The head height, published by the block producer (and by ChainAdvance).
+    pub heads: Arc<watch::Sender<i64>>,
     /// The block time, as Version reports it.
     pub block_time: Duration,
 }
@@ -235,7 +242,7 @@ fn required(method: &str) -> Option<Permission> {
         | "StateGetRandomnessFromBeacon" => Read,
         "MpoolPush" | "WalletNew" | "WalletList" | "WalletDefaultAddress" | "WalletHas" => Write,
         "MpoolPushMessage" | "WalletSign" => Sign,
-        "AuthNew" => Admin,
+        "AuthNew" | FERRITE_CHAIN_ADVANCE => Admin,
         _ => return None,
     })
 }
@@ -293,11 +300,16 @@ async fn call(
     full_method: &str,
     values: Vec<Value>,
 ) -> Result<Value, RpcError> {
-    let Some(method) = full_method.strip_prefix("Filecoin.") else {
-        return Err(RpcError {
-            code: -32601,
-            message: format!("method '{full_method}' not found"),
-        });
+    // Lotus's namespace, plus Ferrite's own admin extension.
+    let method = match full_method.strip_prefix("Filecoin.") {
+        Some(m) if !m.contains('.') => m,
+        _ if full_method == FERRITE_CHAIN_ADVANCE => FERRITE_CHAIN_ADVANCE,
+        _ => {
+            return Err(RpcError {
+                code: -32601,
+                message: format!("method '{full_method}' not found"),
+            });
+        }
     };
     let Some(need) = required(method) else {
         return Err(RpcError {
@@ -431,7 +443,7 @@ async fn call(
             let cid: CidJson = p.get(0)?;
             let confidence: Option<i64> = p.get(1)?;
             let confidence = confidence.unwrap_or(0).max(0);
-            let mut heads = state.heads.clone();
+            let mut heads = state.heads.subscribe();
             loop {
                 let d = dn.clone();
                 if let Some(found) = blocking(move || d.search(&cid.0)).await?
@@ -582,6 +594,26 @@ async fn call(
             let sig = w.sign(&addr.0, &data).map_err(RpcError::method)?;
             to_value(SignatureJson::from(&sig))
         }
+        FERRITE_CHAIN_ADVANCE => {
+            p.check(1)?;
+            let n: u64 = p.get(0)?;
+            if n == 0 || n > MAX_ADVANCE {
+                return Err(RpcError::method(format!(
+                    "advance by 1 to {MAX_ADVANCE} epochs, not {n}"
+                )));
+            }
+            let heads = state.heads.clone();
+            let ts = blocking(move || {
+                let mut last = dn.head();
+                for _ in 0..n {
+                    last = dn.produce_block()?;
+                    heads.send_replace(last.height());
+                }
+                Ok(last)
+            })
+            .await?;
+            to_value(TipSetJson::from(&ts))
+        }
         "AuthNew" => {
             p.check(1)?;
             let perms: Vec<Permission> = p.get(0)?;
@@ -657,7 +689,7 @@ async fn ws_handler(
 /// notifications), other methods as plain calls.
 async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebSocket) {
     let mut notify: Option<(u64, i64)> = None; // channel id, last height sent
-    let mut heads = state.heads.clone();
+    let mut heads = state.heads.subscribe();
     loop {
         tokio::select! {
             msg = socket.recv() => {

@@ -37,6 +37,15 @@ pub fn run(cmd: ChainCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                     println!("block:  {c}");
                 }
             }
+            ChainCommand::Advance { epochs } => {
+                let ts: serde_json::Value = client
+                    .request_full(
+                        ferrite_chain::rpc::server::FERRITE_CHAIN_ADVANCE,
+                        serde_json::json!([epochs]),
+                    )
+                    .await?;
+                println!("height: {}", ts["Height"]);
+            }
             ChainCommand::Send { to, amount, from } => {
                 let to = address::parse(&to).map_err(anyhow::Error::msg)?;
                 let value = parse_fil(&amount)?;

@@ -97,14 +97,14 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             .await
             .with_context(|| format!("listen on {}", dc.listen))?;
         let addr = listener.local_addr()?;
-        let (heads_tx, heads) = watch::channel(devnet.head().height());
+        let heads = Arc::new(watch::Sender::new(devnet.head().height()));
         let (stop_tx, stop) = watch::channel(false);
         let state = Arc::new(RpcState {
             devnet: devnet.clone(),
             wallet: Arc::new(Mutex::new(wallet)),
             default_address,
             auth,
-            heads,
+            heads: heads.clone(),
             block_time,
         });
         write_private(&home.join("api"), &format!("http://{addr}/rpc/v1\n"))?;
@@ -125,7 +125,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let producer = tokio::spawn(producer::run(
             devnet.clone(),
             block_time,
-            heads_tx,
+            heads,
             stop.clone(),
         ));
         let mut stop_server = stop.clone();
