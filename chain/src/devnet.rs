@@ -901,16 +901,3 @@ fn persist(
 pub fn total_balance(accounts: &[(Address, TokenAmount)]) -> TokenAmount {
     accounts.iter().map(|(_, b)| b.clone()).sum()
 }
-
-/// Makes `n` new keys in `wallet` for genesis, each funded with `balance`.
-pub fn genesis_accounts(
-    wallet: &mut crate::wallet::Wallet,
-    balance: &TokenAmount,
-) -> anyhow::Result<Vec<(Address, TokenAmount)>> {
-    use crate::wallet::KeyType;
-    let mut out = Vec::new();
-    for kind in [KeyType::Secp256k1, KeyType::Bls] {
-        out.push((wallet.new_key(kind)?, balance.clone()));
-    }
-    Ok(out)
-}
