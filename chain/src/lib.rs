@@ -44,6 +44,7 @@ mod error;
 pub mod externs;
 pub mod genesis;
 pub mod message;
+pub mod metrics;
 pub mod mpool;
 pub mod producer;
 pub mod randomness;

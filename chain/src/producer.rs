@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::devnet::Devnet;
+use crate::metrics::Metrics;
 
 /// Produces a block every `block_time` and publishes each new head height on
 /// `heads`. Block production (message execution) runs off the async runtime.
@@ -14,6 +15,7 @@ pub async fn run(
     devnet: Arc<Devnet>,
     block_time: Duration,
     heads: Arc<watch::Sender<i64>>,
+    metrics: Metrics,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(block_time);
@@ -25,9 +27,16 @@ pub async fn run(
             _ = stop.changed() => return,
         }
         let d = devnet.clone();
+        let timer = metrics.block_seconds.start_timer();
         match tokio::task::spawn_blocking(move || d.produce_block()).await {
             Ok(Ok(ts)) => {
+                timer.observe_duration();
                 info!(height = ts.height(), "new block");
+                metrics.blocks_produced.inc();
+                metrics.head_height.set(ts.height());
+                metrics
+                    .mpool_pending
+                    .set(i64::try_from(devnet.pending().len()).unwrap_or(i64::MAX));
                 heads.send_replace(ts.height());
             }
             Ok(Err(e)) => warn!("block production failed: {e:#}"),

@@ -14,6 +14,7 @@ use ferrite_chain::devnet::RandomnessSource::Tickets;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
 use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::message::{SignedMessage, transfer};
+use ferrite_chain::metrics::Metrics;
 use ferrite_chain::rpc::client::LotusClient;
 use ferrite_chain::rpc::server::{RpcState, router};
 use ferrite_chain::vm::VmSettings;
@@ -184,10 +185,13 @@ async fn node() -> Node {
     let heads_tx = Arc::new(watch::Sender::new(0));
     let heads = heads_tx.subscribe();
     let (stop, stop_rx) = watch::channel(false);
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::register(&registry).unwrap();
     tokio::spawn(producer::run(
         devnet.clone(),
         Duration::from_millis(300),
         heads_tx.clone(),
+        metrics.clone(),
         stop_rx,
     ));
     let wallet = Arc::new(Mutex::new(wallet));
@@ -198,6 +202,8 @@ async fn node() -> Node {
         auth: auth.clone(),
         heads: heads_tx,
         block_time: Duration::from_millis(300),
+        registry,
+        metrics,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -501,4 +507,86 @@ async fn concurrent_sends_get_distinct_nonces() {
         client.balance(&dest).await.unwrap(),
         TokenAmount::from_whole(6)
     );
+}
+
+/// `/metrics` serves the chain's metrics, and every metric the dashboards
+/// and alert rules query is among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_and_cover_the_dashboards() {
+    let n = node().await;
+    let client = LotusClient::new(&n.url, None).unwrap();
+    client.head().await.unwrap();
+    let mut heads = n.heads.clone();
+    heads.changed().await.unwrap();
+    let base = n.url.trim_end_matches("/rpc/v1");
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+    };
+    assert!(value("ferrite_chain_head_height") >= 1.0);
+    assert!(value("ferrite_chain_blocks_produced_total") >= 1.0);
+    assert!(
+        text.contains(r#"ferrite_chain_rpc_requests_total{method="ChainHead",result="ok"} 1"#),
+        "{text}"
+    );
+
+    // Every ferrite_* name in dashboards/ must be exported.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
+    let mut checked = 0;
+    for entry in walk(&dir) {
+        let body = std::fs::read_to_string(&entry).unwrap();
+        for name in metric_names(&body) {
+            let base_name = ["_bucket", "_sum", "_count"]
+                .iter()
+                .fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+            assert!(
+                text.contains(&format!("# TYPE {base_name} ")),
+                "{} queries {name}, which the chain does not export",
+                entry.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no metric names found in {}", dir.display());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if matches!(
+            p.extension().and_then(|x| x.to_str()),
+            Some("json" | "yml" | "yaml")
+        ) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn metric_names(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = body[i..].find("ferrite_") {
+        let start = i + pos;
+        let mut end = start;
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+            end += 1;
+        }
+        out.push(body[start..end].to_string());
+        i = end;
+    }
+    out
 }

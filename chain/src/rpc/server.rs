@@ -16,7 +16,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use fvm_shared::address::{Address, Protocol};
@@ -57,6 +57,10 @@ pub struct RpcState {
     pub heads: Arc<watch::Sender<i64>>,
     /// The block time, as Version reports it.
     pub block_time: Duration,
+    /// The registry `/metrics` serves.
+    pub registry: prometheus::Registry,
+    /// The chain's metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for RpcState {
@@ -65,11 +69,24 @@ impl std::fmt::Debug for RpcState {
     }
 }
 
-/// The routes: `/rpc/v0` and `/rpc/v1`.
+/// The routes: `/rpc/v0` and `/rpc/v1`, and Prometheus's `/metrics`.
 pub fn router(state: Arc<RpcState>) -> Router {
     Router::new()
         .route("/rpc/{version}", post(http_handler).get(ws_handler))
+        .route("/metrics", get(metrics_handler))
         .with_state(state)
+}
+
+async fn metrics_handler(State(state): State<Arc<RpcState>>) -> Response {
+    state
+        .metrics
+        .mpool_pending
+        .set(i64::try_from(state.devnet.pending().len()).unwrap_or(i64::MAX));
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        crate::metrics::encode(&state.registry),
+    )
+        .into_response()
 }
 
 /// A JSON-RPC error.
@@ -195,7 +212,19 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
             );
         }
     };
-    match call(state, api, perms, method, params).await {
+    let result = call(state, api, perms, method, params).await;
+    let label = method
+        .strip_prefix("Filecoin.")
+        .filter(|m| required(m).is_some())
+        .or((method == FERRITE_CHAIN_ADVANCE).then_some(method))
+        .unwrap_or("unknown");
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    state
+        .metrics
+        .rpc_requests
+        .with_label_values(&[label, outcome])
+        .inc();
+    match result {
         Ok(result) => (
             StatusCode::OK,
             json!({"jsonrpc": "2.0", "id": id, "result": result}),

@@ -11,6 +11,7 @@ use ferrite_chain::auth::{ApiAuth, Permission};
 use ferrite_chain::bundle::Bundle;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES, total_balance};
 use ferrite_chain::genesis::GenesisSpec;
+use ferrite_chain::metrics::Metrics;
 use ferrite_chain::producer;
 use ferrite_chain::rpc::server::{RpcState, router};
 use ferrite_chain::vm::VmSettings;
@@ -98,6 +99,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             .with_context(|| format!("listen on {}", dc.listen))?;
         let addr = listener.local_addr()?;
         let heads = Arc::new(watch::Sender::new(devnet.head().height()));
+        let registry = prometheus::Registry::new();
+        let metrics = Metrics::register(&registry).context("register metrics")?;
+        metrics.head_height.set(devnet.head().height());
         let (stop_tx, stop) = watch::channel(false);
         let state = Arc::new(RpcState {
             devnet: devnet.clone(),
@@ -106,6 +110,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             auth,
             heads: heads.clone(),
             block_time,
+            registry,
+            metrics: metrics.clone(),
         });
         write_private(&home.join("api"), &format!("http://{addr}/rpc/v1\n"))?;
         write_private(&home.join("token"), &format!("{admin}\n"))?;
@@ -118,6 +124,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             "JSON-RPC: http://{addr}/rpc/v1 (admin token in {})",
             home.join("token").display()
         );
+        println!("metrics: http://{addr}/metrics");
         println!("default wallet address: {default_address}");
         println!(
             "NOTE: the devnet's beacon and tickets are deterministic: for private testing only"
@@ -126,6 +133,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             devnet.clone(),
             block_time,
             heads,
+            metrics,
             stop.clone(),
         ));
         let mut stop_server = stop.clone();
