@@ -540,13 +540,30 @@ impl Devnet {
             parent_base_fee: self.vm.settings().base_fee.clone(),
         };
         let chain_msgs = chain_messages(&selected)?;
-        let applied = self.vm.apply(
+        let applied = match self.vm.apply(
             head.exec_state,
             height,
             block.timestamp,
             &chain_msgs,
             DevnetExterns::new(self.lookup.clone(), parent.height()),
-        )?;
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                // A fatal VM error (not an actor failure, which is a receipt):
+                // drop the selected messages, or every later block would fail
+                // the same way and the chain would stall.
+                let mut batch = self.store.batch();
+                for sm in &selected {
+                    head.mpool.remove(&sm.message.from, sm.message.sequence);
+                    batch.delete(&MPOOL, &sm.cid()?.to_bytes());
+                }
+                self.store.commit(batch)?;
+                return Err(ChainError::Execution(format!(
+                    "block {height} failed to execute; its {} messages were dropped from the pool: {e:#}",
+                    selected.len()
+                )));
+            }
+        };
         let ts = TipSet::single(block)?;
         persist(
             &self.store,

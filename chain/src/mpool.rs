@@ -283,6 +283,16 @@ impl Mpool {
         dropped
     }
 
+    /// Removes the message of `sender` (as the message names it) with `nonce`.
+    pub fn remove(&mut self, sender: &Address, nonce: u64) {
+        for q in self.pending.values_mut() {
+            if q.get(&nonce).is_some_and(|m| m.message.from == *sender) {
+                q.remove(&nonce);
+            }
+        }
+        self.pending.retain(|_, q| !q.is_empty());
+    }
+
     /// Every pending message.
     pub fn pending(&self) -> Vec<SignedMessage> {
         self.pending
@@ -415,6 +425,22 @@ mod tests {
             }
         }
         assert_eq!(total, 3); // 3 x (3 FIL + gas) fits in 10 FIL, a fourth does not
+    }
+
+    #[test]
+    fn remove_drops_one_message() {
+        let (key, s, c) = setup();
+        let mut pool = Mpool::new();
+        for n in [5, 6] {
+            pool.add(SignedMessage::sign(msg(&s, n, 100), &key).unwrap(), &s, &c)
+                .unwrap();
+        }
+        pool.remove(&s.id, 6);
+        pool.remove(&Address::new_id(999), 5); // another sender: no effect
+        let left: Vec<u64> = pool.pending().iter().map(|m| m.message.sequence).collect();
+        assert_eq!(left, [5]);
+        pool.remove(&s.id, 5);
+        assert!(pool.senders().is_empty());
     }
 
     #[test]
