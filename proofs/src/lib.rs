@@ -19,6 +19,7 @@
 //! - [`params`]: where the Groth16 parameters live, local generation for the
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.
+//! - [`commp`]: streaming piece commitments in constant memory.
 //! - [`selftest`]: the whole pipeline on one sector, checked and timed.
 //! - [`ProofsConfig`] and [`init`]: the `[proofs]` config section, and the one
 //!   place that sets the `FIL_PROOFS_*` variables the library reads.
@@ -39,6 +40,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod commp;
 mod config;
 mod error;
 pub mod params;

@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 
 use anyhow::Context;
-use ferrite_proofs::seal;
-use ferrite_types::{PaddedPieceSize, SealProof, SectorSize};
+use ferrite_proofs::commp;
+use ferrite_types::PaddedPieceSize;
 
 use crate::cli::PieceCommand;
 
@@ -18,23 +18,13 @@ pub fn run(cmd: PieceCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("stat {}", file.display()))?
                 .len();
             let padded = PaddedPieceSize::for_payload(payload)?;
-            // The commitment does not depend on the sector size, but the library
-            // wants a proof kind: take the smallest sector the piece fits in.
-            let size = SectorSize::ALL
-                .into_iter()
-                .find(|s| s.bytes() >= padded.bytes())
-                .with_context(|| {
-                    format!("a piece of {padded} padded bytes is larger than any sector")
-                })?;
             let bar = super::byte_bar("commp".to_string(), Some(payload));
             // Zero-fill up to the piece's payload size, as Boost and Lotus do.
             let zeros = std::io::repeat(0).take(padded.unpadded().bytes() - payload);
             let source = bar.wrap_read(BufReader::new(f)).chain(zeros);
-            let piece =
-                seal::generate_piece_commitment(SealProof::new(size), source, padded.unpadded())
-                    .with_context(|| {
-                        format!("compute the piece commitment of {}", file.display())
-                    })?;
+            // Streaming, in constant memory, whatever the file's size.
+            let piece = commp::piece_commitment(source, padded.unpadded())
+                .with_context(|| format!("compute the piece commitment of {}", file.display()))?;
             bar.finish_and_clear();
             println!("Piece CID:    {}", piece.comm_p);
             println!("Padded size:  {}", piece.size);
