@@ -33,6 +33,15 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     if let Some(l) = args.listen {
         dc.listen = l;
     }
+    // STYLE R7: the daemon logs its effective config.
+    let effective = Config {
+        devnet: dc.clone(),
+        ..cfg.clone()
+    };
+    info!(
+        config = %toml::to_string(&effective).unwrap_or_default().replace('\n', "; "),
+        "effective config"
+    );
     let home = global.home();
     std::fs::create_dir_all(&home).with_context(|| format!("create {}", home.display()))?;
     let keystore = home.join("keystore");
