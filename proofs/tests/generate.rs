@@ -54,4 +54,9 @@ fn production_sizes_are_refused() {
         assert!(err.to_string().contains("ferrite params fetch"), "{err}");
     }
     assert_eq!(circuits(SectorSize::S8MiB).unwrap().len(), 3);
+    let big = ParamCircuit::PoRep(SealProof::new(SectorSize::S32GiB));
+    let dir = tempfile::tempdir().unwrap();
+    let err = generate_circuit(big, dir.path(), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("trusted setup"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -115,6 +115,12 @@ pub fn generate_circuit(
     on_step: &mut dyn FnMut(Step),
 ) -> Result<Generated, ProofsError> {
     let start = Instant::now();
+    // Only the test sizes share the base tree shape this generator builds.
+    let size = match circuit {
+        ParamCircuit::PoRep(p) => p.sector_size(),
+        ParamCircuit::Post(p) => p.size,
+    };
+    circuits(size)?;
     let id = cache_id(circuit)?;
     let names = [parameter_id(&id), verifying_key_id(&id), metadata_id(&id)];
     let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
