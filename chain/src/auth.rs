@@ -5,8 +5,6 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Context;
@@ -111,14 +109,7 @@ impl ApiAuth {
             key_type: "jwt-hmac-secret".to_string(),
             private_key: B64.encode(&secret),
         };
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("create {}", path.display()))?;
-        f.write_all(&serde_json::to_vec(&file)?)?;
-        f.sync_all()?;
+        crate::wallet::write_private(&path, &serde_json::to_vec(&file)?)?;
         Ok(Self { secret })
     }
 

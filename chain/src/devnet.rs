@@ -17,7 +17,7 @@
 //! the head and its execution result in one atomic batch) before it becomes
 //! the head, so a restart continues from the last head.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use anyhow::Context;
 use cid::Cid;
@@ -117,6 +117,9 @@ pub struct Devnet {
     vm: Vm,
     network_name: String,
     head: Mutex<Head>,
+    /// Read without the head lock, which block production holds while the
+    /// VM executes: what async callers read (head tipset, pool size).
+    published: RwLock<(TipSet, usize)>,
     lookup: Arc<StoreLookup>,
 }
 
@@ -256,12 +259,14 @@ impl Devnet {
             }
         };
         let network_name = init_network_name(&bs, &head.exec_state)?;
+        let published = RwLock::new((head.tipset.clone(), 0));
         let devnet = Self {
             store,
             bs,
             vm,
             network_name,
             head: Mutex::new(head),
+            published,
             lookup,
         };
         devnet.restore_mpool()?;
@@ -288,7 +293,15 @@ impl Devnet {
             }
         }
         self.store.commit(batch)?;
+        self.publish(&head);
         Ok(())
+    }
+
+    /// Makes `head`'s tipset and pool size visible to [`Devnet::head`] and
+    /// [`Devnet::pending_count`].
+    fn publish(&self, head: &Head) {
+        let mut p = self.published.write().unwrap_or_else(|e| e.into_inner());
+        *p = (head.tipset.clone(), head.mpool.len());
     }
 
     /// The blockstore.
@@ -308,7 +321,11 @@ impl Devnet {
 
     /// The head tipset.
     pub fn head(&self) -> TipSet {
-        lock(&self.head).tipset.clone()
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
     }
 
     /// The tipset at `height` (at or below the head).
@@ -431,9 +448,17 @@ impl Devnet {
         lock(&self.head).mpool.pending()
     }
 
+    /// How many messages are pending, without waiting for block production.
+    pub fn pending_count(&self) -> usize {
+        self.published.read().unwrap_or_else(|e| e.into_inner()).1
+    }
+
     /// Checks `sm` and adds it to the message pool.
     pub fn push(&self, sm: SignedMessage) -> Result<Cid, ChainError> {
-        self.push_in(&mut lock(&self.head), sm)
+        let mut head = lock(&self.head);
+        let cid = self.push_in(&mut head, sm)?;
+        self.publish(&head);
+        Ok(cid)
     }
 
     /// Gives `msg` the sender's next nonce, signs it with `key` and adds it
@@ -447,6 +472,7 @@ impl Devnet {
         msg.sequence = self.next_nonce_in(&head, &msg.from)?;
         let sm = SignedMessage::sign(msg, key)?;
         self.push_in(&mut head, sm.clone())?;
+        self.publish(&head);
         Ok(sm)
     }
 
@@ -558,6 +584,7 @@ impl Devnet {
                     batch.delete(&MPOOL, &sm.cid()?.to_bytes());
                 }
                 self.store.commit(batch)?;
+                self.publish(&head);
                 return Err(ChainError::Execution(format!(
                     "block {height} failed to execute; its {} messages were dropped from the pool: {e:#}",
                     selected.len()
@@ -585,6 +612,7 @@ impl Devnet {
         self.store.commit(batch)?;
         head.tipset = ts.clone();
         head.exec_state = applied.state_root;
+        self.publish(&head);
         Ok(ts)
     }
 

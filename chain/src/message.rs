@@ -78,30 +78,33 @@ impl SignedMessage {
     }
 }
 
+/// The example message of Lotus's API docs (its CID there is
+/// `bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s`).
+#[cfg(test)]
+pub(crate) fn lotus_example_message() -> Message {
+    Message {
+        version: 42,
+        to: Address::new_id(1234),
+        from: Address::new_id(1234),
+        sequence: 42,
+        value: TokenAmount::from_atto(0),
+        method_num: 1,
+        params: fvm_ipld_encoding::RawBytes::new(b"byte array".to_vec()),
+        gas_limit: 9,
+        gas_fee_cap: TokenAmount::from_atto(0),
+        gas_premium: TokenAmount::from_atto(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use fvm_ipld_encoding::RawBytes;
-
     use super::*;
     use crate::wallet::{KeyType, verify};
 
     #[test]
     fn message_cid_matches_lotus() {
-        // The example message of Lotus's API docs and its CID there.
-        let m = Message {
-            version: 42,
-            to: Address::new_id(1234),
-            from: Address::new_id(1234),
-            sequence: 42,
-            value: TokenAmount::from_atto(0),
-            method_num: 1,
-            params: RawBytes::new(b"byte array".to_vec()),
-            gas_limit: 9,
-            gas_fee_cap: TokenAmount::from_atto(0),
-            gas_premium: TokenAmount::from_atto(0),
-        };
         assert_eq!(
-            message_cid(&m).unwrap().to_string(),
+            message_cid(&lotus_example_message()).unwrap().to_string(),
             "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"
         );
     }

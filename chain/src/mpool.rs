@@ -293,6 +293,16 @@ impl Mpool {
         self.pending.retain(|_, q| !q.is_empty());
     }
 
+    /// How many messages are pending.
+    pub fn len(&self) -> usize {
+        self.pending.values().map(|q| q.len()).sum()
+    }
+
+    /// Whether no message is pending.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Every pending message.
     pub fn pending(&self) -> Vec<SignedMessage> {
         self.pending

@@ -36,7 +36,7 @@ pub async fn run(
                 metrics.head_height.set(ts.height());
                 metrics
                     .mpool_pending
-                    .set(i64::try_from(devnet.pending().len()).unwrap_or(i64::MAX));
+                    .set(i64::try_from(devnet.pending_count()).unwrap_or(i64::MAX));
                 heads.send_replace(ts.height());
             }
             Ok(Err(e)) => warn!("block production failed: {e:#}"),

@@ -128,6 +128,24 @@ impl PrivateKey {
     }
 }
 
+/// Writes `bytes` to `path` (replacing it), readable by its owner only,
+/// and syncs it: for keys, secrets and API tokens.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    // An existing file keeps its mode on open; tighten it too.
+    f.set_permissions(fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("restrict {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("write {}", path.display()))
+}
+
 /// Checks `sig` over `data` against `addr` (an f1 or f3 address).
 pub fn verify(sig: &Signature, data: &[u8], addr: &Address) -> Result<(), String> {
     sig.verify(data, addr)
@@ -193,16 +211,10 @@ impl Wallet {
             key_type: key.key_type(),
             private_key: B64.encode(key.to_bytes()),
         };
-        let path = self.dir.join(addr.to_string());
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("create key file {}", path.display()))?;
-        f.write_all(&serde_json::to_vec(&info)?)?;
-        f.sync_all()?;
+        write_private(
+            &self.dir.join(addr.to_string()),
+            &serde_json::to_vec(&info)?,
+        )?;
         self.keys.insert(addr, key);
         Ok(addr)
     }

@@ -513,18 +513,7 @@ mod tests {
 
     #[test]
     fn message_json_matches_lotus() {
-        let m = Message {
-            version: 42,
-            to: Address::new_id(1234),
-            from: Address::new_id(1234),
-            sequence: 42,
-            value: TokenAmount::from_atto(0),
-            method_num: 1,
-            params: RawBytes::new(b"byte array".to_vec()),
-            gas_limit: 9,
-            gas_fee_cap: TokenAmount::from_atto(0),
-            gas_premium: TokenAmount::from_atto(0),
-        };
+        let m = crate::message::lotus_example_message();
         let json = serde_json::to_value(MessageJson::from(&m)).unwrap();
         let expected: serde_json::Value = serde_json::from_str(
             r#"{"Version":42,"To":"f01234","From":"f01234","Nonce":42,"Value":"0","GasLimit":9,

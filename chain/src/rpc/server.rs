@@ -81,7 +81,7 @@ async fn metrics_handler(State(state): State<Arc<RpcState>>) -> Response {
     state
         .metrics
         .mpool_pending
-        .set(i64::try_from(state.devnet.pending().len()).unwrap_or(i64::MAX));
+        .set(i64::try_from(state.devnet.pending_count()).unwrap_or(i64::MAX));
     (
         [("content-type", "text/plain; version=0.0.4")],
         crate::metrics::encode(&state.registry),
@@ -569,8 +569,9 @@ async fn call(
         }
         "MpoolPending" => {
             p.check(1)?;
+            let pending = blocking(move || Ok(dn.pending())).await?;
             to_value(
-                dn.pending()
+                pending
                     .iter()
                     .map(SignedMessageJson::from)
                     .collect::<Vec<_>>(),
@@ -587,8 +588,13 @@ async fn call(
         "WalletNew" => {
             p.check(1)?;
             let kind: KeyType = p.get(0)?;
-            let mut w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
-            let addr = w.new_key(kind).map_err(RpcError::method)?;
+            let wallet = state.wallet.clone();
+            // Key generation and the fsync'd key file stay off the runtime.
+            let addr = blocking(move || {
+                let mut w = wallet.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(w.new_key(kind)?)
+            })
+            .await?;
             to_value(AddressJson(addr))
         }
         "WalletList" => {

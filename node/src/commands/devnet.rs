@@ -1,9 +1,6 @@
 //! `ferrite devnet`: the embedded chain, its block producer and its JSON-RPC
 //! API, until Ctrl-C.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -15,7 +12,7 @@ use ferrite_chain::metrics::Metrics;
 use ferrite_chain::producer;
 use ferrite_chain::rpc::server::{RpcState, router};
 use ferrite_chain::vm::VmSettings;
-use ferrite_chain::wallet::{KeyType, Wallet};
+use ferrite_chain::wallet::{KeyType, Wallet, write_private};
 use ferrite_store::{RocksDb, RocksOptions};
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::version::NetworkVersion;
@@ -122,8 +119,11 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             registry,
             metrics: metrics.clone(),
         });
-        write_private(&home.join("api"), &format!("http://{addr}/rpc/v1\n"))?;
-        write_private(&home.join("token"), &format!("{admin}\n"))?;
+        write_private(
+            &home.join("api"),
+            format!("http://{addr}/rpc/v1\n").as_bytes(),
+        )?;
+        write_private(&home.join("token"), format!("{admin}\n").as_bytes())?;
         println!(
             "devnet {:?} at height {}",
             devnet.network_name(),
@@ -158,17 +158,4 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let _ = std::fs::remove_file(home.join("api"));
         Ok(())
     })
-}
-
-/// Writes `text` to `path` readable by the owner only.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("write {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
 }
