@@ -7,7 +7,8 @@
 //!
 //! Methods (numbers as in builtin-actors v18): 1 Constructor (system only),
 //! 2 Exec: create an actor of non-builtin code (a user WASM actor installed in
-//! the blockstore) at a new ID, run its constructor with the given
+//! the blockstore, or a miner when the power actor asks) at a new ID, run its
+//! constructor with the given
 //! parameters, and return its ID and robust address.
 
 use cid::Cid;
@@ -87,12 +88,15 @@ fn constructor(p: ConstructorParams) -> u32 {
 
 fn exec(p: ExecParams) -> u32 {
     // Builtin actors are singletons or are created by the FVM or by their
-    // own factories; only user code may be deployed through Exec here.
-    if let Some(t) = rt::sdk::actor::get_builtin_actor_type(&p.code_cid) {
-        if t != 0 {
+    // own factories: a miner only by the power actor (as in builtin-actors);
+    // any other builtin code is refused. User code may be deployed freely.
+    if let Some(t) = rt::types::type_of_code(&p.code_cid) {
+        let caller = rt::types::actor_type(rt::sdk::message::caller());
+        let allowed = t == rt::types::Type::Miner && caller == Some(rt::types::Type::Power);
+        if !allowed {
             rt::abort(
                 ExitCode::USR_FORBIDDEN,
-                &format!("cannot exec builtin actor code {} (type {t})", p.code_cid),
+                &format!("cannot exec builtin actor code {} ({t:?})", p.code_cid),
             );
         }
     }

@@ -4,6 +4,14 @@
 //! decodes its parameters with [`params`], works on its state with
 //! [`load_state`] and [`save_state`], and answers with [`ret`] or [`abort`].
 
+pub mod error;
+pub mod keys;
+pub mod send;
+pub mod types;
+
+pub use error::{ActorError, ActorResult, WithCode};
+pub use send::{dispatch, Response};
+
 use cid::Cid;
 use fvm_ipld_blockstore::{Block, Blockstore};
 use fvm_ipld_encoding::ipld_block::IpldBlock;
@@ -16,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use fvm_sdk as sdk;
+pub use fvm_shared as shared;
 
 /// The first method number of the FRC-42 exported (user-callable) range.
 pub const FIRST_EXPORTED_METHOD: u64 = 1 << 24;
@@ -132,4 +141,34 @@ pub fn unhandled_or_noop(method: u64) -> u32 {
             &format!("unhandled method {method}"),
         )
     }
+}
+
+/// The entry point of a builtin actor that Ferrite's bundle does not
+/// implement (payment channels, multisig, verified registry, datacap, EVM).
+/// It keeps the actor's place in the manifest, so that actor type numbers
+/// are builtin-actors'; its constructor accepts the system actor's call (so
+/// genesis can create the singleton) and every other method is refused with
+/// `USR_UNHANDLED_MESSAGE`, except FRC-42 exported methods, which are
+/// accepted as no-ops like any account's.
+#[macro_export]
+macro_rules! unimplemented_actor {
+    ($name:literal) => {
+        /// The FVM entry point.
+        #[unsafe(no_mangle)]
+        pub fn invoke(_params: u32) -> u32 {
+            $crate::sdk::initialize();
+            match $crate::sdk::message::method_number() {
+                1 => {
+                    $crate::require_caller($crate::SYSTEM_ACTOR);
+                    $crate::save_state(&());
+                    $crate::ret_nothing()
+                }
+                m if m >= $crate::FIRST_EXPORTED_METHOD => $crate::ret_nothing(),
+                m => $crate::abort(
+                    $crate::shared::error::ExitCode::USR_UNHANDLED_MESSAGE,
+                    &format!("{}: method {m} is not implemented by Ferrite's devnet bundle", $name),
+                ),
+            }
+        }
+    };
 }
