@@ -5,13 +5,22 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The bundle's actors, in builtin-actors' manifest order.
-const ACTORS: [&str; 7] = [
+/// The bundle's actor crates (actors/<name>), in builtin-actors' manifest order.
+const ACTORS: [&str; 16] = [
     "system",
     "init",
     "cron",
     "account",
+    "power",
+    "miner",
+    "market",
+    "paych",
+    "multisig",
+    "reward",
+    "verifreg",
+    "datacap",
     "placeholder",
+    "evm",
     "eam",
     "ethaccount",
 ];

@@ -13,8 +13,9 @@ use fvm_ipld_blockstore::{Block, Blockstore};
 use fvm_ipld_encoding::{CborStore, IPLD_RAW};
 use multihash_codetable::Code;
 
-/// The embedded actors, in builtin-actors' manifest order.
-const EMBEDDED: [(&str, &[u8]); 7] = [
+/// The embedded actors, with builtin-actors' manifest names and order (the
+/// order numbers the actor types, which actors check callers by).
+const EMBEDDED: [(&str, &[u8]); 16] = [
     (
         "system",
         include_bytes!(concat!(env!("OUT_DIR"), "/system.wasm")),
@@ -32,10 +33,49 @@ const EMBEDDED: [(&str, &[u8]); 7] = [
         include_bytes!(concat!(env!("OUT_DIR"), "/account.wasm")),
     ),
     (
+        "storagepower",
+        include_bytes!(concat!(env!("OUT_DIR"), "/power.wasm")),
+    ),
+    (
+        "storageminer",
+        include_bytes!(concat!(env!("OUT_DIR"), "/miner.wasm")),
+    ),
+    (
+        "storagemarket",
+        include_bytes!(concat!(env!("OUT_DIR"), "/market.wasm")),
+    ),
+    (
+        "paymentchannel",
+        include_bytes!(concat!(env!("OUT_DIR"), "/paych.wasm")),
+    ),
+    (
+        "multisig",
+        include_bytes!(concat!(env!("OUT_DIR"), "/multisig.wasm")),
+    ),
+    (
+        "reward",
+        include_bytes!(concat!(env!("OUT_DIR"), "/reward.wasm")),
+    ),
+    (
+        "verifiedregistry",
+        include_bytes!(concat!(env!("OUT_DIR"), "/verifreg.wasm")),
+    ),
+    (
+        "datacap",
+        include_bytes!(concat!(env!("OUT_DIR"), "/datacap.wasm")),
+    ),
+    (
         "placeholder",
         include_bytes!(concat!(env!("OUT_DIR"), "/placeholder.wasm")),
     ),
-    ("eam", include_bytes!(concat!(env!("OUT_DIR"), "/eam.wasm"))),
+    (
+        "evm",
+        include_bytes!(concat!(env!("OUT_DIR"), "/evm.wasm")),
+    ),
+    (
+        "eam",
+        include_bytes!(concat!(env!("OUT_DIR"), "/eam.wasm")),
+    ),
     (
         "ethaccount",
         include_bytes!(concat!(env!("OUT_DIR"), "/ethaccount.wasm")),

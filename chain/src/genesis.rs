@@ -1,10 +1,12 @@
 //! The devnet's genesis state.
 //!
-//! As Lotus does, genesis writes the system actor (which points the FVM at
-//! the bundle's manifest) and the init actor directly, plus the burnt-funds
-//! account f099 and the funded key accounts; the other singletons are created
-//! empty and then run their own constructors through implicit messages from
-//! the system actor, so any bundle with builtin-actors' constructors works.
+//! Genesis writes the system actor (which points the FVM at the bundle's
+//! manifest) and the init actor directly, plus the burnt-funds account f099
+//! and the funded key accounts; the other singletons are created empty and
+//! then run their own v18 constructors through implicit messages from the
+//! system actor, so any bundle with builtin-actors v18's constructors works
+//! (ours, or the official one). Lotus writes the singletons' states directly
+//! instead; the result is the same state.
 
 use anyhow::Context;
 use cid::Cid;
@@ -13,6 +15,8 @@ use fvm_ipld_encoding::tuple::{Deserialize_tuple, Serialize_tuple};
 use fvm_ipld_encoding::{CborStore, RawBytes};
 use fvm_ipld_hamt::{BytesKey, Hamt};
 use fvm_shared::address::Address;
+use fvm_shared::bigint::BigInt;
+use fvm_shared::bigint::bigint_ser::BigIntSer;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::{ActorID, EMPTY_ARR_CID};
 use multihash_codetable::Code;
@@ -50,14 +54,29 @@ struct CronEntry {
     method_num: u64,
 }
 
-/// The burnt-funds account.
-pub const BURNT_FUNDS_ACTOR: ActorID = 99;
-/// The reward actor's ID; a plain account until the bundle has a reward actor.
+/// The reward actor.
 pub const REWARD_ACTOR: ActorID = 2;
+/// The storage power actor.
+pub const POWER_ACTOR: ActorID = 4;
+/// The storage market actor.
+pub const MARKET_ACTOR: ActorID = 5;
+/// The verified registry actor.
+pub const VERIFREG_ACTOR: ActorID = 6;
+/// The datacap token actor.
+pub const DATACAP_ACTOR: ActorID = 7;
 /// The Ethereum address manager.
 pub const EAM_ACTOR: ActorID = 10;
+/// The burnt-funds account.
+pub const BURNT_FUNDS_ACTOR: ActorID = 99;
 /// The first ID of a non-singleton actor.
 pub const FIRST_NON_SINGLETON_ID: ActorID = 100;
+/// Power's end-of-epoch handler, which cron calls first.
+pub const POWER_ON_EPOCH_TICK_END: u64 = 5;
+/// Market's cron handler, which cron calls second.
+pub const MARKET_CRON_TICK: u64 = 9;
+/// The reward actor's balance at genesis: the storage-mining allocation
+/// of Filecoin's supply (1.1 billion FIL), as Lotus gives it.
+pub const INITIAL_REWARD_BALANCE_FIL: u64 = 1_100_000_000;
 
 /// What genesis creates.
 #[derive(Debug, Clone)]
@@ -69,6 +88,14 @@ pub struct GenesisSpec {
 }
 
 /// Builds the genesis state in `bs` and returns its root.
+///
+/// The singletons of builtin-actors v18 are created with an empty state and
+/// then run their v18 constructors, in Lotus's order, with v18's constructor
+/// parameters: reward (the realized power, 0), cron (power's
+/// `OnEpochTickEnd`, then market's `CronTick`), power, market, the verified
+/// registry (root key: the first genesis account), datacap (governor: the
+/// verified registry) and the EAM. So the official bundle runs on the same
+/// genesis as ours.
 pub fn build(
     bs: &DbBlockstore,
     bundle: &Bundle,
@@ -102,30 +129,42 @@ pub fn build(
     tree.set_actor(1, actor(bundle.code("init")?, init, TokenAmount::default()));
 
     let account_code = bundle.code("account")?;
-    for id in [REWARD_ACTOR, BURNT_FUNDS_ACTOR] {
-        let st = put(
-            bs,
-            &AccountState {
-                address: Address::new_id(id),
-            },
-        )?;
-        tree.set_actor(id, actor(account_code, st, TokenAmount::default()));
-    }
+    let burnt = put(
+        bs,
+        &AccountState {
+            address: Address::new_id(BURNT_FUNDS_ACTOR),
+        },
+    )?;
+    tree.set_actor(
+        BURNT_FUNDS_ACTOR,
+        actor(account_code, burnt, TokenAmount::default()),
+    );
     // Singletons that construct themselves below start with an empty state.
     bs.put_cbor(&Vec::<u8>::new(), Code::Blake2b256)?; // EMPTY_ARR_CID's block
-    tree.set_actor(
-        CRON_ACTOR,
-        actor(bundle.code("cron")?, EMPTY_ARR_CID, TokenAmount::default()),
-    );
-    tree.set_actor(
-        EAM_ACTOR,
-        actor(bundle.code("eam")?, EMPTY_ARR_CID, TokenAmount::default()),
-    );
+    let singletons = [
+        (REWARD_ACTOR, "reward"),
+        (CRON_ACTOR, "cron"),
+        (POWER_ACTOR, "storagepower"),
+        (MARKET_ACTOR, "storagemarket"),
+        (VERIFREG_ACTOR, "verifiedregistry"),
+        (DATACAP_ACTOR, "datacap"),
+        (EAM_ACTOR, "eam"),
+    ];
+    for (id, name) in singletons {
+        let balance = if id == REWARD_ACTOR {
+            TokenAmount::from_whole(INITIAL_REWARD_BALANCE_FIL)
+        } else {
+            TokenAmount::default()
+        };
+        tree.set_actor(id, actor(bundle.code(name)?, EMPTY_ARR_CID, balance));
+    }
 
+    let mut first_account = None;
     for (addr, balance) in &spec.accounts {
         let id = tree
             .register_new_address(addr)
             .fvm(&format!("register genesis account {addr}"))?;
+        first_account.get_or_insert(id);
         let st = put(bs, &AccountState { address: *addr })?;
         tree.set_actor(id, actor(account_code, st, balance.clone()));
     }
@@ -133,11 +172,28 @@ pub fn build(
 
     let construct =
         |to: ActorID, params: RawBytes| crate::vm::implicit(Address::new_id(to), 1, params, 0);
-    let no_entries: Vec<CronEntry> = Vec::new();
+    let cron_entries = vec![
+        CronEntry {
+            receiver: Address::new_id(POWER_ACTOR),
+            method_num: POWER_ON_EPOCH_TICK_END,
+        },
+        CronEntry {
+            receiver: Address::new_id(MARKET_ACTOR),
+            method_num: MARKET_CRON_TICK,
+        },
+    ];
+    // The verified registry's root key must be an existing actor.
+    let root_key = Address::new_id(first_account.unwrap_or(BURNT_FUNDS_ACTOR));
     vm.apply_implicit(
         root,
         vec![
-            construct(CRON_ACTOR, RawBytes::serialize((no_entries,))?),
+            // Reward: the network's realized power at genesis (none).
+            construct(REWARD_ACTOR, RawBytes::serialize(BigIntSer(&BigInt::default()))?),
+            construct(CRON_ACTOR, RawBytes::serialize((cron_entries,))?),
+            construct(POWER_ACTOR, RawBytes::default()),
+            construct(MARKET_ACTOR, RawBytes::default()),
+            construct(VERIFREG_ACTOR, RawBytes::serialize(root_key)?),
+            construct(DATACAP_ACTOR, RawBytes::serialize(Address::new_id(VERIFREG_ACTOR))?),
             construct(EAM_ACTOR, RawBytes::default()),
         ],
         externs,

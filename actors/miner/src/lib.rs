@@ -1,4 +1,11 @@
 //! The miner actor (work in progress).
+#![allow(dead_code)]
+
+mod env;
+pub mod state;
+mod ext;
+mod commd;
+mod notify;
 
 use ferrite_actor_rt as rt;
 
