@@ -4,3 +4,4 @@
 pub mod client;
 pub mod json;
 pub mod server;
+pub mod state;

@@ -36,7 +36,7 @@ use fvm_ipld_bitfield::BitField;
 use fvm_shared::address::Address;
 use fvm_shared::randomness::Randomness;
 use fvm_shared::sector::PoStProof;
-use fvm_shared::crypto::randomness::DomainSeparationTag;
+use fil_actors_shared::v18::runtime::DomainSeparationTag;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
 use fvm_shared::message::Message;
@@ -97,6 +97,8 @@ struct Net {
 #[derive(Debug, Clone)]
 struct Executed {
     receipt: Receipt,
+    /// Why it failed, from a replay (the actors' abort messages).
+    failure: String,
     /// The epoch it executed in.
     epoch: i64,
 }
@@ -114,8 +116,11 @@ impl Net {
     fn open(actors: Actors) -> Self {
         init_proofs();
         let dir = tempfile::tempdir().unwrap();
-        let owner = PrivateKey::generate(KeyType::Secp256k1);
-        let worker = PrivateKey::generate(KeyType::Bls);
+        // Fixed keys: both bundles' runs then create the same addresses.
+        let owner = PrivateKey::Secp256k1(
+            k256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap(),
+        );
+        let worker = PrivateKey::Bls(bls_signatures::PrivateKey::new([11u8; 32]));
         let accounts = vec![
             (owner.address().unwrap(), TokenAmount::from_whole(100_000)),
             (worker.address().unwrap(), TokenAmount::from_whole(100_000)),
@@ -201,8 +206,15 @@ impl Net {
         let epoch = self.height();
         self.dn.produce_block().unwrap();
         let found = self.dn.search(&cid).unwrap().expect("message executed");
+        let failure = if found.receipt.exit_code.is_success() {
+            String::new()
+        } else {
+            let (_, ret) = self.dn.replay(&cid).unwrap();
+            format!("{:?}", ret.failure_info)
+        };
         Executed {
             receipt: found.receipt,
+            failure,
             epoch,
         }
     }
@@ -278,9 +290,11 @@ fn create_miner(net: &Net) -> (Miner, Executed) {
         Address::new_id(POWER_ACTOR),
         power::Method::CreateMiner as u64,
         Some(&params),
-        TokenAmount::default(),
+        // v18 locks a create-miner deposit (FIP-0077) from this; the
+        // rest is the miner's available balance.
+        TokenAmount::from_whole(100),
     );
-    assert_eq!(done.exit(), ExitCode::OK, "CreateMiner on {:?}", net.actors);
+    assert_eq!(done.exit(), ExitCode::OK, "CreateMiner on {:?}: {}", net.actors, done.failure);
     let ret: power::CreateMinerReturn = done.ret();
     let id = ret.id_address.id().unwrap();
     (
@@ -470,10 +484,10 @@ fn onboarding(actors: Actors) -> Trace {
     let s1 = seal_cc_sector(&net, &m, 1, work.path());
     let s2 = seal_cc_sector(&net, &m, 2, work.path());
     let pc1 = precommit(&net, &m, &s1);
-    assert_eq!(pc1.exit(), ExitCode::OK, "precommit 1 on {actors:?}");
+    assert_eq!(pc1.exit(), ExitCode::OK, "precommit 1 on {actors:?}: {}", pc1.failure);
     trace.record("PreCommitSectorBatch2", &pc1);
     let pc2 = precommit(&net, &m, &s2);
-    assert_eq!(pc2.exit(), ExitCode::OK, "precommit 2 on {actors:?}");
+    assert_eq!(pc2.exit(), ExitCode::OK, "precommit 2 on {actors:?}: {}", pc2.failure);
 
     let st = net.miner_state(m.id);
     let pre = st
@@ -492,16 +506,16 @@ fn onboarding(actors: Actors) -> Trace {
     let mut bad = proof1.clone();
     bad[10] ^= 0xff;
     let refused = prove_commit(&net, &m, 1, bad);
-    assert_eq!(refused.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "corrupted proof on {actors:?}");
+    assert_eq!(refused.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "corrupted proof on {actors:?}: {}", refused.failure);
     trace.record("ProveCommitSectors3 corrupted", &refused);
     // A valid proof of sector 1 offered for sector 2 is refused too.
     let wrong = prove_commit(&net, &m, 2, proof1.clone());
-    assert_eq!(wrong.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "wrong sector on {actors:?}");
+    assert_eq!(wrong.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "wrong sector on {actors:?}: {}", wrong.failure);
     trace.record("ProveCommitSectors3 wrong sector", &wrong);
     assert_eq!(net.dn.actor(&m.addr, &[]).unwrap().unwrap().state, before);
 
     let proved = prove_commit(&net, &m, 1, proof1);
-    assert_eq!(proved.exit(), ExitCode::OK, "prove commit on {actors:?}");
+    assert_eq!(proved.exit(), ExitCode::OK, "prove commit on {actors:?}: {}", proved.failure);
     trace.record("ProveCommitSectors3", &proved);
     let batch: fil_actors_shared::v18::BatchReturn = proved.ret();
     assert_eq!(batch.success_count, 1);
@@ -632,16 +646,16 @@ fn proving(actors: Actors) -> Trace {
     let (m, _) = create_miner(&net);
     let s1 = seal_cc_sector(&net, &m, 1, work.path());
     let pc = precommit(&net, &m, &s1);
-    assert_eq!(pc.exit(), ExitCode::OK);
+    assert_eq!(pc.exit(), ExitCode::OK, "{}", pc.failure);
     let seed1 = seed(&net, &m, pc.epoch);
     let proved = prove_commit(&net, &m, 1, c2_proof(&m, &s1, seed1));
-    assert_eq!(proved.exit(), ExitCode::OK);
+    assert_eq!(proved.exit(), ExitCode::OK, "{}", proved.failure);
     let bs = net.dn.blockstore();
     let (dl, part) = net.miner_state(m.id).find_sector(bs, 1).unwrap();
 
     // A real Window PoSt; when the deadline closes the sector has power.
     let (posted, info) = window_post(&net, &m, dl, part, &[&s1], false);
-    assert_eq!(posted.exit(), ExitCode::OK, "Window PoSt on {actors:?}");
+    assert_eq!(posted.exit(), ExitCode::OK, "Window PoSt on {actors:?}: {}", posted.failure);
     trace.record("SubmitWindowedPoSt", &posted);
     net.advance_to(info.close + 1);
     let c = claim(&net, &m);
@@ -678,14 +692,14 @@ fn proving(actors: Actors) -> Trace {
         Some(&recover),
         TokenAmount::default(),
     );
-    assert_eq!(declared.exit(), ExitCode::OK, "recovery on {actors:?}");
+    assert_eq!(declared.exit(), ExitCode::OK, "recovery on {actors:?}: {}", declared.failure);
     trace.record("DeclareFaultsRecovered", &declared);
     // With a recovery in it, even builtin-actors verifies the PoSt at once.
     let (bad, _) = window_post(&net, &m, dl, part, &[&s1], true);
-    assert_eq!(bad.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "corrupted PoSt on {actors:?}");
+    assert_eq!(bad.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "corrupted PoSt on {actors:?}: {}", bad.failure);
     trace.record("SubmitWindowedPoSt corrupted", &bad);
     let (good, info) = window_post(&net, &m, dl, part, &[&s1], false);
-    assert_eq!(good.exit(), ExitCode::OK, "recovery PoSt on {actors:?}");
+    assert_eq!(good.exit(), ExitCode::OK, "recovery PoSt on {actors:?}: {}", good.failure);
     trace.record("SubmitWindowedPoSt recovered", &good);
     net.advance_to(info.close + 1);
     assert_eq!(claim(&net, &m).raw_byte_power, 2048.into(), "power back on {actors:?}");
@@ -808,7 +822,7 @@ fn deal(actors: Actors) -> Trace {
         Some(&client_addr),
         proposal.client_balance_requirement(),
     );
-    assert_eq!(add.exit(), ExitCode::OK, "client AddBalance on {actors:?}");
+    assert_eq!(add.exit(), ExitCode::OK, "client AddBalance on {actors:?}: {}", add.failure);
     trace.record("AddBalance client", &add);
     let add = net.exec(
         &net.worker,
@@ -817,7 +831,7 @@ fn deal(actors: Actors) -> Trace {
         Some(&m.addr),
         TokenAmount::from_whole(1),
     );
-    assert_eq!(add.exit(), ExitCode::OK, "provider AddBalance on {actors:?}");
+    assert_eq!(add.exit(), ExitCode::OK, "provider AddBalance on {actors:?}: {}", add.failure);
 
     let bad = net.exec(
         &net.worker,
@@ -828,7 +842,7 @@ fn deal(actors: Actors) -> Trace {
         }),
         TokenAmount::default(),
     );
-    assert_eq!(bad.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "bad client signature on {actors:?}");
+    assert_eq!(bad.exit(), ExitCode::USR_ILLEGAL_ARGUMENT, "bad client signature on {actors:?}: {}", bad.failure);
     trace.record("PublishStorageDeals bad signature", &bad);
 
     let published = net.exec(
@@ -840,7 +854,7 @@ fn deal(actors: Actors) -> Trace {
         }),
         TokenAmount::default(),
     );
-    assert_eq!(published.exit(), ExitCode::OK, "publish on {actors:?}");
+    assert_eq!(published.exit(), ExitCode::OK, "publish on {actors:?}: {}", published.failure);
     trace.record("PublishStorageDeals", &published);
     let ret: market::PublishStorageDealsReturn = published.ret();
     assert_eq!(ret.ids.len(), 1);
@@ -866,7 +880,7 @@ fn deal(actors: Actors) -> Trace {
         Some(&params),
         TokenAmount::from_whole(10),
     );
-    assert_eq!(pc.exit(), ExitCode::OK, "deal precommit on {actors:?}");
+    assert_eq!(pc.exit(), ExitCode::OK, "deal precommit on {actors:?}: {}", pc.failure);
     let seed = seed(&net, &m, pc.epoch);
     let proof = c2_proof(&m, &s, seed);
     let params = miner::ProveCommitSectors3Params {
@@ -895,7 +909,7 @@ fn deal(actors: Actors) -> Trace {
         Some(&params),
         TokenAmount::from_whole(10),
     );
-    assert_eq!(proved.exit(), ExitCode::OK, "deal prove commit on {actors:?}");
+    assert_eq!(proved.exit(), ExitCode::OK, "deal prove commit on {actors:?}: {}", proved.failure);
     trace.record("ProveCommitSectors3 with deal", &proved);
 
     let st: market::State = net.state(MARKET_ACTOR);
@@ -917,7 +931,7 @@ fn deal(actors: Actors) -> Trace {
         Some(&BitField::try_from_bits([deal_id]).unwrap()),
         TokenAmount::default(),
     );
-    assert_eq!(settled.exit(), ExitCode::OK, "settle on {actors:?}");
+    assert_eq!(settled.exit(), ExitCode::OK, "settle on {actors:?}: {}", settled.failure);
     trace.record("SettleDealPayments", &settled);
     let after = escrow(&net, &m.addr);
     let epochs = settled.epoch - start;
@@ -982,7 +996,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     let owner = &net.owner;
     let call = |step: &'static str, trace: &mut Trace, key: &PrivateKey, method: u64, params: RawBytes, value: TokenAmount| {
         let e = net.exec_raw(key, m.addr, method, params, value);
-        assert_eq!(e.exit(), ExitCode::OK, "{step} on {actors:?}");
+        assert_eq!(e.exit(), ExitCode::OK, "{step} on {actors:?}: {}", e.failure);
         trace.record(step, &e);
         e
     };
@@ -1013,19 +1027,30 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         call("GetMultiaddrs", &mut trace, owner, miner::Method::GetMultiaddrsExported as u64, RawBytes::default(), TokenAmount::default()).ret();
     assert_eq!(got.multi_addrs.len(), 1);
 
-    // Funds: a transfer to the miner is available, and the owner withdraws part.
+    // Funds: a transfer to the miner becomes available, and the owner withdraws part.
+    let available = |trace: &mut Trace| -> TokenAmount {
+        let got: miner::GetAvailableBalanceReturn = call(
+            "GetAvailableBalance",
+            trace,
+            owner,
+            miner::Method::GetAvailableBalanceExported as u64,
+            RawBytes::default(),
+            TokenAmount::default(),
+        )
+        .ret();
+        got.available_balance
+    };
+    let before = available(&mut trace);
     let sent = net.exec(owner, m.addr, fvm_shared::METHOD_SEND, none, TokenAmount::from_whole(5));
-    assert_eq!(sent.exit(), ExitCode::OK);
-    let avail: miner::GetAvailableBalanceReturn =
-        call("GetAvailableBalance", &mut trace, owner, miner::Method::GetAvailableBalanceExported as u64, RawBytes::default(), TokenAmount::default()).ret();
-    assert_eq!(avail.available_balance, TokenAmount::from_whole(5));
+    assert_eq!(sent.exit(), ExitCode::OK, "{}", sent.failure);
+    assert_eq!(available(&mut trace) - before, TokenAmount::from_whole(5));
     let w = miner::WithdrawBalanceParams { amount_requested: TokenAmount::from_whole(2) };
     let withdrawn: TokenAmount =
         call("WithdrawBalance", &mut trace, owner, miner::Method::WithdrawBalance as u64, enc(&w), TokenAmount::default()).ret();
     assert_eq!(withdrawn, TokenAmount::from_whole(2));
     // Only the owner (or beneficiary) may withdraw.
     let refused = net.exec(&net.worker, m.addr, miner::Method::WithdrawBalance as u64, Some(&w), TokenAmount::default());
-    assert_eq!(refused.exit(), ExitCode::USR_FORBIDDEN, "worker withdraws on {actors:?}");
+    assert_eq!(refused.exit(), ExitCode::USR_FORBIDDEN, "worker withdraws on {actors:?}: {}", refused.failure);
     trace.record("WithdrawBalance by worker", &refused);
     call("RepayDebt", &mut trace, owner, miner::Method::RepayDebt as u64, RawBytes::default(), TokenAmount::default());
     let is_ctl = miner::IsControllingAddressParam { address: worker_id };
@@ -1035,7 +1060,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     // Worker change: proposed now, effective after the key-change delay, confirmed by the owner.
     let new_worker = PrivateKey::generate(KeyType::Bls);
     let fund = net.exec(owner, new_worker.address().unwrap(), fvm_shared::METHOD_SEND, none, TokenAmount::from_whole(1));
-    assert_eq!(fund.exit(), ExitCode::OK);
+    assert_eq!(fund.exit(), ExitCode::OK, "{}", fund.failure);
     let new_worker_id = net.dn.lookup_id(&new_worker.address().unwrap(), &[]).unwrap().unwrap();
     let change = miner::ChangeWorkerAddressParams {
         new_worker: new_worker.address().unwrap(),
@@ -1053,7 +1078,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     // Power and reward getters.
     let to_power = |step: &'static str, trace: &mut Trace, method: u64, param: Option<&u64>| {
         let e = net.exec(owner, Address::new_id(POWER_ACTOR), method, param, TokenAmount::default());
-        assert_eq!(e.exit(), ExitCode::OK, "{step} on {actors:?}");
+        assert_eq!(e.exit(), ExitCode::OK, "{step} on {actors:?}: {}", e.failure);
         trace.record(step, &e);
         e
     };
@@ -1065,7 +1090,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     assert_eq!(raw.raw_byte_power, 0.into());
     let _: fvm_shared::bigint::bigint_ser::BigIntDe = to_power("NetworkRawPower", &mut trace, power::Method::NetworkRawPowerExported as u64, None).ret();
     let reward = net.exec(owner, Address::new_id(REWARD_ACTOR), fil_actor_reward_state::v18::Method::ThisEpochReward as u64, none, TokenAmount::default());
-    assert_eq!(reward.exit(), ExitCode::OK, "ThisEpochReward on {actors:?}");
+    assert_eq!(reward.exit(), ExitCode::OK, "ThisEpochReward on {actors:?}: {}", reward.failure);
     trace.record("ThisEpochReward", &reward);
     let r: fil_actor_reward_state::v18::ThisEpochRewardReturn = reward.ret();
     assert!(r.this_epoch_baseline_power > 0.into());
@@ -1074,17 +1099,17 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     let market_addr = Address::new_id(MARKET_ACTOR);
     let owner_addr = owner.address().unwrap();
     let add = net.exec(owner, market_addr, market::Method::AddBalance as u64, Some(&owner_addr), TokenAmount::from_whole(3));
-    assert_eq!(add.exit(), ExitCode::OK);
+    assert_eq!(add.exit(), ExitCode::OK, "{}", add.failure);
     trace.record("Market AddBalance", &add);
     let bal = net.exec(owner, market_addr, market::Method::GetBalanceExported as u64, Some(&owner_addr), TokenAmount::default());
-    assert_eq!(bal.exit(), ExitCode::OK);
+    assert_eq!(bal.exit(), ExitCode::OK, "{}", bal.failure);
     trace.record("Market GetBalance", &bal);
     let b: market::GetBalanceReturn = bal.ret();
     assert_eq!(b.balance, TokenAmount::from_whole(3));
     assert!(b.locked.is_zero());
     let wd = market::WithdrawBalanceParams { provider_or_client: owner_addr, amount: TokenAmount::from_whole(1) };
     let out = net.exec(owner, market_addr, market::Method::WithdrawBalance as u64, Some(&wd), TokenAmount::default());
-    assert_eq!(out.exit(), ExitCode::OK);
+    assert_eq!(out.exit(), ExitCode::OK, "{}", out.failure);
     trace.record("Market WithdrawBalance", &out);
     let got: TokenAmount = out.ret();
     assert_eq!(got, TokenAmount::from_whole(1));

@@ -4,8 +4,9 @@
 //! saving flushes every collection into the 13-field v18 [`State`].
 
 use cid::Cid;
-use ferrite_actor_rt::{ActorError, ActorResult};
-use ferrite_actor_types::market::{DealProposal, State};
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_types::market::{DealProposal, HAMT_BITWIDTH, State};
+use fvm_ipld_hamt::Hamt;
 use fvm_shared::address::Address;
 use fvm_shared::clock::ChainEpoch;
 use fvm_shared::deal::DealID;
@@ -64,14 +65,11 @@ impl Books {
     /// The books of a new market (the constructor's state): empty
     /// collections, deal IDs from 0, `last_cron = -1`.
     pub fn empty() -> ActorResult<Self> {
-        let mut allocations = fvm_ipld_hamt::Hamt::<_, u64>::new_with_bit_width(
-            ferrite_actor_rt::ActorBlockstore,
-            ferrite_actor_types::market::HAMT_BITWIDTH,
-        );
-        let pending_deal_allocation_ids = ferrite_actor_rt::WithCode::state_err(
-            allocations.flush(),
-            "flush pending allocations",
-        )?;
+        // Never written to: verified deals are refused, so no deal has an allocation.
+        let pending_deal_allocation_ids =
+            Hamt::<_, u64>::new_with_bit_width(ActorBlockstore, HAMT_BITWIDTH)
+                .flush()
+                .state_err("flush pending allocations")?;
         Ok(Self {
             proposals: Proposals::empty(),
             states: DealStates::empty(),

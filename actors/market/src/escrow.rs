@@ -6,11 +6,12 @@ use ferrite_actor_rt::send::transfer;
 use ferrite_actor_rt::types::{Type, type_of_code};
 use ferrite_actor_rt::{ActorError, ActorResult};
 use ferrite_actor_types::market::{
-    AddBalanceParams, GetBalanceParams, GetBalanceReturn, WithdrawBalanceParams,
+    AddBalanceParams, GetBalanceParams, GetBalanceReturn, State, WithdrawBalanceParams,
     WithdrawBalanceReturn,
 };
 use fvm_shared::address::Address;
 
+use crate::balance_table::BalanceTable;
 use crate::books::Books;
 use crate::calls;
 
@@ -97,9 +98,9 @@ pub fn get_balance(p: GetBalanceParams) -> ActorResult<GetBalanceReturn> {
         ActorError::illegal_argument(format!("cannot resolve address {}", p.account))
     })?;
     let a = Address::new_id(id);
-    let st: ferrite_actor_types::market::State = ferrite_actor_rt::load_state();
-    let escrow = crate::balance_table::BalanceTable::load(&st.escrow_table)?;
-    let locked = crate::balance_table::BalanceTable::load(&st.locked_table)?;
+    let st: State = ferrite_actor_rt::load_state();
+    let escrow = BalanceTable::load(&st.escrow_table)?;
+    let locked = BalanceTable::load(&st.locked_table)?;
     Ok(GetBalanceReturn {
         balance: escrow.get(&a)?,
         locked: locked.get(&a)?,

@@ -36,7 +36,10 @@ fn zero_commd(proof: RegisteredSealProof) -> ActorResult<Cid> {
         .map_err(|e| ActorError::illegal_argument(format!("unknown seal proof {proof:?}: {e}")))?;
     let leaves = (size as u64) / 32;
     if leaves == 0 || !leaves.is_power_of_two() {
-        return Err(ActorError::illegal_argument(format!("unexpected sector size {}", size as u64)));
+        return Err(ActorError::illegal_argument(format!(
+            "unexpected sector size {}",
+            size as u64
+        )));
     }
     let mut node = [0u8; 32];
     for _ in 0..leaves.trailing_zeros() {
@@ -45,7 +48,9 @@ fn zero_commd(proof: RegisteredSealProof) -> ActorResult<Cid> {
         pair[32..].copy_from_slice(&node);
         let digest = rt::sdk::crypto::hash_owned(SupportedHashes::Sha2_256, &pair);
         if digest.len() != 32 {
-            return Err(ActorError::assertion_failed("sha256 digest of unexpected length"));
+            return Err(ActorError::assertion_failed(
+                "sha256 digest of unexpected length",
+            ));
         }
         node.copy_from_slice(&digest);
         // Truncated to 254 bits, a valid field element.

@@ -3,11 +3,11 @@
 //! take effect after a delay; changes of owner and beneficiary need the
 //! other side's confirmation.
 
-use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::miner::{
     ActiveBeneficiary, ChangeBeneficiaryParams, ChangeMultiaddrsParams, ChangeOwnerAddressParams,
-    ChangePeerIDParams, ChangeWorkerAddressParams, GetBeneficiaryReturn,
-    GetControlAddressesReturn, MinerInfo, PendingBeneficiaryChange, WorkerKeyChange,
+    ChangePeerIDParams, ChangeWorkerAddressParams, GetBeneficiaryReturn, GetControlAddressesReturn,
+    MinerInfo, PendingBeneficiaryChange, WorkerKeyChange,
 };
 use ferrite_actor_types::policy::Policy;
 use fvm_ipld_encoding::BytesDe;
@@ -22,17 +22,21 @@ use crate::state::State;
 
 /// The miner's info, read from its state.
 pub fn miner_info(st: &State) -> ActorResult<MinerInfo> {
-    st.get_info(&ActorBlockstore).state_err("read miner info")
+    st.get_info(&ActorBlockstore)
 }
 
 /// Writes `info` as the miner's info.
 pub fn save_info(st: &mut State, info: &MinerInfo) -> ActorResult<()> {
-    st.save_info(&ActorBlockstore, info).state_err("write miner info")
+    st.save_info(&ActorBlockstore, info)
 }
 
 /// Ok if the caller is the owner, the worker or a control address.
 pub fn check_control_caller(info: &MinerInfo) -> ActorResult<()> {
-    env::check_caller_in(info.control_addresses.iter().chain([&info.worker, &info.owner]))
+    env::check_caller_in(
+        info.control_addresses
+            .iter()
+            .chain([&info.worker, &info.owner]),
+    )
 }
 
 /// Refuses more control addresses than the policy allows.
@@ -78,7 +82,9 @@ pub fn check_post_proof_type(policy: &Policy, proof: RegisteredPoStProof) -> Act
     if policy.valid_post_proof_type.contains(proof) {
         Ok(())
     } else {
-        Err(ActorError::illegal_argument(format!("proof type {proof:?} not allowed for new miners")))
+        Err(ActorError::illegal_argument(format!(
+            "proof type {proof:?} not allowed for new miners"
+        )))
     }
 }
 
@@ -146,7 +152,9 @@ pub fn process_pending_worker(st: &mut State, info: &mut MinerInfo) -> ActorResu
 pub fn change_owner_address(p: ChangeOwnerAddressParams) -> ActorResult<()> {
     let new_owner = p.new_owner;
     if new_owner.protocol() != Protocol::ID {
-        return Err(ActorError::illegal_argument("owner address must be an ID address"));
+        return Err(ActorError::illegal_argument(
+            "owner address must be an ID address",
+        ));
     }
     env::transaction(|st: &mut State| {
         let mut info = miner_info(st)?;
@@ -271,7 +279,10 @@ pub fn get_beneficiary() -> ActorResult<GetBeneficiaryReturn> {
     let st: State = env::state();
     let info = miner_info(&st)?;
     Ok(GetBeneficiaryReturn {
-        active: ActiveBeneficiary { beneficiary: info.beneficiary, term: info.beneficiary_term },
+        active: ActiveBeneficiary {
+            beneficiary: info.beneficiary,
+            term: info.beneficiary_term,
+        },
         proposed: info.pending_beneficiary_term,
     })
 }

@@ -12,7 +12,7 @@
 //! pledge release, the market told to terminate the deals).
 
 use ferrite_actor_rt::types::STORAGE_POWER_ACTOR_ID;
-use ferrite_actor_rt::{self as rt, ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_rt::{self as rt, ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::EPOCHS_IN_DAY;
 use ferrite_actor_types::miner::{
     CRON_EVENT_PROCESS_EARLY_TERMINATIONS, CRON_EVENT_PROVING_DEADLINE, CronEventPayload,
@@ -22,7 +22,7 @@ use ferrite_actor_types::policy::{Policy, daily_proof_fee_payable, qa_power_for_
 use ferrite_actor_types::smooth::FilterEstimate;
 use fvm_ipld_bitfield::BitField;
 use fvm_shared::econ::TokenAmount;
-use num_traits::Zero;
+use num_traits::{Signed, Zero};
 
 use crate::control::{miner_info, process_pending_worker};
 use crate::env;
@@ -43,7 +43,9 @@ pub fn on_deferred_cron_event(p: DeferredCronEventParams) -> ActorResult<()> {
             handle_proving_deadline(&p.reward_smoothed, &p.quality_adj_power_smoothed)?
         }
         CRON_EVENT_PROCESS_EARLY_TERMINATIONS => {
-            if process_early_terminations(&p.reward_smoothed, &p.quality_adj_power_smoothed)? {
+            let more =
+                process_early_terminations(&p.reward_smoothed, &p.quality_adj_power_smoothed)?;
+            if more {
                 ext::schedule_early_termination_work()?;
             }
         }
@@ -70,7 +72,7 @@ fn handle_proving_deadline(reward: &FilterEstimate, qa_power: &FilterEstimate) -
             process_pending_worker(st, &mut info)?;
 
             let deposit_to_burn = st.cleanup_expired_pre_commits(&policy, &store, epoch)?;
-            st.apply_penalty(&deposit_to_burn).state_err("apply penalty")?;
+            st.apply_penalty(&deposit_to_burn)?;
 
             had_early_terminations = has_pending_early_terminations(st);
 
@@ -84,29 +86,38 @@ fn handle_proving_deadline(reward: &FilterEstimate, qa_power: &FilterEstimate) -
             );
             let power_delta = result.power_delta.clone();
             let mut pledge_delta = result.pledge_delta.clone();
-            st.apply_penalty(&fault_fee).state_err("apply penalty")?;
+            st.apply_penalty(&fault_fee)?;
 
             if result.daily_fee.is_positive() {
                 // The daily fee, capped at a share of the expected daily
                 // block reward of the deadline's live power.
-                let day_reward =
-                    expected_reward_for_power(reward, qa_power, &result.live_power.qa, EPOCHS_IN_DAY);
+                let day_reward = expected_reward_for_power(
+                    reward,
+                    qa_power,
+                    &result.live_power.qa,
+                    EPOCHS_IN_DAY,
+                );
                 let fee = daily_proof_fee_payable(&policy, &result.daily_fee, &day_reward);
-                st.apply_penalty(&fee).state_err("apply penalty")?;
+                st.apply_penalty(&fee)?;
             }
 
-            let (penalty, unlocked) = st
-                .repay_partial_debt_in_priority_order(&store, epoch, &env::balance())
-                .state_err("repay penalty")?;
+            let (penalty, unlocked) =
+                st.repay_partial_debt_in_priority_order(&store, epoch, &env::balance())?;
             pledge_delta -= &unlocked;
-            let newly_vested = st.unlock_vested_funds(&store, epoch).state_err("vest funds")?;
+            let newly_vested = st.unlock_vested_funds(&store, epoch)?;
             pledge_delta -= &newly_vested;
 
             let continue_cron = st.continue_deadline_cron();
             if !continue_cron {
                 st.deadline_cron_active = false;
             }
-            Ok((clone_state(st)?, power_delta, penalty, pledge_delta, continue_cron))
+            Ok((
+                st.clone(),
+                power_delta,
+                penalty,
+                pledge_delta,
+                continue_cron,
+            ))
         })?;
 
     ext::update_power(&power_delta)?;
@@ -128,17 +139,14 @@ fn handle_proving_deadline(reward: &FilterEstimate, qa_power: &FilterEstimate) -
     Ok(())
 }
 
-/// A copy of the state (for reading after the transaction).
-fn clone_state(st: &State) -> ActorResult<State> {
-    let bytes = fvm_ipld_encoding::to_vec(st).state_err("encode state")?;
-    fvm_ipld_encoding::from_slice(&bytes).state_err("decode state")
-}
-
 /// Pays off one batch of early terminations: termination fees as penalty,
 /// initial pledge released, debt repaid, penalties burnt, and the market
 /// told to terminate the deals of sectors with data. Returns whether more
 /// terminations remain.
-pub fn process_early_terminations(reward: &FilterEstimate, qa_power: &FilterEstimate) -> ActorResult<bool> {
+pub fn process_early_terminations(
+    reward: &FilterEstimate,
+    qa_power: &FilterEstimate,
+) -> ActorResult<bool> {
     let policy = Policy::devnet();
     let epoch = env::curr_epoch();
     let store = ActorBlockstore;
@@ -154,7 +162,7 @@ pub fn process_early_terminations(reward: &FilterEstimate, qa_power: &FilterEsti
             return Ok((true, more, TokenAmount::zero(), TokenAmount::zero()));
         }
         let info = miner_info(st)?;
-        let sectors = Sectors::load(&store, &st.sectors).state_err("load sectors")?;
+        let sectors = Sectors::load(&store, &st.sectors)?;
         let mut total_pledge = TokenAmount::zero();
         let mut total_penalty = TokenAmount::zero();
         for (term_epoch, numbers) in result.iter() {
@@ -172,12 +180,11 @@ pub fn process_early_terminations(reward: &FilterEstimate, qa_power: &FilterEsti
                 }
             }
         }
-        st.apply_penalty(&total_penalty).state_err("apply penalty")?;
+        st.apply_penalty(&total_penalty)?;
         let mut pledge_delta = -total_pledge;
-        st.add_initial_pledge(&pledge_delta).state_err("release initial pledge")?;
-        let (penalty, unlocked) = st
-            .repay_partial_debt_in_priority_order(&store, epoch, &env::balance())
-            .state_err("repay penalty")?;
+        st.add_initial_pledge(&pledge_delta)?;
+        let (penalty, unlocked) =
+            st.repay_partial_debt_in_priority_order(&store, epoch, &env::balance())?;
         pledge_delta -= &unlocked;
         Ok((false, more, penalty, pledge_delta))
     })?;

@@ -1,32 +1,48 @@
 //! The constructor: checks the new miner's parameters, resolves its owner,
-//! worker and control addresses to ID addresses, picks its proving period
-//! offset, and writes its empty state.
+//! worker and control addresses to ID addresses, checks the value sent
+//! covers the create-miner deposit, picks its proving period offset, and
+//! writes its initial state with that deposit locked.
 
 use ferrite_actor_rt::types::INIT_ACTOR_ID;
 use ferrite_actor_rt::{self as rt, ActorBlockstore, ActorError, ActorResult, WithCode};
 use ferrite_actor_types::miner::MinerConstructorParams;
-use ferrite_actor_types::policy::Policy;
+use ferrite_actor_types::policy::constants::CREATE_MINER_DEPOSIT_POWER;
+use ferrite_actor_types::policy::{Policy, REWARD_VESTING_SPEC};
 use fvm_ipld_encoding::CborStore;
 use fvm_shared::address::Address;
 use fvm_shared::clock::ChainEpoch;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::sector::StoragePower;
 use multihash_codetable::Code;
 
 use crate::control::{check_control_addresses, check_peer_info, check_post_proof_type};
 use crate::env;
 use crate::ext;
+use crate::provecommit::PledgeInputs;
 use crate::state::State;
 use ferrite_actor_types::miner::MinerInfo;
 
 /// Constructor (1): only the init actor, on the power actor's behalf.
 ///
-/// Does less than v18: no create-miner deposit is locked (FIP-0077's
-/// deposit is not part of the v18 state crate's monies).
+/// The value sent with CreateMiner arrives here; it must cover the
+/// create-miner deposit (FIP-0077), which is locked on the reward vesting
+/// schedule in the new state.
 pub fn constructor(p: MinerConstructorParams) -> ActorResult<()> {
     rt::send::check_caller(INIT_ACTOR_ID)?;
     let policy = Policy::devnet();
     check_control_addresses(&policy, &p.control_addresses)?;
     check_peer_info(&policy, &p.peer_id, &p.multi_addresses)?;
     check_post_proof_type(&policy, p.window_post_proof_type)?;
+
+    let balance = env::balance();
+    let deposit = create_miner_deposit()?;
+    if balance < deposit {
+        return Err(ActorError::insufficient_funds(format!(
+            "not enough balance to lock for create miner deposit: sent balance {} < deposit {}",
+            balance.atto(),
+            deposit.atto()
+        )));
+    }
 
     let owner = env::resolve_id(&p.owner, "owner address")?;
     let worker = ext::resolve_worker(&p.worker)?;
@@ -46,7 +62,9 @@ pub fn constructor(p: MinerConstructorParams) -> ActorResult<()> {
     }
     let deadline_idx = current_deadline_index(&policy, epoch, period_start);
     if deadline_idx >= policy.wpost_period_deadlines {
-        return Err(ActorError::illegal_state(format!("invalid proving deadline {deadline_idx}")));
+        return Err(ActorError::illegal_state(format!(
+            "invalid proving deadline {deadline_idx}"
+        )));
     }
 
     let info = MinerInfo::new(
@@ -59,10 +77,23 @@ pub fn constructor(p: MinerConstructorParams) -> ActorResult<()> {
     )
     .map_err(ActorError::illegal_argument)?;
     let store = ActorBlockstore;
-    let info_cid = store.put_cbor(&info, Code::Blake2b256).state_err("write miner info")?;
-    let st = State::new(&policy, &store, info_cid, period_start, deadline_idx)?;
+    let info_cid = store
+        .put_cbor(&info, Code::Blake2b256)
+        .state_err("write miner info")?;
+    let mut st = State::new(&policy, &store, info_cid, period_start, deadline_idx)?;
+    // Nothing is vesting yet, so nothing comes back unlocked.
+    st.add_locked_funds(&store, epoch, &deposit, &REWARD_VESTING_SPEC)?;
     rt::save_state(&st);
     Ok(())
+}
+
+/// The create-miner deposit (FIP-0077): the initial pledge that
+/// `CREATE_MINER_DEPOSIT_POWER` of QA power would need now. It asks the
+/// reward and power actors for the network figures; the power actor is
+/// mid-CreateMiner here, and answers from its state as it was before.
+fn create_miner_deposit() -> ActorResult<TokenAmount> {
+    let inputs = PledgeInputs::current()?;
+    Ok(inputs.initial_pledge(&StoragePower::from(CREATE_MINER_DEPOSIT_POWER)))
 }
 
 /// A proving period offset in `[0, proving period)` drawn from the miner's

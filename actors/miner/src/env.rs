@@ -57,7 +57,9 @@ pub fn check_caller_in<'a>(allowed: impl IntoIterator<Item = &'a Address>) -> Ac
     if allowed.into_iter().any(|a| *a == caller) {
         Ok(())
     } else {
-        Err(ActorError::forbidden(format!("caller {caller} is not allowed")))
+        Err(ActorError::forbidden(format!(
+            "caller {caller} is not allowed"
+        )))
     }
 }
 
@@ -113,9 +115,8 @@ fn draw(tag: Tag, base: &[u8; RANDOMNESS_LENGTH], round: ChainEpoch, entropy: &[
 /// Randomness from the ticket chain at `round` (builtin's
 /// `get_randomness_from_tickets`).
 pub fn chain_randomness(tag: Tag, round: ChainEpoch, entropy: &[u8]) -> ActorResult<[u8; 32]> {
-    let base = rt::sdk::rand::get_chain_randomness(round).map_err(|e| {
-        ActorError::illegal_argument(format!("chain randomness at {round}: {e:?}"))
-    })?;
+    let base = rt::sdk::rand::get_chain_randomness(round)
+        .map_err(|e| ActorError::illegal_argument(format!("chain randomness at {round}: {e:?}")))?;
     Ok(draw(tag, &base, round, entropy))
 }
 

@@ -7,10 +7,12 @@ use ferrite_actor_rt::types::{
     REWARD_ACTOR_ID, STORAGE_MARKET_ACTOR_ID, STORAGE_POWER_ACTOR_ID, SYSTEM_ACTOR_ID,
 };
 use ferrite_actor_rt::{self as rt, ActorError, ActorResult};
+use ferrite_actor_types::market::methods as market_method;
 use ferrite_actor_types::market::{
     OnMinerSectorsTerminateParams, SectorDeals, VerifyDealsForActivationParams,
     VerifyDealsForActivationReturn,
 };
+use ferrite_actor_types::miner::PowerPair;
 use ferrite_actor_types::miner::{CRON_EVENT_PROCESS_EARLY_TERMINATIONS, CronEventPayload};
 use ferrite_actor_types::power::method as power_method;
 use ferrite_actor_types::power::{
@@ -19,8 +21,6 @@ use ferrite_actor_types::power::{
 };
 use ferrite_actor_types::reward::ThisEpochRewardReturn;
 use ferrite_actor_types::reward::method as reward_method;
-use ferrite_actor_types::market::methods as market_method;
-use ferrite_actor_types::miner::PowerPair;
 use fvm_ipld_bitfield::BitField;
 use fvm_ipld_encoding::RawBytes;
 use fvm_shared::ActorID;
@@ -40,14 +40,22 @@ fn power() -> Address {
 
 /// The reward actor's figures for this epoch (smoothed reward, baseline).
 pub fn this_epoch_reward() -> ActorResult<ThisEpochRewardReturn> {
-    rt::send::send_empty(&Address::new_id(REWARD_ACTOR_ID), reward_method::THIS_EPOCH_REWARD, TokenAmount::zero())?
-        .decode("reward ThisEpochReward")
+    rt::send::send_empty(
+        &Address::new_id(REWARD_ACTOR_ID),
+        reward_method::THIS_EPOCH_REWARD,
+        TokenAmount::zero(),
+    )?
+    .decode("reward ThisEpochReward")
 }
 
 /// The power actor's network totals (smoothed QA power, pledge ramp).
 pub fn current_total_power() -> ActorResult<CurrentTotalPowerReturn> {
-    rt::send::send_empty(&power(), power_method::CURRENT_TOTAL_POWER, TokenAmount::zero())?
-        .decode("power CurrentTotalPower")
+    rt::send::send_empty(
+        &power(),
+        power_method::CURRENT_TOTAL_POWER,
+        TokenAmount::zero(),
+    )?
+    .decode("power CurrentTotalPower")
 }
 
 /// Tells the power actor that the miner's claimed power changed by
@@ -60,8 +68,13 @@ pub fn update_power(delta: &PowerPair) -> ActorResult<()> {
         raw_byte_delta: delta.raw.clone(),
         quality_adjusted_delta: delta.qa.clone(),
     };
-    rt::send::send(&power(), power_method::UPDATE_CLAIMED_POWER, Some(&params), TokenAmount::zero())?
-        .ok("power UpdateClaimedPower")
+    rt::send::send(
+        &power(),
+        power_method::UPDATE_CLAIMED_POWER,
+        Some(&params),
+        TokenAmount::zero(),
+    )?
+    .ok("power UpdateClaimedPower")
 }
 
 /// Tells the power actor that the miner's locked pledge changed by
@@ -70,9 +83,16 @@ pub fn update_pledge(delta: &TokenAmount) -> ActorResult<()> {
     if delta.is_zero() {
         return Ok(());
     }
-    let params = UpdatePledgeTotalParams { pledge_delta: delta.clone() };
-    rt::send::send(&power(), power_method::UPDATE_PLEDGE_TOTAL, Some(&params), TokenAmount::zero())?
-        .ok("power UpdatePledgeTotal")
+    let params = UpdatePledgeTotalParams {
+        pledge_delta: delta.clone(),
+    };
+    rt::send::send(
+        &power(),
+        power_method::UPDATE_PLEDGE_TOTAL,
+        Some(&params),
+        TokenAmount::zero(),
+    )?
+    .ok("power UpdatePledgeTotal")
 }
 
 /// Asks the power actor to call `OnDeferredCronEvent` at `epoch` with an
@@ -80,9 +100,17 @@ pub fn update_pledge(delta: &TokenAmount) -> ActorResult<()> {
 pub fn enroll_cron(epoch: ChainEpoch, event_type: i64) -> ActorResult<()> {
     let payload = fvm_ipld_encoding::to_vec(&CronEventPayload { event_type })
         .map_err(|e| ActorError::serialization(format!("encode cron payload: {e}")))?;
-    let params = EnrollCronEventParams { event_epoch: epoch, payload: RawBytes::new(payload) };
-    rt::send::send(&power(), power_method::ENROLL_CRON_EVENT, Some(&params), TokenAmount::zero())?
-        .ok("power EnrollCronEvent")
+    let params = EnrollCronEventParams {
+        event_epoch: epoch,
+        payload: RawBytes::new(payload),
+    };
+    rt::send::send(
+        &power(),
+        power_method::ENROLL_CRON_EVENT,
+        Some(&params),
+        TokenAmount::zero(),
+    )?
+    .ok("power EnrollCronEvent")
 }
 
 /// Asks for a cron callback at the next epoch to go on with early
@@ -93,7 +121,11 @@ pub fn schedule_early_termination_work() -> ActorResult<()> {
 
 /// Burns `amount` (if positive).
 pub fn burn(amount: &TokenAmount) -> ActorResult<()> {
-    if amount.is_positive() { rt::send::burn(amount.clone()) } else { Ok(()) }
+    if amount.is_positive() {
+        rt::send::burn(amount.clone())
+    } else {
+        Ok(())
+    }
 }
 
 /// The unsealed CIDs the market computes for each sector's deals (`None`
@@ -101,7 +133,9 @@ pub fn burn(amount: &TokenAmount) -> ActorResult<()> {
 /// has deals.
 pub fn verify_deals(sectors: Vec<SectorDeals>) -> ActorResult<VerifyDealsForActivationReturn> {
     if sectors.iter().all(|s| s.deal_ids.is_empty()) {
-        return Ok(VerifyDealsForActivationReturn { unsealed_cids: vec![None; sectors.len()] });
+        return Ok(VerifyDealsForActivationReturn {
+            unsealed_cids: vec![None; sectors.len()],
+        });
     }
     let params = VerifyDealsForActivationParams { sectors };
     rt::send::send(
@@ -147,9 +181,12 @@ pub fn resolve_worker(raw: &Address) -> ActorResult<ActorID> {
         )));
     }
     if raw.protocol() != fvm_shared::address::Protocol::BLS {
-        let key: Address =
-            rt::send::send_empty(&Address::new_id(id), ACCOUNT_PUBKEY_ADDRESS, TokenAmount::zero())?
-                .decode("account PubkeyAddress")?;
+        let key: Address = rt::send::send_empty(
+            &Address::new_id(id),
+            ACCOUNT_PUBKEY_ADDRESS,
+            TokenAmount::zero(),
+        )?
+        .decode("account PubkeyAddress")?;
         if key.protocol() != fvm_shared::address::Protocol::BLS {
             return Err(ActorError::illegal_argument(format!(
                 "worker account f0{id} must have a BLS key, was {}",

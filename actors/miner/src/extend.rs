@@ -22,7 +22,7 @@ use fvm_shared::clock::ChainEpoch;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::sector::SectorSize;
 use fvm_shared::version::NetworkVersion;
-use num_traits::Zero;
+use num_traits::{Signed, Zero};
 
 use crate::control::{check_control_caller, miner_info};
 use crate::env;
@@ -68,7 +68,7 @@ pub fn extend_sector_expiration2(p: ExtendSectorExpiration2Params) -> ActorResul
             }
             entry.push(i);
         }
-        let mut sectors = Sectors::load(&store, &st.sectors).state_err("load sectors")?;
+        let mut sectors = Sectors::load(&store, &st.sectors)?;
         let mut power_delta = PowerPair::zero();
         let mut pledge_delta = TokenAmount::zero();
         for idx in order {
@@ -86,7 +86,10 @@ pub fn extend_sector_expiration2(p: ExtendSectorExpiration2Params) -> ActorResul
                     .state_err("load partition")?
                     .cloned()
                     .ok_or_else(|| {
-                        ActorError::not_found(format!("no partition {} in deadline {idx}", decl.partition))
+                        ActorError::not_found(format!(
+                            "no partition {} in deadline {idx}",
+                            decl.partition
+                        ))
                     })?;
                 let old = sectors.load_sectors(&decl.sectors)?;
                 let new = old
@@ -109,7 +112,9 @@ pub fn extend_sector_expiration2(p: ExtendSectorExpiration2Params) -> ActorResul
                 dl_power += &p_power;
                 pledge_delta += &p_pledge;
                 dl_fee += &p_fee;
-                partitions.set(decl.partition, partition).state_err("save partition")?;
+                partitions
+                    .set(decl.partition, partition)
+                    .state_err("save partition")?;
                 let parts = by_new_epoch.entry(decl.new_expiration).or_default();
                 if parts.is_empty() {
                     epochs.push(decl.new_expiration);
@@ -162,12 +167,21 @@ fn extend_sector(
             sector.sector_number, sector.expiration
         )));
     }
-    validate_expiration(policy, epoch, sector.activation, new_expiration, sector.seal_proof)?;
+    validate_expiration(
+        policy,
+        epoch,
+        sector.activation,
+        new_expiration,
+        sector.seal_proof,
+    )?;
 
     let mut new = sector.clone();
     let old_duration = sector.expiration - sector.power_base_epoch;
     let remaining = sector.expiration - epoch;
-    if sector.flags.contains(SectorOnChainInfoFlags::SIMPLE_QA_POWER) {
+    if sector
+        .flags
+        .contains(SectorOnChainInfoFlags::SIMPLE_QA_POWER)
+    {
         if sector.verified_deal_weight.is_positive() {
             return Err(ActorError::illegal_argument(format!(
                 "claim missing from declaration for sector {} with verified deal weight",

@@ -4,7 +4,7 @@
 //! successful PoSt). Declarations must come before the deadline's fault
 //! cutoff.
 
-use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::miner::{DeclareFaultsParams, DeclareFaultsRecoveredParams, PowerPair};
 use ferrite_actor_types::policy::Policy;
 use fvm_ipld_bitfield::BitField;
@@ -32,7 +32,11 @@ pub fn sector_map(
             ))
         })?;
     }
-    map.check(policy.addressed_partitions_max, policy.addressed_sectors_max).map_err(|e| {
+    map.check(
+        policy.addressed_partitions_max,
+        policy.addressed_sectors_max,
+    )
+    .map_err(|e| {
         ActorError::illegal_argument(format!("cannot process requested parameters: {}", e.msg))
     })?;
     Ok(map)
@@ -65,17 +69,27 @@ fn declaration_deadline(
 /// DeclareFaults (10), from a controlling address.
 pub fn declare_faults(p: DeclareFaultsParams) -> ActorResult<()> {
     let policy = Policy::devnet();
-    let mut map = sector_map(&policy, p.faults.into_iter().map(|f| (f.deadline, f.partition, f.sectors)))?;
+    let mut map = sector_map(
+        &policy,
+        p.faults
+            .into_iter()
+            .map(|f| (f.deadline, f.partition, f.sectors)),
+    )?;
     let store = ActorBlockstore;
     let power_delta = env::transaction(|st: &mut State| {
         let info = miner_info(st)?;
         check_control_caller(&info)?;
         let epoch = env::curr_epoch();
         let mut deadlines = st.load_deadlines(&store)?;
-        let sectors = Sectors::load(&store, &st.sectors).state_err("load sectors")?;
+        let sectors = Sectors::load(&store, &st.sectors)?;
         let mut total = PowerPair::zero();
         for (idx, partitions) in map.iter() {
-            let target = declaration_deadline(&policy, st.current_proving_period_start(&policy, epoch), idx, epoch)?;
+            let target = declaration_deadline(
+                &policy,
+                st.current_proving_period_start(&policy, epoch),
+                idx,
+                epoch,
+            )?;
             let mut deadline = deadlines.load_deadline(&store, idx)?;
             let fault_expiration = target.last() + policy.fault_max_age;
             let delta = deadline.record_faults(
@@ -100,8 +114,12 @@ pub fn declare_faults(p: DeclareFaultsParams) -> ActorResult<()> {
 /// be repaid first.
 pub fn declare_faults_recovered(p: DeclareFaultsRecoveredParams) -> ActorResult<()> {
     let policy = Policy::devnet();
-    let mut map =
-        sector_map(&policy, p.recoveries.into_iter().map(|r| (r.deadline, r.partition, r.sectors)))?;
+    let mut map = sector_map(
+        &policy,
+        p.recoveries
+            .into_iter()
+            .map(|r| (r.deadline, r.partition, r.sectors)),
+    )?;
     let store = ActorBlockstore;
     let fee_to_burn = env::transaction(|st: &mut State| {
         let fee_to_burn = repay_debts_or_abort(st)?;
@@ -109,12 +127,19 @@ pub fn declare_faults_recovered(p: DeclareFaultsRecoveredParams) -> ActorResult<
         check_control_caller(&info)?;
         let epoch = env::curr_epoch();
         if consensus_fault_active(&info, epoch) {
-            return Err(ActorError::forbidden("recovery not allowed during active consensus fault"));
+            return Err(ActorError::forbidden(
+                "recovery not allowed during active consensus fault",
+            ));
         }
         let mut deadlines = st.load_deadlines(&store)?;
-        let sectors = Sectors::load(&store, &st.sectors).state_err("load sectors")?;
+        let sectors = Sectors::load(&store, &st.sectors)?;
         for (idx, partitions) in map.iter() {
-            declaration_deadline(&policy, st.current_proving_period_start(&policy, epoch), idx, epoch)?;
+            declaration_deadline(
+                &policy,
+                st.current_proving_period_start(&policy, epoch),
+                idx,
+                epoch,
+            )?;
             let mut deadline = deadlines.load_deadline(&store, idx)?;
             deadline.declare_faults_recovered(&store, &sectors, info.sector_size, partitions)?;
             deadlines.update_deadline(&policy, &store, idx, &deadline)?;

@@ -36,7 +36,10 @@ pub struct SectorActivation<'a> {
 }
 
 /// Sends the notifications of `activations`, one call per receiver.
-pub fn notify_data_consumers(activations: &[SectorActivation], require_success: bool) -> ActorResult<()> {
+pub fn notify_data_consumers(
+    activations: &[SectorActivation],
+    require_success: bool,
+) -> ActorResult<()> {
     let mut by_receiver = BTreeMap::<Address, BTreeMap<SectorNumber, SectorChanges>>::new();
     for a in activations {
         for piece in a.pieces {
@@ -51,7 +54,11 @@ pub fn notify_data_consumers(activations: &[SectorActivation], require_success: 
                         added: Vec::new(),
                     })
                     .added
-                    .push(PieceChange { data: piece.cid, size: piece.size, payload: n.payload.clone() });
+                    .push(PieceChange {
+                        data: piece.cid,
+                        size: piece.size,
+                        payload: n.payload.clone(),
+                    });
             }
         }
     }
@@ -65,7 +72,9 @@ pub fn notify_data_consumers(activations: &[SectorActivation], require_success: 
             }
             continue;
         }
-        let params = SectorContentChangedParams { sectors: sectors.into_values().collect() };
+        let params = SectorContentChangedParams {
+            sectors: sectors.into_values().collect(),
+        };
         let answer = send(&receiver, &params);
         if require_success {
             check_answer(&receiver, &params, &answer?)?;
@@ -75,9 +84,22 @@ pub fn notify_data_consumers(activations: &[SectorActivation], require_success: 
 }
 
 /// One notification call and its decoded answer.
-fn send(receiver: &Address, params: &SectorContentChangedParams) -> ActorResult<SectorContentChangedReturn> {
-    let resp = rt::send::send(receiver, SECTOR_CONTENT_CHANGED, Some(params), TokenAmount::zero())
-        .map_err(|e| ActorError::new(ERR_NOTIFICATION_SEND_FAILED, format!("send error: {}", e.msg)))?;
+fn send(
+    receiver: &Address,
+    params: &SectorContentChangedParams,
+) -> ActorResult<SectorContentChangedReturn> {
+    let resp = rt::send::send(
+        receiver,
+        SECTOR_CONTENT_CHANGED,
+        Some(params),
+        TokenAmount::zero(),
+    )
+    .map_err(|e| {
+        ActorError::new(
+            ERR_NOTIFICATION_SEND_FAILED,
+            format!("send error: {}", e.msg),
+        )
+    })?;
     if !resp.exit_code.is_success() {
         return Err(ActorError::new(
             ERR_NOTIFICATION_RECEIVER_ABORTED,
@@ -88,7 +110,10 @@ fn send(receiver: &Address, params: &SectorContentChangedParams) -> ActorResult<
         .ret
         .ok_or_else(|| ActorError::new(ERR_NOTIFICATION_RESPONSE_INVALID, "no return data"))?;
     block.deserialize().map_err(|e| {
-        ActorError::new(ERR_NOTIFICATION_RESPONSE_INVALID, format!("invalid return data: {e}"))
+        ActorError::new(
+            ERR_NOTIFICATION_RESPONSE_INVALID,
+            format!("invalid return data: {e}"),
+        )
     })
 }
 
@@ -109,7 +134,10 @@ fn check_answer(
         if sresp.added.len() != sreq.added.len() {
             return Err(ActorError::new(
                 ERR_NOTIFICATION_RESPONSE_INVALID,
-                format!("sector change response mismatched pieces for sector {}", sreq.sector),
+                format!(
+                    "sector change response mismatched pieces for sector {}",
+                    sreq.sector
+                ),
             ));
         }
         for (preq, presp) in sreq.added.iter().zip(&sresp.added) {

@@ -4,12 +4,13 @@
 //! through the market), a deposit is locked for it from the available
 //! balance, its sector number is allocated, and its expiry is queued for
 //! clean-up. The first pre-commit turns on the miner's deadline cron.
+//! CompactSectorNumbers (20) marks unused sector numbers as allocated.
 
-use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::market::SectorDeals;
 use ferrite_actor_types::miner::{
-    CRON_EVENT_PROVING_DEADLINE, MinerInfo, PreCommitSectorBatchParams2,
-    SectorPreCommitOnChainInfo,
+    CRON_EVENT_PROVING_DEADLINE, CompactSectorNumbersParams, MinerInfo,
+    PreCommitSectorBatchParams2, SectorPreCommitOnChainInfo,
 };
 use ferrite_actor_types::policy::Policy;
 use fvm_ipld_bitfield::BitField;
@@ -18,16 +19,16 @@ use fvm_shared::econ::TokenAmount;
 use fvm_shared::sector::RegisteredSealProof;
 use num_traits::Zero;
 
+use crate::commd::{commd_cid, is_unsealed_sector};
 use crate::control::{check_control_caller, miner_info};
 use crate::env;
 use crate::ext;
 use crate::funds::{check_balance_invariants, repay_debts_or_abort};
 use crate::getters::MAX_SECTOR_NUMBER;
-use crate::commd::{commd_cid, is_unsealed_sector};
 use crate::state::{CollisionPolicy, State, pre_commit_deposit_for_power};
 use ferrite_actor_types::policy::{
     can_pre_commit_seal_proof, is_sealed_sector, max_prove_commit_duration, qa_power_max,
-    sector_deals_max, seal_proof_sector_maximum_lifetime,
+    seal_proof_sector_maximum_lifetime, sector_deals_max,
 };
 
 /// Whether the miner is still serving a consensus fault penalty.
@@ -124,7 +125,9 @@ pub fn pre_commit_sector_batch2(p: PreCommitSectorBatchParams2) -> ActorResult<(
         if let Some(commd) = &pc.unsealed_cid.0
             && !is_unsealed_sector(commd)
         {
-            return Err(ActorError::illegal_argument("unsealed CID had wrong prefix"));
+            return Err(ActorError::illegal_argument(
+                "unsealed CID had wrong prefix",
+            ));
         }
         // The lifetime must hold even if activation happens as late as the
         // proof type allows.
@@ -153,13 +156,14 @@ pub fn pre_commit_sector_batch2(p: PreCommitSectorBatchParams2) -> ActorResult<(
     let (fee_to_burn, needs_cron) = env::transaction(|st: &mut State| {
         // The available balance already accounts for fee debt, so it is
         // taken before the debt is repaid.
-        let available =
-            st.get_available_balance(&env::balance()).state_err("compute available balance")?;
+        let available = st.get_available_balance(&env::balance())?;
         let fee_to_burn = repay_debts_or_abort(st)?;
         let info = miner_info(st)?;
         check_control_caller(&info)?;
         if consensus_fault_active(&info, epoch) {
-            return Err(ActorError::forbidden("pre-commit not allowed during active consensus fault"));
+            return Err(ActorError::forbidden(
+                "pre-commit not allowed during active consensus fault",
+            ));
         }
         let deal_count_max = sector_deals_max(&policy, info.sector_size);
         let deposit = pre_commit_deposit_for_power(
@@ -205,7 +209,10 @@ pub fn pre_commit_sector_batch2(p: PreCommitSectorBatchParams2) -> ActorResult<(
                     i64::from(pc.seal_proof)
                 ))
             })?;
-            clean_ups.push((epoch + msd + policy.expired_pre_commit_clean_up_delay, pc.sector_number));
+            clean_ups.push((
+                epoch + msd + policy.expired_pre_commit_clean_up_delay,
+                pc.sector_number,
+            ));
             total_deposit += &deposit;
             infos.push(SectorPreCommitOnChainInfo {
                 info: pc.clone(),
@@ -219,11 +226,10 @@ pub fn pre_commit_sector_batch2(p: PreCommitSectorBatchParams2) -> ActorResult<(
             )));
         }
         let store = ActorBlockstore;
-        st.add_pre_commit_deposit(&total_deposit).state_err("add pre-commit deposit")?;
+        st.add_pre_commit_deposit(&total_deposit)?;
         st.allocate_sector_numbers(&store, &numbers, CollisionPolicy::DenyCollisions)?;
-        st.put_precommitted_sectors(&store, infos).state_err("write pre-committed sectors")?;
-        st.add_pre_commit_clean_ups(&policy, &store, clean_ups)
-            .state_err("queue pre-commit clean-ups")?;
+        st.put_precommitted_sectors(&store, infos)?;
+        st.add_pre_commit_clean_ups(&policy, &store, clean_ups)?;
         let needs_cron = !st.deadline_cron_active;
         st.deadline_cron_active = true;
         Ok((fee_to_burn, needs_cron))
@@ -236,4 +242,27 @@ pub fn pre_commit_sector_batch2(p: PreCommitSectorBatchParams2) -> ActorResult<(
         ext::enroll_cron(dl.last(), CRON_EVENT_PROVING_DEADLINE)?;
     }
     Ok(())
+}
+
+/// CompactSectorNumbers (20): a controlling address marks sector numbers
+/// as allocated (so that the allocation bitfield stays small).
+pub fn compact_sector_numbers(p: CompactSectorNumbersParams) -> ActorResult<()> {
+    let last = p
+        .mask_sector_numbers
+        .last()
+        .ok_or_else(|| ActorError::illegal_argument("invalid mask bitfield"))?;
+    if last > MAX_SECTOR_NUMBER {
+        return Err(ActorError::illegal_argument(format!(
+            "masked sector number {last} exceeds the maximum sector number"
+        )));
+    }
+    env::transaction(|st: &mut State| {
+        let info = miner_info(st)?;
+        check_control_caller(&info)?;
+        st.allocate_sector_numbers(
+            &ActorBlockstore,
+            &p.mask_sector_numbers,
+            CollisionPolicy::AllowCollisions,
+        )
+    })
 }

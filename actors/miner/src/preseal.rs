@@ -27,7 +27,9 @@ use crate::state::State;
 ///
 /// Less than v18: verified deals (allocations claimed at the verified
 /// registry) are refused, since the registry is not implemented.
-pub fn internal_sector_setup_for_preseal(p: InternalSectorSetupForPresealParams) -> ActorResult<()> {
+pub fn internal_sector_setup_for_preseal(
+    p: InternalSectorSetupForPresealParams,
+) -> ActorResult<()> {
     rt::send::check_caller(SYSTEM_ACTOR_ID)?;
     let policy = Policy::devnet();
     let st: State = env::state();
@@ -47,10 +49,19 @@ pub fn internal_sector_setup_for_preseal(p: InternalSectorSetupForPresealParams)
     let activation = if deals.iter().all(|d| d.deal_ids.is_empty()) {
         BatchActivateDealsResult {
             activation_results: BatchReturn::ok(deals.len() as u32),
-            activations: vec![SectorDealActivation { activated: Vec::new(), unsealed_cid: None }; deals.len()],
+            activations: vec![
+                SectorDealActivation {
+                    activated: Vec::new(),
+                    unsealed_cid: None
+                };
+                deals.len()
+            ],
         }
     } else {
-        let params = BatchActivateDealsParams { sectors: deals, compute_cid: false };
+        let params = BatchActivateDealsParams {
+            sectors: deals,
+            compute_cid: false,
+        };
         rt::send::send(
             &Address::new_id(STORAGE_MARKET_ACTOR_ID),
             market_method::BATCH_ACTIVATE_DEALS,
@@ -74,7 +85,13 @@ pub fn internal_sector_setup_for_preseal(p: InternalSectorSetupForPresealParams)
             }
             unverified += d.size.0;
         }
-        sectors.push((pc, DataSpace { unverified, verified: BigInt::zero() }));
+        sectors.push((
+            pc,
+            DataSpace {
+                unverified,
+                verified: BigInt::zero(),
+            },
+        ));
     }
     let pledge = PledgeInputs {
         network_qap: p.quality_adj_power_smoothed,

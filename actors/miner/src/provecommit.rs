@@ -1,38 +1,43 @@
 //! ProveCommitSectors3 (34): the miner proves pre-committed sectors sealed
 //! and activates them. For each sector: the pre-commit must be due (after
 //! the interactive challenge delay, before its deadline), the seal proof is
-//! verified for real through the FVM (`batch_verify_seals`), the CommD
-//! computed from the declared pieces must equal the pre-committed one, and
-//! then the sector is stored with its initial pledge (locked from the
-//! balance; the pre-commit deposit is released), assigned to a deadline
-//! partition, and the pieces' receivers (the market) are notified.
+//! verified for real through the FVM (`batch_verify_seals`, or
+//! `verify_aggregate_seals` for a SnarkPack v2 aggregate of 4..819
+//! sectors), the CommD computed from the declared pieces must equal the
+//! pre-committed one, and then the sector is stored with its initial
+//! pledge (locked from the balance; the pre-commit deposit is released),
+//! assigned to a deadline partition, and the pieces' receivers (the market)
+//! are notified.
 //!
 //! Power is not added here: as in v18, new sectors are unproven until their
 //! first Window PoSt, which activates their power.
 
-use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use cid::Cid;
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::market::{BatchReturn, BatchReturnBuilder};
 use ferrite_actor_types::miner::{
     MinerInfo, PieceActivationManifest, ProveCommitSectors3Params, SectorOnChainInfo,
     SectorOnChainInfoFlags, SectorPreCommitOnChainInfo,
 };
 use ferrite_actor_types::policy::{Policy, daily_proof_fee, qa_power_for_weight};
+use fvm_ipld_encoding::RawBytes;
 use fvm_shared::bigint::BigInt;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
 use fvm_shared::piece::PieceInfo;
 use fvm_shared::randomness::Randomness;
-use fvm_shared::sector::{RegisteredSealProof, SealVerifyInfo, SectorID};
-use fvm_ipld_encoding::RawBytes;
+use fvm_shared::sector::{
+    AggregateSealVerifyInfo, AggregateSealVerifyProofAndInfos, RegisteredAggregateProof,
+    RegisteredSealProof, SealVerifyInfo, SectorID,
+};
 use num_traits::Zero;
-use cid::Cid;
 
+use crate::commd::commd_cid;
 use crate::control::{check_control_caller, miner_info};
 use crate::env::{self, Tag};
 use crate::ext;
 use crate::funds::check_balance_invariants;
 use crate::notify::{SectorActivation, notify_data_consumers};
-use crate::commd::commd_cid;
 use crate::state::{State, initial_pledge_for_power};
 use ferrite_actor_types::policy::max_prove_commit_duration;
 
@@ -82,13 +87,19 @@ impl PledgeInputs {
 }
 
 /// What a seal proof is verified against.
-struct SealInputs {
-    proof: RegisteredSealProof,
-    sector_number: u64,
-    randomness: [u8; 32],
-    interactive_randomness: [u8; 32],
-    sealed_cid: Cid,
-    unsealed_cid: Cid,
+pub struct SealInputs {
+    /// The seal proof type.
+    pub proof: RegisteredSealProof,
+    /// The sector number the replica was sealed with.
+    pub sector_number: u64,
+    /// The seal ticket.
+    pub randomness: [u8; 32],
+    /// The interactive challenge seed.
+    pub interactive_randomness: [u8; 32],
+    /// CommR.
+    pub sealed_cid: Cid,
+    /// CommD.
+    pub unsealed_cid: Cid,
 }
 
 /// The data placed in one sector.
@@ -108,7 +119,11 @@ pub fn prove_commit_sectors3(p: ProveCommitSectors3Params) -> ActorResult<BatchR
     let info = miner_info(&st)?;
     check_control_caller(&info)?;
 
-    let numbers: Vec<u64> = p.sector_activations.iter().map(|a| a.sector_number).collect();
+    let numbers: Vec<u64> = p
+        .sector_activations
+        .iter()
+        .map(|a| a.sector_number)
+        .collect();
     let precommits = st.get_precommitted_sectors(&store, numbers.iter().copied())?;
     if precommits.is_empty() {
         return Err(ActorError::illegal_argument("no sectors to prove"));
@@ -118,58 +133,91 @@ pub fn prove_commit_sectors3(p: ProveCommitSectors3Params) -> ActorResult<BatchR
             "exactly one of sector proofs or aggregate proof must be non-empty",
         ));
     }
-    if p.sector_proofs.is_empty() {
-        // Less than v18: aggregate (SnarkPack) seal proofs are not supported.
-        return Err(ActorError::illegal_argument("aggregate seal proofs are not supported"));
-    }
-    if p.aggregate_proof_type.is_some() {
-        return Err(ActorError::illegal_argument("aggregate proof type must be null with batched proofs"));
-    }
-    if p.sector_activations.len() != p.sector_proofs.len() {
-        return Err(ActorError::illegal_argument(format!(
-            "mismatched lengths: {} sector activations, {} proofs",
+    let seal_proof = precommits[0].info.seal_proof;
+    let batched = !p.sector_proofs.is_empty();
+    if batched {
+        if p.aggregate_proof_type.is_some() {
+            return Err(ActorError::illegal_argument(
+                "aggregate proof type must be null with batched proofs",
+            ));
+        }
+        if p.sector_activations.len() != p.sector_proofs.len() {
+            return Err(ActorError::illegal_argument(format!(
+                "mismatched lengths: {} sector activations, {} proofs",
+                p.sector_activations.len(),
+                p.sector_proofs.len()
+            )));
+        }
+        check_proof_sizes(seal_proof, &p.sector_proofs)?;
+    } else {
+        if p.aggregate_proof_type != Some(RegisteredAggregateProof::SnarkPackV2) {
+            return Err(ActorError::illegal_argument(
+                "aggregate proof type must be SnarkPackV2",
+            ));
+        }
+        check_aggregate_proof(
+            &policy,
+            &p.aggregate_proof,
             p.sector_activations.len(),
-            p.sector_proofs.len()
-        )));
+            (policy.min_aggregated_sectors, policy.max_aggregated_sectors),
+        )?;
     }
-    check_proof_sizes(precommits[0].info.seal_proof, &p.sector_proofs)?;
 
     // Validate the pre-commits and compute what each proof must match.
-    let (validation, inputs) = validate_precommits(&policy, &precommits, p.require_activation_success)?;
+    let (validation, inputs) =
+        validate_precommits(&policy, &precommits, p.require_activation_success)?;
     if validation.success_count == 0 {
-        return Err(ActorError::illegal_argument("no valid precommits specified"));
+        return Err(ActorError::illegal_argument(
+            "no valid precommits specified",
+        ));
     }
 
     // Verify the seal proofs of the valid pre-commits.
     let miner_id = env::receiver_id();
-    let valid_inputs = successes_ref(&validation, &inputs);
-    let valid_proofs = successes_ref(&validation, &p.sector_proofs);
     let valid_precommits = successes_ref(&validation, &precommits);
     let valid_activations = successes_ref(&validation, &p.sector_activations);
-    let infos: Vec<SealVerifyInfo> = valid_inputs
-        .iter()
-        .zip(&valid_proofs)
-        .map(|(i, proof)| seal_verify_info(miner_id, i, proof))
-        .collect();
-    let verified = ferrite_actor_rt::sdk::crypto::batch_verify_seals(&infos)
-        .map_err(|e| ActorError::illegal_argument(format!("failed to batch verify seals: {e:?}")))?;
-    if verified.len() != infos.len() {
-        return Err(ActorError::illegal_state("batch verification answered the wrong count"));
-    }
     let mut proven_gen = BatchReturnBuilder::default();
     let mut proven = Vec::new();
-    for ((ok, activation), precommit) in verified.iter().zip(&valid_activations).zip(&valid_precommits) {
-        if *ok {
+    if batched {
+        let valid_inputs = successes_ref(&validation, &inputs);
+        let valid_proofs = successes_ref(&validation, &p.sector_proofs);
+        let infos: Vec<SealVerifyInfo> = valid_inputs
+            .iter()
+            .zip(&valid_proofs)
+            .map(|(i, proof)| seal_verify_info(miner_id, i, proof))
+            .collect();
+        let verified = ferrite_actor_rt::sdk::crypto::batch_verify_seals(&infos).map_err(|e| {
+            ActorError::illegal_argument(format!("failed to batch verify seals: {e:?}"))
+        })?;
+        if verified.len() != infos.len() {
+            return Err(ActorError::illegal_state(
+                "batch verification answered the wrong count",
+            ));
+        }
+        for ((ok, activation), precommit) in verified
+            .iter()
+            .zip(&valid_activations)
+            .zip(&valid_precommits)
+        {
+            if *ok {
+                proven_gen.add_success();
+                proven.push((*activation, *precommit));
+            } else {
+                proven_gen.add_fail(ExitCode::USR_ILLEGAL_ARGUMENT);
+                if p.require_activation_success {
+                    return Err(ActorError::illegal_argument(format!(
+                        "invalid seal proof for sector {} while requiring activation success",
+                        precommit.info.sector_number
+                    )));
+                }
+            }
+        }
+    } else {
+        // Every pre-commit, valid or not, is a witness of the aggregate.
+        verify_aggregate_seal(miner_id, seal_proof, &inputs, &p.aggregate_proof)?;
+        for (activation, precommit) in valid_activations.iter().zip(&valid_precommits) {
             proven_gen.add_success();
             proven.push((*activation, *precommit));
-        } else {
-            proven_gen.add_fail(ExitCode::USR_ILLEGAL_ARGUMENT);
-            if p.require_activation_success {
-                return Err(ActorError::illegal_argument(format!(
-                    "invalid seal proof for sector {} while requiring activation success",
-                    precommit.info.sector_number
-                )));
-            }
         }
     }
     let proven_batch = proven_gen.build();
@@ -243,6 +291,69 @@ fn check_proof_sizes(proof: RegisteredSealProof, proofs: &[RawBytes]) -> ActorRe
     Ok(())
 }
 
+/// Checks the number of sectors an aggregate proves (within `min..=max`)
+/// and its size.
+pub fn check_aggregate_proof(
+    policy: &Policy,
+    proof: &RawBytes,
+    sectors: usize,
+    (min, max): (u64, u64),
+) -> ActorResult<()> {
+    let n = sectors as u64;
+    if n > max {
+        return Err(ActorError::illegal_argument(format!(
+            "too many sectors addressed, addressed {n} want <= {max}"
+        )));
+    }
+    if n < min {
+        return Err(ActorError::illegal_argument(format!(
+            "too few sectors addressed, addressed {n} want >= {min}"
+        )));
+    }
+    if proof.len() > policy.max_aggregated_proof_size {
+        return Err(ActorError::illegal_argument(format!(
+            "aggregate proof of size {} exceeds max size of {}",
+            proof.len(),
+            policy.max_aggregated_proof_size
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies a SnarkPack v2 aggregate of the seal proofs of `inputs`.
+pub fn verify_aggregate_seal(
+    miner: u64,
+    seal_proof: RegisteredSealProof,
+    inputs: &[SealInputs],
+    proof: &RawBytes,
+) -> ActorResult<()> {
+    let info = AggregateSealVerifyProofAndInfos {
+        miner,
+        seal_proof,
+        aggregate_proof: RegisteredAggregateProof::SnarkPackV2,
+        proof: proof.to_vec(),
+        infos: inputs
+            .iter()
+            .map(|i| AggregateSealVerifyInfo {
+                sector_number: i.sector_number,
+                randomness: Randomness(i.randomness.to_vec()),
+                interactive_randomness: Randomness(i.interactive_randomness.to_vec()),
+                sealed_cid: i.sealed_cid,
+                unsealed_cid: i.unsealed_cid,
+            })
+            .collect(),
+    };
+    match ferrite_actor_rt::sdk::crypto::verify_aggregate_seals(&info) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ActorError::illegal_argument(
+            "aggregate seal verify failed: invalid proof",
+        )),
+        Err(e) => Err(ActorError::illegal_argument(format!(
+            "aggregate seal verify failed: {e:?}"
+        ))),
+    }
+}
+
 /// Checks that each pre-commit may be proven now and draws its seal
 /// randomness (the ticket at its seal epoch, and the interactive seed
 /// `PRE_COMMIT_CHALLENGE_DELAY` after its pre-commit).
@@ -268,7 +379,9 @@ fn validate_precommits(
             valid = false;
         }
         if i > 0 && precommits[i - 1].info.seal_proof != pc.info.seal_proof {
-            return Err(ActorError::illegal_state("pre-commits have mismatched seal proofs"));
+            return Err(ActorError::illegal_state(
+                "pre-commits have mismatched seal proofs",
+            ));
         }
         let interactive_epoch = pc.pre_commit_epoch + policy.pre_commit_challenge_delay;
         if epoch <= interactive_epoch {
@@ -277,7 +390,11 @@ fn validate_precommits(
         inputs.push(SealInputs {
             proof: pc.info.seal_proof,
             sector_number: pc.info.sector_number,
-            randomness: env::chain_randomness(Tag::SealRandomness, pc.info.seal_rand_epoch, &entropy)?,
+            randomness: env::chain_randomness(
+                Tag::SealRandomness,
+                pc.info.seal_rand_epoch,
+                &entropy,
+            )?,
             interactive_randomness: env::beacon_randomness(
                 Tag::InteractiveSealChallengeSeed,
                 interactive_epoch,
@@ -303,7 +420,10 @@ fn validate_precommits(
 fn seal_verify_info(miner: u64, i: &SealInputs, proof: &RawBytes) -> SealVerifyInfo {
     SealVerifyInfo {
         registered_proof: i.proof,
-        sector_id: SectorID { miner, number: i.sector_number },
+        sector_id: SectorID {
+            miner,
+            number: i.sector_number,
+        },
         deal_ids: Vec::new(),
         randomness: Randomness(i.randomness.to_vec()),
         interactive_randomness: Randomness(i.interactive_randomness.to_vec()),
@@ -315,13 +435,23 @@ fn seal_verify_info(miner: u64, i: &SealInputs, proof: &RawBytes) -> SealVerifyI
 
 /// The CommD of a sector holding `pieces` (the zero CommD of the sector
 /// size when there are none).
-fn unsealed_cid_of_pieces(pieces: &[PieceActivationManifest], proof: RegisteredSealProof) -> ActorResult<Cid> {
+fn unsealed_cid_of_pieces(
+    pieces: &[PieceActivationManifest],
+    proof: RegisteredSealProof,
+) -> ActorResult<Cid> {
     if pieces.is_empty() {
         return commd_cid(&ferrite_actor_types::miner::CompactCommD::empty(), proof);
     }
-    let infos: Vec<PieceInfo> = pieces.iter().map(|p| PieceInfo { cid: p.cid, size: p.size }).collect();
-    ferrite_actor_rt::sdk::crypto::compute_unsealed_sector_cid(proof, &infos)
-        .map_err(|e| ActorError::illegal_argument(format!("failed to compute unsealed sector CID: {e:?}")))
+    let infos: Vec<PieceInfo> = pieces
+        .iter()
+        .map(|p| PieceInfo {
+            cid: p.cid,
+            size: p.size,
+        })
+        .collect();
+    ferrite_actor_rt::sdk::crypto::compute_unsealed_sector_cid(proof, &infos).map_err(|e| {
+        ActorError::illegal_argument(format!("failed to compute unsealed sector CID: {e:?}"))
+    })
 }
 
 /// The unverified and verified data space of a sector's pieces.
@@ -339,7 +469,10 @@ fn data_space(pieces: &[PieceActivationManifest]) -> ActorResult<DataSpace> {
         }
         unverified += p.size.0;
     }
-    Ok(DataSpace { unverified, verified: BigInt::zero() })
+    Ok(DataSpace {
+        unverified,
+        verified: BigInt::zero(),
+    })
 }
 
 /// Stores the newly proven sectors, assigns them to deadlines, releases
@@ -393,7 +526,7 @@ pub fn activate_new_sectors(
                 daily_fee,
             });
         }
-        st.put_sectors(&store, new_sectors.clone()).state_err("write new sectors")?;
+        st.put_sectors(&store, new_sectors.clone())?;
         st.delete_precommitted_sectors(&store, &numbers)?;
         st.assign_sectors_to_deadlines(
             policy,
@@ -402,16 +535,15 @@ pub fn activate_new_sectors(
             new_sectors,
             info.window_post_partition_sectors,
             info.sector_size,
-        )
-        .state_err("assign new sectors to deadlines")?;
-        st.add_pre_commit_deposit(&-deposit_to_unlock).state_err("release pre-commit deposit")?;
-        let unlocked = st.get_unlocked_balance(&env::balance()).state_err("compute unlocked balance")?;
+        )?;
+        st.add_pre_commit_deposit(&-deposit_to_unlock)?;
+        let unlocked = st.get_unlocked_balance(&env::balance())?;
         if unlocked < total_pledge {
             return Err(ActorError::insufficient_funds(format!(
                 "insufficient funds for initial pledge {total_pledge}, available {unlocked}"
             )));
         }
-        st.add_initial_pledge(&total_pledge).state_err("add initial pledge")?;
+        st.add_initial_pledge(&total_pledge)?;
         Ok(total_pledge)
     })?;
     check_balance_invariants()?;

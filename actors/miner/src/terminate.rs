@@ -4,7 +4,7 @@
 //! terminated) in batches, now and in cron callbacks. Sectors of the
 //! current or next deadline cannot be terminated.
 
-use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult, WithCode};
+use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::miner::{PowerPair, TerminateSectorsParams, TerminateSectorsReturn};
 use ferrite_actor_types::policy::Policy;
 
@@ -20,8 +20,12 @@ use crate::state::{Sectors, State, deadline_is_mutable};
 /// terminations remain queued.
 pub fn terminate_sectors(p: TerminateSectorsParams) -> ActorResult<TerminateSectorsReturn> {
     let policy = Policy::devnet();
-    let mut map =
-        sector_map(&policy, p.terminations.into_iter().map(|t| (t.deadline, t.partition, t.sectors)))?;
+    let mut map = sector_map(
+        &policy,
+        p.terminations
+            .into_iter()
+            .map(|t| (t.deadline, t.partition, t.sectors)),
+    )?;
     let store = ActorBlockstore;
     let (had_early_terminations, power_delta) = env::transaction(|st: &mut State| {
         let had = has_pending_early_terminations(st);
@@ -29,7 +33,7 @@ pub fn terminate_sectors(p: TerminateSectorsParams) -> ActorResult<TerminateSect
         check_control_caller(&info)?;
         let epoch = env::curr_epoch();
         let mut deadlines = st.load_deadlines(&store)?;
-        let sectors = Sectors::load(&store, &st.sectors).state_err("load sectors")?;
+        let sectors = Sectors::load(&store, &st.sectors)?;
         let mut power_delta = PowerPair::zero();
         for (idx, partitions) in map.iter() {
             let period_start = st.current_proving_period_start(&policy, epoch);

@@ -837,13 +837,21 @@ pub struct BeneficiaryTerm {
 impl BeneficiaryTerm {
     /// A term.
     pub fn new(quota: TokenAmount, used_quota: TokenAmount, expiration: ChainEpoch) -> Self {
-        Self { quota, used_quota, expiration }
+        Self {
+            quota,
+            used_quota,
+            expiration,
+        }
     }
     /// What is left of the quota at `cur` (zero once expired).
     pub fn available(&self, cur: ChainEpoch) -> TokenAmount {
         if self.expiration > cur {
             let left = &self.quota - &self.used_quota;
-            if left.is_negative() { TokenAmount::zero() } else { left }
+            if left.is_negative() {
+                TokenAmount::zero()
+            } else {
+                left
+            }
         } else {
             TokenAmount::zero()
         }
@@ -867,7 +875,11 @@ pub struct PendingBeneficiaryChange {
 
 impl PendingBeneficiaryChange {
     /// A proposal with no approvals yet.
-    pub fn new(new_beneficiary: Address, new_quota: TokenAmount, new_expiration: ChainEpoch) -> Self {
+    pub fn new(
+        new_beneficiary: Address,
+        new_quota: TokenAmount,
+        new_expiration: ChainEpoch,
+    ) -> Self {
         Self {
             new_beneficiary,
             new_quota,
@@ -996,7 +1008,10 @@ impl PowerPair {
 impl Add for &PowerPair {
     type Output = PowerPair;
     fn add(self, rhs: &PowerPair) -> PowerPair {
-        PowerPair { raw: &self.raw + &rhs.raw, qa: &self.qa + &rhs.qa }
+        PowerPair {
+            raw: &self.raw + &rhs.raw,
+            qa: &self.qa + &rhs.qa,
+        }
     }
 }
 
@@ -1023,7 +1038,10 @@ impl AddAssign for PowerPair {
 impl Sub for &PowerPair {
     type Output = PowerPair;
     fn sub(self, rhs: &PowerPair) -> PowerPair {
-        PowerPair { raw: &self.raw - &rhs.raw, qa: &self.qa - &rhs.qa }
+        PowerPair {
+            raw: &self.raw - &rhs.raw,
+            qa: &self.qa - &rhs.qa,
+        }
     }
 }
 
@@ -1050,14 +1068,20 @@ impl SubAssign for PowerPair {
 impl Neg for PowerPair {
     type Output = PowerPair;
     fn neg(self) -> PowerPair {
-        PowerPair { raw: -self.raw, qa: -self.qa }
+        PowerPair {
+            raw: -self.raw,
+            qa: -self.qa,
+        }
     }
 }
 
 impl Neg for &PowerPair {
     type Output = PowerPair;
     fn neg(self) -> PowerPair {
-        PowerPair { raw: -&self.raw, qa: -&self.qa }
+        PowerPair {
+            raw: -&self.raw,
+            qa: -&self.qa,
+        }
     }
 }
 

@@ -16,7 +16,9 @@ use fvm_shared::econ::TokenAmount;
 use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof, SectorSize, StoragePower};
 
 use crate::miner::{DealWeight, SectorOnChainInfo};
-use crate::{CHAIN_FINALITY, EPOCH_DURATION_SECONDS, EPOCHS_IN_DAY, EPOCHS_IN_HOUR, EPOCHS_IN_YEAR};
+use crate::{
+    CHAIN_FINALITY, EPOCH_DURATION_SECONDS, EPOCHS_IN_DAY, EPOCHS_IN_HOUR, EPOCHS_IN_YEAR,
+};
 
 /// A set of proof types, by their integer value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -242,6 +244,9 @@ pub mod constants {
     pub const MARKET_DEFAULT_ALLOCATION_TERM_BUFFER: i64 = 90 * EPOCHS_IN_DAY;
     /// Minimum consensus power (devnet "min-power-2k": 2 KiB; mainnet 10 TiB).
     pub const MINIMUM_CONSENSUS_POWER: i64 = 2 << 10;
+    /// QA power whose initial pledge a new miner must lock as its
+    /// create-miner deposit (FIP-0077): a tenth of the consensus minimum.
+    pub const CREATE_MINER_DEPOSIT_POWER: i64 = MINIMUM_CONSENSUS_POWER / 10;
 }
 
 impl Policy {
@@ -370,7 +375,10 @@ pub fn can_extend_seal_proof_type(_proof: RegisteredSealProof) -> bool {
 }
 
 /// The longest time from precommit to prove-commit for `proof`.
-pub fn max_prove_commit_duration(policy: &Policy, proof: RegisteredSealProof) -> Option<ChainEpoch> {
+pub fn max_prove_commit_duration(
+    policy: &Policy,
+    proof: RegisteredSealProof,
+) -> Option<ChainEpoch> {
     use RegisteredSealProof::*;
     match proof {
         StackedDRG2KiBV1 | StackedDRG8MiBV1 | StackedDRG512MiBV1 | StackedDRG32GiBV1
@@ -420,7 +428,11 @@ pub fn seal_proof_sector_maximum_lifetime(proof: RegisteredSealProof) -> Option<
 /// the space-time-weighted mean of 10× for plain space and 100× for
 /// verified space, over 10. A zero-size or zero-duration sector has
 /// quality zero rather than a division by zero.
-pub fn quality_for_weight(size: SectorSize, duration: ChainEpoch, verified_weight: &DealWeight) -> BigInt {
+pub fn quality_for_weight(
+    size: SectorSize,
+    duration: ChainEpoch,
+    verified_weight: &DealWeight,
+) -> BigInt {
     let space_time = BigInt::from(size as u64) * BigInt::from(duration);
     if space_time == BigInt::from(0) {
         return BigInt::from(0);
@@ -440,7 +452,11 @@ pub fn qa_power_max(size: SectorSize) -> StoragePower {
 }
 
 /// QA power of a sector of `size`, `duration` and verified weight.
-pub fn qa_power_for_weight(size: SectorSize, duration: ChainEpoch, verified_weight: &DealWeight) -> StoragePower {
+pub fn qa_power_for_weight(
+    size: SectorSize,
+    duration: ChainEpoch,
+    verified_weight: &DealWeight,
+) -> StoragePower {
     let quality = quality_for_weight(size, duration, verified_weight);
     (BigInt::from(size as u64) * quality) >> SECTOR_QUALITY_PRECISION
 }
@@ -484,19 +500,30 @@ pub const REWARD_VESTING_SPEC: VestSpec = VestSpec {
 
 /// What a consensus-fault reporter earns from the epoch reward.
 pub fn reward_for_consensus_slash_report(epoch_reward: &TokenAmount) -> TokenAmount {
-    epoch_reward.div_floor(crate::EXPECTED_LEADERS_PER_EPOCH * CONSENSUS_FAULT_REPORTER_DEFAULT_SHARE)
+    epoch_reward
+        .div_floor(crate::EXPECTED_LEADERS_PER_EPOCH * CONSENSUS_FAULT_REPORTER_DEFAULT_SHARE)
 }
 
 /// The FIP-0100 daily fee of `qa_power` given the circulating supply.
-pub fn daily_proof_fee(policy: &Policy, circulating_supply: &TokenAmount, qa_power: &StoragePower) -> TokenAmount {
+pub fn daily_proof_fee(
+    policy: &Policy,
+    circulating_supply: &TokenAmount,
+    qa_power: &StoragePower,
+) -> TokenAmount {
     TokenAmount::from_atto(
-        (&policy.daily_fee_circulating_supply_qap_multiplier_num * circulating_supply.atto() * qa_power)
+        (&policy.daily_fee_circulating_supply_qap_multiplier_num
+            * circulating_supply.atto()
+            * qa_power)
             .div_floor(&policy.daily_fee_circulating_supply_qap_multiplier_denom),
     )
 }
 
 /// A daily fee rescaled from `old_qa_power` to `new_qa_power`.
-pub fn daily_proof_fee_adjust(daily_fee: &TokenAmount, old_qa_power: &StoragePower, new_qa_power: &StoragePower) -> TokenAmount {
+pub fn daily_proof_fee_adjust(
+    daily_fee: &TokenAmount,
+    old_qa_power: &StoragePower,
+    new_qa_power: &StoragePower,
+) -> TokenAmount {
     if old_qa_power == new_qa_power || *old_qa_power == BigInt::from(0) {
         return daily_fee.clone();
     }
@@ -505,7 +532,11 @@ pub fn daily_proof_fee_adjust(daily_fee: &TokenAmount, old_qa_power: &StoragePow
 
 /// The part of `daily_fee` payable today: at most
 /// `estimated_day_reward / daily_fee_block_reward_cap_denom`.
-pub fn daily_proof_fee_payable(policy: &Policy, daily_fee: &TokenAmount, estimated_day_reward: &TokenAmount) -> TokenAmount {
+pub fn daily_proof_fee_payable(
+    policy: &Policy,
+    daily_fee: &TokenAmount,
+    estimated_day_reward: &TokenAmount,
+) -> TokenAmount {
     let cap = estimated_day_reward.div_floor(policy.daily_fee_block_reward_cap_denom.max(1));
     cmp::min(&cap, daily_fee).clone()
 }
@@ -516,22 +547,34 @@ mod tests {
 
     #[test]
     fn qa_power_of_committed_capacity_is_raw() {
-        let p = qa_power_for_weight(2048, 1000, &BigInt::from(0));
+        let p = qa_power_for_weight(SectorSize::_2KiB, 1000, &BigInt::from(0));
         assert_eq!(p, BigInt::from(2048));
     }
 
     #[test]
     fn qa_power_of_fully_verified_is_ten_times() {
         let w = BigInt::from(2048u64 * 1000);
-        assert_eq!(qa_power_for_weight(2048, 1000, &w), BigInt::from(20480));
-        assert_eq!(qa_power_max(2048), BigInt::from(20480));
+        assert_eq!(
+            qa_power_for_weight(SectorSize::_2KiB, 1000, &w),
+            BigInt::from(20480)
+        );
+        assert_eq!(qa_power_max(SectorSize::_2KiB), BigInt::from(20480));
     }
 
     #[test]
     fn devnet_accepts_small_proofs() {
         let p = Policy::devnet();
-        assert!(can_pre_commit_seal_proof(&p, RegisteredSealProof::StackedDRG2KiBV1P1));
-        assert!(!can_pre_commit_seal_proof(&p, RegisteredSealProof::StackedDRG32GiBV1P1));
-        assert!(p.valid_post_proof_type.contains(RegisteredPoStProof::StackedDRGWindow2KiBV1P1));
+        assert!(can_pre_commit_seal_proof(
+            &p,
+            RegisteredSealProof::StackedDRG2KiBV1P1
+        ));
+        assert!(!can_pre_commit_seal_proof(
+            &p,
+            RegisteredSealProof::StackedDRG32GiBV1P1
+        ));
+        assert!(
+            p.valid_post_proof_type
+                .contains(RegisteredPoStProof::StackedDRGWindow2KiBV1P1)
+        );
     }
 }

@@ -91,13 +91,13 @@ async fn metrics_handler(State(state): State<Arc<RpcState>>) -> Response {
 
 /// A JSON-RPC error.
 #[derive(Debug)]
-struct RpcError {
-    code: i64,
-    message: String,
+pub(super) struct RpcError {
+    pub(super) code: i64,
+    pub(super) message: String,
 }
 
 impl RpcError {
-    fn method(message: impl std::fmt::Display) -> Self {
+    pub(super) fn method(message: impl std::fmt::Display) -> Self {
         Self {
             code: 1,
             message: message.to_string(),
@@ -112,7 +112,7 @@ impl From<ChainError> for RpcError {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Api {
+pub(super) enum Api {
     V0,
     V1,
 }
@@ -269,6 +269,7 @@ fn required(method: &str) -> Option<Permission> {
         | "WalletBalance"
         | "StateGetRandomnessFromTickets"
         | "StateGetRandomnessFromBeacon" => Read,
+        m if super::state::METHODS.contains(&m) => Read,
         "MpoolPush" | "WalletNew" | "WalletList" | "WalletDefaultAddress" | "WalletHas" => Write,
         "MpoolPushMessage" | "WalletSign" => Sign,
         "AuthNew" | FERRITE_CHAIN_ADVANCE => Admin,
@@ -276,13 +277,13 @@ fn required(method: &str) -> Option<Permission> {
     })
 }
 
-struct Params {
+pub(super) struct Params {
     method: String,
     values: Vec<Value>,
 }
 
 impl Params {
-    fn check(&self, max: usize) -> Result<(), RpcError> {
+    pub(super) fn check(&self, max: usize) -> Result<(), RpcError> {
         if self.values.len() > max {
             return Err(RpcError {
                 code: -32602,
@@ -297,7 +298,7 @@ impl Params {
     }
 
     /// Parameter `i`; a missing trailing one reads as null.
-    fn get<T: DeserializeOwned>(&self, i: usize) -> Result<T, RpcError> {
+    pub(super) fn get<T: DeserializeOwned>(&self, i: usize) -> Result<T, RpcError> {
         let v = self.values.get(i).cloned().unwrap_or(Value::Null);
         serde_json::from_value(v).map_err(|e| RpcError {
             code: -32700,
@@ -522,6 +523,7 @@ async fn call(
             let r = blocking(move || dn.randomness(source, tag, round, &entropy)).await?;
             to_value(B64.encode(r))
         }
+        m if super::state::METHODS.contains(&m) => super::state::call(dn, api, &p, m).await,
         "MpoolPush" => {
             p.check(1)?;
             let sm: SignedMessageJson = p.get(0)?;

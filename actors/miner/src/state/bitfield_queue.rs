@@ -35,7 +35,9 @@ impl<'db, BS: Blockstore> BitFieldQueue<'db, BS> {
             .state_err("read bitfield queue")?
             .cloned()
             .unwrap_or_default();
-        self.amt.set(epoch, &prior | values).state_err("write bitfield queue")
+        self.amt
+            .set(epoch, &prior | values)
+            .state_err("write bitfield queue")
     }
 
     /// Adds values given as integers.
@@ -63,7 +65,9 @@ impl<'db, BS: Blockstore> BitFieldQueue<'db, BS> {
                 Ok(())
             })
             .state_err("cut bitfield queue")?;
-        self.amt.batch_delete(emptied, true).state_err("delete emptied queue entries")?;
+        self.amt
+            .batch_delete(emptied, true)
+            .state_err("delete emptied queue entries")?;
         Ok(())
     }
 
@@ -74,7 +78,10 @@ impl<'db, BS: Blockstore> BitFieldQueue<'db, BS> {
     ) -> ActorResult<()> {
         let mut grouped = std::collections::BTreeMap::<ChainEpoch, Vec<u64>>::new();
         for (raw_epoch, v) in values {
-            grouped.entry(self.quant.quantize_up(raw_epoch)).or_default().push(v);
+            grouped
+                .entry(self.quant.quantize_up(raw_epoch))
+                .or_default()
+                .push(v);
         }
         for (epoch, mut vs) in grouped {
             vs.sort_unstable();
@@ -102,7 +109,9 @@ impl<'db, BS: Blockstore> BitFieldQueue<'db, BS> {
         if keys.is_empty() {
             return Ok((BitField::new(), false));
         }
-        self.amt.batch_delete(keys, true).state_err("pop bitfield queue")?;
+        self.amt
+            .batch_delete(keys, true)
+            .state_err("pop bitfield queue")?;
         Ok((popped, true))
     }
 }

@@ -76,7 +76,13 @@ impl DeadlineInfo {
         } else {
             // The "deadline" after the last one: everything at the period end.
             let end = period_start + w_post_proving_period;
-            Self { open: end, close: end, challenge: end, fault_cutoff: 0, ..base }
+            Self {
+                open: end,
+                close: end,
+                challenge: end,
+                fault_cutoff: 0,
+                ..base
+            }
         }
     }
 
@@ -137,7 +143,10 @@ impl DeadlineInfo {
     /// The quantization of this deadline's expirations: one bucket per
     /// proving period, at the deadline's last epoch.
     pub fn quant_spec(&self) -> QuantSpec {
-        QuantSpec { unit: self.w_post_proving_period, offset: self.last() }
+        QuantSpec {
+            unit: self.w_post_proving_period,
+            offset: self.last(),
+        }
     }
 }
 
@@ -167,7 +176,10 @@ pub fn new_deadline_info_from_offset_and_epoch(
     period_start_seed: ChainEpoch,
     current_epoch: ChainEpoch,
 ) -> DeadlineInfo {
-    let q = QuantSpec { unit: policy.wpost_proving_period, offset: period_start_seed };
+    let q = QuantSpec {
+        unit: policy.wpost_proving_period,
+        offset: period_start_seed,
+    };
     let period_start = q.quantize_down(current_epoch);
     let idx = ((current_epoch - period_start) / policy.wpost_challenge_window.max(1)) as u64;
     new_deadline_info(policy, period_start, idx, current_epoch)
@@ -188,7 +200,10 @@ pub fn deadline_is_mutable(
 
 /// The quantization of a deadline's expirations.
 pub fn quant_spec_for_deadline(policy: &Policy, di: &DeadlineInfo) -> QuantSpec {
-    QuantSpec { unit: policy.wpost_proving_period, offset: di.last() }
+    QuantSpec {
+        unit: policy.wpost_proving_period,
+        offset: di.last(),
+    }
 }
 
 /// Whether the deadline's optimistic proofs may be disputed now.

@@ -42,7 +42,9 @@ pub struct Deadlines {
 impl Deadlines {
     /// Deadlines all pointing at `empty_deadline_cid`.
     pub fn new(policy: &Policy, empty_deadline_cid: Cid) -> Self {
-        Self { due: vec![empty_deadline_cid; policy.wpost_period_deadlines as usize] }
+        Self {
+            due: vec![empty_deadline_cid; policy.wpost_period_deadlines as usize],
+        }
     }
 
     /// Loads deadline `idx` (`USR_ILLEGAL_ARGUMENT` if out of range).
@@ -51,7 +53,10 @@ impl Deadlines {
             .ok()
             .and_then(|i| self.due.get(i))
             .ok_or_else(|| {
-                ActorError::illegal_argument(format!("invalid deadline index {idx} of {}", self.due.len()))
+                ActorError::illegal_argument(format!(
+                    "invalid deadline index {idx} of {}",
+                    self.due.len()
+                ))
             })?;
         store
             .get_cbor(cid)
@@ -79,18 +84,26 @@ impl Deadlines {
         deadline_idx: u64,
         deadline: &Deadline,
     ) -> ActorResult<()> {
-        if deadline_idx >= policy.wpost_period_deadlines || deadline_idx as usize >= self.due.len() {
-            return Err(ActorError::illegal_argument(format!("invalid deadline {deadline_idx}")));
+        if deadline_idx >= policy.wpost_period_deadlines || deadline_idx as usize >= self.due.len()
+        {
+            return Err(ActorError::illegal_argument(format!(
+                "invalid deadline {deadline_idx}"
+            )));
         }
         deadline.validate_state()?;
-        self.due[deadline_idx as usize] =
-            store.put_cbor(deadline, Code::Blake2b256).state_err("store deadline")?;
+        self.due[deadline_idx as usize] = store
+            .put_cbor(deadline, Code::Blake2b256)
+            .state_err("store deadline")?;
         Ok(())
     }
 
     /// The `(deadline, partition)` holding `sector_number`
     /// (`USR_NOT_FOUND` if none).
-    pub fn find_sector<BS: Blockstore>(&self, store: &BS, sector_number: u64) -> ActorResult<(u64, u64)> {
+    pub fn find_sector<BS: Blockstore>(
+        &self,
+        store: &BS,
+        sector_number: u64,
+    ) -> ActorResult<(u64, u64)> {
         for d in 0..self.due.len() as u64 {
             let dl = self.load_deadline(store, d)?;
             let parts = dl.partitions_amt(store)?;
@@ -108,7 +121,9 @@ impl Deadlines {
                 return Ok((d, p));
             }
         }
-        Err(ActorError::not_found(format!("sector {sector_number} not due at any deadline")))
+        Err(ActorError::not_found(format!(
+            "sector {sector_number} not due at any deadline"
+        )))
     }
 }
 
@@ -164,11 +179,14 @@ pub struct PoStResult {
 }
 
 fn empty_amt<BS: Blockstore>(store: &BS, bit_width: u32) -> ActorResult<Cid> {
-    Array::<(), BS>::new_with_bit_width(store, bit_width).flush().state_err("create empty AMT")
+    Array::<(), BS>::new_with_bit_width(store, bit_width)
+        .flush()
+        .state_err("create empty AMT")
 }
 
 fn sub_count(a: u64, b: u64, what: &str) -> ActorResult<u64> {
-    a.checked_sub(b).ok_or_else(|| ActorError::illegal_state(format!("{what} underflow")))
+    a.checked_sub(b)
+        .ok_or_else(|| ActorError::illegal_state(format!("{what} underflow")))
 }
 
 impl Deadline {
@@ -194,17 +212,26 @@ impl Deadline {
     }
 
     /// The partitions AMT.
-    pub fn partitions_amt<'db, BS: Blockstore>(&self, store: &'db BS) -> ActorResult<Array<'db, Partition, BS>> {
+    pub fn partitions_amt<'db, BS: Blockstore>(
+        &self,
+        store: &'db BS,
+    ) -> ActorResult<Array<'db, Partition, BS>> {
         Array::load(&self.partitions, store).state_err("load partitions")
     }
 
     /// The optimistic submissions AMT.
-    pub fn optimistic_proofs_amt<'db, BS: Blockstore>(&self, store: &'db BS) -> ActorResult<Array<'db, WindowedPoSt, BS>> {
+    pub fn optimistic_proofs_amt<'db, BS: Blockstore>(
+        &self,
+        store: &'db BS,
+    ) -> ActorResult<Array<'db, WindowedPoSt, BS>> {
         Array::load(&self.optimistic_post_submissions, store).state_err("load optimistic proofs")
     }
 
     /// The partitions snapshot AMT.
-    pub fn partitions_snapshot_amt<'db, BS: Blockstore>(&self, store: &'db BS) -> ActorResult<Array<'db, Partition, BS>> {
+    pub fn partitions_snapshot_amt<'db, BS: Blockstore>(
+        &self,
+        store: &'db BS,
+    ) -> ActorResult<Array<'db, Partition, BS>> {
         Array::load(&self.partitions_snapshot, store).state_err("load partitions snapshot")
     }
 
@@ -213,11 +240,16 @@ impl Deadline {
         &self,
         store: &'db BS,
     ) -> ActorResult<Array<'db, WindowedPoSt, BS>> {
-        Array::load(&self.optimistic_post_submissions_snapshot, store).state_err("load proofs snapshot")
+        Array::load(&self.optimistic_post_submissions_snapshot, store)
+            .state_err("load proofs snapshot")
     }
 
     /// Partition `partition_idx` (`USR_NOT_FOUND` if absent).
-    pub fn load_partition<BS: Blockstore>(&self, store: &BS, partition_idx: u64) -> ActorResult<Partition> {
+    pub fn load_partition<BS: Blockstore>(
+        &self,
+        store: &BS,
+        partition_idx: u64,
+    ) -> ActorResult<Partition> {
         self.partitions_amt(store)?
             .get(partition_idx)
             .state_err("read partition")?
@@ -226,7 +258,11 @@ impl Deadline {
     }
 
     /// Partition `partition_idx` as of the last period's end.
-    pub fn load_partition_snapshot<BS: Blockstore>(&self, store: &BS, partition_idx: u64) -> ActorResult<Partition> {
+    pub fn load_partition_snapshot<BS: Blockstore>(
+        &self,
+        store: &BS,
+        partition_idx: u64,
+    ) -> ActorResult<Partition> {
         self.partitions_snapshot_amt(store)?
             .get(partition_idx)
             .state_err("read partition snapshot")?
@@ -374,8 +410,10 @@ impl Deadline {
                     continue;
                 }
             };
-            let (part, more) =
-                p.pop_early_terminations(store, max_sectors.saturating_sub(result.sectors_processed))?;
+            let (part, more) = p.pop_early_terminations(
+                store,
+                max_sectors.saturating_sub(result.sectors_processed),
+            )?;
             result += part;
             if !more {
                 finished.push(idx);
@@ -445,6 +483,105 @@ impl Deadline {
         Ok(power_lost)
     }
 
+    /// Removes the partitions in `to_remove` (which must have no faults,
+    /// no unproven sectors, and the deadline no pending early terminations)
+    /// and re-adds their live sectors into fresh partitions at the end.
+    /// Returns the dead (terminated) sectors removed, whose infos the
+    /// caller deletes.
+    pub fn compact_partitions<BS: Blockstore>(
+        &mut self,
+        store: &BS,
+        sectors: &mut Sectors<'_, BS>,
+        sector_size: SectorSize,
+        window_post_partition_sectors: u64,
+        to_remove: &BitField,
+        quant: QuantSpec,
+    ) -> ActorResult<BitField> {
+        let old = self.partitions_amt(store)?;
+        let count = old.count();
+        let removing: std::collections::BTreeSet<u64> = to_remove
+            .bounded_iter(count)
+            .ok_or_else(|| ActorError::illegal_argument("partitions to remove exceeds total"))?
+            .collect();
+        match removing.last() {
+            None => return Ok(BitField::new()),
+            Some(&max) if max >= count => {
+                return Err(ActorError::illegal_argument(format!(
+                    "partition index {max} out of range [0, {count})"
+                )));
+            }
+            Some(_) => {}
+        }
+        if !self.early_terminations.is_empty() {
+            return Err(ActorError::illegal_argument(
+                "cannot remove partitions from deadline with early terminations",
+            ));
+        }
+
+        let mut kept =
+            Array::<Partition, BS>::new_with_bit_width(store, DEADLINE_PARTITIONS_AMT_BITWIDTH);
+        let mut dead_parts = Vec::new();
+        let mut live_parts = Vec::new();
+        let mut removed_power = PowerPair::zero();
+        let mut bad: Option<ActorError> = None;
+        old.for_each_while(|idx, p| {
+            if !removing.contains(&idx) {
+                kept.set(kept.count(), p.clone())?;
+                return Ok(true);
+            }
+            if !p.faults.is_empty() {
+                bad = Some(ActorError::illegal_argument(format!(
+                    "cannot remove partition {idx}: has faults"
+                )));
+                return Ok(false);
+            }
+            if !p.unproven.is_empty() {
+                bad = Some(ActorError::illegal_argument(format!(
+                    "cannot remove partition {idx}: has unproven sectors"
+                )));
+                return Ok(false);
+            }
+            dead_parts.push(p.terminated.clone());
+            live_parts.push(p.live_sectors());
+            removed_power += &p.live_power;
+            Ok(true)
+        })
+        .state_err("read partitions")?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
+        self.partitions = kept.flush().state_err("save partitions")?;
+
+        let dead = BitField::union(&dead_parts);
+        let live = BitField::union(&live_parts);
+        self.live_sectors = sub_count(self.live_sectors, live.len(), "live sectors")?;
+        self.total_sectors =
+            sub_count(self.total_sectors, live.len() + dead.len(), "total sectors")?;
+        self.live_power -= &removed_power;
+
+        let mut queue = BitFieldQueue::new(store, &self.expirations_epochs, quant)?;
+        queue.cut(to_remove)?;
+        self.expirations_epochs = queue.amt.flush().state_err("save deadline expirations")?;
+
+        // The moved sectors are proven and keep their fees in the deadline.
+        let live_infos = sectors.load_sectors(&live)?;
+        let (added_power, added_fee) = self.add_sectors(
+            store,
+            window_post_partition_sectors,
+            true,
+            false,
+            &live_infos,
+            sector_size,
+            quant,
+        )?;
+        if !added_fee.is_zero() || added_power != removed_power {
+            return Err(ActorError::illegal_state(
+                "power or fee changed while compacting partitions",
+            ));
+        }
+        Ok(dead)
+    }
+
     /// Declares faults; returns the power delta.
     pub fn record_faults<BS: Blockstore>(
         &mut self,
@@ -464,8 +601,14 @@ impl Deadline {
                 .state_err("read partition")?
                 .cloned()
                 .ok_or_else(|| ActorError::not_found(format!("no such partition {idx}")))?;
-            let (new_faults, delta, new_faulty) =
-                p.record_faults(store, sectors, numbers, fault_expiration_epoch, sector_size, quant)?;
+            let (new_faults, delta, new_faulty) = p.record_faults(
+                store,
+                sectors,
+                numbers,
+                fault_expiration_epoch,
+                sector_size,
+                quant,
+            )?;
             self.faulty_power += &new_faulty;
             power_delta += &delta;
             if !new_faults.is_empty() {
@@ -529,7 +672,8 @@ impl Deadline {
                 continue;
             }
             detected = true;
-            let (delta, pen, new_faulty) = p.record_missed_post(store, fault_expiration_epoch, quant)?;
+            let (delta, pen, new_faulty) =
+                p.record_missed_post(store, fault_expiration_epoch, quant)?;
             if !new_faulty.is_zero() {
                 rescheduled.push(idx);
             }
@@ -549,11 +693,12 @@ impl Deadline {
         self.optimistic_post_submissions =
             empty_amt(store, DEADLINE_OPTIMISTIC_POST_SUBMISSIONS_AMT_BITWIDTH)?;
         // Keep the sectors only when there are proofs that could be disputed.
-        self.sectors_snapshot = if self.optimistic_post_submissions != self.optimistic_post_submissions_snapshot {
-            sectors
-        } else {
-            empty_amt(store, SECTORS_AMT_BITWIDTH)?
-        };
+        self.sectors_snapshot =
+            if self.optimistic_post_submissions != self.optimistic_post_submissions_snapshot {
+                sectors
+            } else {
+                empty_amt(store, SECTORS_AMT_BITWIDTH)?
+            };
         Ok((power_delta, penalized))
     }
 
@@ -580,10 +725,14 @@ impl Deadline {
     /// Checks the deadline's invariants.
     pub fn validate_state(&self) -> ActorResult<()> {
         if self.live_sectors > self.total_sectors {
-            return Err(ActorError::illegal_state("deadline with more live sectors than total"));
+            return Err(ActorError::illegal_state(
+                "deadline with more live sectors than total",
+            ));
         }
         if self.faulty_power.raw.is_negative() || self.faulty_power.qa.is_negative() {
-            return Err(ActorError::illegal_state("deadline with negative faulty power"));
+            return Err(ActorError::illegal_state(
+                "deadline with negative faulty power",
+            ));
         }
         Ok(())
     }
@@ -630,7 +779,9 @@ impl Deadline {
                 .get(post.index)
                 .state_err("read partition")?
                 .cloned()
-                .ok_or_else(|| ActorError::not_found(format!("no such partition {}", post.index)))?;
+                .ok_or_else(|| {
+                    ActorError::not_found(format!("no such partition {}", post.index))
+                })?;
             let (mut delta, new_faulty, retracted, has_new_faults) = p.record_skipped_faults(
                 store,
                 sectors,
@@ -679,8 +830,14 @@ impl Deadline {
     ) -> ActorResult<()> {
         let mut arr = self.optimistic_proofs_amt(store)?;
         let next = arr.count();
-        arr.set(next, WindowedPoSt { partitions: partitions.clone(), proofs: proofs.to_vec() })
-            .state_err("store proof")?;
+        arr.set(
+            next,
+            WindowedPoSt {
+                partitions: partitions.clone(),
+                proofs: proofs.to_vec(),
+            },
+        )
+        .state_err("store proof")?;
         self.optimistic_post_submissions = arr.flush().state_err("save proofs")?;
         Ok(())
     }
@@ -718,7 +875,8 @@ impl Deadline {
             let Some(mut p) = partitions.get(idx).state_err("read partition")?.cloned() else {
                 continue;
             };
-            let moved = p.reschedule_expirations(store, sectors, expiration, numbers, sector_size, quant)?;
+            let moved =
+                p.reschedule_expirations(store, sectors, expiration, numbers, sector_size, quant)?;
             if moved.is_empty() {
                 continue;
             }

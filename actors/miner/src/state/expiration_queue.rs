@@ -86,10 +86,14 @@ impl ExpirationSet {
         fee_deduction: &TokenAmount,
     ) -> ActorResult<()> {
         if !self.on_time_sectors.contains_all(on_time_sectors) {
-            return Err(bad("removing on-time sectors not in the expiration set".into()));
+            return Err(bad(
+                "removing on-time sectors not in the expiration set".into()
+            ));
         }
         if !self.early_sectors.contains_all(early_sectors) {
-            return Err(bad("removing early sectors not in the expiration set".into()));
+            return Err(bad(
+                "removing early sectors not in the expiration set".into()
+            ));
         }
         self.on_time_sectors -= on_time_sectors;
         self.early_sectors -= early_sectors;
@@ -119,7 +123,9 @@ impl ExpirationSet {
             || self.faulty_power.qa.is_negative()
             || self.fee_deduction.is_negative();
         if negative {
-            return Err(bad(format!("expiration set with a negative total: {self:?}")));
+            return Err(bad(format!(
+                "expiration set with a negative total: {self:?}"
+            )));
         }
         Ok(())
     }
@@ -177,7 +183,10 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         let mut groups = BTreeMap::<ChainEpoch, EpochGroup>::new();
         for s in sectors {
             let epoch = self.quant.quantize_up(s.expiration);
-            groups.entry(epoch).or_insert_with(|| EpochGroup::new(epoch)).push(sector_size, s);
+            groups
+                .entry(epoch)
+                .or_insert_with(|| EpochGroup::new(epoch))
+                .push(sector_size, s);
         }
         let mut all = Vec::new();
         let mut power = PowerPair::zero();
@@ -185,7 +194,15 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         let mut fee = TokenAmount::zero();
         for g in groups.into_values() {
             let numbers = bits(g.sectors.iter().copied())?;
-            self.add(g.epoch, &numbers, &BitField::new(), &g.power, &PowerPair::zero(), &g.pledge, &g.daily_fee)?;
+            self.add(
+                g.epoch,
+                &numbers,
+                &BitField::new(),
+                &g.power,
+                &PowerPair::zero(),
+                &g.pledge,
+                &g.daily_fee,
+            )?;
             all.extend(g.sectors);
             power += &g.power;
             pledge += &g.pledge;
@@ -205,7 +222,15 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
             return Ok(());
         }
         let (numbers, power, pledge, fee) = self.remove_active_sectors(sectors, sector_size)?;
-        self.add(new_expiration, &numbers, &BitField::new(), &power, &PowerPair::zero(), &pledge, &fee)
+        self.add(
+            new_expiration,
+            &numbers,
+            &BitField::new(),
+            &power,
+            &PowerPair::zero(),
+            &pledge,
+            &fee,
+        )
     }
 
     /// Marks sectors faulty: those expiring on time by `new_expiration`
@@ -244,7 +269,15 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         }
         if !moved.is_empty() {
             let early = bits(moved)?;
-            self.add(new_expiration, &BitField::new(), &early, &PowerPair::zero(), &moved_power, &TokenAmount::zero(), &moved_fee)?;
+            self.add(
+                new_expiration,
+                &BitField::new(),
+                &early,
+                &PowerPair::zero(),
+                &moved_power,
+                &TokenAmount::zero(),
+                &moved_fee,
+            )?;
         }
         Ok(&moved_power + &expiring_power)
     }
@@ -281,7 +314,9 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
             })
             .state_err("read expiration queue")?;
         if early_conflict {
-            return Err(bad("cannot move early expirations to an earlier epoch".into()));
+            return Err(bad(
+                "cannot move early expirations to an earlier epoch".into()
+            ));
         }
         for (e, set) in updated {
             set.validate_state()?;
@@ -290,8 +325,18 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         if later_epochs.is_empty() {
             return Ok(());
         }
-        self.add(fault_expiration, &BitField::new(), &moved_sectors, &PowerPair::zero(), &moved_power, &TokenAmount::zero(), &moved_fee)?;
-        self.amt.batch_delete(later_epochs, true).state_err("delete expiration entries")?;
+        self.add(
+            fault_expiration,
+            &BitField::new(),
+            &moved_sectors,
+            &PowerPair::zero(),
+            &moved_power,
+            &TokenAmount::zero(),
+            &moved_fee,
+        )?;
+        self.amt
+            .batch_delete(later_epochs, true)
+            .state_err("delete expiration entries")?;
         Ok(())
     }
 
@@ -347,7 +392,9 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
                 Ok(!remaining.is_empty())
             })
             .state_err("reschedule recovered sectors")?;
-        self.amt.batch_delete(emptied, true).state_err("delete expiration entries")?;
+        self.amt
+            .batch_delete(emptied, true)
+            .state_err("delete expiration entries")?;
         if !remaining.is_empty() {
             return Err(bad(format!(
                 "sectors not in the expiration queue: {:?}",
@@ -368,7 +415,13 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
     ) -> ActorResult<(BitField, BitField, PowerPair, TokenAmount, TokenAmount)> {
         let (old_n, old_p, old_pl, old_f) = self.remove_active_sectors(old_sectors, sector_size)?;
         let (new_n, new_p, new_pl, new_f) = self.add_active_sectors(new_sectors, sector_size)?;
-        Ok((old_n, new_n, &new_p - &old_p, new_pl - old_pl, new_f - old_f))
+        Ok((
+            old_n,
+            new_n,
+            &new_p - &old_p,
+            new_pl - old_pl,
+            new_f - old_f,
+        ))
     }
 
     /// Removes sectors wherever they are queued (terminations). `faults`
@@ -391,8 +444,9 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
             .ok_or_else(|| bad("too many recoveries to expand".into()))?
             .collect();
 
-        let (healthy, sick): (Vec<&SectorOnChainInfo>, Vec<&SectorOnChainInfo>) =
-            sectors.iter().partition(|s| !faulty.contains(&s.sector_number));
+        let (healthy, sick): (Vec<&SectorOnChainInfo>, Vec<&SectorOnChainInfo>) = sectors
+            .iter()
+            .partition(|s| !faulty.contains(&s.sector_number));
         let healthy: Vec<SectorOnChainInfo> = healthy.into_iter().cloned().collect();
 
         // Non-faulty sectors are on time at their expiration.
@@ -461,9 +515,13 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
                 Ok(!remaining.is_empty())
             })
             .state_err("remove sectors from expiration queue")?;
-        self.amt.batch_delete(emptied, true).state_err("delete expiration entries")?;
+        self.amt
+            .batch_delete(emptied, true)
+            .state_err("delete expiration entries")?;
         if !remaining.is_empty() {
-            return Err(bad(format!("sectors not in the expiration queue: {remaining:?}")));
+            return Err(bad(format!(
+                "sectors not in the expiration queue: {remaining:?}"
+            )));
         }
         Ok((removed, recovering_power))
     }
@@ -487,7 +545,9 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
                 Ok(true)
             })
             .state_err("read expiration queue")?;
-        self.amt.batch_delete(keys, true).state_err("pop expiration queue")?;
+        self.amt
+            .batch_delete(keys, true)
+            .state_err("pop expiration queue")?;
         Ok(popped)
     }
 
@@ -504,9 +564,18 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
     ) -> ActorResult<()> {
         let epoch = self.quant.quantize_up(raw_epoch);
         let mut set = self.may_get(epoch)?;
-        set.add(on_time, early, pledge, active_power, faulty_power, daily_fee)
-            .map_err(|e| e.context(&format!("add expirations at {epoch}")))?;
-        self.amt.set(epoch_key(epoch)?, set).state_err("write expiration queue")
+        set.add(
+            on_time,
+            early,
+            pledge,
+            active_power,
+            faulty_power,
+            daily_fee,
+        )
+        .map_err(|e| e.context(&format!("add expirations at {epoch}")))?;
+        self.amt
+            .set(epoch_key(epoch)?, set)
+            .state_err("write expiration queue")
     }
 
     /// Removes active on-time sectors from their (declared) entries.
@@ -521,8 +590,15 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         let mut fee = TokenAmount::zero();
         for (g, mut set) in self.find_sectors_by_expiration(sector_size, sectors)? {
             let on_time = bits(g.sectors.iter().copied())?;
-            set.remove(&on_time, &BitField::new(), &g.pledge, &g.power, &PowerPair::zero(), &g.daily_fee)
-                .map_err(|e| e.context(&format!("remove expirations at {}", g.epoch)))?;
+            set.remove(
+                &on_time,
+                &BitField::new(),
+                &g.pledge,
+                &g.power,
+                &PowerPair::zero(),
+                &g.daily_fee,
+            )
+            .map_err(|e| e.context(&format!("remove expirations at {}", g.epoch)))?;
             self.must_update_or_delete(g.epoch, set)?;
             numbers.extend(g.sectors);
             power += &g.power;
@@ -563,8 +639,10 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
         let by_number: BTreeMap<u64, &SectorOnChainInfo> =
             sectors.iter().map(|s| (s.sector_number, s)).collect();
         let mut remaining: BTreeSet<u64> = by_number.keys().copied().collect();
-        let declared: BTreeSet<ChainEpoch> =
-            sectors.iter().map(|s| self.quant.quantize_up(s.expiration)).collect();
+        let declared: BTreeSet<ChainEpoch> = sectors
+            .iter()
+            .map(|s| self.quant.quantize_up(s.expiration))
+            .collect();
 
         let mut groups = Vec::new();
         let take = |epoch: ChainEpoch, set: &ExpirationSet, remaining: &mut BTreeSet<u64>| {
@@ -609,7 +687,9 @@ impl<'db, BS: Blockstore> ExpirationQueue<'db, BS> {
             }
         }
         if !remaining.is_empty() {
-            return Err(bad(format!("sectors not in the expiration queue: {remaining:?}")));
+            return Err(bad(format!(
+                "sectors not in the expiration queue: {remaining:?}"
+            )));
         }
         groups.sort_by_key(|(g, _)| g.epoch);
         Ok(groups)

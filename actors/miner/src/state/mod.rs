@@ -16,24 +16,31 @@
 //! compaction/moving.
 
 mod bitfield_queue;
+mod deadline_assignment;
 mod deadline_info;
 mod deadline_state;
 mod expiration_queue;
+pub mod monies;
 mod partition_state;
 mod quantize;
 mod sector_map;
 mod sectors;
+#[allow(clippy::module_inception)] // v18's file name
+mod state;
 mod termination;
 mod vesting_state;
 
 pub use bitfield_queue::*;
+pub use deadline_assignment::*;
 pub use deadline_info::*;
 pub use deadline_state::*;
 pub use expiration_queue::*;
+pub use monies::*;
 pub use partition_state::*;
 pub use quantize::*;
 pub use sector_map::*;
 pub use sectors::*;
+pub use state::*;
 pub use termination::*;
 pub use vesting_state::*;
 
@@ -50,14 +57,20 @@ use fvm_shared::sector::SectorSize;
 
 /// The power of one sector.
 pub fn power_for_sector(sector_size: SectorSize, sector: &SectorOnChainInfo) -> PowerPair {
-    PowerPair { raw: BigInt::from(sector_size as u64), qa: qa_power_for_sector(sector_size, sector) }
+    PowerPair {
+        raw: BigInt::from(sector_size as u64),
+        qa: qa_power_for_sector(sector_size, sector),
+    }
 }
 
 /// The total power of `sectors`.
 pub fn power_for_sectors(sector_size: SectorSize, sectors: &[SectorOnChainInfo]) -> PowerPair {
     PowerPair {
         raw: BigInt::from(sector_size as u64) * BigInt::from(sectors.len()),
-        qa: sectors.iter().map(|s| qa_power_for_sector(sector_size, s)).sum(),
+        qa: sectors
+            .iter()
+            .map(|s| qa_power_for_sector(sector_size, s))
+            .sum(),
     }
 }
 

@@ -60,12 +60,16 @@ fn arg(msg: impl Into<String>) -> ActorError {
 impl Partition {
     /// An empty partition.
     pub fn new<BS: Blockstore>(store: &BS) -> ActorResult<Self> {
-        let expirations = Array::<ExpirationSet, _>::new_with_bit_width(store, PARTITION_EXPIRATION_AMT_BITWIDTH)
-            .flush()
-            .state_err("create partition expirations")?;
-        let early = Array::<BitField, _>::new_with_bit_width(store, PARTITION_EARLY_TERMINATION_ARRAY_AMT_BITWIDTH)
-            .flush()
-            .state_err("create partition early terminations")?;
+        let expirations =
+            Array::<ExpirationSet, _>::new_with_bit_width(store, PARTITION_EXPIRATION_AMT_BITWIDTH)
+                .flush()
+                .state_err("create partition expirations")?;
+        let early = Array::<BitField, _>::new_with_bit_width(
+            store,
+            PARTITION_EARLY_TERMINATION_ARRAY_AMT_BITWIDTH,
+        )
+        .flush()
+        .state_err("create partition early terminations")?;
         Ok(Self {
             sectors: BitField::new(),
             unproven: BitField::new(),
@@ -167,7 +171,9 @@ impl Partition {
         quant: QuantSpec,
     ) -> ActorResult<(BitField, PowerPair, PowerPair)> {
         if !self.sectors.contains_all(sector_numbers) {
-            return Err(arg("failed fault declaration: sectors not in the partition"));
+            return Err(arg(
+                "failed fault declaration: sectors not in the partition",
+            ));
         }
         let retracted = &self.recoveries & sector_numbers;
         let new_faults = &(&(sector_numbers - &retracted) - &self.terminated) - &self.faults;
@@ -175,7 +181,14 @@ impl Partition {
         let (power_delta, new_faulty_power) = if new_fault_sectors.is_empty() {
             (PowerPair::zero(), PowerPair::zero())
         } else {
-            self.add_faults(store, &new_faults, &new_fault_sectors, fault_expiration_epoch, sector_size, quant)?
+            self.add_faults(
+                store,
+                &new_faults,
+                &new_fault_sectors,
+                fault_expiration_epoch,
+                sector_size,
+                quant,
+            )?
         };
         let retracted_sectors = sectors.load_sectors(&retracted)?;
         if !retracted_sectors.is_empty() {
@@ -222,7 +235,9 @@ impl Partition {
         sector_numbers: &BitField,
     ) -> ActorResult<()> {
         if !self.sectors.contains_all(sector_numbers) {
-            return Err(arg("failed recovery declaration: sectors not in the partition"));
+            return Err(arg(
+                "failed recovery declaration: sectors not in the partition",
+            ));
         }
         let recoveries = &(sector_numbers & &self.faults) - &self.recoveries;
         let infos = sectors.load_sectors(&recoveries)?;
@@ -351,7 +366,9 @@ impl Partition {
         quant: QuantSpec,
     ) -> ActorResult<ExpirationSet> {
         if !self.unproven.is_empty() {
-            return Err(ActorError::illegal_state("cannot pop expirations with unproven sectors"));
+            return Err(ActorError::illegal_state(
+                "cannot pop expirations with unproven sectors",
+            ));
         }
         let mut queue = ExpirationQueue::new(store, &self.expirations_epochs, quant)?;
         let popped = queue.pop_until(until)?;
@@ -359,10 +376,14 @@ impl Partition {
 
         let expired = &popped.on_time_sectors | &popped.early_sectors;
         if !self.recoveries.is_empty() || !self.recovering_power.is_zero() {
-            return Err(ActorError::illegal_state("unexpected recoveries while expiring sectors"));
+            return Err(ActorError::illegal_state(
+                "unexpected recoveries while expiring sectors",
+            ));
         }
         if self.terminated.contains_any(&expired) {
-            return Err(ActorError::illegal_state("expiring sectors already terminated"));
+            return Err(ActorError::illegal_state(
+                "expiring sectors already terminated",
+            ));
         }
         self.terminated |= &expired;
         self.faults -= &expired;
@@ -434,9 +455,15 @@ impl Partition {
                 Ok(result.sectors_processed < max_sectors)
             })
             .state_err("walk early terminations")?;
-        queue.amt.batch_delete(done_keys, true).state_err("remove early terminations")?;
+        queue
+            .amt
+            .batch_delete(done_keys, true)
+            .state_err("remove early terminations")?;
         if let Some((key, left)) = rest {
-            queue.amt.set(key, left).state_err("update early terminations")?;
+            queue
+                .amt
+                .set(key, left)
+                .state_err("update early terminations")?;
         }
         self.early_terminated = queue.amt.flush().state_err("save early terminations")?;
         self.validate_state()?;
@@ -456,7 +483,12 @@ impl Partition {
         skipped: &BitField,
     ) -> ActorResult<(PowerPair, PowerPair, PowerPair, bool)> {
         if skipped.is_empty() {
-            return Ok((PowerPair::zero(), PowerPair::zero(), PowerPair::zero(), false));
+            return Ok((
+                PowerPair::zero(),
+                PowerPair::zero(),
+                PowerPair::zero(),
+                false,
+            ));
         }
         if !self.sectors.contains_all(skipped) {
             return Err(arg("skipped faults contains sectors outside partition"));
@@ -475,20 +507,33 @@ impl Partition {
         )?;
         self.remove_recoveries(&retracted, &retracted_power);
         self.validate_state()?;
-        Ok((power_delta, new_fault_power, retracted_power, !new_fault_sectors.is_empty()))
+        Ok((
+            power_delta,
+            new_fault_power,
+            retracted_power,
+            !new_fault_sectors.is_empty(),
+        ))
     }
 
     /// Checks the power invariants.
     pub fn validate_power_state(&self) -> ActorResult<()> {
         let neg = |p: &PowerPair| p.raw.is_negative() || p.qa.is_negative();
-        if neg(&self.live_power) || neg(&self.unproven_power) || neg(&self.faulty_power) || neg(&self.recovering_power) {
-            return Err(ActorError::illegal_state("partition left with negative power"));
+        if neg(&self.live_power)
+            || neg(&self.unproven_power)
+            || neg(&self.faulty_power)
+            || neg(&self.recovering_power)
+        {
+            return Err(ActorError::illegal_state(
+                "partition left with negative power",
+            ));
         }
         if self.unproven_power.raw > self.live_power.raw
             || self.faulty_power.raw > self.live_power.raw
             || self.recovering_power.raw > self.faulty_power.raw
         {
-            return Err(ActorError::illegal_state("partition left with inconsistent power"));
+            return Err(ActorError::illegal_state(
+                "partition left with inconsistent power",
+            ));
         }
         Ok(())
     }
@@ -497,11 +542,15 @@ impl Partition {
     pub fn validate_bf_state(&self) -> ActorResult<()> {
         let mut merged = &self.unproven | &self.faults;
         if self.terminated.contains_any(&merged) {
-            return Err(ActorError::illegal_state("terminated sectors in several states"));
+            return Err(ActorError::illegal_state(
+                "terminated sectors in several states",
+            ));
         }
         merged |= &self.terminated;
         if !self.sectors.contains_all(&merged) {
-            return Err(ActorError::illegal_state("partition sector states outside its sectors"));
+            return Err(ActorError::illegal_state(
+                "partition sector states outside its sectors",
+            ));
         }
         if !self.faults.contains_all(&self.recoveries) {
             return Err(ActorError::illegal_state("recoveries that are not faults"));

@@ -35,7 +35,11 @@ impl QuantSpec {
     /// The last grid epoch at or before `epoch`.
     pub fn quantize_down(&self, epoch: ChainEpoch) -> ChainEpoch {
         let next = self.quantize_up(epoch);
-        if next == epoch { next } else { next - self.unit.max(1) }
+        if next == epoch {
+            next
+        } else {
+            next - self.unit.max(1)
+        }
     }
 }
 
@@ -45,7 +49,10 @@ mod tests {
 
     #[test]
     fn quantizes_to_grid() {
-        let q = QuantSpec { unit: 10, offset: 3 };
+        let q = QuantSpec {
+            unit: 10,
+            offset: 3,
+        };
         assert_eq!(q.quantize_up(3), 3);
         assert_eq!(q.quantize_up(4), 13);
         assert_eq!(q.quantize_down(12), 3);

@@ -40,7 +40,9 @@ impl DeadlineSectorMap {
         let mut partitions = 0u64;
         let mut sectors = 0u64;
         for (dl, pm) in self.0.iter_mut() {
-            let (p, s) = pm.count().map_err(|e| e.context(&format!("deadline {dl}")))?;
+            let (p, s) = pm
+                .count()
+                .map_err(|e| e.context(&format!("deadline {dl}")))?;
             partitions = partitions
                 .checked_add(p)
                 .ok_or_else(|| ActorError::illegal_argument("partition count overflow"))?;
@@ -60,9 +62,14 @@ impl DeadlineSectorMap {
         sector_numbers: BitField,
     ) -> ActorResult<()> {
         if deadline_idx >= policy.wpost_period_deadlines {
-            return Err(ActorError::illegal_argument(format!("invalid deadline {deadline_idx}")));
+            return Err(ActorError::illegal_argument(format!(
+                "invalid deadline {deadline_idx}"
+            )));
         }
-        self.0.entry(deadline_idx).or_default().add(partition_idx, sector_numbers)
+        self.0
+            .entry(deadline_idx)
+            .or_default()
+            .add(partition_idx, sector_numbers)
     }
 
     /// Adds sector numbers given as a slice.

@@ -25,7 +25,9 @@ pub struct Sectors<'db, BS> {
 impl<'db, BS: Blockstore> Sectors<'db, BS> {
     /// Loads the AMT at `root`.
     pub fn load(store: &'db BS, root: &Cid) -> ActorResult<Self> {
-        Ok(Self { amt: Array::load(root, store).state_err("load sectors")? })
+        Ok(Self {
+            amt: Array::load(root, store).state_err("load sectors")?,
+        })
     }
 
     /// The sectors in `sector_numbers`, in order; `USR_NOT_FOUND` if one is
@@ -46,7 +48,11 @@ impl<'db, BS: Blockstore> Sectors<'db, BS> {
 
     /// A sector, if present.
     pub fn get(&self, sector_number: SectorNumber) -> ActorResult<Option<SectorOnChainInfo>> {
-        Ok(self.amt.get(sector_number).state_err("read sector")?.cloned())
+        Ok(self
+            .amt
+            .get(sector_number)
+            .state_err("read sector")?
+            .cloned())
     }
 
     /// Writes sectors (new or updated).
@@ -54,7 +60,9 @@ impl<'db, BS: Blockstore> Sectors<'db, BS> {
         for info in infos {
             let n = info.sector_number;
             if n > MAX_SECTOR_NUMBER {
-                return Err(ActorError::illegal_argument(format!("sector number {n} out of range")));
+                return Err(ActorError::illegal_argument(format!(
+                    "sector number {n} out of range"
+                )));
             }
             self.amt.set(n, info).state_err("write sector")?;
         }
@@ -93,7 +101,13 @@ impl<'db, BS: Blockstore> Sectors<'db, BS> {
         let faulty: BTreeSet<u64> = faults.iter().collect();
         sectors
             .iter()
-            .map(|n| if faulty.contains(&n) { Ok(stand_in.clone()) } else { self.must_get(n) })
+            .map(|n| {
+                if faulty.contains(&n) {
+                    Ok(stand_in.clone())
+                } else {
+                    self.must_get(n)
+                }
+            })
             .collect()
     }
 }
@@ -105,8 +119,11 @@ pub fn select_sectors(
     field: &BitField,
 ) -> ActorResult<Vec<SectorOnChainInfo>> {
     let mut wanted: BTreeSet<u64> = field.iter().collect();
-    let picked: Vec<SectorOnChainInfo> =
-        sectors.iter().filter(|s| wanted.remove(&s.sector_number)).cloned().collect();
+    let picked: Vec<SectorOnChainInfo> = sectors
+        .iter()
+        .filter(|s| wanted.remove(&s.sector_number))
+        .cloned()
+        .collect();
     if !wanted.is_empty() {
         return Err(ActorError::illegal_state(format!(
             "{} expected sectors not found",

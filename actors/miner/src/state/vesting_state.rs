@@ -64,7 +64,9 @@ impl VestingFunds {
             return Ok(());
         }
         let head = funds.remove(0);
-        let tail = store.put_cbor(&funds, Code::Blake2b256).state_err("store vesting funds")?;
+        let tail = store
+            .put_cbor(&funds, Code::Blake2b256)
+            .state_err("store vesting funds")?;
         self.0 = Some(VestingFundsInner { head, tail });
         Ok(())
     }
@@ -75,7 +77,10 @@ impl VestingFunds {
         store: &impl Blockstore,
         current_epoch: ChainEpoch,
     ) -> ActorResult<TokenAmount> {
-        let can_vest = self.0.as_ref().is_some_and(|v| v.head.epoch < current_epoch);
+        let can_vest = self
+            .0
+            .as_ref()
+            .is_some_and(|v| v.head.epoch < current_epoch);
         if !can_vest {
             return Ok(TokenAmount::zero());
         }
@@ -100,7 +105,10 @@ impl VestingFunds {
             return Err(ActorError::illegal_state("invalid vesting spec"));
         }
         let begin = current_epoch + spec.initial_delay;
-        let quant = QuantSpec { unit: spec.quantization, offset: proving_period_start };
+        let quant = QuantSpec {
+            unit: spec.quantization,
+            offset: proving_period_start,
+        };
 
         // New entries: linear vesting, one step per `step_duration`.
         let mut new_funds = Vec::new();
@@ -115,7 +123,10 @@ impl VestingFunds {
             } else {
                 vesting_sum.clone()
             };
-            new_funds.push(VestingFund { epoch: vest_epoch, amount: &target - &vested });
+            new_funds.push(VestingFund {
+                epoch: vest_epoch,
+                amount: &target - &vested,
+            });
             vested = target;
         }
 
@@ -128,7 +139,10 @@ impl VestingFunds {
                 (Some(x), Some(y)) if x.epoch == y.epoch => {
                     let (x, y) = (a.next(), b.next());
                     match (x, y) {
-                        (Some(x), Some(y)) => VestingFund { epoch: x.epoch, amount: x.amount + y.amount },
+                        (Some(x), Some(y)) => VestingFund {
+                            epoch: x.epoch,
+                            amount: x.amount + y.amount,
+                        },
                         _ => break,
                     }
                 }
