@@ -68,14 +68,8 @@ const EMBEDDED: [(&str, &[u8]); 16] = [
         "placeholder",
         include_bytes!(concat!(env!("OUT_DIR"), "/placeholder.wasm")),
     ),
-    (
-        "evm",
-        include_bytes!(concat!(env!("OUT_DIR"), "/evm.wasm")),
-    ),
-    (
-        "eam",
-        include_bytes!(concat!(env!("OUT_DIR"), "/eam.wasm")),
-    ),
+    ("evm", include_bytes!(concat!(env!("OUT_DIR"), "/evm.wasm"))),
+    ("eam", include_bytes!(concat!(env!("OUT_DIR"), "/eam.wasm"))),
     (
         "ethaccount",
         include_bytes!(concat!(env!("OUT_DIR"), "/ethaccount.wasm")),

@@ -188,12 +188,18 @@ pub fn build(
         root,
         vec![
             // Reward: the network's realized power at genesis (none).
-            construct(REWARD_ACTOR, RawBytes::serialize(BigIntSer(&BigInt::default()))?),
+            construct(
+                REWARD_ACTOR,
+                RawBytes::serialize(BigIntSer(&BigInt::default()))?,
+            ),
             construct(CRON_ACTOR, RawBytes::serialize((cron_entries,))?),
             construct(POWER_ACTOR, RawBytes::default()),
             construct(MARKET_ACTOR, RawBytes::default()),
             construct(VERIFREG_ACTOR, RawBytes::serialize(root_key)?),
-            construct(DATACAP_ACTOR, RawBytes::serialize(Address::new_id(VERIFREG_ACTOR))?),
+            construct(
+                DATACAP_ACTOR,
+                RawBytes::serialize(Address::new_id(VERIFREG_ACTOR))?,
+            ),
             construct(EAM_ACTOR, RawBytes::default()),
         ],
         externs,

@@ -6,12 +6,20 @@
 //! instead. The miner-dependent checks need a working power actor's
 //! CreateMiner: where the bundle cannot create a miner yet, they are skipped
 //! with a note, and only the shapes that need no miner are checked.
+//!
+//! `a_proven_sector_reads_as_lotus_does` (ignored: real 2 KiB proofs) seals,
+//! pre-commits and proves a sector, then Window-PoSts it in the deadline
+//! StateMinerProvingDeadline announces, checking sectors, partitions,
+//! deadlines and power on the way, and that StateMinerInitialPledgeForSector
+//! is exactly 110% of the pledge the actor took.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cid::Cid;
+use cid::multihash::Multihash;
 use ferrite_chain::auth::ApiAuth;
 use ferrite_chain::bundle::Bundle;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
@@ -21,12 +29,17 @@ use ferrite_chain::rpc::server::{RpcState, router};
 use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
 use ferrite_store::{Db, RocksDb, RocksOptions};
+use fil_actor_market_state::v18::{
+    ClientDealProposal, DealProposal, Label, PublishStorageDealsParams, PublishStorageDealsReturn,
+};
+use fil_actor_miner_state::v18 as miner;
 use fil_actor_power_state::v18::{CreateMinerParams, CreateMinerReturn};
 use fvm_ipld_encoding::{BytesDe, RawBytes};
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
-use fvm_shared::sector::RegisteredPoStProof;
+use fvm_shared::piece::PaddedPieceSize;
+use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof};
 use fvm_shared::version::NetworkVersion;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -113,6 +126,52 @@ impl Node {
         .unwrap();
     }
 
+    /// Sends a message from `key`'s account, produces two blocks and returns
+    /// the receipt's return value, or why the message failed.
+    async fn send(
+        &self,
+        key: &PrivateKey,
+        to: Address,
+        method: u64,
+        params: RawBytes,
+        value: TokenAmount,
+    ) -> Result<RawBytes, String> {
+        let msg = Message {
+            version: 0,
+            from: key.address().unwrap(),
+            to,
+            sequence: 0,
+            value,
+            method_num: method,
+            params,
+            gas_limit: 0,
+            gas_fee_cap: TokenAmount::from_atto(0),
+            gas_premium: TokenAmount::from_atto(0),
+        };
+        let dn = self.devnet.clone();
+        let key = key.clone();
+        let sent = tokio::task::spawn_blocking(move || {
+            let msg = dn.estimate_gas(msg, &TokenAmount::from_atto(0))?;
+            dn.push_next(msg, &key)
+        })
+        .await
+        .unwrap()
+        .map_err(|e| format!("send method {method} to {to}: {e}"))?;
+        self.produce(2).await;
+        let found = self
+            .devnet
+            .search(&sent.cid().unwrap())
+            .unwrap()
+            .ok_or("the message was not executed")?;
+        if !found.receipt.exit_code.is_success() {
+            return Err(format!(
+                "method {method} to {to} failed: {:?}",
+                found.receipt
+            ));
+        }
+        Ok(found.receipt.return_data)
+    }
+
     /// Sends power's CreateMiner (method 2 to f04) and returns the new miner's
     /// ID address, or why it failed.
     async fn create_miner(&self) -> Result<Address, String> {
@@ -123,45 +182,122 @@ impl Node {
             peer: PEER_ID.to_vec(),
             multiaddrs: vec![BytesDe(MULTIADDR.to_vec())],
         };
-        let msg = Message {
-            version: 0,
-            from: self.owner.address().unwrap(),
-            to: Address::new_id(4),
-            sequence: 0,
-            value: TokenAmount::from_whole(MINER_FUNDS),
-            method_num: 2,
-            params: RawBytes::serialize(&params).unwrap(),
-            gas_limit: 0,
-            gas_fee_cap: TokenAmount::from_atto(0),
-            gas_premium: TokenAmount::from_atto(0),
-        };
-        let dn = self.devnet.clone();
-        let owner = self.owner.clone();
-        let sent = tokio::task::spawn_blocking(move || {
-            let msg = dn.estimate_gas(msg, &TokenAmount::from_atto(0))?;
-            dn.push_next(msg, &owner)
-        })
-        .await
-        .unwrap()
-        .map_err(|e| format!("send CreateMiner: {e}"))?;
-        self.produce(2).await;
-        let cid = sent.cid().unwrap();
-        let found = self
-            .devnet
-            .search(&cid)
-            .unwrap()
-            .ok_or("CreateMiner was not executed")?;
-        if !found.receipt.exit_code.is_success() {
-            return Err(format!("CreateMiner failed: {:?}", found.receipt));
-        }
-        let ret: CreateMinerReturn = found
-            .receipt
-            .return_data
+        let ret = self
+            .send(
+                &self.owner,
+                Address::new_id(4),
+                2,
+                RawBytes::serialize(&params).unwrap(),
+                TokenAmount::from_whole(MINER_FUNDS),
+            )
+            .await?;
+        let ret: CreateMinerReturn = ret
             .deserialize()
             .map_err(|e| format!("decode CreateMinerReturn: {e}"))?;
         Ok(ret.id_address)
     }
+
+    /// Funds the owner (as client) and `miner` (as provider) in the market and
+    /// publishes one unverified 2 KiB deal between them; returns its ID.
+    async fn publish_deal(&self, miner: Address) -> Result<u64, String> {
+        let market = Address::new_id(5);
+        let client = self.owner.address().unwrap();
+        for (who, fil) in [(client, CLIENT_ESCROW), (miner, PROVIDER_ESCROW)] {
+            let params = RawBytes::serialize(who).unwrap();
+            self.send(&self.owner, market, 2, params, TokenAmount::from_whole(fil))
+                .await?;
+        }
+        let start = self.devnet.head().height() + 200;
+        let proposal = DealProposal {
+            piece_cid: Cid::new_v1(
+                0xf101,                                       // fil-commitment-unsealed
+                Multihash::wrap(0x1012, &[3u8; 32]).unwrap(), // sha2-256-trunc254-padded
+            ),
+            piece_size: PaddedPieceSize(2048),
+            verified_deal: false,
+            client,
+            provider: miner,
+            label: Label::String(DEAL_LABEL.to_string()),
+            start_epoch: start,
+            end_epoch: start + 518_400,
+            storage_price_per_epoch: TokenAmount::from_atto(0),
+            provider_collateral: TokenAmount::from_whole(DEAL_COLLATERAL),
+            client_collateral: TokenAmount::from_atto(0),
+        };
+        let signature = self
+            .owner
+            .sign(&fvm_ipld_encoding::to_vec(&proposal).unwrap())
+            .unwrap();
+        let params = PublishStorageDealsParams {
+            deals: vec![ClientDealProposal {
+                proposal,
+                client_signature: signature,
+            }],
+        };
+        let ret = self
+            .send(
+                &self.worker,
+                market,
+                4,
+                RawBytes::serialize(&params).unwrap(),
+                TokenAmount::from_atto(0),
+            )
+            .await?;
+        let ret: PublishStorageDealsReturn = ret
+            .deserialize()
+            .map_err(|e| format!("decode PublishStorageDealsReturn: {e}"))?;
+        ret.ids.first().copied().ok_or("no deal published".into())
+    }
 }
+
+impl Node {
+    /// Pre-commits CC sector `number` of `miner` with `sealed` (a pre-commit
+    /// carries no proof); returns the sector's expiration.
+    async fn precommit(
+        &self,
+        miner: Address,
+        number: u64,
+        sealed: Cid,
+        seal_rand_epoch: i64,
+    ) -> Result<i64, String> {
+        let expiration = self.devnet.head().height() + 518_400 + 100_000;
+        let params = miner::PreCommitSectorBatchParams2 {
+            sectors: vec![miner::SectorPreCommitInfo {
+                seal_proof: RegisteredSealProof::StackedDRG2KiBV1P1,
+                sector_number: number,
+                sealed_cid: sealed,
+                seal_rand_epoch,
+                deal_ids: vec![],
+                expiration,
+                unsealed_cid: miner::CompactCommD::empty(),
+            }],
+        };
+        self.send(
+            &self.worker,
+            miner,
+            miner::Method::PreCommitSectorBatch2 as u64,
+            RawBytes::serialize(&params).unwrap(),
+            TokenAmount::from_whole(1),
+        )
+        .await?;
+        Ok(expiration)
+    }
+}
+
+/// A sealed CID in the right format (the actors check only the format at pre-commit).
+fn fake_sealed_cid() -> Cid {
+    Cid::new_v1(
+        0xf102,                                       // fil-commitment-sealed
+        Multihash::wrap(0xb401, &[5u8; 32]).unwrap(), // poseidon-bls12_381-a2-fc1
+    )
+}
+
+/// What the deal test escrows for the client and the provider, in FIL.
+const CLIENT_ESCROW: u64 = 3;
+const PROVIDER_ESCROW: u64 = 4;
+/// The provider collateral of the test deal, in FIL.
+const DEAL_COLLATERAL: u64 = 1;
+const DEAL_LABEL: &str = "ferrite-rpc-state";
 
 /// What CreateMiner sends the new miner.
 const MINER_FUNDS: u64 = 10;
@@ -459,6 +595,108 @@ async fn state_methods_answer_in_lotus_shapes() {
     let available: u128 = available.as_str().unwrap().parse().unwrap();
     assert!(available <= u128::from(MINER_FUNDS) * 10u128.pow(18));
 
+    // A published deal: escrow, locked collateral, the proposal, and a state
+    // that reads as Lotus's EmptyDealState until the deal is activated.
+    match n.publish_deal(miner).await {
+        Ok(deal) => {
+            let fil = |x: u64| (u128::from(x) * 10u128.pow(18)).to_string();
+            let client = n.call("StateMarketBalance", json!([owner, head])).await;
+            assert_eq!(client, json!({"Escrow": fil(CLIENT_ESCROW), "Locked": "0"}));
+            let provider = n.call("StateMarketBalance", json!([m, head])).await;
+            assert_eq!(
+                provider,
+                json!({"Escrow": fil(PROVIDER_ESCROW), "Locked": fil(DEAL_COLLATERAL)})
+            );
+            let d = n.call("StateMarketStorageDeal", json!([deal, head])).await;
+            assert_eq!(keys(&d), sorted(&["Proposal", "State"]));
+            let p = &d["Proposal"];
+            assert_eq!(
+                keys(p),
+                sorted(&[
+                    "PieceCID",
+                    "PieceSize",
+                    "VerifiedDeal",
+                    "Client",
+                    "Provider",
+                    "Label",
+                    "StartEpoch",
+                    "EndEpoch",
+                    "StoragePricePerEpoch",
+                    "ProviderCollateral",
+                    "ClientCollateral",
+                ])
+            );
+            assert!(
+                p["PieceCID"]["/"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("baga6ea4sea"),
+                "{p}"
+            );
+            assert_eq!(p["PieceSize"], 2048);
+            assert_eq!(p["VerifiedDeal"], false);
+            assert_eq!(p["Provider"], m);
+            assert_eq!(p["Label"], DEAL_LABEL);
+            assert_eq!(
+                p["EndEpoch"].as_i64().unwrap() - p["StartEpoch"].as_i64().unwrap(),
+                518_400
+            );
+            assert_eq!(p["StoragePricePerEpoch"], "0");
+            assert_eq!(p["ProviderCollateral"], fil(DEAL_COLLATERAL));
+            assert_eq!(p["ClientCollateral"], "0");
+            assert_eq!(
+                d["State"],
+                json!({"SectorNumber": 0, "SectorStartEpoch": -1, "LastUpdatedEpoch": -1, "SlashEpoch": -1})
+            );
+            let all = n.call("StateMarketDeals", json!([head])).await;
+            assert_eq!(all, json!({ deal.to_string(): d }));
+        }
+        Err(why) => eprintln!("no deal on this bundle ({why}); the deal shapes are not checked"),
+    }
+
+    // A pre-committed sector (no proof needed yet): its on-chain pre-commit info.
+    let rand = n.devnet.head().height() - 1;
+    match n.precommit(miner, 7, fake_sealed_cid(), rand).await {
+        Ok(expiration) => {
+            let sealed = fake_sealed_cid();
+            let pc = n
+                .call("StateSectorPreCommitInfo", json!([m, 7, head]))
+                .await;
+            assert_eq!(
+                keys(&pc),
+                sorted(&["Info", "PreCommitDeposit", "PreCommitEpoch"])
+            );
+            assert_eq!(
+                pc["Info"],
+                json!({
+                    "SealProof": i64::from(RegisteredSealProof::StackedDRG2KiBV1P1),
+                    "SectorNumber": 7,
+                    "SealedCID": {"/": sealed.to_string()},
+                    "SealRandEpoch": rand,
+                    "DealIDs": [],
+                    "Expiration": expiration,
+                    "UnsealedCid": null,
+                })
+            );
+            assert!(is_decimal(&pc["PreCommitDeposit"]) && pc["PreCommitDeposit"] != "0");
+            let epoch = pc["PreCommitEpoch"].as_i64().unwrap();
+            assert!(epoch > rand && epoch <= n.devnet.head().height(), "{pc}");
+            let v0 = n
+                .raw(&n.v0, "StateSectorPreCommitInfo", json!([m, 7, head]))
+                .await;
+            assert_eq!(v0["result"], pc);
+            assert_eq!(
+                n.call("StateSectorGetInfo", json!([m, 7, head])).await,
+                Value::Null
+            );
+            assert_eq!(
+                n.call("StateMinerSectors", json!([m, null, head])).await,
+                json!([])
+            );
+        }
+        Err(why) => eprintln!("no pre-commit on this bundle ({why}); its shape is not checked"),
+    }
+
     // An older tipset reads the state before the miner existed.
     let genesis_child = n.devnet.tipset_at(1).unwrap();
     let old: Vec<Value> = genesis_child
@@ -470,4 +708,357 @@ async fn state_methods_answer_in_lotus_shapes() {
     let (code, msg) = n.fail("StateMinerInfo", json!([m, old])).await;
     assert_eq!(code, 1);
     assert!(msg.contains("actor not found"), "{msg}");
+}
+
+/// The proof parameters' directories, as the other real-proof tests take them.
+fn init_proofs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let mut cfg = ferrite_proofs::ProofsConfig::default();
+        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
+            cfg.parameter_cache = p.into();
+        }
+        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
+            cfg.parent_cache = p.into();
+        }
+        ferrite_proofs::init(&cfg).unwrap();
+    });
+}
+
+/// Seals 2 KiB CC sector `number` of `miner` for real and proves it: PC1/PC2,
+/// pre-commit, the interactive seed, C1/C2, ProveCommitSectors3.
+async fn onboard(
+    n: &Node,
+    miner: Address,
+    number: u64,
+    work: &std::path::Path,
+) -> ferrite_types::CommR {
+    use ferrite_chain::devnet::RandomnessSource;
+    use ferrite_proofs::seal;
+    use ferrite_types::{ActorId, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket};
+    use fil_actors_shared::v18::runtime::DomainSeparationTag;
+
+    init_proofs();
+    let proof = SealProof::new(SectorSize::S2KiB);
+    let sector = SectorId::new(ActorId(miner.id().unwrap()), SectorNumber(number));
+    let entropy = fvm_ipld_encoding::to_vec(&miner).unwrap();
+    let seal_rand_epoch = n.devnet.head().height() - 1;
+    let ticket = Ticket(
+        n.devnet
+            .randomness(
+                RandomnessSource::Tickets,
+                DomainSeparationTag::SealRandomness as i64,
+                seal_rand_epoch,
+                &entropy,
+            )
+            .unwrap(),
+    );
+    let dir = work.to_path_buf();
+    let (commitments, pieces) = tokio::task::spawn_blocking(move || {
+        let (staged, sealed, cache) = (dir.join("unsealed"), dir.join("sealed"), dir.join("cache"));
+        let size = ferrite_types::PaddedPieceSize::from(SectorSize::S2KiB).unpadded();
+        let zeros = vec![0u8; usize::try_from(size.bytes()).unwrap()];
+        let added = seal::add_piece(
+            &seal::AddPieceInput {
+                proof,
+                staged_path: staged.clone(),
+                size,
+                existing: vec![],
+            },
+            &zeros[..],
+        )
+        .unwrap();
+        let pieces = vec![added.piece];
+        let pc1 = seal::pc1(&seal::Pc1Input {
+            proof,
+            sector,
+            staged_path: staged,
+            sealed_path: sealed.clone(),
+            cache_dir: cache.clone(),
+            ticket,
+            pieces: pieces.clone(),
+        })
+        .unwrap();
+        let out = seal::pc2(seal::Pc2Input {
+            pc1,
+            cache_dir: cache,
+            sealed_path: sealed,
+        })
+        .unwrap();
+        (out, pieces)
+    })
+    .await
+    .unwrap();
+    let sealed_cid = commitments.comm_r.to_cid();
+    n.precommit(miner, number, sealed_cid, seal_rand_epoch)
+        .await
+        .unwrap();
+
+    let m = miner.to_string();
+    let pc = n
+        .call("StateSectorPreCommitInfo", json!([m, number, null]))
+        .await;
+    let seed_epoch = pc["PreCommitEpoch"].as_i64().unwrap() + 10; // the devnet's challenge delay
+    let behind = usize::try_from(seed_epoch + 1 - n.devnet.head().height()).unwrap_or(0);
+    n.produce(behind).await;
+    let seed = Seed(
+        n.devnet
+            .randomness(
+                RandomnessSource::Beacon,
+                DomainSeparationTag::InteractiveSealChallengeSeed as i64,
+                seed_epoch,
+                &entropy,
+            )
+            .unwrap(),
+    );
+    let dir = work.to_path_buf();
+    let proof_bytes = tokio::task::spawn_blocking(move || {
+        let c1 = seal::c1(&seal::C1Input {
+            proof,
+            sector,
+            cache_dir: dir.join("cache"),
+            sealed_path: dir.join("sealed"),
+            ticket,
+            seed,
+            commitments,
+            pieces,
+        })
+        .unwrap();
+        seal::c2(seal::C2Input { c1, sector }).unwrap().0
+    })
+    .await
+    .unwrap();
+    let params = miner::ProveCommitSectors3Params {
+        sector_activations: vec![miner::SectorActivationManifest {
+            sector_number: number,
+            pieces: vec![],
+        }],
+        sector_proofs: vec![proof_bytes.into()],
+        aggregate_proof: RawBytes::default(),
+        aggregate_proof_type: None,
+        require_activation_success: true,
+        require_notification_success: true,
+    };
+    n.send(
+        &n.worker,
+        miner,
+        miner::Method::ProveCommitSectors3 as u64,
+        RawBytes::serialize(&params).unwrap(),
+        TokenAmount::from_whole(1),
+    )
+    .await
+    .unwrap();
+    commitments.comm_r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
+async fn a_proven_sector_reads_as_lotus_does() {
+    let n = node().await;
+    let miner = n.create_miner().await.unwrap();
+    let m = miner.to_string();
+    let work = tempfile::tempdir().unwrap();
+    let comm_r = onboard(&n, miner, 3, work.path()).await;
+    let sealed = comm_r.to_cid();
+    let head = json!(null);
+
+    let s = n.call("StateSectorGetInfo", json!([m, 3, head])).await;
+    assert_eq!(s["SectorNumber"], 3);
+    assert_eq!(
+        s["SealProof"],
+        i64::from(RegisteredSealProof::StackedDRG2KiBV1P1)
+    );
+    assert_eq!(s["SealedCID"], json!({"/": sealed.to_string()}));
+    assert_eq!(s["SectorKeyCID"], Value::Null);
+    assert_eq!(s["DealWeight"], "0");
+    assert_eq!(s["VerifiedDealWeight"], "0");
+    for k in [
+        "InitialPledge",
+        "ExpectedDayReward",
+        "ExpectedStoragePledge",
+    ] {
+        assert!(is_decimal(&s[k]), "{k}: {s}");
+    }
+    assert_eq!(
+        n.call("StateMinerSectors", json!([m, null, head])).await,
+        json!([s])
+    );
+    assert_eq!(
+        n.call("StateMinerSectors", json!([m, [3, 1], head])).await,
+        json!([s])
+    );
+    let (code, _) = n.fail("StateMinerSectors", json!([m, [4, 1], head])).await;
+    assert_eq!(
+        code, 1,
+        "a filtered sector that does not exist is an error, as in Lotus"
+    );
+    assert_eq!(
+        n.call("StateSectorPreCommitInfo", json!([m, 3, head]))
+            .await,
+        Value::Null
+    );
+
+    // The pledge the actor took is StateMinerInitialPledgeForSector's, less its
+    // 10% margin, on the state and epoch the prove-commit ran on.
+    let activation = s["Activation"].as_i64().unwrap();
+    let duration = s["Expiration"].as_i64().unwrap() - activation;
+    let at: Vec<Value> = n
+        .devnet
+        .tipset_at(activation)
+        .unwrap()
+        .key
+        .iter()
+        .map(|c| json!({"/": c.to_string()}))
+        .collect();
+    let estimate = n
+        .call(
+            "StateMinerInitialPledgeForSector",
+            json!([duration, 2048, 0, at]),
+        )
+        .await;
+    let taken: u128 = s["InitialPledge"].as_str().unwrap().parse().unwrap();
+    let estimate: u128 = estimate.as_str().unwrap().parse().unwrap();
+    assert_eq!(estimate, taken * 110 / 100, "taken {taken}");
+
+    // The new sector is live but unproven (not active) until its first Window PoSt.
+    let mut found = None;
+    for dl in 0..48 {
+        let parts = n.call("StateMinerPartitions", json!([m, dl, head])).await;
+        if !parts.as_array().unwrap().is_empty() {
+            found = Some((dl, parts));
+        }
+    }
+    let (dl, parts) = found.expect("the sector is in a partition");
+    assert_eq!(
+        parts,
+        json!([{
+            "AllSectors": [3, 1],
+            "FaultySectors": [0],
+            "RecoveringSectors": [0],
+            "LiveSectors": [3, 1],
+            "ActiveSectors": [0],
+        }])
+    );
+    let deadlines = n.call("StateMinerDeadlines", json!([m, head])).await;
+    assert_eq!(deadlines[dl]["PostSubmissions"], json!([0]));
+    assert_eq!(
+        n.call("StateMinerActiveSectors", json!([m, head])).await,
+        json!([])
+    );
+    assert_eq!(
+        n.call("StateMinerFaults", json!([m, head])).await,
+        json!([0])
+    );
+    let power = n.call("StateMinerPower", json!([m, head])).await;
+    assert_eq!(power["MinerPower"]["RawBytePower"], "0", "{power}");
+
+    // A real Window PoSt in the deadline StateMinerProvingDeadline announces
+    // activates the sector and gives the miner its power.
+    window_post(&n, miner, dl as u64, comm_r, work.path()).await;
+    let parts = n.call("StateMinerPartitions", json!([m, dl, head])).await;
+    assert_eq!(parts[0]["ActiveSectors"], json!([3, 1]), "{parts}");
+    assert_eq!(parts[0]["LiveSectors"], json!([3, 1]));
+    let deadlines = n.call("StateMinerDeadlines", json!([m, head])).await;
+    assert_eq!(deadlines[dl]["PostSubmissions"], json!([0, 1]));
+    let active = n.call("StateMinerActiveSectors", json!([m, head])).await;
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    assert_eq!(active[0]["SectorNumber"], 3);
+    let claim = json!({"RawBytePower": "2048", "QualityAdjPower": "2048"});
+    let power = n.call("StateMinerPower", json!([m, head])).await;
+    assert_eq!(
+        power,
+        json!({"MinerPower": claim, "TotalPower": claim, "HasMinPower": true})
+    );
+    assert_eq!(n.call("StateListMiners", json!([head])).await, json!([m]));
+}
+
+/// Waits, by StateMinerProvingDeadline, for deadline `dl` of `miner` to open,
+/// then proves its partition 0 (sector 3) with a real Window PoSt.
+async fn window_post(
+    n: &Node,
+    miner: Address,
+    dl: u64,
+    comm_r: ferrite_types::CommR,
+    work: &std::path::Path,
+) {
+    use ferrite_chain::devnet::RandomnessSource;
+    use ferrite_proofs::post;
+    use ferrite_types::{ActorId, PostRandomness, SealProof, SectorNumber, SectorSize};
+    use fil_actors_shared::v18::runtime::DomainSeparationTag;
+
+    let m = miner.to_string();
+    let di = loop {
+        let di = n.call("StateMinerProvingDeadline", json!([m, null])).await;
+        let at = |k: &str| di[k].as_i64().unwrap();
+        if di["Index"] == dl && at("CurrentEpoch") >= at("Open") {
+            break di;
+        }
+        // Past the current deadline's close, one deadline at a time.
+        let behind = at("Close") - at("CurrentEpoch");
+        n.produce(usize::try_from(behind.max(1)).unwrap()).await;
+    };
+    let entropy = fvm_ipld_encoding::to_vec(&miner).unwrap();
+    let challenge = di["Challenge"].as_i64().unwrap();
+    let rand = PostRandomness::new(
+        n.devnet
+            .randomness(
+                RandomnessSource::Beacon,
+                DomainSeparationTag::WindowedPoStChallengeSeed as i64,
+                challenge,
+                &entropy,
+            )
+            .unwrap(),
+    );
+    let sectors = vec![post::ProvingSector {
+        number: SectorNumber(3),
+        comm_r,
+        cache_dir: work.join("cache"),
+        sealed_path: work.join("sealed"),
+    }];
+    let id = miner.id().unwrap();
+    let bytes = tokio::task::spawn_blocking(move || {
+        post::generate_window_post(&post::PostInput {
+            proof: SealProof::new(SectorSize::S2KiB).window_post(),
+            miner: ActorId(id),
+            randomness: rand,
+            sectors,
+        })
+        .unwrap()
+        .remove(0)
+        .bytes
+    })
+    .await
+    .unwrap();
+    let commit_epoch = n.devnet.head().height() - 1;
+    let commit_rand = n
+        .devnet
+        .randomness(
+            RandomnessSource::Tickets,
+            DomainSeparationTag::PoStChainCommit as i64,
+            commit_epoch,
+            &[],
+        )
+        .unwrap();
+    let params = miner::SubmitWindowedPoStParams {
+        deadline: dl,
+        partitions: vec![miner::PoStPartition {
+            index: 0,
+            skipped: Default::default(),
+        }],
+        proofs: vec![fvm_shared::sector::PoStProof {
+            post_proof: RegisteredPoStProof::StackedDRGWindow2KiBV1P1,
+            proof_bytes: bytes,
+        }],
+        chain_commit_epoch: commit_epoch,
+        chain_commit_rand: fvm_shared::randomness::Randomness(commit_rand.to_vec()),
+    };
+    n.send(
+        &n.worker,
+        miner,
+        miner::Method::SubmitWindowedPoSt as u64,
+        RawBytes::serialize(&params).unwrap(),
+        TokenAmount::from_atto(0),
+    )
+    .await
+    .unwrap();
 }

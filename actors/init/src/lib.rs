@@ -77,7 +77,9 @@ pub fn invoke(params: u32) -> u32 {
 fn constructor(p: ConstructorParams) -> u32 {
     rt::require_caller(rt::SYSTEM_ACTOR);
     let mut map = Hamt::<_, ActorID, BytesKey>::new_with_bit_width(ActorBlockstore, HAMT_BIT_WIDTH);
-    let address_map = map.flush().or_abort(ExitCode::USR_ILLEGAL_STATE, "flush address map");
+    let address_map = map
+        .flush()
+        .or_abort(ExitCode::USR_ILLEGAL_STATE, "flush address map");
     rt::save_state(&State {
         address_map,
         next_id: FIRST_NON_SINGLETON_ID,
@@ -138,7 +140,10 @@ fn exec(p: ExecParams) -> u32 {
     if !resp.exit_code.is_success() {
         rt::abort(
             resp.exit_code,
-            &format!("constructor of f0{id} failed with exit code {}", resp.exit_code),
+            &format!(
+                "constructor of f0{id} failed with exit code {}",
+                resp.exit_code
+            ),
         );
     }
     rt::ret(&ExecReturn {

@@ -17,7 +17,10 @@ pub struct Claims(Hamt<ActorBlockstore, Claim, BytesKey>);
 impl Claims {
     /// An empty table.
     pub fn new() -> Self {
-        Self(Hamt::new_with_bit_width(ActorBlockstore, CLAIMS_HAMT_BITWIDTH))
+        Self(Hamt::new_with_bit_width(
+            ActorBlockstore,
+            CLAIMS_HAMT_BITWIDTH,
+        ))
     }
 
     /// The table at `root`.
@@ -29,17 +32,25 @@ impl Claims {
 
     /// The claim of `miner`, if it has one.
     pub fn get(&self, miner: &Address) -> ActorResult<Option<Claim>> {
-        Ok(self.0.get(&address_key(miner)).state_err("read claim")?.cloned())
+        Ok(self
+            .0
+            .get(&address_key(miner))
+            .state_err("read claim")?
+            .cloned())
     }
 
     /// Whether `miner` has a claim.
     pub fn contains(&self, miner: &Address) -> ActorResult<bool> {
-        self.0.contains_key(&address_key(miner)).state_err("read claim")
+        self.0
+            .contains_key(&address_key(miner))
+            .state_err("read claim")
     }
 
     /// Writes the claim of `miner`.
     pub fn set(&mut self, miner: &Address, claim: Claim) -> ActorResult<()> {
-        self.0.set(address_key(miner), claim).state_err("write claim")?;
+        self.0
+            .set(address_key(miner), claim)
+            .state_err("write claim")?;
         Ok(())
     }
 
@@ -76,7 +87,9 @@ impl Claims {
         let qa = -claim.quality_adj_power.clone();
         self.add_to_claim(st, miner, &raw, &qa)
             .map_err(|e| e.context("subtract power before deleting claim"))?;
-        self.0.delete(&address_key(miner)).state_err("delete claim")?;
+        self.0
+            .delete(&address_key(miner))
+            .state_err("delete claim")?;
         Ok(true)
     }
 }

@@ -17,7 +17,10 @@ pub struct CronQueue(Hamt<ActorBlockstore, Cid, BytesKey>);
 impl CronQueue {
     /// An empty queue.
     pub fn new() -> Self {
-        Self(Hamt::new_with_bit_width(ActorBlockstore, CRON_QUEUE_HAMT_BITWIDTH))
+        Self(Hamt::new_with_bit_width(
+            ActorBlockstore,
+            CRON_QUEUE_HAMT_BITWIDTH,
+        ))
     }
 
     /// The queue at `root`.
@@ -34,7 +37,9 @@ impl CronQueue {
             Some(root) => Amt::load(root, ActorBlockstore).state_err("load cron events")?,
             None => Amt::new_with_bit_width(ActorBlockstore, CRON_QUEUE_AMT_BITWIDTH),
         };
-        events.set(events.count(), event).state_err("append cron event")?;
+        events
+            .set(events.count(), event)
+            .state_err("append cron event")?;
         let root = events.flush().state_err("flush cron events")?;
         self.0.set(key, root).state_err("write cron queue")?;
         Ok(())

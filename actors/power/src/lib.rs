@@ -101,7 +101,9 @@ pub fn invoke(params: u32) -> u32 {
         method::MINER_COUNT_EXPORTED => miner_count(params),
         method::MINER_CONSENSUS_COUNT_EXPORTED => miner_consensus_count(params),
         method::MINER_POWER_EXPORTED => miner_power(decode_params(params)?),
-        m => Err(ActorError::unhandled_message(format!("power: unknown method {m}"))),
+        m => Err(ActorError::unhandled_message(format!(
+            "power: unknown method {m}"
+        ))),
     })
 }
 
@@ -145,8 +147,10 @@ fn create_miner(p: CreateMinerParams) -> ActorResult<u32> {
     };
     let exec = ExecParams {
         code_cid: rt::types::code_of(Type::Miner),
-        constructor_params: RawBytes::serialize(&ctor)
-            .with_code(ExitCode::USR_SERIALIZATION, "encode miner constructor params")?,
+        constructor_params: RawBytes::serialize(&ctor).with_code(
+            ExitCode::USR_SERIALIZATION,
+            "encode miner constructor params",
+        )?,
     };
     let created: ExecReturn = send(
         &Address::new_id(INIT_ACTOR_ID),
@@ -181,14 +185,19 @@ fn update_claimed_power(p: UpdateClaimedPowerParams) -> ActorResult<u32> {
     let miner = caller_address();
     let mut st: State = rt::load_state();
     let mut claims = Claims::load(&st.claims)?;
-    claims.add_to_claim(&mut st, &miner, &p.raw_byte_delta, &p.quality_adjusted_delta).map_err(
-        |e| {
+    claims
+        .add_to_claim(
+            &mut st,
+            &miner,
+            &p.raw_byte_delta,
+            &p.quality_adjusted_delta,
+        )
+        .map_err(|e| {
             e.context(&format!(
                 "update power raw {}, qa {}",
                 p.raw_byte_delta, p.quality_adjusted_delta
             ))
-        },
-    )?;
+        })?;
     st.claims = claims.flush()?;
     rt::save_state(&st);
     Ok(rt::ret_nothing())
@@ -203,7 +212,10 @@ fn enroll_cron_event(p: EnrollCronEventParams) -> ActorResult<u32> {
             p.event_epoch
         )));
     }
-    let event = CronEvent { miner_addr: caller_address(), callback_payload: p.payload };
+    let event = CronEvent {
+        miner_addr: caller_address(),
+        callback_payload: p.payload,
+    };
     let mut st: State = rt::load_state();
     let mut queue = CronQueue::load(&st.cron_event_queue)?;
     queue.add(p.event_epoch, event)?;
@@ -218,10 +230,13 @@ fn on_epoch_tick_end(params: u32) -> ActorResult<u32> {
     check_caller(CRON_ACTOR_ID)?;
     expect_no_params(params)?;
     let reward_addr = Address::new_id(REWARD_ACTOR_ID);
-    let rewards: ThisEpochRewardReturn =
-        send_empty(&reward_addr, reward::method::THIS_EPOCH_REWARD, TokenAmount::default())?
-            .decode("read this epoch's reward")
-            .map_err(|e| e.context("check epoch baseline power"))?;
+    let rewards: ThisEpochRewardReturn = send_empty(
+        &reward_addr,
+        reward::method::THIS_EPOCH_REWARD,
+        TokenAmount::default(),
+    )?
+    .decode("read this epoch's reward")
+    .map_err(|e| e.context("check epoch baseline power"))?;
 
     run_due_cron_events(&rewards.this_epoch_reward_smoothed)?;
 
@@ -235,9 +250,16 @@ fn on_epoch_tick_end(params: u32) -> ActorResult<u32> {
     st.this_epoch_raw_byte_power = raw.clone();
     rt::save_state(&st);
 
-    let kpi = UpdateNetworkKPIParams { curr_realized_power: Some(BigIntDe(raw)) };
-    send(&reward_addr, reward::method::UPDATE_NETWORK_KPI, Some(&kpi), TokenAmount::default())?
-        .ok("update network KPI with reward actor")?;
+    let kpi = UpdateNetworkKPIParams {
+        curr_realized_power: Some(BigIntDe(raw)),
+    };
+    send(
+        &reward_addr,
+        reward::method::UPDATE_NETWORK_KPI,
+        Some(&kpi),
+        TokenAmount::default(),
+    )?
+    .ok("update network KPI with reward actor")?;
     Ok(rt::ret_nothing())
 }
 
@@ -282,7 +304,10 @@ fn run_due_cron_events(reward_smoothed: &FilterEstimate) -> ActorResult<()> {
             Ok(r) => r.exit_code,
             Err(e) => e.code,
         };
-        log(&format!("OnDeferredCronEvent of {} failed (exit {code})", event.miner_addr));
+        log(&format!(
+            "OnDeferredCronEvent of {} failed (exit {code})",
+            event.miner_addr
+        ));
         failed.push(event.miner_addr);
     }
     if failed.is_empty() {
@@ -342,7 +367,9 @@ fn current_total_power(params: u32) -> ActorResult<u32> {
 fn network_raw_power(params: u32) -> ActorResult<u32> {
     expect_no_params(params)?;
     let st: State = rt::load_state();
-    return_value(&NetworkRawPowerReturn { raw_byte_power: st.this_epoch_raw_byte_power })
+    return_value(&NetworkRawPowerReturn {
+        raw_byte_power: st.this_epoch_raw_byte_power,
+    })
 }
 
 fn miner_raw_power(p: MinerRawPowerParams) -> ActorResult<u32> {
@@ -350,8 +377,9 @@ fn miner_raw_power(p: MinerRawPowerParams) -> ActorResult<u32> {
     let claim = Claims::load(&st.claims)?
         .get(&Address::new_id(p.miner))?
         .ok_or_else(|| ActorError::illegal_argument(format!("no claim for actor {}", p.miner)))?;
-    let meets_consensus_minimum =
-        st.meets_consensus_minimum(&claim).map_err(ActorError::illegal_state)?;
+    let meets_consensus_minimum = st
+        .meets_consensus_minimum(&claim)
+        .map_err(ActorError::illegal_state)?;
     return_value(&MinerRawPowerReturn {
         raw_byte_power: claim.raw_byte_power,
         meets_consensus_minimum,
@@ -361,7 +389,9 @@ fn miner_raw_power(p: MinerRawPowerParams) -> ActorResult<u32> {
 fn miner_count(params: u32) -> ActorResult<u32> {
     expect_no_params(params)?;
     let st: State = rt::load_state();
-    return_value(&MinerCountReturn { miner_count: st.miner_count })
+    return_value(&MinerCountReturn {
+        miner_count: st.miner_count,
+    })
 }
 
 fn miner_consensus_count(params: u32) -> ActorResult<u32> {

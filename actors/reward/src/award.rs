@@ -15,10 +15,16 @@ pub(crate) fn award_block_reward(params: u32) -> ActorResult<u32> {
     rt::send::check_caller(rt::SYSTEM_ACTOR)?;
     let prior_balance = rt::sdk::sself::current_balance();
     if p.penalty.is_negative() {
-        return Err(ActorError::illegal_argument(format!("negative penalty {}", p.penalty)));
+        return Err(ActorError::illegal_argument(format!(
+            "negative penalty {}",
+            p.penalty
+        )));
     }
     if p.gas_reward.is_negative() {
-        return Err(ActorError::illegal_argument(format!("negative gas reward {}", p.gas_reward)));
+        return Err(ActorError::illegal_argument(format!(
+            "negative gas reward {}",
+            p.gas_reward
+        )));
     }
     if prior_balance < p.gas_reward {
         return Err(ActorError::illegal_state(format!(
@@ -27,7 +33,10 @@ pub(crate) fn award_block_reward(params: u32) -> ActorResult<u32> {
         )));
     }
     if p.win_count <= 0 {
-        return Err(ActorError::illegal_argument(format!("invalid win count {}", p.win_count)));
+        return Err(ActorError::illegal_argument(format!(
+            "invalid win count {}",
+            p.win_count
+        )));
     }
     let miner_id = rt::sdk::actor::resolve_address(&p.miner)
         .ok_or_else(|| ActorError::not_found("failed to resolve given owner address"))?;
@@ -47,7 +56,10 @@ pub(crate) fn award_block_reward(params: u32) -> ActorResult<u32> {
 
     // A miner that refuses its reward has only itself to blame: burn it
     // rather than fail the block.
-    let apply = ApplyRewardParams { reward: total_reward.clone(), penalty };
+    let apply = ApplyRewardParams {
+        reward: total_reward.clone(),
+        penalty,
+    };
     let paid = rt::send::send(
         &Address::new_id(miner_id),
         APPLY_REWARDS,

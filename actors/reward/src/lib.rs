@@ -50,8 +50,9 @@ fn constructor(params: u32) -> ActorResult<u32> {
     // As in v18, parameters are decoded before the caller is checked.
     let p: ConstructorParams = rt::send::decode_params(params)?;
     rt::send::check_caller(rt::SYSTEM_ACTOR)?;
-    let power =
-        p.power.ok_or_else(|| ActorError::illegal_argument("argument should not be nil"))?;
+    let power = p
+        .power
+        .ok_or_else(|| ActorError::illegal_argument("argument should not be nil"))?;
     rt::save_state(&State::new(&power.0));
     Ok(rt::ret_nothing())
 }

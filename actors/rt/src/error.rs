@@ -18,7 +18,10 @@ pub type ActorResult<T> = Result<T, ActorError>;
 impl ActorError {
     /// An error with `code` and `msg`.
     pub fn new(code: ExitCode, msg: impl Into<String>) -> Self {
-        Self { code, msg: msg.into() }
+        Self {
+            code,
+            msg: msg.into(),
+        }
     }
     /// `USR_ILLEGAL_ARGUMENT`: the parameters are wrong.
     pub fn illegal_argument(msg: impl Into<String>) -> Self {
@@ -54,7 +57,10 @@ impl ActorError {
     }
     /// The same error with `what` in front of its message.
     pub fn context(self, what: &str) -> Self {
-        Self { code: self.code, msg: format!("{what}: {}", self.msg) }
+        Self {
+            code: self.code,
+            msg: format!("{what}: {}", self.msg),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ pub mod send;
 pub mod types;
 
 pub use error::{ActorError, ActorResult, WithCode};
-pub use send::{dispatch, Response};
+pub use send::{Response, dispatch};
 
 use cid::Cid;
 use fvm_ipld_blockstore::{Block, Blockstore};
@@ -166,7 +166,10 @@ macro_rules! unimplemented_actor {
                 m if m >= $crate::FIRST_EXPORTED_METHOD => $crate::ret_nothing(),
                 m => $crate::abort(
                     $crate::shared::error::ExitCode::USR_UNHANDLED_MESSAGE,
-                    &format!("{}: method {m} is not implemented by Ferrite's devnet bundle", $name),
+                    &format!(
+                        "{}: method {m} is not implemented by Ferrite's devnet bundle",
+                        $name
+                    ),
                 ),
             }
         }

@@ -69,15 +69,17 @@ pub fn send<P: Serialize + ?Sized>(
         ),
         None => None,
     };
-    let r = fvm_sdk::send::send(to, method, block, value, None, SendFlags::empty()).map_err(
-        |e| {
+    let r =
+        fvm_sdk::send::send(to, method, block, value, None, SendFlags::empty()).map_err(|e| {
             ActorError::new(
                 ExitCode::SYS_ASSERTION_FAILED,
                 format!("send to {to} method {method}: {e:?}"),
             )
-        },
-    )?;
-    Ok(Response { exit_code: r.exit_code, ret: r.return_data })
+        })?;
+    Ok(Response {
+        exit_code: r.exit_code,
+        ret: r.return_data,
+    })
 }
 
 /// Like [`send`] without parameters.
@@ -112,7 +114,10 @@ pub fn send_read_only<P: Serialize + ?Sized>(
             format!("send to {to} method {method}: {e:?}"),
         )
     })?;
-    Ok(Response { exit_code: r.exit_code, ret: r.return_data })
+    Ok(Response {
+        exit_code: r.exit_code,
+        ret: r.return_data,
+    })
 }
 
 /// Transfers `value` to `to` without calling any method.
@@ -171,7 +176,9 @@ pub fn check_caller(id: ActorID) -> ActorResult<()> {
     if caller == id {
         Ok(())
     } else {
-        Err(ActorError::forbidden(format!("caller f0{caller} is not f0{id}")))
+        Err(ActorError::forbidden(format!(
+            "caller f0{caller} is not f0{id}"
+        )))
     }
 }
 

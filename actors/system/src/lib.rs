@@ -23,6 +23,9 @@ pub fn invoke(_params: u32) -> u32 {
             rt::require_caller(rt::SYSTEM_ACTOR);
             rt::ret_nothing()
         }
-        m => rt::abort(ExitCode::USR_UNHANDLED_MESSAGE, &format!("unhandled method {m}")),
+        m => rt::abort(
+            ExitCode::USR_UNHANDLED_MESSAGE,
+            &format!("unhandled method {m}"),
+        ),
     }
 }

@@ -292,9 +292,15 @@ impl State {
     /// the miners above it.
     pub fn current_total_power(&self) -> (StoragePower, StoragePower) {
         if self.miner_above_min_power_count < CONSENSUS_MINER_MIN_MINERS {
-            (self.total_bytes_committed.clone(), self.total_qa_bytes_committed.clone())
+            (
+                self.total_bytes_committed.clone(),
+                self.total_qa_bytes_committed.clone(),
+            )
         } else {
-            (self.total_raw_byte_power.clone(), self.total_quality_adj_power.clone())
+            (
+                self.total_raw_byte_power.clone(),
+                self.total_quality_adj_power.clone(),
+            )
         }
     }
 
@@ -325,7 +331,10 @@ impl State {
     ) -> Result<Claim, String> {
         let zero = StoragePower::from(0);
         let min = consensus_miner_min_power(old.window_post_proof_type).ok_or_else(|| {
-            format!("unsupported PoSt proof type {}", i64::from(old.window_post_proof_type))
+            format!(
+                "unsupported PoSt proof type {}",
+                i64::from(old.window_post_proof_type)
+            )
         })?;
         let new = Claim {
             window_post_proof_type: old.window_post_proof_type,
@@ -333,7 +342,10 @@ impl State {
             quality_adj_power: &old.quality_adj_power + qa_delta,
         };
         if new.raw_byte_power < zero {
-            return Err(format!("negative claimed raw byte power {}", new.raw_byte_power));
+            return Err(format!(
+                "negative claimed raw byte power {}",
+                new.raw_byte_power
+            ));
         }
         if new.quality_adj_power < zero {
             return Err(format!(
@@ -378,7 +390,10 @@ impl State {
     /// reach the minimum, it is not zero. Errs on an unknown proof type.
     pub fn meets_consensus_minimum(&self, claim: &Claim) -> Result<bool, String> {
         let min = consensus_miner_min_power(claim.window_post_proof_type).ok_or_else(|| {
-            format!("unsupported PoSt proof type {}", i64::from(claim.window_post_proof_type))
+            format!(
+                "unsupported PoSt proof type {}",
+                i64::from(claim.window_post_proof_type)
+            )
         })?;
         Ok(if claim.raw_byte_power >= min {
             true
@@ -405,7 +420,9 @@ mod tests {
     #[test]
     fn crossing_the_minimum_moves_the_whole_claim() {
         let mut st = State::default();
-        let c = st.add_to_claim(&claim(0), &1024.into(), &10240.into()).unwrap();
+        let c = st
+            .add_to_claim(&claim(0), &1024.into(), &10240.into())
+            .unwrap();
         assert_eq!(st.miner_above_min_power_count, 0);
         assert_eq!(st.total_bytes_committed, 1024.into());
         assert_eq!(st.total_raw_byte_power, 0.into());
@@ -416,7 +433,9 @@ mod tests {
         assert_eq!(st.total_quality_adj_power, 20480.into());
         let c = st.add_to_claim(&c, &2048.into(), &20480.into()).unwrap();
         assert_eq!(st.total_raw_byte_power, 4096.into());
-        let c = st.add_to_claim(&c, &(-3072).into(), &(-30720).into()).unwrap();
+        let c = st
+            .add_to_claim(&c, &(-3072).into(), &(-30720).into())
+            .unwrap();
         assert_eq!(c, claim(1024));
         assert_eq!(st.miner_above_min_power_count, 0);
         assert_eq!(st.total_raw_byte_power, 0.into());
@@ -438,8 +457,12 @@ mod tests {
     #[test]
     fn new_miners_start_below_the_devnet_minimum() {
         let mut st = State::default();
-        st.count_new_miner(RegisteredPoStProof::StackedDRGWindow2KiBV1P1).unwrap();
+        st.count_new_miner(RegisteredPoStProof::StackedDRGWindow2KiBV1P1)
+            .unwrap();
         assert_eq!(st.miner_above_min_power_count, 0);
-        assert!(st.count_new_miner(RegisteredPoStProof::Invalid(99)).is_err());
+        assert!(
+            st.count_new_miner(RegisteredPoStProof::Invalid(99))
+                .is_err()
+        );
     }
 }

@@ -206,7 +206,9 @@ mod tests {
 
     #[test]
     fn params_wire_forms() {
-        let p = ConstructorParams { power: Some(BigIntDe(BigInt::from(256))) };
+        let p = ConstructorParams {
+            power: Some(BigIntDe(BigInt::from(256))),
+        };
         let bytes = fvm_ipld_encoding::to_vec(&p).unwrap();
         assert_eq!(bytes, vec![0x43, 0x00, 0x01, 0x00]);
         let null: UpdateNetworkKPIParams = fvm_ipld_encoding::from_slice(&[0xf6]).unwrap();
@@ -218,7 +220,10 @@ mod tests {
             win_count: 1,
         };
         let bytes = fvm_ipld_encoding::to_vec(&a).unwrap();
-        assert_eq!(bytes, vec![0x84, 0x43, 0x00, 0xe8, 0x07, 0x40, 0x42, 0x00, 0x01, 0x01]);
+        assert_eq!(
+            bytes,
+            vec![0x84, 0x43, 0x00, 0xe8, 0x07, 0x40, 0x42, 0x00, 0x01, 0x01]
+        );
     }
 
     #[test]
@@ -227,9 +232,15 @@ mod tests {
         assert_eq!(st.epoch, 0);
         assert_eq!(st.effective_network_time, 0);
         assert_eq!(st.cumsum_realized, BigInt::zero());
-        assert_eq!(st.this_epoch_baseline_power, baseline_power_from_prev(&INIT_BASELINE_POWER));
+        assert_eq!(
+            st.this_epoch_baseline_power,
+            baseline_power_from_prev(&INIT_BASELINE_POWER)
+        );
         // With no power, epoch 0's reward is pure simple minting at epoch 0.
-        assert_eq!(st.this_epoch_reward.atto().to_string(), "36266264293777134739");
+        assert_eq!(
+            st.this_epoch_reward.atto().to_string(),
+            "36266264293777134739"
+        );
         assert_eq!(
             st.this_epoch_reward_smoothed.estimate(),
             BigInt::from(INITIAL_REWARD_POSITION_ESTIMATE)
@@ -246,10 +257,16 @@ mod tests {
         let st = State::new(&power);
         assert_eq!(st.cumsum_realized, power);
         assert_eq!(st.effective_network_time, 1);
-        assert_eq!(st.cumsum_baseline, baseline_power_from_prev(&BASELINE_INITIAL_VALUE));
+        assert_eq!(
+            st.cumsum_baseline,
+            baseline_power_from_prev(&BASELINE_INITIAL_VALUE)
+        );
         // Expected values from an independent Python (exact integer) model.
         assert_eq!(st.cumsum_baseline.to_string(), "2888890784895207676");
-        assert_eq!(st.this_epoch_reward.atto().to_string(), "36266296500629805297");
+        assert_eq!(
+            st.this_epoch_reward.atto().to_string(),
+            "36266296500629805297"
+        );
         let theta = compute_r_theta(
             1,
             &st.effective_baseline_power,
@@ -266,23 +283,45 @@ mod tests {
         st.update_to_next_epoch_with_reward(&BigInt::zero());
         st.update_smoothed_estimates(2);
         assert_eq!(st.epoch, 2);
-        let want =
-            compute_reward(2, BigInt::zero(), BigInt::zero(), &SIMPLE_TOTAL, &BASELINE_TOTAL);
+        let want = compute_reward(
+            2,
+            BigInt::zero(),
+            BigInt::zero(),
+            &SIMPLE_TOTAL,
+            &BASELINE_TOTAL,
+        );
         assert_eq!(st.this_epoch_reward, want);
     }
 
     #[test]
     fn golden_rewards() {
         // Points of specs-actors' TestSimpleReward / TestBaselineReward data.
-        for (x, y) in [(490_000i64, "34364980812279232031"), (2_555_000, "27387841182142501307")] {
-            let r =
-                compute_reward(x, BigInt::zero(), BigInt::zero(), &SIMPLE_TOTAL, &BASELINE_TOTAL);
+        for (x, y) in [
+            (490_000i64, "34364980812279232031"),
+            (2_555_000, "27387841182142501307"),
+        ] {
+            let r = compute_reward(
+                x,
+                BigInt::zero(),
+                BigInt::zero(),
+                &SIMPLE_TOTAL,
+                &BASELINE_TOTAL,
+            );
             assert_eq!(r.atto().to_string(), y);
         }
-        let simple =
-            compute_reward(0, BigInt::zero(), BigInt::zero(), &SIMPLE_TOTAL, &BASELINE_TOTAL);
+        let simple = compute_reward(
+            0,
+            BigInt::zero(),
+            BigInt::zero(),
+            &SIMPLE_TOTAL,
+            &BASELINE_TOTAL,
+        );
         for (t0, t1, y) in [
-            ("0", "340282366920938463463374607398434878123", "84621274052457285111"),
+            (
+                "0",
+                "340282366920938463463374607398434878123",
+                "84621274052457285111",
+            ),
             (
                 "336879543251729078828740861357435129341440154",
                 "336879883534095999767204324732042527776318277",

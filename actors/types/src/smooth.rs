@@ -35,7 +35,9 @@ pub(crate) fn q_poly(coefficients: &[&str]) -> Vec<BigInt> {
 /// The polynomial with Q.128 `coefficients` (highest order first) at the
 /// Q.128 point `x`, by Horner's rule; the result is Q.128.
 pub fn poly_val(coefficients: &[BigInt], x: &BigInt) -> BigInt {
-    coefficients.iter().fold(BigInt::zero(), |acc, c| ((acc * x) >> PRECISION) + c)
+    coefficients
+        .iter()
+        .fold(BigInt::zero(), |acc, c| ((acc * x) >> PRECISION) + c)
 }
 
 /// The filter's position gain, Q.128 (about 9.25e-4).
@@ -93,7 +95,10 @@ pub struct FilterEstimate {
 impl FilterEstimate {
     /// An estimate from whole-unit (Q.0) `position` and `velocity`.
     pub fn new(position: BigInt, velocity: BigInt) -> Self {
-        Self { position: position << PRECISION, velocity: velocity << PRECISION }
+        Self {
+            position: position << PRECISION,
+            velocity: velocity << PRECISION,
+        }
     }
 
     /// The position in whole units (Q.0, rounded towards minus infinity).
@@ -122,7 +127,11 @@ impl<'a> AlphaBetaFilter<'a> {
     /// A filter starting from `prev_est` with Q.128 gains `alpha` and `beta`
     /// (normally [`DEFAULT_ALPHA`] and [`DEFAULT_BETA`]).
     pub fn load(prev_est: &'a FilterEstimate, alpha: &'a BigInt, beta: &'a BigInt) -> Self {
-        Self { alpha, beta, prev_est }
+        Self {
+            alpha,
+            beta,
+            prev_est,
+        }
     }
 
     /// The estimate after `epoch_delta` epochs in which the quantity was
@@ -197,7 +206,11 @@ pub fn extrapolated_cum_sum_of_ratio(
 pub fn ln(z: &BigInt) -> BigInt {
     // bits() < 2^64, so the conversion holds for any BigInt we can store.
     let k = i64::try_from(z.bits()).unwrap_or(i64::MAX) - 1 - PRECISION as i64;
-    let x = if k > 0 { z >> k.unsigned_abs() } else { z << k.unsigned_abs() };
+    let x = if k > 0 {
+        z >> k.unsigned_abs()
+    } else {
+        z << k.unsigned_abs()
+    };
     BigInt::from(k) * &*LN_2 + ln_between_one_and_two(&x)
 }
 
@@ -253,7 +266,10 @@ mod tests {
     fn natural_log() {
         let cases = [
             ("340282366920938463463374607431768211456", "0"),
-            ("924990000000000000000000000000000000000", "340282366920938463463374607431768211456"),
+            (
+                "924990000000000000000000000000000000000",
+                "340282366920938463463374607431768211456",
+            ),
             (
                 "34028236692093846346337460743176821145600000000000000000000",
                 "15670582109617661336106769654068947397831",
@@ -262,11 +278,21 @@ mod tests {
                 "6805647338418769269267492148635364229120000000000000000000000",
                 "17473506083804940763855390762239996622013",
             ),
-            ("204169000000000000000000000000000000", "-2524410000000000000000000000000000000000"),
-            ("34028236692093846346337460743", "-7835291054808830668053384827034473698915"),
+            (
+                "204169000000000000000000000000000000",
+                "-2524410000000000000000000000000000000000",
+            ),
+            (
+                "34028236692093846346337460743",
+                "-7835291054808830668053384827034473698915",
+            ),
         ];
         for (z, want) in cases {
-            assert_eq!(ln(&q_literal(z)) >> PRECISION, q_literal(want) >> PRECISION, "ln({z})");
+            assert_eq!(
+                ln(&q_literal(z)) >> PRECISION,
+                q_literal(want) >> PRECISION,
+                "ln({z})"
+            );
         }
     }
 
@@ -312,7 +338,10 @@ mod tests {
 
     #[test]
     fn moving_denominator_close_to_iterative_sum() {
-        let cases = [((111, 12), (3456, 8), 10_000), ((1_000_000, -100), (70_000, 1000), 100_000)];
+        let cases = [
+            ((111, 12), (3456, 8), 10_000),
+            ((1_000_000, -100), (70_000, 1000), 100_000),
+        ];
         for ((p1, v1), (p2, v2), delta) in cases {
             let num = FilterEstimate::new(BigInt::from(p1), BigInt::from(v1));
             let den = FilterEstimate::new(BigInt::from(p2), BigInt::from(v2));

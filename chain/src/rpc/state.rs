@@ -115,11 +115,11 @@ pub(super) async fn call(
             read(dn, k, move |r| r.miners_with_claims()).await
         }
         "StateMinerInfo" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.miner_info(&m)).await
         }
         "StateMinerPower" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.miner_power(&m)).await
         }
         "StateMinerSectors" => {
@@ -130,7 +130,7 @@ pub(super) async fn call(
             read(dn, k, move |r| r.miner_sectors(&m.0, filter.map(|f| f.0))).await
         }
         "StateMinerActiveSectors" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.active_sectors(&m)).await
         }
         "StateSectorGetInfo" | "StateSectorPreCommitInfo" => {
@@ -145,11 +145,11 @@ pub(super) async fn call(
             }
         }
         "StateMinerProvingDeadline" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.proving_deadline(&m)).await
         }
         "StateMinerDeadlines" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.deadlines(&m)).await
         }
         "StateMinerPartitions" => {
@@ -160,18 +160,18 @@ pub(super) async fn call(
             read(dn, k, move |r| r.partitions(&m.0, deadline)).await
         }
         "StateMinerFaults" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.all_partitions(&m, |p| p.faults.clone())).await
         }
         "StateMinerRecoveries" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| {
                 r.all_partitions(&m, |p| p.recoveries.clone())
             })
             .await
         }
         "StateMinerAvailableBalance" => {
-            let (m, k) = miner_and_key(p)?;
+            let (m, k) = address_and_key(p)?;
             read(dn, k, move |r| r.available_balance(&m)).await
         }
         "StateMinerInitialPledgeForSector" => {
@@ -185,7 +185,7 @@ pub(super) async fn call(
             read(dn, k, move |r| r.initial_pledge(&pledge)).await
         }
         "StateMarketBalance" => {
-            let (a, k) = miner_and_key(p)?;
+            let (a, k) = address_and_key(p)?;
             read(dn, k, move |r| r.market_balance(&a)).await
         }
         "StateMarketStorageDeal" => {
@@ -207,7 +207,7 @@ pub(super) async fn call(
 }
 
 /// The `[address, TSK]` parameters most methods take.
-fn miner_and_key(p: &Params) -> Result<(Address, Vec<Cid>), RpcError> {
+fn address_and_key(p: &Params) -> Result<(Address, Vec<Cid>), RpcError> {
     p.check(2)?;
     let a: AddressJson = p.get(0)?;
     Ok((a.0, tsk(p, 1)?))
@@ -347,12 +347,11 @@ impl Reader {
         else {
             return Ok(zero);
         };
+        let actor_id = id
+            .id()
+            .map_err(|e| RpcError::method(format!("look up {addr}: {e}")))?;
         let (_, has_min_power) = st
-            .miner_nominal_power_meets_consensus_minimum(
-                &devnet_policy(),
-                self.bs(),
-                id.id().unwrap_or_default(),
-            )
+            .miner_nominal_power_meets_consensus_minimum(&devnet_policy(), self.bs(), actor_id)
             .map_err(state_err("check consensus minimum"))?;
         Ok(MinerPowerJson {
             miner_power: ClaimJson {
@@ -1031,6 +1030,35 @@ mod tests {
         let text = peer_id(&bytes).unwrap();
         assert!(text.starts_with("12D3KooW"), "{text}");
         assert_eq!(peer_id(&[]), None);
+    }
+
+    #[test]
+    fn sectors_have_lotus_fields() {
+        let sealed: Cid = "bagboea4b5abcamxtxbmbtwr2lwmrsvmwtnljzvhmlhb3fjfnsprijg6j3zh3j6g6"
+            .parse()
+            .unwrap();
+        let s = miner::SectorOnChainInfo {
+            sector_number: 9,
+            seal_proof: RegisteredSealProof::StackedDRG2KiBV1P1,
+            sealed_cid: sealed,
+            activation: 10,
+            expiration: 600_000,
+            deal_weight: BigInt::from(5),
+            initial_pledge: TokenAmount::from_atto(42),
+            expected_day_reward: Some(TokenAmount::from_atto(3)),
+            flags: miner::SectorOnChainInfoFlags::SIMPLE_QA_POWER,
+            ..Default::default()
+        };
+        let json = serde_json::to_value(SectorJson::from(&s)).unwrap();
+        // The keys of Lotus's docgen example for StateSectorGetInfo.
+        let expected = serde_json::json!({
+            "SectorNumber": 9, "SealProof": i64::from(RegisteredSealProof::StackedDRG2KiBV1P1),
+            "SealedCID": {"/": sealed.to_string()}, "Activation": 10, "Expiration": 600_000,
+            "DealWeight": "5", "VerifiedDealWeight": "0", "InitialPledge": "42",
+            "ExpectedDayReward": "3", "ExpectedStoragePledge": "0", "PowerBaseEpoch": 0,
+            "ReplacedDayReward": "0", "SectorKeyCID": null, "Flags": 1, "DailyFee": "0",
+        });
+        assert_eq!(json, expected);
     }
 
     #[test]

@@ -155,7 +155,12 @@ mod tests {
 
     #[test]
     fn constants() {
-        assert!(EXPNEG_NUM.iter().chain(EXPNEG_DENOM.iter()).all(|c| !c.is_zero()));
+        assert!(
+            EXPNEG_NUM
+                .iter()
+                .chain(EXPNEG_DENOM.iter())
+                .all(|c| !c.is_zero())
+        );
         assert!(*BASELINE_EXPONENT > BigInt::from(u128::MAX));
         // Values computed independently (Python integers) from the literals.
         assert_eq!(INIT_BASELINE_POWER.to_string(), "2888886975106048385");
@@ -179,20 +184,39 @@ mod tests {
     #[test]
     fn r_theta_interpolates() {
         let at = |e: i64| BigInt::from((e + 1) * 2048);
-        let half =
-            compute_r_theta(1, &at(1), &BigInt::from(2048 + 2048), &BigInt::from(2048 + 4096));
+        let half = compute_r_theta(
+            1,
+            &at(1),
+            &BigInt::from(2048 + 2048),
+            &BigInt::from(2048 + 4096),
+        );
         assert_eq!(half, q(1) >> 1u32);
-        let quarter =
-            compute_r_theta(1, &at(1), &BigInt::from(2048 + 1024), &BigInt::from(2048 + 4096));
+        let quarter = compute_r_theta(
+            1,
+            &at(1),
+            &BigInt::from(2048 + 1024),
+            &BigInt::from(2048 + 4096),
+        );
         assert_eq!(quarter, q(1) >> 2u32);
         let cumsum15: BigInt = (0..16).map(at).sum();
-        let t = compute_r_theta(16, &at(16), &(&cumsum15 + at(16) / 4), &(&cumsum15 + at(16)));
+        let t = compute_r_theta(
+            16,
+            &at(16),
+            &(&cumsum15 + at(16) / 4),
+            &(&cumsum15 + at(16)),
+        );
         assert_eq!(t, (BigInt::from(61) << PRECISION) / 4);
     }
 
     #[test]
     fn simple_reward_at_zero_is_simple_total_times_exp_lam_sub_one() {
-        let r = compute_reward(0, BigInt::zero(), BigInt::zero(), &SIMPLE_TOTAL, &BASELINE_TOTAL);
+        let r = compute_reward(
+            0,
+            BigInt::zero(),
+            BigInt::zero(),
+            &SIMPLE_TOTAL,
+            &BASELINE_TOTAL,
+        );
         let want = (SIMPLE_TOTAL.atto() * BigInt::from(EXP_LAM_SUB_ONE)) >> PRECISION;
         assert_eq!(r.atto(), &want);
         // Matches the first line of specs-actors' TestSimpleReward golden file.
