@@ -20,6 +20,11 @@ pub struct DevnetConfig {
     pub chain_id: u64,
     /// Whole FIL given to each genesis account. Default: 100000.
     pub genesis_balance_fil: u64,
+    /// The storage miner (an ID address such as `f01000`) credited with the
+    /// blocks this node produces and paid their rewards, from the first
+    /// block at which it is a storage miner actor. Empty: blocks by f00 and
+    /// no block reward. Default: empty.
+    pub block_miner: String,
 }
 
 impl Default for DevnetConfig {
@@ -31,6 +36,7 @@ impl Default for DevnetConfig {
             network_version: 25,
             chain_id: 31415926,
             genesis_balance_fil: 100_000,
+            block_miner: String::new(),
         }
     }
 }

@@ -110,6 +110,9 @@ struct Head {
     mpool: Mpool,
 }
 
+/// The storage miner's actor type: its position in builtin-actors' manifest.
+const STORAGE_MINER_TYPE: u32 = 6;
+
 /// The devnet node's chain.
 pub struct Devnet {
     store: Store,
@@ -121,6 +124,9 @@ pub struct Devnet {
     /// VM executes: what async callers read (head tipset, pool size).
     published: RwLock<(TipSet, usize)>,
     lookup: Arc<StoreLookup>,
+    /// The storage miner credited with the blocks this node produces, and
+    /// paid their rewards; none: blocks by f00, no block reward.
+    block_miner: Mutex<Option<Address>>,
 }
 
 impl std::fmt::Debug for Devnet {
@@ -246,6 +252,7 @@ impl Devnet {
                     0,
                     block.timestamp,
                     &[],
+                    None,
                     DevnetExterns::new(lookup.clone(), 0),
                 )?;
                 let ts = TipSet::single(block)?;
@@ -268,6 +275,7 @@ impl Devnet {
             head: Mutex::new(head),
             published,
             lookup,
+            block_miner: Mutex::new(None),
         };
         devnet.restore_mpool()?;
         Ok(devnet)
@@ -512,6 +520,73 @@ impl Devnet {
         Ok(cid)
     }
 
+    /// Credits the blocks this node produces from now on to the storage
+    /// miner `miner` (paid each block's reward through the reward actor's
+    /// `AwardBlockReward`, as Lotus pays a block's winner), or to nobody.
+    ///
+    /// This is the devnet's election rule: one node, one configured miner,
+    /// which wins every epoch while it is a storage miner actor. Blocks do not yet carry an
+    /// election proof or a WinningPoSt (the proving issue adds them).
+    pub fn set_block_miner(&self, miner: Option<Address>) -> Result<(), ChainError> {
+        let miner = match miner {
+            None => None,
+            // An ID address may name a miner that does not exist yet: its
+            // blocks start once it does.
+            Some(addr) if addr.protocol() == fvm_shared::address::Protocol::ID => Some(addr),
+            Some(addr) => Some(
+                self.lookup_id(&addr, &[])?
+                    .ok_or_else(|| ChainError::NotFound(format!("no actor at {addr}")))?,
+            ),
+        };
+        *lock(&self.block_miner) = miner;
+        Ok(())
+    }
+
+    /// The configured block miner, if any.
+    pub fn block_miner(&self) -> Option<Address> {
+        *lock(&self.block_miner)
+    }
+
+    /// The reward of the next block: to the configured miner, while it is
+    /// a storage miner actor in `tree`.
+    fn block_reward(
+        &self,
+        tree: &StateTree<DbBlockstore>,
+    ) -> Result<Option<crate::vm::BlockReward>, ChainError> {
+        let Some(miner) = self.block_miner() else {
+            return Ok(None);
+        };
+        if !self.is_storage_miner(tree, &miner)? {
+            return Ok(None);
+        }
+        Ok(Some(crate::vm::BlockReward {
+            miner,
+            win_count: 1,
+        }))
+    }
+
+    /// Whether `addr` (an ID address) is a storage miner actor in `tree`.
+    fn is_storage_miner(
+        &self,
+        tree: &StateTree<DbBlockstore>,
+        addr: &Address,
+    ) -> Result<bool, ChainError> {
+        let Some(actor) = actor_by_address(tree, addr)? else {
+            return Ok(false);
+        };
+        let system = tree
+            .get_actor(0)
+            .fvm("read the system actor")?
+            .context("no system actor")?;
+        let (manifest_data,): (Cid,) = self
+            .bs
+            .get_cbor(&system.state)?
+            .context("system actor state missing")?;
+        let manifest = fvm::machine::Manifest::load(&self.bs, &manifest_data, 1)
+            .context("load the actor manifest")?;
+        Ok(manifest.id_by_code(&actor.code) == STORAGE_MINER_TYPE)
+    }
+
     /// Produces the next block from the pool, executes it and makes it the head.
     pub fn produce_block(&self) -> Result<TipSet, ChainError> {
         let mut head = lock(&self.head);
@@ -541,8 +616,12 @@ impl Devnet {
             .map(|t| t.vrf_proof.clone())
             .unwrap_or_default();
         let (messages, bls_aggregate) = store_messages(&self.bs, &selected)?;
+        let reward = self.block_reward(&tree)?;
         let block = BlockHeader {
-            miner: Address::new_id(0),
+            miner: reward
+                .as_ref()
+                .map(|r| r.miner)
+                .unwrap_or(Address::new_id(0)),
             ticket: Some(Ticket {
                 vrf_proof: randomness::ticket(&parent_ticket, height).to_vec(),
             }),
@@ -571,6 +650,7 @@ impl Devnet {
             height,
             block.timestamp,
             &chain_msgs,
+            reward.as_ref(),
             DevnetExterns::new(self.lookup.clone(), parent.height()),
         ) {
             Ok(a) => a,

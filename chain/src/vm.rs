@@ -36,6 +36,29 @@ pub const CRON_TICK_METHOD: u64 = 2;
 type Machine = DefaultMachine<DbBlockstore, DevnetExterns>;
 type Exec = ThreadedExecutor<DefaultExecutor<DefaultFilecoinKernel<DefaultCallManager<Machine>>>>;
 
+/// The reward actor.
+pub const REWARD_ACTOR: u64 = 2;
+/// Reward's `AwardBlockReward`.
+pub const AWARD_BLOCK_REWARD_METHOD: u64 = 2;
+
+/// Who is paid for a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockReward {
+    /// The block's miner (a storage miner actor).
+    pub miner: Address,
+    /// How many times it won the election this epoch.
+    pub win_count: i64,
+}
+
+/// Reward's `AwardBlockReward` parameters (builtin-actors v18).
+#[derive(serde_tuple::Serialize_tuple)]
+struct AwardBlockRewardParams {
+    miner: Address,
+    penalty: TokenAmount,
+    gas_reward: TokenAmount,
+    win_count: i64,
+}
+
 /// An implicit message from the system actor (constructors, the cron tick).
 pub fn implicit(to: Address, method_num: u64, params: RawBytes, sequence: u64) -> Message {
     Message {
@@ -135,22 +158,55 @@ impl Vm {
         ))
     }
 
-    /// Executes `messages` at `epoch` on `state`, then the cron tick.
+    /// Executes `messages` at `epoch` on `state`, then (with `reward`) the
+    /// block reward, then the cron tick, in Lotus's order.
     pub fn apply(
         &self,
         state: Cid,
         epoch: ChainEpoch,
         timestamp: u64,
         messages: &[ChainMessage],
+        reward: Option<&BlockReward>,
         externs: DevnetExterns,
     ) -> anyhow::Result<Applied> {
         let mut exec = self.executor(epoch, timestamp, state, externs)?;
         let mut receipts = Vec::with_capacity(messages.len());
+        let mut gas_reward = TokenAmount::default();
+        let mut penalty = TokenAmount::default();
         for m in messages {
             let ret = exec
                 .execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
                 .context("execute message")?;
+            gas_reward += &ret.miner_tip;
+            penalty += &ret.penalty;
             receipts.push(ret.msg_receipt);
+        }
+        if let Some(reward) = reward {
+            // As Lotus does: the block's miner is paid the epoch's block
+            // reward and the tips of its messages, less the gas penalties its
+            // messages incurred; a failure makes the block invalid.
+            let params = AwardBlockRewardParams {
+                miner: reward.miner,
+                penalty,
+                gas_reward,
+                win_count: reward.win_count,
+            };
+            let award = implicit(
+                Address::new_id(REWARD_ACTOR),
+                AWARD_BLOCK_REWARD_METHOD,
+                RawBytes::serialize(&params).context("encode block reward")?,
+                u64::try_from(epoch).unwrap_or_default(),
+            );
+            let ret = exec
+                .execute_message(award, ApplyKind::Implicit, 0)
+                .context("block reward")?;
+            if !ret.msg_receipt.exit_code.is_success() {
+                anyhow::bail!(
+                    "block reward at epoch {epoch} failed with exit code {}: {:?}",
+                    ret.msg_receipt.exit_code,
+                    ret.failure_info
+                );
+            }
         }
         let tick = implicit(
             Address::new_id(CRON_ACTOR),

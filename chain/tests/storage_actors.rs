@@ -320,14 +320,14 @@ struct Sealed {
     pieces: Vec<PieceInfo>,
 }
 
-fn seal_cc_sector(net: &Net, m: &Miner, number: u64, work: &Path) -> Sealed {
+/// Seals sector `number` holding `data` (one piece filling the sector).
+fn seal_sector(net: &Net, m: &Miner, number: u64, work: &Path, data: &[u8]) -> Sealed {
     let proof = SealProof::new(SectorSize::S2KiB);
     let sector = SectorId::new(ActorId(m.id), SectorNumber(number));
     let dir = work.join(format!("s{number}"));
     std::fs::create_dir_all(&dir).unwrap();
     let (staged, sealed, cache) = (dir.join("unsealed"), dir.join("sealed"), dir.join("cache"));
     let size = ferrite_types::PaddedPieceSize::from(SectorSize::S2KiB).unpadded();
-    let zeros = vec![0u8; usize::try_from(size.bytes()).unwrap()];
     let added = seal::add_piece(
         &seal::AddPieceInput {
             proof,
@@ -335,7 +335,7 @@ fn seal_cc_sector(net: &Net, m: &Miner, number: u64, work: &Path) -> Sealed {
             size,
             existing: vec![],
         },
-        &zeros[..],
+        data,
     )
     .unwrap();
     let seal_rand_epoch = net.height() - 1;
@@ -372,6 +372,18 @@ fn seal_cc_sector(net: &Net, m: &Miner, number: u64, work: &Path) -> Sealed {
         sealed,
         pieces,
     }
+}
+
+/// A committed-capacity sector (zeros).
+fn seal_cc_sector(net: &Net, m: &Miner, number: u64, work: &Path) -> Sealed {
+    let size = ferrite_types::PaddedPieceSize::from(SectorSize::S2KiB).unpadded();
+    seal_sector(
+        net,
+        m,
+        number,
+        work,
+        &vec![0u8; usize::try_from(size.bytes()).unwrap()],
+    )
 }
 
 fn precommit(net: &Net, m: &Miner, s: &Sealed) -> Executed {
@@ -930,59 +942,11 @@ fn proving_periods_faults_and_recovery_with_real_proofs() {
     }
 }
 
-/// A sector holding one deal's piece (random bytes filling the sector).
+/// A sector holding one deal's piece (bytes filling the sector).
 fn seal_deal_sector(net: &Net, m: &Miner, number: u64, work: &Path) -> Sealed {
-    let proof = SealProof::new(SectorSize::S2KiB);
-    let sector = SectorId::new(ActorId(m.id), SectorNumber(number));
-    let dir = work.join(format!("d{number}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (staged, sealed, cache) = (dir.join("unsealed"), dir.join("sealed"), dir.join("cache"));
     let size = ferrite_types::PaddedPieceSize::from(SectorSize::S2KiB).unpadded();
     let data: Vec<u8> = (0..size.bytes()).map(|i| (i * 7 % 251) as u8).collect();
-    let added = seal::add_piece(
-        &seal::AddPieceInput {
-            proof,
-            staged_path: staged.clone(),
-            size,
-            existing: vec![],
-        },
-        &data[..],
-    )
-    .unwrap();
-    let seal_rand_epoch = net.height() - 1;
-    let entropy = fvm_ipld_encoding::to_vec(&m.addr).unwrap();
-    let ticket = Ticket(net.randomness(
-        RandomnessSource::Tickets,
-        DomainSeparationTag::SealRandomness,
-        seal_rand_epoch,
-        &entropy,
-    ));
-    let pieces = vec![added.piece];
-    let pc1 = seal::pc1(&Pc1Input {
-        proof,
-        sector,
-        staged_path: staged,
-        sealed_path: sealed.clone(),
-        cache_dir: cache.clone(),
-        ticket,
-        pieces: pieces.clone(),
-    })
-    .unwrap();
-    let commitments = seal::pc2(Pc2Input {
-        pc1,
-        cache_dir: cache.clone(),
-        sealed_path: sealed.clone(),
-    })
-    .unwrap();
-    Sealed {
-        number,
-        seal_rand_epoch,
-        ticket,
-        commitments,
-        cache,
-        sealed,
-        pieces,
-    }
+    seal_sector(net, m, number, work, &data)
 }
 
 fn escrow(net: &Net, who: &Address) -> TokenAmount {
@@ -1129,6 +1093,52 @@ fn deal(actors: Actors) -> Trace {
         "deal precommit on {actors:?}: {}",
         pc.failure
     );
+    // A precommit that names the deal has it checked by the market
+    // (VerifyDealsForActivation, which computes the sector's CommD).
+    let with_ids = miner::PreCommitSectorBatchParams2 {
+        sectors: vec![miner::SectorPreCommitInfo {
+            seal_proof: RegisteredSealProof::StackedDRG2KiBV1P1,
+            sector_number: 2,
+            sealed_cid: s.commitments.comm_r.to_cid(),
+            seal_rand_epoch: s.seal_rand_epoch,
+            deal_ids: vec![deal_id],
+            expiration,
+            unsealed_cid: miner::CompactCommD::of(s.commitments.comm_d.to_cid()),
+        }],
+    };
+    let verified = net.exec(
+        &net.worker,
+        m.addr,
+        miner::Method::PreCommitSectorBatch2 as u64,
+        Some(&with_ids),
+        TokenAmount::default(),
+    );
+    assert_eq!(
+        verified.exit(),
+        ExitCode::OK,
+        "precommit with deal IDs on {actors:?}: {}",
+        verified.failure
+    );
+    trace.record("PreCommitSectorBatch2 with deal IDs", &verified);
+    // With a CommD that does not match the deal's piece, it is refused.
+    let mut wrong = with_ids.clone();
+    wrong.sectors[0].sector_number = 3;
+    wrong.sectors[0].unsealed_cid = miner::CompactCommD::of(s.commitments.comm_r.to_cid());
+    let refused = net.exec(
+        &net.worker,
+        m.addr,
+        miner::Method::PreCommitSectorBatch2 as u64,
+        Some(&wrong),
+        TokenAmount::default(),
+    );
+    assert_eq!(
+        refused.exit(),
+        ExitCode::USR_ILLEGAL_ARGUMENT,
+        "wrong CommD on {actors:?}: {}",
+        refused.failure
+    );
+    trace.record("PreCommitSectorBatch2 wrong CommD", &refused);
+
     let seed = seed(&net, &m, pc.epoch);
     let proof = c2_proof(&m, &s, seed);
     let params = miner::ProveCommitSectors3Params {
@@ -1546,6 +1556,30 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     trace.record("ThisEpochReward", &reward);
     let r: fil_actor_reward_state::v18::ThisEpochRewardReturn = reward.ret();
     assert!(r.this_epoch_baseline_power > 0.into());
+
+    // Block rewards: credited with the node's blocks, the miner is paid
+    // each block's reward through AwardBlockReward and ApplyRewards, three
+    // quarters of it locked to vest (v18's reward vesting).
+    let balance_before = net.dn.actor(&m.addr, &[]).unwrap().unwrap().balance;
+    let locked_before = net.miner_state(m.id).locked_funds;
+    net.dn.set_block_miner(Some(m.addr)).unwrap();
+    let from = net.height();
+    net.advance_to(from + 3);
+    net.dn.set_block_miner(None).unwrap();
+    assert_eq!(net.dn.tipset_at(from + 1).unwrap().blocks[0].miner, m.addr);
+    let balance_after = net.dn.actor(&m.addr, &[]).unwrap().unwrap().balance;
+    let locked_after = net.miner_state(m.id).locked_funds;
+    let paid = &balance_after - &balance_before;
+    assert!(paid.is_positive(), "block rewards paid on {actors:?}");
+    let locked = &locked_after - &locked_before;
+    // Three quarters of each block's reward, less any that vested meanwhile.
+    assert!(
+        locked.is_positive() && locked <= paid.div_floor(4u64) * 3u64 + TokenAmount::from_atto(3),
+        "locked {locked} of {paid} on {actors:?}"
+    );
+    let reward_state: fil_actor_reward_state::v18::State = net.state(REWARD_ACTOR);
+    assert!(reward_state.total_storage_power_reward.is_positive());
+    eprintln!("{actors:?}: 3 blocks paid the miner {paid}, {locked} of it locked");
 
     // Market balances: add, read, withdraw.
     let market_addr = Address::new_id(MARKET_ACTOR);

@@ -96,6 +96,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             None => Bundle::embedded(bs),
         },
     )?);
+    if !dc.block_miner.is_empty() {
+        let miner: fvm_shared::address::Address = dc
+            .block_miner
+            .parse()
+            .with_context(|| format!("[devnet] block_miner {:?}", dc.block_miner))?;
+        devnet.set_block_miner(Some(miner))?;
+    }
     let auth = ApiAuth::load_or_create(&keystore)?;
     let admin = auth.create_token(&Permission::Admin.up_to())?;
     let block_time = dc.block_time();
