@@ -1208,6 +1208,74 @@ fn deal(actors: Actors) -> Trace {
         price * epochs,
         "provider paid per epoch on {actors:?}"
     );
+
+    // With block rewards in its vesting funds (as any working miner has),
+    // the provider terminates the deal's sector: the market hears of it
+    // (OnMinerSectorsTerminate), settles the deal to that epoch, burns the
+    // provider's collateral and removes the deal.
+    net.dn.set_block_miner(Some(m.addr)).unwrap();
+    net.advance_to(net.height() + 2);
+    net.dn.set_block_miner(None).unwrap();
+    let bs = net.dn.blockstore();
+    let (dl, part) = net.miner_state(m.id).find_sector(bs, 1).unwrap();
+    while !miner::deadline_is_mutable(
+        &devnet_policy(),
+        net.miner_state(m.id).proving_period_start,
+        dl,
+        net.height() + 1,
+    ) {
+        net.dn.produce_block().unwrap();
+    }
+    let burnt_before = net
+        .dn
+        .actor(&Address::new_id(99), &[])
+        .unwrap()
+        .unwrap()
+        .balance;
+    let terminate = miner::TerminateSectorsParams {
+        terminations: vec![miner::TerminationDeclaration {
+            deadline: dl,
+            partition: part,
+            sectors: BitField::try_from_bits([1u64]).unwrap(),
+        }],
+    };
+    let terminated = net.exec(
+        &net.worker,
+        m.addr,
+        miner::Method::TerminateSectors as u64,
+        Some(&terminate),
+        TokenAmount::default(),
+    );
+    assert_eq!(
+        terminated.exit(),
+        ExitCode::OK,
+        "terminate the deal sector on {actors:?}: {}",
+        terminated.failure
+    );
+    trace.record("TerminateSectors with a deal", &terminated);
+    let done: miner::TerminateSectorsReturn = terminated.ret();
+    assert!(done.done);
+    let st: market::State = net.state(MARKET_ACTOR);
+    assert!(
+        st.find_deal_state(bs, deal_id).unwrap().is_none(),
+        "deal removed on {actors:?}"
+    );
+    assert!(
+        st.find_proposal(bs, deal_id).unwrap().is_none(),
+        "proposal removed on {actors:?}"
+    );
+    assert!(st.total_provider_locked_collateral.is_zero());
+    let burnt = net
+        .dn
+        .actor(&Address::new_id(99), &[])
+        .unwrap()
+        .unwrap()
+        .balance
+        - burnt_before;
+    assert!(
+        burnt >= TokenAmount::from_whole(1),
+        "provider collateral burnt on {actors:?}: {burnt}"
+    );
     trace
 }
 
