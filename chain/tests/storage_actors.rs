@@ -1625,6 +1625,36 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     let r: fil_actor_reward_state::v18::ThisEpochRewardReturn = reward.ret();
     assert!(r.this_epoch_baseline_power > 0.into());
 
+    // Malformed parameters are refused as such, and change nothing.
+    let garbage = net.exec_raw(
+        &net.worker,
+        m.addr,
+        miner::Method::PreCommitSectorBatch2 as u64,
+        RawBytes::new(vec![0x83, 0x01]),
+        TokenAmount::default(),
+    );
+    assert_eq!(
+        garbage.exit(),
+        ExitCode::USR_SERIALIZATION,
+        "garbage params on {actors:?}: {}",
+        garbage.failure
+    );
+    trace.record("PreCommitSectorBatch2 garbage", &garbage);
+    let garbage = net.exec_raw(
+        owner,
+        Address::new_id(POWER_ACTOR),
+        power::Method::CreateMiner as u64,
+        RawBytes::new(vec![0xff]),
+        TokenAmount::default(),
+    );
+    assert_eq!(
+        garbage.exit(),
+        ExitCode::USR_SERIALIZATION,
+        "garbage CreateMiner on {actors:?}: {}",
+        garbage.failure
+    );
+    trace.record("CreateMiner garbage", &garbage);
+
     // Block rewards: credited with the node's blocks, the miner is paid
     // each block's reward through AwardBlockReward and ApplyRewards, three
     // quarters of it locked to vest (v18's reward vesting).
