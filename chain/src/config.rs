@@ -22,9 +22,16 @@ pub struct DevnetConfig {
     pub genesis_balance_fil: u64,
     /// The storage miner (an ID address such as `f01000`) credited with the
     /// blocks this node produces and paid their rewards, from the first
-    /// block at which it is a storage miner actor. Empty: blocks by f00 and
-    /// no block reward. Default: empty.
+    /// block at which it is a storage miner actor. Empty: the node's own
+    /// miner (see `create_miner`), or none. Default: empty.
     pub block_miner: String,
+    /// On the first start, create the node's own storage miner (owner: the
+    /// wallet's secp256k1 key, worker: its BLS key), remember it in
+    /// `<home>/miner`, and credit it with the blocks. Default: true.
+    pub create_miner: bool,
+    /// The node's miner's sector size: `2KiB` or `8MiB` (the sizes the
+    /// devnet's actors accept). Default: `2KiB`.
+    pub sector_size: String,
 }
 
 impl Default for DevnetConfig {
@@ -37,6 +44,8 @@ impl Default for DevnetConfig {
             chain_id: 31415926,
             genesis_balance_fil: 100_000,
             block_miner: String::new(),
+            create_miner: true,
+            sector_size: "2KiB".to_string(),
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`devnet`]: blocks, tipsets, the head and its execution, state queries,
 //!   persisted in ferrite-store (blocks in [`blockstore`]).
 //! - [`mpool`]: the message pool's checks (signature, nonce, funds, gas, RBF).
+//! - [`node_miner`]: the devnet node's own storage miner, created at its
+//!   first start and credited with its blocks.
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
 //!   devnet's deterministic beacon, documented as such).
@@ -46,6 +48,7 @@ pub mod genesis;
 pub mod message;
 pub mod metrics;
 pub mod mpool;
+pub mod node_miner;
 pub mod producer;
 pub mod randomness;
 pub mod rpc;

@@ -218,6 +218,10 @@ fn devnet_serves_the_cli() {
         stderr(&bad)
     );
 
+    // The node created its own storage miner at its first start.
+    let miner = std::fs::read_to_string(home.path().join("miner")).unwrap();
+    assert!(miner.trim().starts_with("f0"), "{miner}");
+
     let head = ferrite(home.path(), &["chain", "head"]);
     assert!(head.status.success(), "{}", stderr(&head));
     assert!(stdout(&head).contains("height: "), "{}", stdout(&head));

@@ -9,11 +9,14 @@ use ferrite_chain::bundle::Bundle;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES, total_balance};
 use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::metrics::Metrics;
+use ferrite_chain::node_miner::{self, MinerSpec};
 use ferrite_chain::producer;
 use ferrite_chain::rpc::server::{RpcState, router};
 use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::{KeyType, Wallet, write_private};
 use ferrite_store::{RocksDb, RocksOptions};
+use ferrite_types::{SealProof, SectorSize};
+use fvm_shared::address::{Address, Protocol};
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::version::NetworkVersion;
 use tokio::sync::watch;
@@ -96,13 +99,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             None => Bundle::embedded(bs),
         },
     )?);
-    if !dc.block_miner.is_empty() {
-        let miner: fvm_shared::address::Address = dc
-            .block_miner
-            .parse()
-            .with_context(|| format!("[devnet] block_miner {:?}", dc.block_miner))?;
-        devnet.set_block_miner(Some(miner))?;
-    }
+    let miner = node_miner(&devnet, &dc, &wallet, &home)?;
+    devnet.set_block_miner(miner)?;
     let auth = ApiAuth::load_or_create(&keystore)?;
     let admin = auth.create_token(&Permission::Admin.up_to())?;
     let block_time = dc.block_time();
@@ -142,6 +140,10 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         );
         println!("metrics: http://{addr}/metrics");
         println!("default wallet address: {default_address}");
+        match miner {
+            Some(m) => println!("storage miner: {m} (credited with the blocks)"),
+            None => println!("storage miner: none (blocks by f00)"),
+        }
         println!(
             "NOTE: the devnet's beacon and tickets are deterministic: for private testing only"
         );
@@ -165,4 +167,60 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let _ = std::fs::remove_file(home.join("api"));
         Ok(())
     })
+}
+
+/// The miner credited with the node's blocks: `[devnet] block_miner`, or
+/// the node's own miner (`<home>/miner`), created on the first start when
+/// `create_miner` is on.
+fn node_miner(
+    devnet: &Devnet,
+    dc: &ferrite_chain::config::DevnetConfig,
+    wallet: &Wallet,
+    home: &std::path::Path,
+) -> anyhow::Result<Option<Address>> {
+    if !dc.block_miner.is_empty() {
+        let miner: Address = dc
+            .block_miner
+            .parse()
+            .with_context(|| format!("[devnet] block_miner {:?}", dc.block_miner))?;
+        return Ok(Some(miner));
+    }
+    let file = home.join("miner");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let miner: Address = text
+            .trim()
+            .parse()
+            .with_context(|| format!("{} holds no address", file.display()))?;
+        return Ok(Some(miner));
+    }
+    if !dc.create_miner {
+        return Ok(None);
+    }
+    let size: SectorSize = dc
+        .sector_size
+        .parse()
+        .with_context(|| format!("[devnet] sector_size {:?}", dc.sector_size))?;
+    let owner = first_key(wallet, Protocol::Secp256k1)?;
+    let worker = first_key(wallet, Protocol::BLS)?;
+    let owner_key = wallet.key(&owner).context("the owner key is missing")?;
+    let spec = MinerSpec {
+        owner,
+        worker,
+        window_post_proof: SealProof::new(size).window_post().into(),
+        funds: TokenAmount::from_whole(100),
+    };
+    println!("creating the node's storage miner ({size} sectors)");
+    let miner = node_miner::create(devnet, &spec, owner_key)?;
+    write_private(&file, format!("{miner}\n").as_bytes())?;
+    info!(%miner, "created the node's storage miner");
+    Ok(Some(miner))
+}
+
+/// The wallet's first key of `protocol`.
+fn first_key(wallet: &Wallet, protocol: Protocol) -> anyhow::Result<Address> {
+    wallet
+        .list()
+        .into_iter()
+        .find(|a| a.protocol() == protocol)
+        .with_context(|| format!("the wallet has no {protocol:?} key"))
 }

@@ -1,0 +1,47 @@
+//! Workers: the hosts that run tasks, and what they declare about themselves.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::storage::PathId;
+use crate::task::TaskKind;
+
+/// A worker's name, stable across its restarts (a worker that registers again
+/// under the same id is taken to have restarted).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkerId(pub String);
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a worker declares when it registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its name.
+    pub id: WorkerId,
+    /// The host it runs on, for display and for file transfers.
+    pub hostname: String,
+    /// CPU cores the scheduler may fill.
+    pub cores: u32,
+    /// Bytes of RAM the scheduler may fill.
+    pub memory: u64,
+    /// GPUs it may use (0 for a CPU-only worker).
+    pub gpus: u32,
+    /// The task kinds it takes (`--tasks`).
+    pub kinds: BTreeSet<TaskKind>,
+    /// The storage paths it has attached locally.
+    pub paths: Vec<PathId>,
+}
+
+impl WorkerInfo {
+    /// Whether it takes tasks of `kind`.
+    pub fn accepts(&self, kind: TaskKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
