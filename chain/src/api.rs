@@ -50,6 +50,48 @@ pub struct Execution {
     pub height: ChainEpoch,
 }
 
+/// A miner's fixed facts (Lotus's `StateMinerInfo`, in part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinerSummary {
+    /// The owner (an ID address).
+    pub owner: Address,
+    /// The worker (an ID address).
+    pub worker: Address,
+    /// The sector size in bytes.
+    pub sector_size: u64,
+    /// Sectors per Window PoSt partition.
+    pub window_post_partition_sectors: u64,
+}
+
+/// A precommitted sector (Lotus's `StateSectorPreCommitInfo`, in part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreCommitSummary {
+    /// The sealed CID (CommR).
+    pub sealed_cid: Cid,
+    /// The epoch its ticket was drawn at.
+    pub seal_rand_epoch: ChainEpoch,
+    /// The expiration it was precommitted with.
+    pub expiration: ChainEpoch,
+    /// The epoch the precommit landed in; the interactive seed is drawn
+    /// `pre_commit_challenge_delay` epochs later.
+    pub precommit_epoch: ChainEpoch,
+    /// The deposit it locked.
+    pub deposit: TokenAmount,
+}
+
+/// A proven sector (Lotus's `StateSectorGetInfo`, in part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectorSummary {
+    /// The sealed CID (CommR).
+    pub sealed_cid: Cid,
+    /// The epoch it was activated.
+    pub activation: ChainEpoch,
+    /// Its expiration.
+    pub expiration: ChainEpoch,
+    /// The pledge it locks.
+    pub initial_pledge: TokenAmount,
+}
+
 /// A chain, embedded or remote.
 #[async_trait::async_trait]
 pub trait Chain: Send + Sync {
@@ -81,6 +123,27 @@ pub trait Chain: Send + Sync {
         round: ChainEpoch,
         entropy: &[u8],
     ) -> Result<[u8; 32], ChainError>;
+    /// Randomness drawn from the beacon.
+    async fn beacon_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError>;
+    /// The miner's fixed facts; `NotFound` if `miner` is not a miner.
+    async fn miner_info(&self, miner: &Address) -> Result<MinerSummary, ChainError>;
+    /// Sector `number` of `miner` while it is precommitted and not yet proven.
+    async fn precommit(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<PreCommitSummary>, ChainError>;
+    /// Sector `number` of `miner` once it is proven (until it is removed).
+    async fn sector(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<SectorSummary>, ChainError>;
 }
 
 /// The embedded devnet as a [`Chain`]: direct calls, no network.
@@ -214,5 +277,96 @@ impl Chain for DevnetChain {
     ) -> Result<[u8; 32], ChainError> {
         let (d, e) = (self.devnet.clone(), entropy.to_vec());
         blocking(move || d.randomness(RandomnessSource::Tickets, tag, round, &e)).await
+    }
+
+    async fn beacon_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        let (d, e) = (self.devnet.clone(), entropy.to_vec());
+        blocking(move || d.randomness(RandomnessSource::Beacon, tag, round, &e)).await
+    }
+
+    async fn miner_info(&self, miner: &Address) -> Result<MinerSummary, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            let info = st
+                .get_info(d.blockstore())
+                .map_err(|e| ChainError::Internal(anyhow::anyhow!("miner {m} info: {e}")))?;
+            Ok(MinerSummary {
+                owner: info.owner,
+                worker: info.worker,
+                sector_size: info.sector_size as u64,
+                window_post_partition_sectors: info.window_post_partition_sectors,
+            })
+        })
+        .await
+    }
+
+    async fn precommit(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<PreCommitSummary>, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            let pre = st
+                .get_precommitted_sector(d.blockstore(), number)
+                .map_err(|e| ChainError::Internal(anyhow::anyhow!("miner {m} precommits: {e}")))?;
+            Ok(pre.map(|p| PreCommitSummary {
+                sealed_cid: p.info.sealed_cid,
+                seal_rand_epoch: p.info.seal_rand_epoch,
+                expiration: p.info.expiration,
+                precommit_epoch: p.pre_commit_epoch,
+                deposit: p.pre_commit_deposit,
+            }))
+        })
+        .await
+    }
+
+    async fn sector(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<SectorSummary>, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            let sector = st
+                .get_sector(d.blockstore(), number)
+                .map_err(|e| ChainError::Internal(anyhow::anyhow!("miner {m} sectors: {e}")))?;
+            Ok(sector.map(|s| SectorSummary {
+                sealed_cid: s.sealed_cid,
+                activation: s.activation,
+                expiration: s.expiration,
+                initial_pledge: s.initial_pledge,
+            }))
+        })
+        .await
+    }
+}
+
+/// The v18 state of the miner at `miner`, read from the head's state.
+fn miner_state(
+    d: &Devnet,
+    miner: &Address,
+) -> Result<fil_actor_miner_state::v18::State, ChainError> {
+    use fvm_ipld_encoding::CborStore;
+    let actor = d
+        .actor(miner, &[])?
+        .ok_or_else(|| ChainError::NotFound(format!("actor not found: {miner}")))?;
+    match d.blockstore().get_cbor(&actor.state) {
+        Ok(Some(st)) => Ok(st),
+        Ok(None) => Err(ChainError::Internal(anyhow::anyhow!(
+            "{miner}'s state is missing"
+        ))),
+        // Another actor's state does not decode as a miner's.
+        Err(e) => Err(ChainError::NotFound(format!(
+            "{miner} is not a storage miner ({e})"
+        ))),
     }
 }

@@ -1062,3 +1062,75 @@ async fn window_post(
     .await
     .unwrap();
 }
+
+/// The `Chain` trait's miner queries give the same answers in process
+/// (`DevnetChain`, reading v18 state) and over JSON-RPC (`LotusClient`,
+/// through the State* methods), as the sealing pipeline needs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_trait_miner_queries_agree_in_process_and_over_rpc() {
+    use ferrite_chain::api::{Chain, DevnetChain};
+    use ferrite_chain::node_miner::{self, MinerSpec};
+    use ferrite_chain::rpc::client::LotusClient;
+
+    let n = node().await;
+    let spec = MinerSpec {
+        owner: n.owner.address().unwrap(),
+        worker: n.worker.address().unwrap(),
+        window_post_proof: RegisteredPoStProof::StackedDRGWindow2KiBV1P1,
+        funds: TokenAmount::from_whole(100),
+    };
+    let (dn, owner) = (n.devnet.clone(), n.owner.clone());
+    let miner = tokio::task::spawn_blocking(move || node_miner::create(&dn, &spec, &owner))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = n.devnet.head().height();
+    let pc = miner::PreCommitSectorBatchParams2 {
+        sectors: vec![miner::SectorPreCommitInfo {
+            seal_proof: RegisteredSealProof::StackedDRG2KiBV1P1,
+            sector_number: 1,
+            sealed_cid: fake_sealed_cid(),
+            seal_rand_epoch: head - 1,
+            deal_ids: vec![],
+            expiration: head + 700_000,
+            unsealed_cid: miner::CompactCommD::empty(),
+        }],
+    };
+    n.send(
+        &n.worker,
+        miner,
+        miner::Method::PreCommitSectorBatch2 as u64,
+        RawBytes::serialize(&pc).unwrap(),
+        TokenAmount::from_whole(1),
+    )
+    .await
+    .unwrap();
+    n.produce(1).await;
+
+    let (_, heads) = watch::channel(n.devnet.head().height());
+    let wallet = Wallet::open(&n._dir.path().join("keystore")).unwrap();
+    let local = DevnetChain::new(n.devnet.clone(), Arc::new(Mutex::new(wallet)), heads);
+    let remote = LotusClient::new(n.v1.clone(), None).unwrap();
+    let chains: [&dyn Chain; 2] = [&local, &remote];
+    let mut answers = Vec::new();
+    for c in chains {
+        let info = c.miner_info(&miner).await.unwrap();
+        assert_eq!(info.sector_size, 2048);
+        assert_eq!(info.window_post_partition_sectors, 2);
+        let pre = c
+            .precommit(&miner, 1)
+            .await
+            .unwrap()
+            .expect("sector 1 precommitted");
+        assert_eq!(pre.sealed_cid, fake_sealed_cid());
+        assert!(pre.deposit.is_positive());
+        assert!(c.precommit(&miner, 2).await.unwrap().is_none());
+        assert!(c.sector(&miner, 1).await.unwrap().is_none());
+        let seed = c.beacon_randomness(6, head, b"entropy").await.unwrap();
+        // An account is not a miner.
+        let not_miner = c.miner_info(&n.owner.address().unwrap()).await;
+        assert!(not_miner.is_err());
+        answers.push((info, pre, seed));
+    }
+    assert_eq!(answers[0], answers[1]);
+}

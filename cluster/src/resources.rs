@@ -113,6 +113,11 @@ impl Resources {
 pub struct ResourceTable(BTreeMap<TaskKind, BTreeMap<SectorSize, Resources>>);
 
 impl ResourceTable {
+    /// A table with no entry; every task is refused until entries are [`set`](Self::set).
+    pub fn empty() -> Self {
+        ResourceTable(BTreeMap::new())
+    }
+
     /// The entry for `kind` on `size` sectors.
     pub fn get(&self, kind: TaskKind, size: SectorSize) -> Option<&Resources> {
         self.0.get(&kind).and_then(|m| m.get(&size))
@@ -223,7 +228,7 @@ fn default_row(kind: TaskKind) -> Row {
 impl Default for ResourceTable {
     /// Lotus's table; see the module documentation.
     fn default() -> Self {
-        let mut table = ResourceTable(BTreeMap::new());
+        let mut table = ResourceTable::empty();
         for kind in TaskKind::ALL {
             for (size, res) in SectorSize::ALL.into_iter().zip(default_row(kind)) {
                 table.set(kind, size, res);

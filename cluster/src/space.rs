@@ -57,7 +57,7 @@ const TENTHS: u64 = 10;
 
 /// Bytes a file of `kind` takes for a sector of `size`.
 pub fn file_bytes(kind: FileKind, size: SectorSize) -> u64 {
-    let tenths = match kind {
+    let tenths: u64 = match kind {
         FileKind::Unsealed | FileKind::Sealed => 10,
         FileKind::SealingCache => 141,
         FileKind::FinalizedCache => 1,

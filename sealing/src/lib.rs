@@ -1,7 +1,55 @@
-//! ferrite-sealing (not built yet): the sector pipeline.
+//! ferrite-sealing: the sector pipeline.
 //!
-//! It will own the sector state machine (pure: `apply(event)` and
-//! `next_task()`, with every state carrying its own data) and its driver,
-//! which persists each transition in ferrite-store before acting on it and
-//! turns each state's next step into a task for the cluster: AddPiece, PC1,
-//! PC2, PreCommit, WaitSeed, C1, C2, ProveCommit, Finalize.
+//! This crate owns the sector state machine. It is pure (no I/O, no async,
+//! no clock): [`SectorState::apply`] turns a state and an [`Event`] (a task
+//! result, a chain observation or an operator command) into the next state,
+//! or refuses the event with a [`TransitionError`] and leaves the state as it
+//! was; [`SectorState::next_action`] says what to do in a state ([`Action`]:
+//! a worker task, a chain step, a retry after a backoff, or nothing). Each
+//! state carries the data its stage needs, so nothing is optional; the
+//! diagram is on [`SectorState`]. Failures keep the state to retry from, and
+//! [`RetryPolicy`] bounds how often each kind of stage is retried.
+//!
+//! Principal types: [`SectorState`], [`Event`], [`Action`], [`RetryPolicy`],
+//! [`SectorRecord`] (a sector's id, state and history, as stored).
+//!
+//! Data flow: the driver (to come) loads each [`SectorRecord`] from
+//! ferrite-store, runs `next_action`, turns the action into a task for the
+//! cluster or a call to the chain, applies the resulting event, writes the
+//! new record, and only then acts on it. Every action is idempotent, so a
+//! crash between two steps replays the last one.
+//!
+//! ```
+//! use ferrite_sealing::{Action, Event, RetryPolicy, SectorState};
+//! use ferrite_types::{SealProof, SectorSize};
+//!
+//! let policy = RetryPolicy::default();
+//! // A committed-capacity sector: no deals, straight to zero fillers.
+//! let s = SectorState::new(SealProof::new(SectorSize::S2KiB));
+//! assert_eq!(s.next_action(&policy), Action::WaitPieces);
+//! let s = s.apply(Event::StartSealing, &policy)?;
+//! assert_eq!(s.next_action(&policy), Action::AddPiece);
+//! // An event that does not fit is refused, and `s` is unchanged.
+//! assert!(s.apply(Event::C1Done, &policy).is_err());
+//! assert_eq!(s.name(), "AddPiece");
+//! # Ok::<(), ferrite_sealing::TransitionError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod action;
+mod error;
+mod event;
+mod output;
+mod piece;
+mod record;
+mod retry;
+mod state;
+
+pub use action::Action;
+pub use error::TransitionError;
+pub use event::{Event, Task};
+pub use output::{MessageCid, Pc1Output, PoRepProof};
+pub use piece::{DealPiece, PieceToAdd, SectorPiece};
+pub use record::{LogEntry, SectorRecord};
+pub use retry::{Attempts, FailureKind, RetryPolicy};
+pub use state::{AfterAddPiece, Challenge, Failure, Sealed, SectorBase, SectorState, TicketInfo};

@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 
 use super::json::{AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignedMessageJson};
 use crate::ChainError;
-use crate::api::{ActorInfo, Chain, Execution, Head};
+use crate::api::{
+    ActorInfo, Chain, Execution, Head, MinerSummary, PreCommitSummary, SectorSummary,
+};
 use crate::message::SignedMessage;
 
 /// A JSON-RPC client of one endpoint (`http://host:port/rpc/v1`).
@@ -250,5 +252,122 @@ impl Chain for LotusClient {
         bytes
             .try_into()
             .map_err(|_| ChainError::Internal(anyhow::anyhow!("randomness is not 32 bytes")))
+    }
+
+    async fn beacon_randomness(
+        &self,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        let b64: String = self
+            .request(
+                "StateGetRandomnessFromBeacon",
+                json!([tag, round, B64.encode(entropy), []]),
+            )
+            .await?;
+        let bytes = B64
+            .decode(b64)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("randomness: {e}")))?;
+        bytes
+            .try_into()
+            .map_err(|_| ChainError::Internal(anyhow::anyhow!("randomness is not 32 bytes")))
+    }
+
+    async fn miner_info(&self, miner: &Address) -> Result<MinerSummary, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct InfoIn {
+            owner: AddressJson,
+            worker: AddressJson,
+            sector_size: u64,
+            #[serde(rename = "WindowPoStPartitionSectors")]
+            window_post_partition_sectors: u64,
+        }
+        let i: InfoIn = self
+            .request("StateMinerInfo", json!([miner.to_string(), []]))
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(MinerSummary {
+            owner: i.owner.0,
+            worker: i.worker.0,
+            sector_size: i.sector_size,
+            window_post_partition_sectors: i.window_post_partition_sectors,
+        })
+    }
+
+    async fn precommit(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<PreCommitSummary>, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct InfoIn {
+            #[serde(rename = "SealedCID")]
+            sealed_cid: CidJson,
+            seal_rand_epoch: ChainEpoch,
+            expiration: ChainEpoch,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct PreIn {
+            info: InfoIn,
+            #[serde(with = "super::json::token")]
+            pre_commit_deposit: TokenAmount,
+            pre_commit_epoch: ChainEpoch,
+        }
+        let p: Option<PreIn> = self
+            .request(
+                "StateSectorPreCommitInfo",
+                json!([miner.to_string(), number, []]),
+            )
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(p.map(|p| PreCommitSummary {
+            sealed_cid: p.info.sealed_cid.0,
+            seal_rand_epoch: p.info.seal_rand_epoch,
+            expiration: p.info.expiration,
+            precommit_epoch: p.pre_commit_epoch,
+            deposit: p.pre_commit_deposit,
+        }))
+    }
+
+    async fn sector(
+        &self,
+        miner: &Address,
+        number: u64,
+    ) -> Result<Option<SectorSummary>, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct SectorIn {
+            #[serde(rename = "SealedCID")]
+            sealed_cid: CidJson,
+            activation: ChainEpoch,
+            expiration: ChainEpoch,
+            #[serde(with = "super::json::token")]
+            initial_pledge: TokenAmount,
+        }
+        let s: Option<SectorIn> = self
+            .request("StateSectorGetInfo", json!([miner.to_string(), number, []]))
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(s.map(|s| SectorSummary {
+            sealed_cid: s.sealed_cid.0,
+            activation: s.activation,
+            expiration: s.expiration,
+            initial_pledge: s.initial_pledge,
+        }))
+    }
+}
+
+/// Lotus answers a query about a missing actor with a plain error; the
+/// trait says `NotFound`.
+fn not_found_if_missing(e: ChainError) -> ChainError {
+    match e {
+        ChainError::Remote { message, .. } if message.contains("actor not found") => {
+            ChainError::NotFound(message)
+        }
+        other => other,
     }
 }

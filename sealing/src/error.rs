@@ -1,0 +1,60 @@
+//! Why an event was refused.
+
+use ferrite_types::DealId;
+
+/// An event that does not fit the sector's state. The state is unchanged:
+/// [`SectorState::apply`](crate::SectorState::apply) only builds a new one.
+///
+/// Task results whose content is wrong (a piece with the wrong CommP, an
+/// empty proof) are not errors: they move the sector to a failure state. The
+/// errors here mean the event itself was out of place, usually a stale task
+/// result or an operator command in the wrong state; the driver logs it and
+/// keeps the sector as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The event has no transition from this state.
+    #[error("{event} does not apply to a sector in {state}")]
+    Illegal {
+        /// The state's name.
+        state: &'static str,
+        /// The event's name.
+        event: &'static str,
+    },
+    /// The event fits the state, but its data cannot be right.
+    #[error("{event} is invalid in {state}: {reason}")]
+    Invalid {
+        /// The state's name.
+        state: &'static str,
+        /// The event's name.
+        event: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A deal piece larger than the space left in the sector.
+    #[error("deal {deal}: a piece of {size} bytes does not fit in the {free} bytes left")]
+    PieceDoesNotFit {
+        /// The deal.
+        deal: DealId,
+        /// The piece's padded size.
+        size: u64,
+        /// The padded bytes still free in the sector.
+        free: u64,
+    },
+    /// The pieces could not be laid out (a size that is not a valid piece).
+    #[error("cannot lay out the sector's pieces: {reason}")]
+    PieceLayout {
+        /// The size error.
+        reason: String,
+    },
+    /// A retry beyond the policy's limit: the operator must restart or
+    /// remove the sector.
+    #[error("{state} has failed {attempts} times (limit {max}): restart or remove the sector")]
+    RetriesExhausted {
+        /// The failure state's name.
+        state: &'static str,
+        /// Failures so far.
+        attempts: u32,
+        /// The policy's `max_attempts`.
+        max: u32,
+    },
+}
