@@ -525,8 +525,9 @@ impl Devnet {
     /// `AwardBlockReward`, as Lotus pays a block's winner), or to nobody.
     ///
     /// This is the devnet's election rule: one node, one configured miner,
-    /// which wins every epoch while it is a storage miner actor. Blocks do not yet carry an
-    /// election proof or a WinningPoSt (the proving issue adds them).
+    /// which wins every epoch while it is a storage miner actor. Blocks do
+    /// not yet carry an election proof or a WinningPoSt (the proving issue
+    /// adds them).
     pub fn set_block_miner(&self, miner: Option<Address>) -> Result<(), ChainError> {
         let miner = match miner {
             None => None,
