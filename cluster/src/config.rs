@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ClusterError;
 use crate::resources::ResourceTable;
 use crate::task::TaskKind;
 
@@ -36,8 +37,34 @@ impl Default for SchedulerConfig {
 }
 
 impl SchedulerConfig {
+    /// Checks what serde cannot: a zero heartbeat timeout would expire every
+    /// worker at once.
+    pub fn validate(&self) -> Result<(), ClusterError> {
+        if self.heartbeat_timeout_secs == 0 {
+            return Err(ClusterError::Config(
+                "cluster.scheduler.heartbeat_timeout_secs must be at least 1".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
     /// [`SchedulerConfig::heartbeat_timeout_secs`] as a duration.
     pub fn heartbeat_timeout(&self) -> Duration {
         Duration::from_secs(self.heartbeat_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_a_zero_timeout_is_not() {
+        assert!(SchedulerConfig::default().validate().is_ok());
+        let zero = SchedulerConfig {
+            heartbeat_timeout_secs: 0,
+            ..SchedulerConfig::default()
+        };
+        assert!(matches!(zero.validate(), Err(ClusterError::Config(_))));
     }
 }

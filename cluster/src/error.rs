@@ -108,6 +108,9 @@ pub enum ClusterError {
         /// The sector size.
         size: SectorSize,
     },
+    /// A setting that is out of range.
+    #[error("invalid config: {0}")]
+    Config(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

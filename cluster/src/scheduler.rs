@@ -315,7 +315,7 @@ impl Scheduler {
             let usage = res.on(&slot.info);
             let after = slot.used.plus(usage);
             after
-                .within(Usage { memory: u64::MAX, cores: u32::MAX, gpus: u32::MAX })
+                .within(capacity)
                 .then(|| (usage, capacity.minus(after)))
         };
         if let Some(holder) = holders.get(&task.sector)

@@ -179,6 +179,8 @@ pub const TABLES: [&str; 3] = [PATHS.name(), RESERVATIONS.name(), COUNTERS.name(
 const PROBE: &str = ".ferrite-write-probe";
 
 /// The attached storage paths and their reservations, persisted in a [`Store`].
+/// Keep one per database (the node's): its lock is what keeps two
+/// reservations from taking the same bytes.
 #[derive(Debug)]
 pub struct StorageRegistry {
     store: Store,
@@ -454,3 +456,6 @@ fn dir_bytes(dir: &Path) -> Result<u64, ClusterError> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests;

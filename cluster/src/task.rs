@@ -134,3 +134,29 @@ pub enum TaskState {
     /// Assigned to this worker.
     Running(crate::worker::WorkerId),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_match_the_serde_names() {
+        for kind in TaskKind::ALL {
+            assert_eq!(kind.name().parse::<TaskKind>(), Ok(kind));
+            assert_eq!(kind.name().to_uppercase().parse::<TaskKind>(), Ok(kind));
+            let bytes = ferrite_store::codec::encode("t", &kind).unwrap();
+            let as_string: String = ferrite_store::codec::decode("t", &bytes).unwrap();
+            assert_eq!(as_string, kind.name());
+        }
+        assert!("pc3".parse::<TaskKind>().is_err());
+    }
+
+    #[test]
+    fn only_post_kinds_are_proving() {
+        let proving: Vec<TaskKind> = TaskKind::ALL
+            .into_iter()
+            .filter(|k| k.is_proving())
+            .collect();
+        assert_eq!(proving, vec![TaskKind::WindowPost, TaskKind::WinningPost]);
+    }
+}

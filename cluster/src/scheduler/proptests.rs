@@ -84,7 +84,6 @@ fn sector(n: u64) -> SectorId {
 struct Model {
     held: BTreeSet<TaskId>,
     last_seen: HashMap<WorkerId, Instant>,
-    assigned: usize,
     finished: BTreeSet<TaskId>,
     next_id: u64,
 }
@@ -179,7 +178,6 @@ proptest! {
                         holders.into_iter().map(|(n, w)| (sector(n), wid(w))).collect();
                     let queued_before: BTreeSet<TaskId> = s.queued().map(|t| t.id).collect();
                     let out = s.assign(now, &holders);
-                    m.assigned += out.len();
                     let mut seen = BTreeSet::new();
                     for a in &out {
                         prop_assert!(seen.insert(a.task.id), "task assigned twice in one round");
@@ -232,16 +230,5 @@ proptest! {
             }
             check(&s, &m, &caps);
         }
-        total_assigned(m.assigned);
-    }
-}
-
-/// Assignments over all cases, to see that the sequences exercise `assign`.
-fn total_assigned(n: usize) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static TOTAL: AtomicUsize = AtomicUsize::new(0);
-    let t = TOTAL.fetch_add(n, Ordering::Relaxed) + n;
-    if std::env::var_os("FERRITE_PROPTEST_STATS").is_some() {
-        eprintln!("assigned so far: {t}");
     }
 }
