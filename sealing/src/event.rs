@@ -4,7 +4,7 @@
 use ferrite_types::{ChainEpoch, CommD, CommR, PieceInfo, Seed, Ticket};
 use serde::{Deserialize, Serialize};
 
-use crate::{DealPiece, MessageCid, PoRepProof, Pc1Output};
+use crate::{DealPiece, MessageCid, Pc1Output, PoRepProof};
 
 /// A task that a worker runs for a sector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,12 +1,14 @@
 //! The sector state machine: [`SectorState`], [`SectorState::apply`] and
 //! [`SectorState::next_action`]. Pure: no I/O, no clock.
 
-use ferrite_types::{ChainEpoch, CommD, CommR, PaddedPieceSize, SealProof, Seed, Ticket};
+use ferrite_types::{
+    ChainEpoch, CommD, CommR, PaddedPieceSize, PieceInfo, SealProof, Seed, Ticket,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::piece::{fillers, place, used_bytes};
 use crate::{
-    Action, Attempts, Event, FailureKind, MessageCid, PieceToAdd, PoRepProof, Pc1Output,
+    Action, Attempts, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd, PoRepProof,
     RetryPolicy, SectorPiece, Task, TransitionError,
 };
 
@@ -90,36 +92,40 @@ pub struct Failure {
 /// optional, so the driver never has to ask whether a field is set yet.
 ///
 /// ```text
-///  new ─▶ Packing ──AssignPiece──▶ AddPiece ──PieceAdded (a deal piece)──▶ Packing
-///           │                        ▲    │
-///           ├──StartSealing──────────┘    └──PieceAdded (closing fillers)──▶ Pc1
-///           └──StartSealing (already full)─────────────────────────────────▶ Pc1
+///  new -> Packing --AssignPiece--> AddPiece --PieceAdded (a deal piece)--> Packing
+///           |                        ^    |
+///           +--StartSealing----------+    +--PieceAdded (closing fillers)--> Pc1
+///           +--StartSealing (already full)---------------------------------> Pc1
 ///
-///  Pc1 ──Pc1Done──▶ Pc2 ──Pc2Done──▶ PreCommitReady ──PreCommitSent──▶ PreCommitting
-///                                         │                               │
-///                                         │ PreCommitLanded               │ PreCommitLanded
-///                                         └───────────▶ WaitSeed ◀────────┘
+///  Pc1 --Pc1Done--> Pc2 --Pc2Done--> PreCommitReady --PreCommitSent--> PreCommitting
+///                                         |                               |
+///                                         | PreCommitLanded               | PreCommitLanded
+///                                         +-----------> WaitSeed <--------+
 ///
-///  WaitSeed ──SeedReady──▶ C1 ──C1Done──▶ C2 ──C2Done──▶ ProveCommitReady ──ProveCommitSent──▶ ProveCommitting
-///                                                               │                                  │
-///                                                               │ ProveCommitLanded                │ ProveCommitLanded
-///                                                               └──────────▶ Finalizing ◀──────────┘
+///  WaitSeed --SeedReady--> C1 --C1Done--> C2 --C2Done--> ProveCommitReady --ProveCommitSent--> ProveCommitting
+///                                                               |                                  |
+///                                                               | ProveCommitLanded                | ProveCommitLanded
+///                                                               +----------> Finalizing <----------+
 ///
-///  Finalizing ──Finalized──▶ Proving
+///  Finalizing --Finalized--> Proving
 ///
 ///  Failures keep the state to retry from. `Retry` resumes it after the
 ///  backoff while the kind's attempts are below max_attempts; past that the
 ///  sector waits for the operator's `Restart` (which clears the count).
 ///
-///  AddPiece, Pc1, Pc2 ──TaskFailed, bad PieceAdded──▶ SealFailed ─────────▶ the same state
-///  PreCommitReady, PreCommitting ──PreCommitFailed──▶ PreCommitFailed ────▶ PreCommitReady
-///  PreCommitReady, PreCommitting ──TicketExpired────▶ PreCommitFailed ────▶ Pc1
-///  C1, C2 ──TaskFailed──, C2 ──empty C2Done──,
-///  ProveCommitReady ──ProofInvalid──────────────────▶ ComputeProofFailed ─▶ C1
-///  ProveCommitReady, ProveCommitting ──ProveCommitFailed──▶ ProveCommitFailed ─▶ ProveCommitReady
-///  Finalizing ──TaskFailed──────────────────────────▶ FinalizeFailed ─────▶ Finalizing
+///  from                                event                  failure state         Retry/Restart resumes
+///  AddPiece, Pc1, Pc2                  TaskFailed             SealFailed            the same state
+///  AddPiece                            PieceAdded (mismatch)  SealFailed            AddPiece
+///  PreCommitReady, PreCommitting       PreCommitFailed        PreCommitFailed       PreCommitReady
+///  PreCommitReady, PreCommitting       TicketExpired          PreCommitFailed       Pc1 (new ticket)
+///  C1, C2                              TaskFailed             ComputeProofFailed    C1
+///  C2                                  C2Done (empty proof)   ComputeProofFailed    C1
+///  ProveCommitReady                    ProofInvalid           ComputeProofFailed    C1
+///  ProveCommitReady, ProveCommitting   ProveCommitFailed      ProveCommitFailed     ProveCommitReady
+///  Finalizing                          TaskFailed             FinalizeFailed        Finalizing
 ///
-///  any state but Removing, Removed ──Remove──▶ Removing ──DataRemoved──▶ Removed
+///  any state but Removing, Removed --Remove--> Removing --DataRemoved--> Removed
+///  (Removing --TaskFailed--> Removing: deleting files is simply tried again)
 /// ```
 ///
 /// Proving is reached only through `ProveCommitLanded` (and Finalizing), and
@@ -415,7 +421,11 @@ impl SectorState {
 
     /// The state after `event`, or why the event does not fit. `self` is left
     /// as it was either way: the driver persists the new state, then acts.
-    pub fn apply(&self, event: Event, policy: &RetryPolicy) -> Result<SectorState, TransitionError> {
+    pub fn apply(
+        &self,
+        event: Event,
+        policy: &RetryPolicy,
+    ) -> Result<SectorState, TransitionError> {
         use SectorState as S;
 
         let event_name = event.name();
@@ -505,10 +515,11 @@ impl SectorState {
                 })
             }
             (S::Packing { base }, Event::StartSealing) => {
-                let adding: Vec<PieceToAdd> = fillers(used_bytes(&base.pieces), base.sector_bytes())?
-                    .into_iter()
-                    .map(PieceToAdd::Filler)
-                    .collect();
+                let adding: Vec<PieceToAdd> =
+                    fillers(used_bytes(&base.pieces), base.sector_bytes())?
+                        .into_iter()
+                        .map(PieceToAdd::Filler)
+                        .collect();
                 if adding.is_empty() {
                     Ok(S::Pc1 { base: base.clone() })
                 } else {
@@ -790,7 +801,7 @@ fn retry_c1(base: &SectorBase, sealed: &Sealed, challenge: &Challenge) -> Sector
 }
 
 /// The pieces AddPiece wrote, checked against those it was given.
-fn written(adding: &[PieceToAdd], reported: &[ferrite_types::PieceInfo]) -> Result<Vec<SectorPiece>, String> {
+fn written(adding: &[PieceToAdd], reported: &[PieceInfo]) -> Result<Vec<SectorPiece>, String> {
     if adding.len() != reported.len() {
         return Err(format!(
             "AddPiece reported {} pieces where {} were asked",
