@@ -11,7 +11,9 @@
 //! [`RetryPolicy`] bounds how often each kind of stage is retried.
 //!
 //! Principal types: [`SectorState`], [`Event`], [`Action`], [`RetryPolicy`],
-//! [`SectorRecord`] (a sector's id, state and history, as stored).
+//! [`SectorRecord`] (a sector's id, state and history, as stored), and
+//! [`chain::ChainSteps`], the pipeline's chain steps (ticket, precommit,
+//! seed, prove-commit) through the `Chain` trait.
 //!
 //! Data flow: the driver (to come) loads each [`SectorRecord`] from
 //! ferrite-store, runs `next_action`, turns the action into a task for the
@@ -37,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod action;
+pub mod chain;
 mod error;
 mod event;
 mod output;

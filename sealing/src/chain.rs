@@ -1,0 +1,224 @@
+//! The pipeline's chain steps, through the [`Chain`] trait (the embedded
+//! devnet or a Lotus node alike): the seal ticket, precommit batches,
+//! the interactive seed, the prove-commit, and the checks that make each
+//! step idempotent (a sector already precommitted or proven on chain is
+//! reported as such instead of being sent again).
+//!
+//! Messages carry builtin-actors v18's parameters, built with the v18 types,
+//! exactly as a node sends them to mainnet.
+
+use std::sync::Arc;
+
+use cid::Cid;
+use ferrite_chain::ChainError;
+use ferrite_chain::api::{Chain, PreCommitSummary, SectorSummary};
+use ferrite_types::{CommD, CommR, SealProof, Seed, Ticket};
+use fil_actor_miner_state::v18 as miner;
+use fvm_ipld_encoding::RawBytes;
+use fvm_shared::address::Address;
+use fvm_shared::clock::ChainEpoch;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::message::Message;
+
+/// Randomness tags (Filecoin's domain separation).
+const TAG_SEAL_RANDOMNESS: i64 = 5;
+const TAG_INTERACTIVE_SEAL_CHALLENGE_SEED: i64 = 6;
+
+/// What the chain steps need to know about the network and the miner.
+#[derive(Debug, Clone)]
+pub struct ChainStepsConfig {
+    /// The miner actor (its ID address).
+    pub miner: Address,
+    /// The address that sends the miner's messages (its worker or a control
+    /// address held by the node's wallet).
+    pub sender: Address,
+    /// Epochs between a precommit landing and its interactive seed
+    /// (builtin-actors' `PRE_COMMIT_CHALLENGE_DELAY`: 150 on mainnet, 10 on
+    /// the devnet).
+    pub pre_commit_challenge_delay: ChainEpoch,
+    /// How far back the seal ticket is drawn (Lotus: 900 epochs on mainnet
+    /// for finality; a devnet can use 1).
+    pub ticket_lookback: ChainEpoch,
+    /// The sector's lifetime requested at precommit, in epochs.
+    pub sector_lifetime: ChainEpoch,
+    /// Sent with a precommit: the part of the deposit the miner's available
+    /// balance does not cover (0: the balance pays it all).
+    pub precommit_value: TokenAmount,
+    /// Sent with a prove-commit: the part of the initial pledge the miner's
+    /// available balance does not cover.
+    pub provecommit_value: TokenAmount,
+}
+
+/// A sector ready to precommit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreCommitInput {
+    /// The sector number.
+    pub number: u64,
+    /// Its seal proof.
+    pub proof: SealProof,
+    /// CommR from PC2.
+    pub comm_r: CommR,
+    /// CommD, when the sector holds deals; `None` for committed capacity.
+    pub comm_d: Option<CommD>,
+    /// The epoch its ticket was drawn at.
+    pub ticket_epoch: ChainEpoch,
+}
+
+/// The chain steps of one miner.
+pub struct ChainSteps {
+    chain: Arc<dyn Chain>,
+    cfg: ChainStepsConfig,
+}
+
+impl std::fmt::Debug for ChainSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainSteps").field("cfg", &self.cfg).finish()
+    }
+}
+
+impl ChainSteps {
+    /// The steps of `cfg.miner` on `chain`.
+    pub fn new(chain: Arc<dyn Chain>, cfg: ChainStepsConfig) -> Self {
+        Self { chain, cfg }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ChainStepsConfig {
+        &self.cfg
+    }
+
+    fn entropy(&self) -> Result<Vec<u8>, ChainError> {
+        fvm_ipld_encoding::to_vec(&self.cfg.miner)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("encode the miner address: {e}")))
+    }
+
+    /// The seal ticket: randomness from the chain's tickets, drawn
+    /// `ticket_lookback` epochs behind the head, as the miner actor will
+    /// draw it to check the proof.
+    pub async fn ticket(&self) -> Result<(Ticket, ChainEpoch), ChainError> {
+        let head = self.chain.head().await?;
+        let epoch = (head.height - self.cfg.ticket_lookback.max(1)).max(0);
+        let bytes = self
+            .chain
+            .ticket_randomness(TAG_SEAL_RANDOMNESS, epoch, &self.entropy()?)
+            .await?;
+        Ok((Ticket(bytes), epoch))
+    }
+
+    /// The v18 parameters of a precommit batch.
+    pub fn precommit_params(
+        &self,
+        sectors: &[PreCommitInput],
+        head: ChainEpoch,
+    ) -> miner::PreCommitSectorBatchParams2 {
+        miner::PreCommitSectorBatchParams2 {
+            sectors: sectors
+                .iter()
+                .map(|s| miner::SectorPreCommitInfo {
+                    seal_proof: s.proof.into(),
+                    sector_number: s.number,
+                    sealed_cid: s.comm_r.to_cid(),
+                    seal_rand_epoch: s.ticket_epoch,
+                    deal_ids: vec![],
+                    expiration: head + self.cfg.sector_lifetime,
+                    unsealed_cid: match s.comm_d {
+                        Some(d) => miner::CompactCommD::of(d.to_cid()),
+                        None => miner::CompactCommD::empty(),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// Sends one `PreCommitSectorBatch2` for `sectors`; returns its CID.
+    pub async fn send_precommit(&self, sectors: &[PreCommitInput]) -> Result<Cid, ChainError> {
+        let head = self.chain.head().await?;
+        let params = self.precommit_params(sectors, head.height);
+        self.send(
+            miner::Method::PreCommitSectorBatch2 as u64,
+            &params,
+            self.cfg.precommit_value.clone(),
+        )
+        .await
+    }
+
+    /// The sector's precommit on chain, if it has landed and is not yet
+    /// proven.
+    pub async fn precommit(&self, number: u64) -> Result<Option<PreCommitSummary>, ChainError> {
+        self.chain.precommit(&self.cfg.miner, number).await
+    }
+
+    /// The epoch of the interactive seed of a sector precommitted at
+    /// `precommit_epoch`.
+    pub fn seed_epoch(&self, precommit_epoch: ChainEpoch) -> ChainEpoch {
+        precommit_epoch + self.cfg.pre_commit_challenge_delay
+    }
+
+    /// The interactive seed, once the chain is past its epoch; `None` before.
+    pub async fn seed(
+        &self,
+        precommit_epoch: ChainEpoch,
+    ) -> Result<Option<(Seed, ChainEpoch)>, ChainError> {
+        let epoch = self.seed_epoch(precommit_epoch);
+        let head = self.chain.head().await?;
+        if head.height <= epoch {
+            return Ok(None);
+        }
+        let bytes = self
+            .chain
+            .beacon_randomness(TAG_INTERACTIVE_SEAL_CHALLENGE_SEED, epoch, &self.entropy()?)
+            .await?;
+        Ok(Some((Seed(bytes), epoch)))
+    }
+
+    /// Sends `ProveCommitSectors3` for one sector with its C2 proof (the
+    /// caller verifies the proof first); returns the message's CID.
+    pub async fn send_prove_commit(&self, number: u64, proof: &[u8]) -> Result<Cid, ChainError> {
+        let params = miner::ProveCommitSectors3Params {
+            sector_activations: vec![miner::SectorActivationManifest {
+                sector_number: number,
+                pieces: vec![],
+            }],
+            sector_proofs: vec![RawBytes::new(proof.to_vec())],
+            aggregate_proof: RawBytes::default(),
+            aggregate_proof_type: None,
+            require_activation_success: true,
+            require_notification_success: true,
+        };
+        self.send(
+            miner::Method::ProveCommitSectors3 as u64,
+            &params,
+            self.cfg.provecommit_value.clone(),
+        )
+        .await
+    }
+
+    /// The sector on chain, once proven.
+    pub async fn proven(&self, number: u64) -> Result<Option<SectorSummary>, ChainError> {
+        self.chain.sector(&self.cfg.miner, number).await
+    }
+
+    async fn send<P: serde::Serialize>(
+        &self,
+        method: u64,
+        params: &P,
+        value: TokenAmount,
+    ) -> Result<Cid, ChainError> {
+        let params = RawBytes::serialize(params)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("encode parameters: {e}")))?;
+        let msg = Message {
+            version: 0,
+            from: self.cfg.sender,
+            to: self.cfg.miner,
+            sequence: 0,
+            value,
+            method_num: method,
+            params,
+            // Estimated by the chain.
+            gas_limit: 0,
+            gas_fee_cap: TokenAmount::default(),
+            gas_premium: TokenAmount::default(),
+        };
+        self.chain.send(msg).await
+    }
+}
