@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use cid::Cid;
 use ferrite_chain::ChainError;
-use ferrite_chain::api::{Chain, PreCommitSummary, SectorSummary};
-use ferrite_types::{CommD, CommR, SealProof, Seed, Ticket};
+use ferrite_chain::api::{Chain, Execution, PreCommitSummary, SectorSummary};
+use ferrite_types::{CommD, CommR, SealProof, SectorSize, Seed, Ticket};
 use fil_actor_miner_state::v18 as miner;
 use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
@@ -72,7 +72,9 @@ pub struct ChainSteps {
 
 impl std::fmt::Debug for ChainSteps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChainSteps").field("cfg", &self.cfg).finish()
+        f.debug_struct("ChainSteps")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -196,6 +198,20 @@ impl ChainSteps {
     /// The sector on chain, once proven.
     pub async fn proven(&self, number: u64) -> Result<Option<SectorSummary>, ChainError> {
         self.chain.sector(&self.cfg.miner, number).await
+    }
+
+    /// Where message `cid` executed, once it has (its receipt says whether
+    /// it failed).
+    pub async fn executed(&self, cid: &Cid) -> Result<Option<Execution>, ChainError> {
+        self.chain.search(cid).await
+    }
+
+    /// The seal proof of the miner's sectors, from its sector size on chain.
+    pub async fn seal_proof(&self) -> Result<SealProof, ChainError> {
+        let info = self.chain.miner_info(&self.cfg.miner).await?;
+        let size = SectorSize::from_bytes(info.sector_size)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("miner {}: {e}", self.cfg.miner)))?;
+        Ok(SealProof::new(size))
     }
 
     async fn send<P: serde::Serialize>(

@@ -58,3 +58,23 @@ pub enum TransitionError {
         max: u32,
     },
 }
+
+/// Why the driver could not step a sector. The retry policy is in the type:
+/// a `Transient` error leaves the sector as it was, to be stepped again
+/// later; a `Fatal` one needs a person (a corrupt store, a bug).
+#[derive(Debug, thiserror::Error)]
+pub enum SealingError {
+    /// No sector has this number.
+    #[error("sector {0} not found")]
+    UnknownSector(ferrite_types::SectorNumber),
+    /// The chain could not be reached or read, or a wait timed out: try
+    /// again later. The sector's record is unchanged.
+    #[error("retry later: {0:#}")]
+    Transient(anyhow::Error),
+    /// An operator command that does not fit the sector's state.
+    #[error("refused: {0}")]
+    Refused(TransitionError),
+    /// The store failed, or the driver met a state it cannot act on.
+    #[error(transparent)]
+    Fatal(#[from] anyhow::Error),
+}

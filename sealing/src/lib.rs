@@ -15,11 +15,21 @@
 //! [`chain::ChainSteps`], the pipeline's chain steps (ticket, precommit,
 //! seed, prove-commit) through the `Chain` trait.
 //!
-//! Data flow: the driver (to come) loads each [`SectorRecord`] from
-//! ferrite-store, runs `next_action`, turns the action into a task for the
-//! cluster or a call to the chain, applies the resulting event, writes the
-//! new record, and only then acts on it. Every action is idempotent, so a
-//! crash between two steps replays the last one.
+//! The driver, [`Pipeline`], does the I/O: [`Pipeline::pledge`] records a
+//! new committed-capacity sector, and [`Pipeline::step`] loads a
+//! [`SectorRecord`] from ferrite-store ([`records`]), runs `next_action`,
+//! turns the action into a proof task ([`tasks`], through ferrite-proofs'
+//! `Workers` bridge, in this process for now) or a chain step
+//! ([`chain::ChainSteps`]), applies the resulting event, writes the new
+//! record, and only then acts on it. Every action is idempotent, so a crash
+//! between two steps replays the last one. [`Pipeline::run`] steps every
+//! sector until stopped; [`Pipeline::run_until`] steps one.
+//!
+//! ```text
+//!  pledge ──► record (Packing + StartSealing) ──► step: load ─► next_action ─► task / chain
+//!                                                   ▲                              │ event
+//!                                                   └── write record ◄── apply ◄───┘
+//! ```
 //!
 //! ```
 //! use ferrite_sealing::{Action, Event, RetryPolicy, SectorState};
@@ -40,16 +50,20 @@
 
 mod action;
 pub mod chain;
+mod driver;
 mod error;
 mod event;
 mod output;
 mod piece;
 mod record;
+pub mod records;
 mod retry;
 mod state;
+pub mod tasks;
 
 pub use action::Action;
-pub use error::TransitionError;
+pub use driver::Pipeline;
+pub use error::{SealingError, TransitionError};
 pub use event::{Event, Task};
 pub use output::{MessageCid, Pc1Output, PoRepProof};
 pub use piece::{DealPiece, PieceToAdd, SectorPiece};

@@ -1,0 +1,467 @@
+//! The sealing pipeline end to end on the devnet, with real 2 KiB proofs: a
+//! pledged committed-capacity sector goes from AddPiece to Proving through
+//! the driver, with the node "crashing" (the pipeline and its RocksDB closed
+//! and reopened) at three points on the way:
+//!
+//! 1. in PreCommitReady, right after a precommit was sent but before the
+//!    driver could record it (the test sends it, as the crashed driver did);
+//! 2. in C2, right after C1 wrote its output;
+//! 3. in ProveCommitReady, right after a prove-commit was sent but before the
+//!    driver could record it.
+//!
+//! Each time the reopened pipeline carries on from the stored record, and the
+//! sector reaches Proving. The result is checked with builtin-actors v18's
+//! own miner state (`fil_actor_miner_state::v18`): the sector is active with
+//! this replica's CommR, assigned to a deadline's partition.
+//!
+//! One sector, one C2: about a minute on two cores.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use cid::Cid;
+use ferrite_chain::api::DevnetChain;
+use ferrite_chain::bundle::Bundle;
+use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
+use ferrite_chain::genesis::GenesisSpec;
+use ferrite_chain::node_miner::{self, MinerSpec};
+use ferrite_chain::vm::VmSettings;
+use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
+use ferrite_proofs::{ProofsConfig, StageLimits, Workers};
+use ferrite_sealing::chain::{ChainSteps, ChainStepsConfig};
+use ferrite_sealing::tasks::SectorFiles;
+use ferrite_sealing::{
+    Action, Event, Pipeline, RetryPolicy, SealingError, SectorRecord, SectorState, records,
+};
+use ferrite_store::{Db, RocksDb, RocksOptions, Store};
+use ferrite_types::{ActorId, SectorId, SectorNumber};
+use fil_actor_miner_state::v18 as miner;
+use fvm_ipld_encoding::CborStore;
+use fvm_shared::address::Address;
+use fvm_shared::econ::TokenAmount;
+use fvm_shared::sector::RegisteredPoStProof;
+use fvm_shared::version::NetworkVersion;
+use tokio::sync::watch;
+
+/// Long enough for PC1, PC2, C1 and C2 of a 2 KiB sector on a slow machine.
+const SEAL_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn init_proofs() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let mut cfg = ProofsConfig::default();
+        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
+            cfg.parameter_cache = PathBuf::from(p);
+        }
+        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
+            cfg.parent_cache = PathBuf::from(p);
+        }
+        ferrite_proofs::init(&cfg).unwrap();
+    });
+}
+
+/// A devnet with a miner, a block every 100 ms, and the chain steps of the
+/// miner over `DevnetChain`.
+struct Net {
+    devnet: Arc<Devnet>,
+    miner: Address,
+    steps: Arc<ChainSteps>,
+    stop: Arc<AtomicBool>,
+    producer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Net {
+    async fn start(dir: &Path) -> Self {
+        let owner = PrivateKey::generate(KeyType::Secp256k1);
+        let worker = PrivateKey::generate(KeyType::Bls);
+        let (owner_addr, worker_addr) = (owner.address().unwrap(), worker.address().unwrap());
+        let settings = DevnetSettings {
+            vm: VmSettings {
+                network_version: NetworkVersion::V25,
+                chain_id: 31415926,
+                base_fee: TokenAmount::from_atto(100),
+                circulating_supply: TokenAmount::from_whole(1_000_000),
+            },
+            genesis: GenesisSpec {
+                network_name: "sealing-test".to_string(),
+                accounts: vec![
+                    (owner_addr, TokenAmount::from_whole(10_000)),
+                    (worker_addr, TokenAmount::from_whole(10_000)),
+                ],
+            },
+        };
+        let chain_dir = dir.join("chain");
+        let spec = MinerSpec {
+            owner: owner_addr,
+            worker: worker_addr,
+            window_post_proof: RegisteredPoStProof::StackedDRGWindow2KiBV1P1,
+            funds: TokenAmount::from_whole(100),
+        };
+        let (devnet, miner) = tokio::task::spawn_blocking(move || {
+            let db: Arc<dyn Db> =
+                Arc::new(RocksDb::open(&chain_dir, &TABLES, RocksOptions::default()).unwrap());
+            let dn = Devnet::open(db, settings, Bundle::embedded).unwrap();
+            // Genesis' state is read through the tipset above it.
+            dn.produce_block().unwrap();
+            let miner = node_miner::create(&dn, &spec, &owner).unwrap();
+            (Arc::new(dn), miner)
+        })
+        .await
+        .unwrap();
+
+        let mut wallet = Wallet::open(&dir.join("keystore")).unwrap();
+        wallet.import(worker).unwrap();
+        let (heads_tx, heads) = watch::channel(devnet.head().height());
+        let stop = Arc::new(AtomicBool::new(false));
+        let producer = {
+            let (dn, stop) = (devnet.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let ts = dn.produce_block().unwrap();
+                    heads_tx.send_replace(ts.height());
+                }
+            })
+        };
+        let chain = DevnetChain::new(devnet.clone(), Arc::new(Mutex::new(wallet)), heads);
+        let policy = ferrite_chain::rpc::state::devnet_policy();
+        let steps = Arc::new(ChainSteps::new(
+            Arc::new(chain),
+            ChainStepsConfig {
+                miner,
+                sender: worker_addr,
+                pre_commit_challenge_delay: policy.pre_commit_challenge_delay,
+                ticket_lookback: 1,
+                sector_lifetime: policy.min_sector_expiration + 100_000,
+                precommit_value: TokenAmount::from_whole(1),
+                provecommit_value: TokenAmount::from_whole(1),
+            },
+        ));
+        Net {
+            devnet,
+            miner,
+            steps,
+            stop,
+            producer: Some(producer),
+        }
+    }
+
+    fn miner_id(&self) -> ActorId {
+        ActorId(self.miner.id().unwrap())
+    }
+
+    /// The miner's state, decoded with builtin-actors v18's own type.
+    fn miner_state(&self) -> miner::State {
+        let actor = self
+            .devnet
+            .actor(&self.miner, &[])
+            .unwrap()
+            .expect("the miner actor exists");
+        self.devnet
+            .blockstore()
+            .get_cbor(&actor.state)
+            .unwrap()
+            .expect("the miner's state block")
+    }
+
+    async fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(p) = self.producer.take() {
+            p.await.unwrap();
+        }
+    }
+}
+
+/// Retries a second after a failure, so that the crash test's duplicate
+/// messages (which may fail a step) cost little time.
+const FAST_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    backoff_secs: 1,
+    max_backoff_secs: 2,
+};
+
+/// The pipeline on the RocksDB at `dir/sealing`, as a node opens it at start.
+fn open_pipeline(net: &Net, dir: &Path, policy: RetryPolicy) -> Pipeline {
+    let db = RocksDb::open(
+        &dir.join("sealing"),
+        &records::TABLES,
+        RocksOptions::default(),
+    )
+    .unwrap();
+    let workers = Workers::new(&StageLimits::default()).unwrap();
+    Pipeline::new(
+        Store::new(db).unwrap(),
+        net.steps.clone(),
+        workers,
+        dir.join("seal"),
+        net.miner_id(),
+        policy,
+    )
+    .unwrap()
+    .with_poll_interval(Duration::from_millis(100))
+}
+
+fn in_state(name: &'static str) -> impl Fn(&SectorRecord) -> bool {
+    move |r| r.state.name() == name
+}
+
+/// The states the sector went through, in order.
+fn states(r: &SectorRecord) -> Vec<&str> {
+    r.history.iter().map(|e| e.state.as_str()).collect()
+}
+
+/// Whether `want` appears in `seen` in this order (other entries between).
+fn in_order(seen: &[&str], want: &[&str]) -> bool {
+    let mut it = seen.iter();
+    want.iter().all(|w| it.any(|s| s == w))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
+async fn a_pledged_sector_reaches_proving_across_restarts() {
+    init_proofs();
+    let dir = tempfile::tempdir().unwrap();
+    let net = Net::start(dir.path()).await;
+
+    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let n = pipeline.pledge().await.unwrap();
+    assert_eq!(n, SectorNumber(1));
+    let id = SectorId::new(net.miner_id(), n);
+    assert_eq!(pipeline.record(n).unwrap().state.name(), "AddPiece");
+
+    // Crash 1: the precommit went out, the driver died before recording it.
+    let r = pipeline
+        .run_until(n, in_state("PreCommitReady"), SEAL_TIMEOUT)
+        .await
+        .unwrap();
+    let SectorState::PreCommitReady { base, sealed } = &r.state else {
+        unreachable!()
+    };
+    let first_precommit = net
+        .steps
+        .send_precommit(&[ferrite_sealing::chain::PreCommitInput {
+            number: n.0,
+            proof: base.proof,
+            comm_r: sealed.comm_r,
+            comm_d: None,
+            ticket_epoch: sealed.ticket.epoch.0,
+        }])
+        .await
+        .unwrap();
+    let comm_r = sealed.comm_r;
+    drop(pipeline);
+
+    // The reopened driver finds the precommit not landed yet and sends its
+    // own; the chain takes the first and refuses the duplicate.
+    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    assert_eq!(pipeline.record(n).unwrap(), r, "the record survived");
+    let r = pipeline
+        .run_until(n, |r| r.state.name() != "PreCommitReady", SEAL_TIMEOUT)
+        .await
+        .unwrap();
+    let duplicate_precommit = match &r.state {
+        SectorState::PreCommitting { message, .. } => Some(message.0.parse::<Cid>().unwrap()),
+        _ => None, // the first one landed before the driver looked
+    };
+    drop(pipeline);
+
+    // Crash 2: right after C1.
+    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let r = pipeline
+        .run_until(n, in_state("C2"), SEAL_TIMEOUT)
+        .await
+        .unwrap();
+    assert!(
+        SectorFiles::new(&dir.path().join("seal"), id)
+            .c1_output()
+            .exists()
+    );
+    drop(pipeline);
+
+    // Crash 3: the prove-commit went out, the driver died before recording it.
+    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    assert_eq!(pipeline.record(n).unwrap(), r, "the record survived");
+    let r = pipeline
+        .run_until(n, in_state("ProveCommitReady"), SEAL_TIMEOUT)
+        .await
+        .unwrap();
+    let SectorState::ProveCommitReady { proof, .. } = &r.state else {
+        unreachable!()
+    };
+    let first_prove_commit = net.steps.send_prove_commit(n.0, &proof.0).await.unwrap();
+    drop(pipeline);
+
+    // The rest runs as the node runs it: `Pipeline::run` over every sector.
+    let pipeline = Arc::new(open_pipeline(&net, dir.path(), FAST_RETRY));
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(pipeline.clone().run(stopped));
+    let start = std::time::Instant::now();
+    let r = loop {
+        let r = pipeline.record(n).unwrap();
+        if r.state.name() == "Proving" {
+            break r;
+        }
+        assert!(
+            start.elapsed() < SEAL_TIMEOUT,
+            "stuck in {}",
+            r.state.name()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    stop.send_replace(true);
+    running.await.unwrap().unwrap();
+    eprintln!(
+        "the restarted driver sent a duplicate precommit: {}",
+        duplicate_precommit.is_some()
+    );
+    let seen = states(&r);
+    eprintln!("sector {n} went through {seen:?}");
+    assert!(
+        in_order(
+            &seen,
+            &[
+                "Packing",
+                "AddPiece",
+                "PC1",
+                "PC2",
+                "PreCommitReady",
+                "PreCommitting",
+                "WaitSeed",
+                "C1",
+                "C2",
+                "ProveCommitReady",
+                "ProveCommitting",
+                "Finalizing",
+                "Proving",
+            ]
+        ),
+        "{seen:?}"
+    );
+    let SectorState::Proving {
+        sealed, activation, ..
+    } = &r.state
+    else {
+        unreachable!()
+    };
+    assert_eq!(sealed.comm_r, comm_r, "PC1 and PC2 ran once");
+    // Every transition was written with its time, oldest first.
+    assert!(r.history.windows(2).all(|w| w[0].at_secs <= w[1].at_secs));
+
+    // The messages the "crashed" driver sent landed; its successor's
+    // duplicates, if it sent any, were refused by the chain and harmed nothing.
+    for first in [first_precommit, first_prove_commit] {
+        let x = net.steps.executed(&first).await.unwrap().expect("executed");
+        assert!(x.receipt.exit_code.is_success(), "{first}: {:?}", x.receipt);
+    }
+    if let Some(dup) = duplicate_precommit {
+        let x = net.steps.executed(&dup).await.unwrap().expect("executed");
+        assert!(!x.receipt.exit_code.is_success(), "the duplicate precommit");
+    }
+
+    // The chain, read with builtin-actors v18's own state type.
+    let st = net.miner_state();
+    let bs = net.devnet.blockstore();
+    let sector = st
+        .get_sector(bs, n.0)
+        .unwrap()
+        .expect("the sector is active on chain");
+    assert_eq!(sector.sealed_cid, comm_r.to_cid());
+    assert_eq!(sector.activation, activation.0);
+    assert!(sector.initial_pledge.is_positive());
+    assert!(st.get_precommitted_sector(bs, n.0).unwrap().is_none());
+    let (dl, part) = st.find_sector(bs, n.0).unwrap();
+    let deadline = st
+        .load_deadlines(bs)
+        .unwrap()
+        .load_deadline(bs, dl)
+        .unwrap();
+    assert!(deadline.load_partition(bs, part).unwrap().sectors.get(n.0));
+
+    // Finalized: C1's output and the PC1 layers are gone, the replica stays.
+    let files = SectorFiles::new(&dir.path().join("seal"), id);
+    assert!(!files.c1_output().exists());
+    assert!(files.sealed.exists());
+    let layers = std::fs::read_dir(&files.cache)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("layer"))
+        .count();
+    assert_eq!(layers, 0, "PC1's layers are cleared");
+
+    // A step of a proving sector does nothing, and the next pledge gets 2.
+    assert!(!pipeline.step(n).await.unwrap());
+    drop(pipeline);
+    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    assert_eq!(pipeline.records().next_number().unwrap(), SectorNumber(2));
+    drop(pipeline);
+    net.stop().await;
+}
+
+/// Failures without proofs: a task that fails moves the sector to its
+/// failure state, which retries after its backoff until the policy's limit,
+/// then waits for the operator; `Restart` and `Remove` are recorded and acted
+/// on, and a command that does not fit is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_retry_then_wait_for_the_operator() {
+    init_proofs();
+    let dir = tempfile::tempdir().unwrap();
+    let net = Net::start(dir.path()).await;
+    // The seal directory is a file: AddPiece cannot create the sector's.
+    let seal_dir = dir.path().join("seal");
+    std::fs::write(&seal_dir, b"not a directory").unwrap();
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        backoff_secs: 3,
+        max_backoff_secs: 3,
+    };
+    let pipeline = open_pipeline(&net, dir.path(), policy);
+    let n = pipeline.pledge().await.unwrap();
+
+    assert!(pipeline.step(n).await.unwrap());
+    let r = pipeline.record(n).unwrap();
+    let SectorState::SealFailed(f) = &r.state else {
+        panic!("{:?}", r.state)
+    };
+    assert!(f.reason.starts_with("AddPiece failed"), "{}", f.reason);
+    // Within the backoff nothing happens; after it, AddPiece runs again.
+    assert!(!pipeline.step(n).await.unwrap());
+    let r = pipeline
+        .run_until(n, in_state("AddPiece"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(r.history.last().unwrap().event, "Retry");
+    // The second failure reaches the limit: the operator must act.
+    assert!(pipeline.step(n).await.unwrap());
+    let r = pipeline.record(n).unwrap();
+    assert_eq!(r.state.next_action(&policy), Action::AwaitOperator);
+    assert!(!pipeline.step(n).await.unwrap());
+
+    // The operator frees the directory and restarts the sector.
+    std::fs::remove_file(&seal_dir).unwrap();
+    let r = pipeline.command(n, Event::Restart).unwrap();
+    assert_eq!(r.state.name(), "AddPiece");
+    assert!(pipeline.step(n).await.unwrap());
+    assert_eq!(pipeline.record(n).unwrap().state.name(), "PC1");
+    let files = SectorFiles::new(&seal_dir, SectorId::new(net.miner_id(), n));
+    assert_eq!(std::fs::metadata(&files.unsealed).unwrap().len(), 2048);
+
+    // Removal deletes the files; a second removal is refused.
+    pipeline.command(n, Event::Remove).unwrap();
+    assert!(pipeline.step(n).await.unwrap());
+    assert_eq!(pipeline.record(n).unwrap().state.name(), "Removed");
+    assert!(!files.dir.exists());
+    assert!(matches!(
+        pipeline.command(n, Event::Remove),
+        Err(SealingError::Refused(_))
+    ));
+    assert!(matches!(
+        pipeline.record(SectorNumber(99)),
+        Err(SealingError::UnknownSector(SectorNumber(99)))
+    ));
+    drop(pipeline);
+    net.stop().await;
+}
