@@ -204,6 +204,7 @@ async fn node() -> Node {
         block_time: Duration::from_millis(300),
         registry,
         metrics,
+        extension: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

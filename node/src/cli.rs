@@ -57,6 +57,9 @@ pub enum Command {
     /// Chain: read the head, send FIL (talks to a running node)
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Sectors: pledge, list, show, remove and restart sectors (talks to a running node)
+    #[command(subcommand)]
+    Sectors(SectorsCommand),
     /// API tokens
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -159,6 +162,39 @@ pub enum ChainCommand {
         /// Sender [default: the node's default wallet address]
         #[arg(long)]
         from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SectorsCommand {
+    /// Seal committed-capacity sectors (no deals) and prove them
+    Pledge {
+        /// How many sectors
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+    },
+    /// Every sector, its state and how long it has been in it
+    List,
+    /// One sector's state, and with --log its history with times
+    Status {
+        /// The sector number
+        number: u64,
+        /// Print every transition
+        #[arg(long)]
+        log: bool,
+    },
+    /// Remove a sector: stop its work and delete its files (admin token)
+    Remove {
+        /// The sector number
+        number: u64,
+        /// Needed when the sector is on chain: its pledge and power are lost
+        #[arg(long)]
+        really_do_it: bool,
+    },
+    /// Retry a failed sector now, even after its retries are used up
+    Restart {
+        /// The sector number
+        number: u64,
     },
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod logging;
+mod sealing_api;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

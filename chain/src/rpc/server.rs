@@ -43,6 +43,20 @@ pub const FERRITE_CHAIN_ADVANCE: &str = "Ferrite.ChainAdvance";
 /// The most blocks one ChainAdvance call produces.
 pub const MAX_ADVANCE: u64 = 100_000;
 
+/// Methods a process adds to the API beyond the chain's, in Ferrite's own
+/// namespace (`Ferrite.*`): the node's sealing commands, say. The chain's
+/// server checks the token's permission and counts the call; the extension
+/// does the rest.
+#[async_trait::async_trait]
+pub trait RpcExtension: Send + Sync {
+    /// The permission `method` (full name) needs, or `None` if it is not
+    /// one of the extension's.
+    fn permission(&self, method: &str) -> Option<Permission>;
+    /// Runs `method` with positional `params`; an error is `(code, message)`,
+    /// answered as a JSON-RPC error.
+    async fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)>;
+}
+
 /// What the server serves.
 pub struct RpcState {
     /// The chain.
@@ -61,6 +75,8 @@ pub struct RpcState {
     pub registry: prometheus::Registry,
     /// The chain's metrics.
     pub metrics: crate::metrics::Metrics,
+    /// The process's own methods, if any.
+    pub extension: Option<Arc<dyn RpcExtension>>,
 }
 
 impl std::fmt::Debug for RpcState {
@@ -217,6 +233,11 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
         .strip_prefix("Filecoin.")
         .filter(|m| required(m).is_some())
         .or((method == FERRITE_CHAIN_ADVANCE).then_some(method))
+        .or(state
+            .extension
+            .as_ref()
+            .filter(|e| e.permission(method).is_some())
+            .map(|_| method))
         .unwrap_or("unknown");
     let outcome = if result.is_ok() { "ok" } else { "error" };
     state
@@ -330,6 +351,20 @@ async fn call(
     full_method: &str,
     values: Vec<Value>,
 ) -> Result<Value, RpcError> {
+    if let Some(ext) = &state.extension
+        && let Some(need) = ext.permission(full_method)
+    {
+        if !perms.contains(&need) {
+            return Err(RpcError::method(format!(
+                "missing permission to invoke '{full_method}' (need '{}')",
+                need.name()
+            )));
+        }
+        return ext
+            .call(full_method, values)
+            .await
+            .map_err(|(code, message)| RpcError { code, message });
+    }
     // Lotus's namespace, plus Ferrite's own admin extension.
     let method = match full_method.strip_prefix("Filecoin.") {
         Some(m) if !m.contains('.') => m,

@@ -101,6 +101,11 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     )?);
     let miner = node_miner(&devnet, &dc, &wallet, &home)?;
     devnet.set_block_miner(miner)?;
+    // The node seals for its miner when its worker key is in the wallet.
+    let worker = match miner {
+        Some(m) => worker_in_wallet(&devnet, &wallet, &m)?,
+        None => None,
+    };
     let auth = ApiAuth::load_or_create(&keystore)?;
     let admin = auth.create_token(&Permission::Admin.up_to())?;
     let block_time = dc.block_time();
@@ -114,15 +119,33 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let metrics = Metrics::register(&registry).context("register metrics")?;
         metrics.head_height.set(devnet.head().height());
         let (stop_tx, stop) = watch::channel(false);
+        let wallet = Arc::new(Mutex::new(wallet));
+        // The node's miner's sealing pipeline, when the wallet holds its worker key.
+        let pipeline = match (miner, worker) {
+            (Some(m), Some(w)) => Some(crate::sealing_api::pipeline(
+                &home,
+                devnet.clone(),
+                wallet.clone(),
+                heads.subscribe(),
+                m,
+                w,
+                &cfg.proofs,
+            )?),
+            _ => None,
+        };
         let state = Arc::new(RpcState {
             devnet: devnet.clone(),
-            wallet: Arc::new(Mutex::new(wallet)),
+            wallet: wallet.clone(),
             default_address,
             auth,
             heads: heads.clone(),
             block_time,
             registry,
             metrics: metrics.clone(),
+            extension: pipeline.clone().map(|p| {
+                Arc::new(crate::sealing_api::SealingApi::new(p))
+                    as Arc<dyn ferrite_chain::rpc::server::RpcExtension>
+            }),
         });
         write_private(
             &home.join("api"),
@@ -154,6 +177,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             metrics,
             stop.clone(),
         ));
+        let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
         let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
             let _ = stop_server.changed().await;
@@ -163,6 +187,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         info!("stopping");
         let _ = stop_tx.send(true);
         let _ = producer.await;
+        if let Some(s) = sealing {
+            let _ = s.await;
+        }
         let _ = server.await;
         let _ = std::fs::remove_file(home.join("api"));
         Ok(())
@@ -223,4 +250,29 @@ fn first_key(wallet: &Wallet, protocol: Protocol) -> anyhow::Result<Address> {
         .into_iter()
         .find(|a| a.protocol() == protocol)
         .with_context(|| format!("the wallet has no {protocol:?} key"))
+}
+
+/// The miner's worker key's address, if the wallet holds it.
+fn worker_in_wallet(
+    devnet: &Devnet,
+    wallet: &Wallet,
+    miner: &Address,
+) -> anyhow::Result<Option<Address>> {
+    use fvm_ipld_encoding::CborStore;
+    let Some(actor) = devnet.actor(miner, &[])? else {
+        return Ok(None);
+    };
+    let Some(st) = devnet
+        .blockstore()
+        .get_cbor::<fil_actor_miner_state::v18::State>(&actor.state)
+        .ok()
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let info = st
+        .get_info(devnet.blockstore())
+        .map_err(|e| anyhow::anyhow!("read {miner}'s info: {e}"))?;
+    let key = devnet.account_key(&info.worker, &[])?;
+    Ok(wallet.key(&key).map(|_| key))
 }

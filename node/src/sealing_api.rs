@@ -1,0 +1,186 @@
+//! The node's sealing service: the sealing pipeline of the node's miner,
+//! run in process, and its operator methods on the JSON-RPC API
+//! (`Ferrite.Sectors*`), which `ferrite sectors ...` calls.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use ferrite_chain::api::{Chain, DevnetChain};
+use ferrite_chain::auth::Permission;
+use ferrite_chain::devnet::Devnet;
+use ferrite_chain::rpc::server::RpcExtension;
+use ferrite_chain::wallet::Wallet;
+use ferrite_proofs::{ProofsConfig, Workers};
+use ferrite_sealing::chain::{ChainSteps, ChainStepsConfig};
+use ferrite_sealing::{Event, Pipeline, RetryPolicy, SealingError, SectorRecord};
+use ferrite_store::{RocksDb, RocksOptions, Store};
+use ferrite_types::{ActorId, SectorNumber};
+use fvm_shared::address::Address;
+use fvm_shared::econ::TokenAmount;
+use serde_json::{Value, json};
+
+/// `Ferrite.SectorsPledge [count]`: seal `count` committed-capacity sectors.
+pub const PLEDGE: &str = "Ferrite.SectorsPledge";
+/// `Ferrite.SectorsList []`: every sector and its state.
+pub const LIST: &str = "Ferrite.SectorsList";
+/// `Ferrite.SectorsStatus [number]`: one sector, with its history.
+pub const STATUS: &str = "Ferrite.SectorsStatus";
+/// `Ferrite.SectorsRemove [number]`: remove a sector.
+pub const REMOVE: &str = "Ferrite.SectorsRemove";
+/// `Ferrite.SectorsRestart [number]`: retry a failed sector now.
+pub const RESTART: &str = "Ferrite.SectorsRestart";
+
+/// The devnet's policy the chain steps follow (builtin-actors v18's
+/// `devnet` build): the precommit challenge delay, and a sector lifetime
+/// above the minimum counted from the latest possible activation.
+const PRE_COMMIT_CHALLENGE_DELAY: i64 = 10;
+const SECTOR_LIFETIME: i64 = 540 * 2880;
+
+/// Builds the pipeline of `miner` (its worker key must be in `wallet`),
+/// with its records in `<home>/sealing/db` and sector files under
+/// `<home>/sealing/sectors`.
+pub fn pipeline(
+    home: &Path,
+    devnet: Arc<Devnet>,
+    wallet: Arc<Mutex<Wallet>>,
+    heads: tokio::sync::watch::Receiver<i64>,
+    miner: Address,
+    worker: Address,
+    proofs: &ProofsConfig,
+) -> anyhow::Result<Arc<Pipeline>> {
+    let dir = home.join("sealing");
+    let db = RocksDb::open(
+        &dir.join("db"),
+        &ferrite_sealing::records::TABLES,
+        RocksOptions::default(),
+    )
+    .context("open the sealing database")?;
+    let store = Store::new(db).context("open the sealing store")?;
+    let chain: Arc<dyn Chain> = Arc::new(DevnetChain::new(devnet, wallet, heads));
+    let steps = Arc::new(ChainSteps::new(
+        chain,
+        ChainStepsConfig {
+            miner,
+            sender: worker,
+            pre_commit_challenge_delay: PRE_COMMIT_CHALLENGE_DELAY,
+            ticket_lookback: 1,
+            sector_lifetime: SECTOR_LIFETIME,
+            // The miner's available balance (its block rewards) pays.
+            precommit_value: TokenAmount::default(),
+            provecommit_value: TokenAmount::default(),
+        },
+    ));
+    let workers = Workers::new(&proofs.limits)?;
+    let id = ActorId(miner.id().context("the miner must be an ID address")?);
+    Ok(Arc::new(Pipeline::new(
+        store,
+        steps,
+        workers,
+        dir.join("sectors"),
+        id,
+        RetryPolicy::default(),
+    )?))
+}
+
+/// The `Ferrite.Sectors*` methods over a pipeline.
+pub struct SealingApi {
+    pipeline: Arc<Pipeline>,
+}
+
+impl SealingApi {
+    /// The methods of `pipeline`.
+    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+        Self { pipeline }
+    }
+}
+
+fn sector_json(r: &SectorRecord, with_history: bool) -> Value {
+    let since = r.since_secs().unwrap_or_default();
+    let mut v = json!({
+        "Number": r.id.number.0,
+        "State": r.state.name(),
+        "Since": since,
+        "OnChain": r.state.is_on_chain(),
+    });
+    if let Some(f) = r.state.failure() {
+        v["Error"] = json!(f.1.reason);
+    }
+    if with_history {
+        v["History"] = r
+            .history
+            .iter()
+            .map(|e| json!({"At": e.at_secs, "Event": e.event, "State": e.state}))
+            .collect();
+    }
+    v
+}
+
+fn arg<T: serde::de::DeserializeOwned>(
+    params: &[Value],
+    i: usize,
+    what: &str,
+) -> Result<T, (i64, String)> {
+    let v = params.get(i).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(v).map_err(|e| (-32602, format!("bad {what}: {e}")))
+}
+
+fn api_err(e: SealingError) -> (i64, String) {
+    let code = match e {
+        SealingError::UnknownSector(_) => 3,
+        _ => 1,
+    };
+    (code, e.to_string())
+}
+
+#[async_trait::async_trait]
+impl RpcExtension for SealingApi {
+    fn permission(&self, method: &str) -> Option<Permission> {
+        Some(match method {
+            LIST | STATUS => Permission::Read,
+            PLEDGE | RESTART => Permission::Write,
+            REMOVE => Permission::Admin,
+            _ => return None,
+        })
+    }
+
+    async fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
+        match method {
+            PLEDGE => {
+                let count: Option<u64> = arg(&params, 0, "count")?;
+                let count = count.unwrap_or(1);
+                if !(1..=1000).contains(&count) {
+                    return Err((-32602, format!("count {count} is not 1 to 1000")));
+                }
+                let mut numbers = Vec::new();
+                for _ in 0..count {
+                    numbers.push(self.pipeline.pledge().await.map_err(api_err)?.0);
+                }
+                Ok(json!(numbers))
+            }
+            LIST => {
+                let all = self.pipeline.sectors().await.map_err(api_err)?;
+                Ok(all.iter().map(|r| sector_json(r, false)).collect())
+            }
+            STATUS => {
+                let n: u64 = arg(&params, 0, "sector number")?;
+                let r = self.pipeline.record(SectorNumber(n)).map_err(api_err)?;
+                Ok(sector_json(&r, true))
+            }
+            REMOVE | RESTART => {
+                let n: u64 = arg(&params, 0, "sector number")?;
+                let event = if method == REMOVE {
+                    Event::Remove
+                } else {
+                    Event::Restart
+                };
+                let r = self
+                    .pipeline
+                    .command(SectorNumber(n), event)
+                    .map_err(api_err)?;
+                Ok(sector_json(&r, false))
+            }
+            _ => Err((-32601, format!("method '{method}' not found"))),
+        }
+    }
+}
