@@ -32,6 +32,47 @@ pub struct MinerSpec {
     pub funds: TokenAmount,
 }
 
+/// The first miner on `dn` whose owner is `owner`, if any: a node that
+/// stopped after creating its miner, before it could remember it, finds it
+/// here instead of creating another.
+pub fn find(dn: &Devnet, owner: &Address) -> Result<Option<Address>, ChainError> {
+    use fvm_ipld_encoding::CborStore;
+    let internal = |what: &str, e: String| ChainError::Internal(anyhow::anyhow!("{what}: {e}"));
+    let Some(owner) = dn.lookup_id(owner, &[])? else {
+        return Ok(None);
+    };
+    let Some(actor) = dn.actor(&Address::new_id(POWER_ACTOR), &[])? else {
+        return Ok(None);
+    };
+    let bs = dn.blockstore();
+    let st: power::State = bs
+        .get_cbor(&actor.state)
+        .map_err(|e| internal("read the power actor", e.to_string()))?
+        .ok_or_else(|| internal("read the power actor", "state missing".to_string()))?;
+    let claims = st
+        .load_claims(bs)
+        .map_err(|e| internal("load power claims", e.to_string()))?;
+    let mut miners = Vec::new();
+    claims
+        .for_each(|a, _| {
+            miners.push(a);
+            Ok(())
+        })
+        .map_err(|e| internal("read power claims", e.to_string()))?;
+    for m in miners {
+        let Some(ma) = dn.actor(&m, &[])? else {
+            continue;
+        };
+        let Ok(Some(ms)) = bs.get_cbor::<fil_actor_miner_state::v18::State>(&ma.state) else {
+            continue;
+        };
+        if ms.get_info(bs).map(|i| i.owner == owner).unwrap_or(false) {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
 /// Creates the miner on `dn`, producing blocks until the message has
 /// executed, and returns its ID address.
 pub fn create(

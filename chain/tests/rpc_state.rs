@@ -1085,6 +1085,13 @@ async fn chain_trait_miner_queries_agree_in_process_and_over_rpc() {
         .await
         .unwrap()
         .unwrap();
+    // A node that lost track of its miner finds it by its owner.
+    let found = node_miner::find(&n.devnet, &n.owner.address().unwrap()).unwrap();
+    assert_eq!(found, Some(miner));
+    assert_eq!(
+        node_miner::find(&n.devnet, &n.worker.address().unwrap()).unwrap(),
+        None
+    );
     let head = n.devnet.head().height();
     let pc = miner::PreCommitSectorBatchParams2 {
         sectors: vec![miner::SectorPreCommitInfo {

@@ -236,8 +236,14 @@ fn node_miner(
         window_post_proof: SealProof::new(size).window_post().into(),
         funds: TokenAmount::from_whole(100),
     };
-    println!("creating the node's storage miner ({size} sectors)");
-    let miner = node_miner::create(devnet, &spec, owner_key)?;
+    let miner = match node_miner::find(devnet, &owner)? {
+        // Created before a crash, and not yet remembered.
+        Some(m) => m,
+        None => {
+            println!("creating the node's storage miner ({size} sectors)");
+            node_miner::create(devnet, &spec, owner_key)?
+        }
+    };
     write_private(&file, format!("{miner}\n").as_bytes())?;
     info!(%miner, "created the node's storage miner");
     Ok(Some(miner))
