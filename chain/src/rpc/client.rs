@@ -131,6 +131,28 @@ impl LotusClient {
     }
 }
 
+impl LotusClient {
+    /// 32 bytes of randomness from `method` (tickets or beacon), drawn at
+    /// the head.
+    async fn randomness(
+        &self,
+        method: &str,
+        tag: i64,
+        round: ChainEpoch,
+        entropy: &[u8],
+    ) -> Result<[u8; 32], ChainError> {
+        let b64: String = self
+            .request(method, json!([tag, round, B64.encode(entropy), []]))
+            .await?;
+        let bytes = B64
+            .decode(b64)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("{method}: {e}")))?;
+        bytes
+            .try_into()
+            .map_err(|_| ChainError::Internal(anyhow::anyhow!("{method}: not 32 bytes")))
+    }
+}
+
 fn execution(l: MsgLookupIn) -> Execution {
     Execution {
         message: l.message.0,
@@ -240,18 +262,8 @@ impl Chain for LotusClient {
         round: ChainEpoch,
         entropy: &[u8],
     ) -> Result<[u8; 32], ChainError> {
-        let b64: String = self
-            .request(
-                "StateGetRandomnessFromTickets",
-                json!([tag, round, B64.encode(entropy), []]),
-            )
-            .await?;
-        let bytes = B64
-            .decode(b64)
-            .map_err(|e| ChainError::Internal(anyhow::anyhow!("randomness: {e}")))?;
-        bytes
-            .try_into()
-            .map_err(|_| ChainError::Internal(anyhow::anyhow!("randomness is not 32 bytes")))
+        self.randomness("StateGetRandomnessFromTickets", tag, round, entropy)
+            .await
     }
 
     async fn beacon_randomness(
@@ -260,18 +272,8 @@ impl Chain for LotusClient {
         round: ChainEpoch,
         entropy: &[u8],
     ) -> Result<[u8; 32], ChainError> {
-        let b64: String = self
-            .request(
-                "StateGetRandomnessFromBeacon",
-                json!([tag, round, B64.encode(entropy), []]),
-            )
-            .await?;
-        let bytes = B64
-            .decode(b64)
-            .map_err(|e| ChainError::Internal(anyhow::anyhow!("randomness: {e}")))?;
-        bytes
-            .try_into()
-            .map_err(|_| ChainError::Internal(anyhow::anyhow!("randomness is not 32 bytes")))
+        self.randomness("StateGetRandomnessFromBeacon", tag, round, entropy)
+            .await
     }
 
     async fn miner_info(&self, miner: &Address) -> Result<MinerSummary, ChainError> {
