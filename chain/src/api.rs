@@ -12,7 +12,11 @@ use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
 
+pub use fil_actors_shared::fvm_ipld_bitfield::BitField;
+use fvm_shared::sector::{RegisteredSealProof, StoragePower};
+
 use crate::ChainError;
+use crate::miner_view;
 use crate::devnet::{Devnet, RandomnessSource};
 use crate::message::SignedMessage;
 use crate::wallet::Wallet;
@@ -92,6 +96,86 @@ pub struct SectorSummary {
     pub initial_pledge: TokenAmount,
 }
 
+/// A proving deadline's window (Lotus's `dline.Info`, in part): the deadline
+/// open at `current_epoch`, or the next one to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineWindow {
+    /// The epoch the window was computed at.
+    pub current_epoch: ChainEpoch,
+    /// The first epoch of the proving period it belongs to.
+    pub period_start: ChainEpoch,
+    /// Its index in the proving period (0..48 on mainnet).
+    pub index: u64,
+    /// Its first epoch: proofs are accepted from here.
+    pub open: ChainEpoch,
+    /// The first epoch after it: proofs must land before.
+    pub close: ChainEpoch,
+    /// The epoch its challenge randomness is drawn at.
+    pub challenge: ChainEpoch,
+    /// The last epoch before which faults for it may be declared.
+    pub fault_cutoff: ChainEpoch,
+}
+
+impl DeadlineWindow {
+    /// Whether the window is open at `epoch`.
+    pub fn is_open(&self, epoch: ChainEpoch) -> bool {
+        epoch >= self.open && epoch < self.close
+    }
+}
+
+/// One partition's sectors (Lotus's `api.Partition`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionSectors {
+    /// Every sector in it, terminated ones included.
+    pub all: BitField,
+    /// Those declared or detected faulty.
+    pub faulty: BitField,
+    /// Faulty ones declared recovered and not yet proven.
+    pub recovering: BitField,
+    /// Those not terminated.
+    pub live: BitField,
+    /// Live, proven and not faulty.
+    pub active: BitField,
+}
+
+/// One deadline's PoSt bookkeeping in the current period (Lotus's
+/// `api.Deadline`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineProofs {
+    /// Partitions with a PoSt accepted in the current period.
+    pub posted: BitField,
+    /// Optimistically accepted proofs still open to dispute.
+    pub disputable_proofs: u64,
+}
+
+/// A miner's power claim and the network's total.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PowerSummary {
+    /// Its raw-byte power.
+    pub raw: StoragePower,
+    /// Its quality-adjusted power.
+    pub quality_adjusted: StoragePower,
+    /// The network's raw-byte power.
+    pub total_raw: StoragePower,
+    /// The network's quality-adjusted power.
+    pub total_quality_adjusted: StoragePower,
+}
+
+/// A sector on chain, as a PoSt prover needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenSector {
+    /// Its number.
+    pub number: u64,
+    /// The seal proof it was sealed with.
+    pub seal_proof: RegisteredSealProof,
+    /// Its CommR.
+    pub sealed_cid: Cid,
+    /// The epoch it was activated.
+    pub activation: ChainEpoch,
+    /// Its expiration.
+    pub expiration: ChainEpoch,
+}
+
 /// A chain, embedded or remote.
 #[async_trait::async_trait]
 pub trait Chain: Send + Sync {
@@ -144,6 +228,24 @@ pub trait Chain: Send + Sync {
         miner: &Address,
         number: u64,
     ) -> Result<Option<SectorSummary>, ChainError>;
+    /// The deadline open at the head, or the next one to open.
+    async fn proving_deadline(&self, miner: &Address) -> Result<DeadlineWindow, ChainError>;
+    /// Every deadline's PoSt bookkeeping, in index order.
+    async fn deadlines(&self, miner: &Address) -> Result<Vec<DeadlineProofs>, ChainError>;
+    /// Deadline `index`'s partitions, in index order.
+    async fn partitions(
+        &self,
+        miner: &Address,
+        index: u64,
+    ) -> Result<Vec<PartitionSectors>, ChainError>;
+    /// The on-chain records of the sectors in `numbers` that exist.
+    async fn sectors(
+        &self,
+        miner: &Address,
+        numbers: &BitField,
+    ) -> Result<Vec<ProvenSector>, ChainError>;
+    /// `miner`'s power and the network's.
+    async fn miner_power(&self, miner: &Address) -> Result<PowerSummary, ChainError>;
 }
 
 /// The embedded devnet as a [`Chain`]: direct calls, no network.
@@ -348,6 +450,71 @@ impl Chain for DevnetChain {
         })
         .await
     }
+    async fn proving_deadline(&self, miner: &Address) -> Result<DeadlineWindow, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            let policy = crate::rpc::state::devnet_policy();
+            Ok(miner_view::proving_deadline(&st, &policy, d.head().height()))
+        })
+        .await
+    }
+
+    async fn deadlines(&self, miner: &Address) -> Result<Vec<DeadlineProofs>, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            miner_view::deadline_proofs(d.blockstore(), &st).map_err(view_err)
+        })
+        .await
+    }
+
+    async fn partitions(
+        &self,
+        miner: &Address,
+        index: u64,
+    ) -> Result<Vec<PartitionSectors>, ChainError> {
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            miner_view::partitions(d.blockstore(), &st, index).map_err(view_err)
+        })
+        .await
+    }
+
+    async fn sectors(
+        &self,
+        miner: &Address,
+        numbers: &BitField,
+    ) -> Result<Vec<ProvenSector>, ChainError> {
+        let (d, m, n) = (self.devnet.clone(), *miner, numbers.clone());
+        blocking(move || {
+            let st = miner_state(&d, &m)?;
+            miner_view::sectors(d.blockstore(), &st, &n).map_err(view_err)
+        })
+        .await
+    }
+
+    async fn miner_power(&self, miner: &Address) -> Result<PowerSummary, ChainError> {
+        use fvm_ipld_encoding::CborStore;
+        let (d, m) = (self.devnet.clone(), *miner);
+        blocking(move || {
+            let actor = d
+                .actor(&Address::new_id(crate::genesis::POWER_ACTOR), &[])?
+                .ok_or_else(|| ChainError::NotFound("no power actor".to_string()))?;
+            let st: fil_actor_power_state::v18::State = d
+                .blockstore()
+                .get_cbor(&actor.state)?
+                .ok_or_else(|| ChainError::Internal(anyhow::anyhow!("power state missing")))?;
+            let id = d.lookup_id(&m, &[])?;
+            miner_view::power(d.blockstore(), &st, id.as_ref()).map_err(view_err)
+        })
+        .await
+    }
+}
+
+fn view_err(e: anyhow::Error) -> ChainError {
+    ChainError::Internal(e)
 }
 
 /// The v18 state of the miner at `miner`, read from the head's state.

@@ -36,6 +36,7 @@ use fvm_shared::receipt::Receipt;
 use fvm_shared::state::ActorState;
 use multihash_codetable::Code;
 use serde::{Deserialize, Serialize};
+use tracing::warn;
 
 use crate::block::{BeaconEntry, BlockHeader, Ticket, TipSet, TxMeta};
 use crate::blockstore::{BLOCKS_TABLE, DbBlockstore};
@@ -49,6 +50,7 @@ use crate::randomness;
 use crate::state::{FvmContext, actor_by_address};
 use crate::vm::{BLOCK_GAS_LIMIT, ChainMessage, Vm, VmSettings};
 use crate::wallet::PrivateKey;
+use crate::winning::{self, BlockProver, Election, Standing};
 
 const META: Table<String, Vec<u8>> = Table::new("chain-meta");
 const HEIGHTS: Table<i64, Vec<u8>> = Table::new("chain-heights");
@@ -127,6 +129,9 @@ pub struct Devnet {
     /// The storage miner credited with the blocks this node produces, and
     /// paid their rewards; none: blocks by f00, no block reward.
     block_miner: Mutex<Option<Address>>,
+    /// Signs and proves the blocks the block miner wins once it has power
+    /// (see [`crate::winning`]); none: such epochs get blocks without a winner.
+    block_prover: Mutex<Option<Arc<dyn BlockProver>>>,
 }
 
 impl std::fmt::Debug for Devnet {
@@ -276,6 +281,7 @@ impl Devnet {
             published,
             lookup,
             block_miner: Mutex::new(None),
+            block_prover: Mutex::new(None),
         };
         devnet.restore_mpool()?;
         Ok(devnet)
@@ -524,10 +530,12 @@ impl Devnet {
     /// miner `miner` (paid each block's reward through the reward actor's
     /// `AwardBlockReward`, as Lotus pays a block's winner), or to nobody.
     ///
-    /// This is the devnet's election rule: one node, one configured miner,
-    /// which wins every epoch while it is a storage miner actor. Blocks do
-    /// not yet carry an election proof or a WinningPoSt (the proving issue
-    /// adds them).
+    /// This is the devnet's election rule (see [`crate::winning`]): one
+    /// node, one configured miner. Until the miner has power it is credited
+    /// with every block without proofs (bootstrap); once it has power it is
+    /// elected at every epoch and its blocks carry an election proof and a
+    /// WinningPoSt made by the [`BlockProver`] of [`Devnet::set_block_prover`],
+    /// checked before the block is accepted.
     pub fn set_block_miner(&self, miner: Option<Address>) -> Result<(), ChainError> {
         let miner = match miner {
             None => None,
@@ -548,22 +556,61 @@ impl Devnet {
         *lock(&self.block_miner)
     }
 
-    /// The reward of the next block: to the configured miner, while it is
-    /// a storage miner actor in `tree`.
-    fn block_reward(
+    /// Registers the prover of the block miner's elected blocks (`None`
+    /// removes it). It is called while block production holds the head lock.
+    pub fn set_block_prover(&self, prover: Option<Arc<dyn BlockProver>>) {
+        *lock(&self.block_prover) = prover;
+    }
+
+    /// Who claims the next block (at `height`, over the parent state
+    /// `tree`), per the election rule of [`crate::winning`].
+    fn block_claim(
         &self,
         tree: &StateTree<DbBlockstore>,
-    ) -> Result<Option<crate::vm::BlockReward>, ChainError> {
+        height: ChainEpoch,
+        elect: bool,
+    ) -> Result<Claim, ChainError> {
         let Some(miner) = self.block_miner() else {
-            return Ok(None);
+            return Ok(Claim::Nobody);
         };
         if !self.is_storage_miner(tree, &miner)? {
-            return Ok(None);
+            return Ok(Claim::Nobody);
         }
-        Ok(Some(crate::vm::BlockReward {
-            miner,
-            win_count: 1,
-        }))
+        match winning::standing(&self.bs, tree, &miner, height)? {
+            Standing::NoPower => Ok(Claim::Bootstrap(miner)),
+            Standing::NoSectors => {
+                warn!(%miner, height, "the block miner has power but no active sector: no winner");
+                Ok(Claim::Nobody)
+            }
+            Standing::Elected(_) if !elect => Ok(Claim::Nobody),
+            Standing::Elected(election) => match lock(&self.block_prover).clone() {
+                Some(prover) => Ok(Claim::Elected(election, prover)),
+                None => {
+                    warn!(%miner, height, "the block miner was elected but no block prover is registered: no winner");
+                    Ok(Claim::Nobody)
+                }
+            },
+        }
+    }
+
+    /// Checks the election proof, WinningPoSt and signature of `header`
+    /// against `parent_state` (the state it executes on): the check a block
+    /// passes before it is accepted. A block by a miner with power must
+    /// carry them, valid; a block by a miner without power must carry none
+    /// (see [`crate::winning`]). `Execution` names what is wrong.
+    pub fn validate_winning_post(
+        &self,
+        header: &BlockHeader,
+        parent_state: &Cid,
+    ) -> Result<(), ChainError> {
+        let tree = self.state_tree(parent_state)?;
+        let standing = winning::standing(&self.bs, &tree, &header.miner, header.height)?;
+        winning::check(header, &standing).map_err(|why| {
+            ChainError::Execution(format!(
+                "block {} by {} rejected: {why}",
+                header.height, header.miner
+            ))
+        })
     }
 
     /// Whether `addr` (an ID address) is a storage miner actor in `tree`.
@@ -589,7 +636,28 @@ impl Devnet {
     }
 
     /// Produces the next block from the pool, executes it and makes it the head.
+    ///
+    /// Once the block miner has power it is elected (see [`crate::winning`]):
+    /// the registered [`BlockProver`] makes the election proof and the
+    /// WinningPoSt *while the head lock is held* (acceptable on a one-node
+    /// devnet: a 2 KiB WinningPoSt takes a fraction of a second), and the
+    /// block is checked with [`Devnet::validate_winning_post`] before it is
+    /// executed. A block whose proofs cannot be made or do not verify is
+    /// produced without a winner (f00, no reward), with a warning.
     pub fn produce_block(&self) -> Result<TipSet, ChainError> {
+        self.produce(true)
+    }
+
+    /// Produces the next block without an election: test-only fast-forward
+    /// (Ferrite.ChainAdvance), for crossing proving periods without paying a
+    /// WinningPoSt per epoch. A bootstrap block (the block miner has no
+    /// power yet) is as [`Devnet::produce_block`] makes it; an epoch the
+    /// miner would win gets a block without a winner (f00, no reward).
+    pub fn produce_block_unelected(&self) -> Result<TipSet, ChainError> {
+        self.produce(false)
+    }
+
+    fn produce(&self, elect: bool) -> Result<TipSet, ChainError> {
         let mut head = lock(&self.head);
         let parent = head.tipset.clone();
         let height = parent.height() + 1;
@@ -617,12 +685,12 @@ impl Devnet {
             .map(|t| t.vrf_proof.clone())
             .unwrap_or_default();
         let (messages, bls_aggregate) = store_messages(&self.bs, &selected)?;
-        let reward = self.block_reward(&tree)?;
-        let block = BlockHeader {
-            miner: reward
-                .as_ref()
-                .map(|r| r.miner)
-                .unwrap_or(Address::new_id(0)),
+        let claim = self.block_claim(&tree, height, elect)?;
+        let mut block = BlockHeader {
+            miner: match &claim {
+                Claim::Bootstrap(miner) => *miner,
+                Claim::Nobody | Claim::Elected(..) => Address::new_id(0),
+            },
             ticket: Some(Ticket {
                 vrf_proof: randomness::ticket(&parent_ticket, height).to_vec(),
             }),
@@ -644,6 +712,16 @@ impl Devnet {
             block_sig: None,
             fork_signaling: 0,
             parent_base_fee: self.vm.settings().base_fee.clone(),
+        };
+        let reward = match claim {
+            Claim::Nobody => None,
+            Claim::Bootstrap(miner) => Some(crate::vm::BlockReward {
+                miner,
+                win_count: winning::WIN_COUNT,
+            }),
+            Claim::Elected(election, prover) => {
+                self.elected_block(&mut block, &election, prover.as_ref(), &head.exec_state)
+            }
         };
         let chain_msgs = chain_messages(&selected)?;
         let applied = match self.vm.apply(
@@ -695,6 +773,37 @@ impl Devnet {
         head.exec_state = applied.state_root;
         self.publish(&head);
         Ok(ts)
+    }
+
+    /// Makes `block` the elected miner's, with its proofs, if they can be
+    /// made and pass [`Devnet::validate_winning_post`]; its reward, or none
+    /// (and `block` left without a winner).
+    fn elected_block(
+        &self,
+        block: &mut BlockHeader,
+        election: &Election,
+        prover: &dyn BlockProver,
+        parent_state: &Cid,
+    ) -> Option<crate::vm::BlockReward> {
+        let unproven = block.clone();
+        let outcome = winning::prove_block(prover, election, block)
+            .map_err(|e| ChainError::Internal(e.context("the block prover failed")))
+            .and_then(|()| self.validate_winning_post(block, parent_state));
+        match outcome {
+            Ok(()) => Some(crate::vm::BlockReward {
+                miner: election.miner,
+                win_count: winning::WIN_COUNT,
+            }),
+            Err(e) => {
+                warn!(
+                    miner = %election.miner,
+                    height = block.height,
+                    "the elected block miner's block failed, producing one without a winner: {e:#}"
+                );
+                *block = unproven;
+                None
+            }
+        }
     }
 
     /// Where and how `cid` was executed, if it was.
@@ -877,6 +986,16 @@ impl Devnet {
     }
 }
 
+/// Who claims a block being produced.
+enum Claim {
+    /// No one: the block is by f00 and pays no reward.
+    Nobody,
+    /// The block miner, without power yet: credited and rewarded, no proofs.
+    Bootstrap(Address),
+    /// The block miner, elected: it must prove the block with the prover.
+    Elected(Election, Arc<dyn BlockProver>),
+}
+
 /// Where randomness is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RandomnessSource {
@@ -897,7 +1016,7 @@ fn chain_messages(msgs: &[SignedMessage]) -> anyhow::Result<Vec<ChainMessage>> {
         .collect()
 }
 
-fn account_key_in(
+pub(crate) fn account_key_in(
     bs: &DbBlockstore,
     tree: &StateTree<DbBlockstore>,
     addr: &Address,

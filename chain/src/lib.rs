@@ -12,7 +12,8 @@
 //!   persisted in ferrite-store (blocks in [`blockstore`]).
 //! - [`mpool`]: the message pool's checks (signature, nonce, funds, gas, RBF).
 //! - [`node_miner`]: the devnet node's own storage miner, created at its
-//!   first start and credited with its blocks.
+//!   first start and credited with its blocks; [`winning`]: the devnet's
+//!   election rule, and the WinningPoSt a block carries and is checked for.
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
 //!   devnet's deterministic beacon, documented as such).
@@ -46,6 +47,7 @@ mod error;
 pub mod externs;
 pub mod genesis;
 pub mod message;
+pub mod miner_view;
 pub mod metrics;
 pub mod mpool;
 pub mod node_miner;
@@ -55,5 +57,6 @@ pub mod rpc;
 mod state;
 pub mod vm;
 pub mod wallet;
+pub mod winning;
 
 pub use error::ChainError;

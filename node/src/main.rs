@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod logging;
+mod replicas;
 mod sealing_api;
 
 fn main() -> ExitCode {

@@ -160,6 +160,75 @@ pub fn verify_window_post(input: &VerifyPostInput) -> Result<bool, ProofsError> 
     .context("verify window post")?)
 }
 
+/// Whether each sector can be proven: Lotus's `CheckProvable`. For each
+/// sector it draws the Window PoSt challenges for `randomness` and builds the
+/// vanilla proof, which reads the challenged leaves from the sealed file and
+/// checks their Merkle paths against the cached tree's root; a missing,
+/// truncated or corrupted replica fails. Returns the sectors that failed,
+/// with the reason. Needs no Groth16 parameters.
+pub fn check_provable(
+    proof: PostProof,
+    miner: ActorId,
+    randomness: PostRandomness,
+    sectors: &[ProvingSector],
+) -> Result<Vec<(SectorNumber, String)>, ProofsError> {
+    expect_kind(proof, PostKind::Window)?;
+    if sectors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let p = registered::post(proof);
+    let prover = *ProverId::from(miner).as_bytes();
+    let ids: Vec<api::SectorId> = sectors
+        .iter()
+        .map(|s| api::SectorId::from(s.number.0))
+        .collect();
+    let challenges =
+        fpost::generate_fallback_sector_challenges(p, randomness.as_bytes(), &ids, prover)
+            .context("draw fault-check challenges")?;
+    let mut bad = Vec::new();
+    for s in sectors {
+        let id = api::SectorId::from(s.number.0);
+        let outcome = match challenges.get(&id) {
+            None => Err("no challenges drawn".to_string()),
+            Some(ch) => check_one(p, id, s, ch),
+        };
+        if let Err(why) = outcome {
+            bad.push((s.number, why));
+        }
+    }
+    Ok(bad)
+}
+
+fn check_one(
+    p: api::RegisteredPoStProof,
+    id: api::SectorId,
+    s: &ProvingSector,
+    challenges: &[u64],
+) -> Result<(), String> {
+    let expected = u64::from(p.sector_size());
+    match std::fs::metadata(&s.sealed_path) {
+        Ok(m) if m.len() == expected => {}
+        Ok(m) => {
+            return Err(format!(
+                "sealed file {} has {} bytes, expected {expected}",
+                s.sealed_path.display(),
+                m.len()
+            ));
+        }
+        Err(e) => return Err(format!("sealed file {}: {e}", s.sealed_path.display())),
+    }
+    let replica = PrivateReplicaInfo::new(p, s.comm_r.0, s.cache_dir.clone(), s.sealed_path.clone());
+    // The library panics on some unreadable trees; a panic is a failed check.
+    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fpost::generate_single_vanilla_proof(p, id, &replica, challenges)
+    }));
+    match proof {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err("the vanilla proof panicked".to_string()),
+    }
+}
+
 fn expect_kind(proof: PostProof, kind: PostKind) -> Result<(), ProofsError> {
     if proof.kind == kind {
         Ok(())

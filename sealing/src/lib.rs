@@ -60,6 +60,8 @@ pub mod records;
 mod retry;
 mod state;
 pub mod tasks;
+#[doc(hidden)]
+pub mod testnet;
 
 pub use action::Action;
 pub use driver::Pipeline;

@@ -18,198 +18,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cid::Cid;
-use ferrite_chain::api::DevnetChain;
-use ferrite_chain::bundle::Bundle;
-use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
-use ferrite_chain::genesis::GenesisSpec;
-use ferrite_chain::node_miner::{self, MinerSpec};
-use ferrite_chain::vm::VmSettings;
-use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
-use ferrite_proofs::{ProofsConfig, StageLimits, Workers};
-use ferrite_sealing::chain::{ChainSteps, ChainStepsConfig};
 use ferrite_sealing::tasks::SectorFiles;
+use ferrite_sealing::testnet::{self, FAST_RETRY, SEAL_TIMEOUT, TestNet};
 use ferrite_sealing::{
-    Action, Event, Pipeline, RetryPolicy, SealingError, SectorRecord, SectorState, records,
+    Action, Event, Pipeline, RetryPolicy, SealingError, SectorRecord, SectorState,
 };
-use ferrite_store::{Db, RocksDb, RocksOptions, Store};
-use ferrite_types::{ActorId, SectorId, SectorNumber};
-use fil_actor_miner_state::v18 as miner;
-use fvm_ipld_encoding::CborStore;
-use fvm_shared::address::Address;
-use fvm_shared::econ::TokenAmount;
-use fvm_shared::sector::RegisteredPoStProof;
-use fvm_shared::version::NetworkVersion;
+use ferrite_types::{SectorId, SectorNumber};
 use tokio::sync::watch;
 
-/// Long enough for PC1, PC2, C1 and C2 of a 2 KiB sector on a slow machine.
-const SEAL_TIMEOUT: Duration = Duration::from_secs(600);
-
 fn init_proofs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let mut cfg = ProofsConfig::default();
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-            cfg.parameter_cache = PathBuf::from(p);
-        }
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-            cfg.parent_cache = PathBuf::from(p);
-        }
-        ferrite_proofs::init(&cfg).unwrap();
-    });
+    testnet::init_proofs_from_env().unwrap();
 }
-
-/// A devnet with a miner, a block every 100 ms, and the chain steps of the
-/// miner over `DevnetChain`.
-struct Net {
-    devnet: Arc<Devnet>,
-    miner: Address,
-    steps: Arc<ChainSteps>,
-    stop: Arc<AtomicBool>,
-    producer: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Net {
-    async fn start(dir: &Path) -> Self {
-        let owner = PrivateKey::generate(KeyType::Secp256k1);
-        let worker = PrivateKey::generate(KeyType::Bls);
-        let (owner_addr, worker_addr) = (owner.address().unwrap(), worker.address().unwrap());
-        let settings = DevnetSettings {
-            vm: VmSettings {
-                network_version: NetworkVersion::V25,
-                chain_id: 31415926,
-                base_fee: TokenAmount::from_atto(100),
-                circulating_supply: TokenAmount::from_whole(1_000_000),
-            },
-            genesis: GenesisSpec {
-                network_name: "sealing-test".to_string(),
-                accounts: vec![
-                    (owner_addr, TokenAmount::from_whole(10_000)),
-                    (worker_addr, TokenAmount::from_whole(10_000)),
-                ],
-            },
-        };
-        let chain_dir = dir.join("chain");
-        let spec = MinerSpec {
-            owner: owner_addr,
-            worker: worker_addr,
-            window_post_proof: RegisteredPoStProof::StackedDRGWindow2KiBV1P1,
-            funds: TokenAmount::from_whole(100),
-        };
-        let (devnet, miner) = tokio::task::spawn_blocking(move || {
-            let db: Arc<dyn Db> =
-                Arc::new(RocksDb::open(&chain_dir, &TABLES, RocksOptions::default()).unwrap());
-            let dn = Devnet::open(db, settings, Bundle::embedded).unwrap();
-            // Genesis' state is read through the tipset above it.
-            dn.produce_block().unwrap();
-            let miner = node_miner::create(&dn, &spec, &owner).unwrap();
-            (Arc::new(dn), miner)
-        })
-        .await
-        .unwrap();
-
-        let mut wallet = Wallet::open(&dir.join("keystore")).unwrap();
-        wallet.import(worker).unwrap();
-        let (heads_tx, heads) = watch::channel(devnet.head().height());
-        let stop = Arc::new(AtomicBool::new(false));
-        let producer = {
-            let (dn, stop) = (devnet.clone(), stop.clone());
-            tokio::task::spawn_blocking(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    // A failed block is reported and the chain goes on, as
-                    // the node's producer does; a dead producer would stall
-                    // every wait of the test.
-                    match dn.produce_block() {
-                        Ok(ts) => {
-                            heads_tx.send_replace(ts.height());
-                        }
-                        Err(e) => eprintln!("block production failed: {e}"),
-                    }
-                }
-            })
-        };
-        let chain = DevnetChain::new(devnet.clone(), Arc::new(Mutex::new(wallet)), heads);
-        let policy = ferrite_chain::rpc::state::devnet_policy();
-        let steps = Arc::new(ChainSteps::new(
-            Arc::new(chain),
-            ChainStepsConfig {
-                miner,
-                sender: worker_addr,
-                pre_commit_challenge_delay: policy.pre_commit_challenge_delay,
-                ticket_lookback: 1,
-                sector_lifetime: policy.min_sector_expiration + 100_000,
-                precommit_value: TokenAmount::from_whole(1),
-                provecommit_value: TokenAmount::from_whole(1),
-            },
-        ));
-        Net {
-            devnet,
-            miner,
-            steps,
-            stop,
-            producer: Some(producer),
-        }
-    }
-
-    fn miner_id(&self) -> ActorId {
-        ActorId(self.miner.id().unwrap())
-    }
-
-    /// The miner's state, decoded with builtin-actors v18's own type.
-    fn miner_state(&self) -> miner::State {
-        let actor = self
-            .devnet
-            .actor(&self.miner, &[])
-            .unwrap()
-            .expect("the miner actor exists");
-        self.devnet
-            .blockstore()
-            .get_cbor(&actor.state)
-            .unwrap()
-            .expect("the miner's state block")
-    }
-
-    async fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(p) = self.producer.take() {
-            p.await.unwrap();
-        }
-    }
-}
-
-/// Retries a second after a failure, so that the crash test's duplicate
-/// messages (which may fail a step) cost little time.
-const FAST_RETRY: RetryPolicy = RetryPolicy {
-    max_attempts: 5,
-    backoff_secs: 1,
-    max_backoff_secs: 2,
-};
 
 /// The pipeline on the RocksDB at `dir/sealing`, as a node opens it at start.
-fn open_pipeline(net: &Net, dir: &Path, policy: RetryPolicy) -> Pipeline {
-    let db = RocksDb::open(
-        &dir.join("sealing"),
-        &records::TABLES,
-        RocksOptions::default(),
-    )
-    .unwrap();
-    let workers = Workers::new(&StageLimits::default()).unwrap();
-    Pipeline::new(
-        Store::new(db).unwrap(),
-        net.steps.clone(),
-        workers,
-        dir.join("seal"),
-        net.miner_id(),
-        policy,
-    )
-    .unwrap()
-    .with_poll_interval(Duration::from_millis(100))
+fn open_pipeline(net: &TestNet, policy: RetryPolicy) -> Pipeline {
+    net.open_pipeline(policy).unwrap()
 }
 
 fn in_state(name: &'static str) -> impl Fn(&SectorRecord) -> bool {
@@ -232,12 +59,12 @@ fn in_order(seen: &[&str], want: &[&str]) -> bool {
 async fn a_pledged_sector_reaches_proving_across_restarts() {
     init_proofs();
     let dir = tempfile::tempdir().unwrap();
-    let net = Net::start(dir.path()).await;
+    let net = TestNet::start(dir.path()).await.unwrap();
 
-    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let pipeline = open_pipeline(&net, FAST_RETRY);
     let n = pipeline.pledge().await.unwrap();
     assert_eq!(n, SectorNumber(1));
-    let id = SectorId::new(net.miner_id(), n);
+    let id = SectorId::new(net.miner_id().unwrap(), n);
     assert_eq!(pipeline.record(n).unwrap().state.name(), "AddPiece");
 
     // Crash 1: the precommit went out, the driver died before recording it.
@@ -264,7 +91,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
 
     // The reopened driver finds the precommit not landed yet and sends its
     // own; the chain takes the first and refuses the duplicate.
-    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let pipeline = open_pipeline(&net, FAST_RETRY);
     assert_eq!(pipeline.record(n).unwrap(), r, "the record survived");
     let r = pipeline
         .run_until(n, |r| r.state.name() != "PreCommitReady", SEAL_TIMEOUT)
@@ -277,7 +104,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     drop(pipeline);
 
     // Crash 2: right after C1.
-    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let pipeline = open_pipeline(&net, FAST_RETRY);
     let r = pipeline
         .run_until(n, in_state("C2"), SEAL_TIMEOUT)
         .await
@@ -290,7 +117,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     drop(pipeline);
 
     // Crash 3: the prove-commit went out, the driver died before recording it.
-    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let pipeline = open_pipeline(&net, FAST_RETRY);
     assert_eq!(pipeline.record(n).unwrap(), r, "the record survived");
     let r = pipeline
         .run_until(n, in_state("ProveCommitReady"), SEAL_TIMEOUT)
@@ -303,7 +130,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     drop(pipeline);
 
     // The rest runs as the node runs it: `Pipeline::run` over every sector.
-    let pipeline = Arc::new(open_pipeline(&net, dir.path(), FAST_RETRY));
+    let pipeline = Arc::new(open_pipeline(&net, FAST_RETRY));
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(pipeline.clone().run(stopped));
     let start = std::time::Instant::now();
@@ -370,7 +197,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     }
 
     // The chain, read with builtin-actors v18's own state type.
-    let st = net.miner_state();
+    let st = net.miner_state().unwrap();
     let bs = net.devnet.blockstore();
     let sector = st
         .get_sector(bs, n.0)
@@ -402,10 +229,10 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     // A step of a proving sector does nothing, and the next pledge gets 2.
     assert!(!pipeline.step(n).await.unwrap());
     drop(pipeline);
-    let pipeline = open_pipeline(&net, dir.path(), FAST_RETRY);
+    let pipeline = open_pipeline(&net, FAST_RETRY);
     assert_eq!(pipeline.records().next_number().unwrap(), SectorNumber(2));
     drop(pipeline);
-    net.stop().await;
+    net.stop().await.unwrap();
 }
 
 /// Failures without proofs: a task that fails moves the sector to its
@@ -416,7 +243,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
 async fn failures_retry_then_wait_for_the_operator() {
     init_proofs();
     let dir = tempfile::tempdir().unwrap();
-    let net = Net::start(dir.path()).await;
+    let net = TestNet::start(dir.path()).await.unwrap();
     // The seal directory is a file: AddPiece cannot create the sector's.
     let seal_dir = dir.path().join("seal");
     std::fs::write(&seal_dir, b"not a directory").unwrap();
@@ -425,7 +252,7 @@ async fn failures_retry_then_wait_for_the_operator() {
         backoff_secs: 3,
         max_backoff_secs: 3,
     };
-    let pipeline = open_pipeline(&net, dir.path(), policy);
+    let pipeline = open_pipeline(&net, policy);
     let n = pipeline.pledge().await.unwrap();
 
     assert!(pipeline.step(n).await.unwrap());
@@ -453,7 +280,7 @@ async fn failures_retry_then_wait_for_the_operator() {
     assert_eq!(r.state.name(), "AddPiece");
     assert!(pipeline.step(n).await.unwrap());
     assert_eq!(pipeline.record(n).unwrap().state.name(), "PC1");
-    let files = SectorFiles::new(&seal_dir, SectorId::new(net.miner_id(), n));
+    let files = SectorFiles::new(&seal_dir, SectorId::new(net.miner_id().unwrap(), n));
     assert_eq!(std::fs::metadata(&files.unsealed).unwrap().len(), 2048);
 
     // Removal deletes the files; a second removal is refused.
@@ -470,5 +297,5 @@ async fn failures_retry_then_wait_for_the_operator() {
         Err(SealingError::UnknownSector(SectorNumber(99)))
     ));
     drop(pipeline);
-    net.stop().await;
+    net.stop().await.unwrap();
 }

@@ -19,8 +19,10 @@ use serde_json::{Value, json};
 
 use super::json::{AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignedMessageJson};
 use crate::ChainError;
+use super::state::BitFieldJson;
 use crate::api::{
-    ActorInfo, Chain, Execution, Head, MinerSummary, PreCommitSummary, SectorSummary,
+    ActorInfo, BitField, Chain, DeadlineProofs, DeadlineWindow, Execution, Head, MinerSummary,
+    PartitionSectors, PowerSummary, PreCommitSummary, ProvenSector, SectorSummary,
 };
 use crate::message::SignedMessage;
 
@@ -360,6 +362,157 @@ impl Chain for LotusClient {
             expiration: s.expiration,
             initial_pledge: s.initial_pledge,
         }))
+    }
+    async fn proving_deadline(&self, miner: &Address) -> Result<DeadlineWindow, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct InfoIn {
+            current_epoch: ChainEpoch,
+            period_start: ChainEpoch,
+            index: u64,
+            open: ChainEpoch,
+            close: ChainEpoch,
+            challenge: ChainEpoch,
+            fault_cutoff: ChainEpoch,
+        }
+        let d: InfoIn = self
+            .request("StateMinerProvingDeadline", json!([miner.to_string(), []]))
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(DeadlineWindow {
+            current_epoch: d.current_epoch,
+            period_start: d.period_start,
+            index: d.index,
+            open: d.open,
+            close: d.close,
+            challenge: d.challenge,
+            fault_cutoff: d.fault_cutoff,
+        })
+    }
+
+    async fn deadlines(&self, miner: &Address) -> Result<Vec<DeadlineProofs>, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct DeadlineIn {
+            post_submissions: BitFieldJson,
+            disputable_proof_count: u64,
+        }
+        let ds: Vec<DeadlineIn> = self
+            .request("StateMinerDeadlines", json!([miner.to_string(), []]))
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(ds
+            .into_iter()
+            .map(|d| DeadlineProofs {
+                posted: d.post_submissions.0,
+                disputable_proofs: d.disputable_proof_count,
+            })
+            .collect())
+    }
+
+    async fn partitions(
+        &self,
+        miner: &Address,
+        index: u64,
+    ) -> Result<Vec<PartitionSectors>, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct PartitionIn {
+            all_sectors: BitFieldJson,
+            faulty_sectors: BitFieldJson,
+            recovering_sectors: BitFieldJson,
+            live_sectors: BitFieldJson,
+            active_sectors: BitFieldJson,
+        }
+        let ps: Vec<PartitionIn> = self
+            .request(
+                "StateMinerPartitions",
+                json!([miner.to_string(), index, []]),
+            )
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(ps
+            .into_iter()
+            .map(|p| PartitionSectors {
+                all: p.all_sectors.0,
+                faulty: p.faulty_sectors.0,
+                recovering: p.recovering_sectors.0,
+                live: p.live_sectors.0,
+                active: p.active_sectors.0,
+            })
+            .collect())
+    }
+
+    async fn sectors(
+        &self,
+        miner: &Address,
+        numbers: &BitField,
+    ) -> Result<Vec<ProvenSector>, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct SectorIn {
+            sector_number: u64,
+            seal_proof: i64,
+            #[serde(rename = "SealedCID")]
+            sealed_cid: CidJson,
+            activation: ChainEpoch,
+            expiration: ChainEpoch,
+        }
+        let ss: Option<Vec<SectorIn>> = self
+            .request(
+                "StateMinerSectors",
+                json!([miner.to_string(), BitFieldJson(numbers.clone()), []]),
+            )
+            .await
+            .map_err(not_found_if_missing)?;
+        ss.unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let seal_proof = fvm_shared::sector::RegisteredSealProof::from(s.seal_proof);
+                if let fvm_shared::sector::RegisteredSealProof::Invalid(n) = seal_proof {
+                    return Err(ChainError::Internal(anyhow::anyhow!(
+                        "sector {}: unknown seal proof {n}",
+                        s.sector_number
+                    )));
+                }
+                Ok(ProvenSector {
+                    number: s.sector_number,
+                    seal_proof,
+                    sealed_cid: s.sealed_cid.0,
+                    activation: s.activation,
+                    expiration: s.expiration,
+                })
+            })
+            .collect()
+    }
+
+    async fn miner_power(&self, miner: &Address) -> Result<PowerSummary, ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct ClaimIn {
+            raw_byte_power: String,
+            quality_adj_power: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct PowerIn {
+            miner_power: ClaimIn,
+            total_power: ClaimIn,
+        }
+        fn big(text: &str) -> Result<fvm_shared::sector::StoragePower, ChainError> {
+            fvm_shared::bigint::BigInt::from_str(text)
+                .map_err(|e| ChainError::Internal(anyhow::anyhow!("power {text:?}: {e}")))
+        }
+        let p: PowerIn = self
+            .request("StateMinerPower", json!([miner.to_string(), []]))
+            .await
+            .map_err(not_found_if_missing)?;
+        Ok(PowerSummary {
+            raw: big(&p.miner_power.raw_byte_power)?,
+            quality_adjusted: big(&p.miner_power.quality_adj_power)?,
+            total_raw: big(&p.total_power.raw_byte_power)?,
+            total_quality_adjusted: big(&p.total_power.quality_adj_power)?,
+        })
     }
 }
 

@@ -37,7 +37,11 @@ use crate::message::SignedMessage;
 use crate::wallet::{KeyType, Wallet};
 
 /// Ferrite's extension: produce N blocks now (tests pass whole proving
-/// periods this way). Admin only; not a Lotus method.
+/// periods this way). Admin only; not a Lotus method. A test-only
+/// fast-forward: the blocks hold no election, so an epoch the block miner
+/// would win (it has power) gets a block without a winner and no reward
+/// (`Devnet::produce_block_unelected`); blocks before it has power are as
+/// the producer makes them.
 pub const FERRITE_CHAIN_ADVANCE: &str = "Ferrite.ChainAdvance";
 
 /// The most blocks one ChainAdvance call produces.
@@ -678,7 +682,9 @@ async fn call(
             let ts = blocking(move || {
                 let mut last = dn.head();
                 for _ in 0..n {
-                    last = dn.produce_block()?;
+                    // A test-only fast-forward: no WinningPoSt per epoch
+                    // (see `Devnet::produce_block_unelected`).
+                    last = dn.produce_block_unelected()?;
                     heads.send_replace(last.height());
                 }
                 Ok(last)

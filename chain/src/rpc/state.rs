@@ -40,6 +40,7 @@ use super::json::{AddressJson, CidJson, TipSetKeyJson, key};
 use super::server::{Api, Params, RpcError};
 use crate::block::TipSet;
 use crate::devnet::Devnet;
+use crate::miner_view;
 
 /// The methods this module serves; all need `read`.
 pub const METHODS: &[&str] = &[
@@ -429,67 +430,40 @@ impl Reader {
     }
 
     fn deadline_list(&self, st: &miner::State) -> Result<Vec<miner::Deadline>, RpcError> {
-        let deadlines = st
-            .load_deadlines(self.bs())
-            .map_err(state_err("load deadlines"))?;
-        let mut out = Vec::new();
-        deadlines
-            .for_each(self.bs(), |_, d| {
-                out.push(d);
-                Ok(())
-            })
-            .map_err(|e| RpcError::method(format!("load deadlines: {e}")))?;
-        Ok(out)
+        miner_view::deadline_list(self.bs(), st).map_err(|e| RpcError::method(format!("{e:#}")))
     }
 
     fn partition_list(&self, d: &miner::Deadline) -> Result<Vec<miner::Partition>, RpcError> {
-        let amt = d
-            .partitions_amt(self.bs())
-            .map_err(|e| RpcError::method(format!("load partitions: {e}")))?;
-        let mut out = Vec::new();
-        amt.for_each(|_, p| {
-            out.push(p.clone());
-            Ok(())
-        })
-        .map_err(|e| RpcError::method(format!("read partitions: {e}")))?;
-        Ok(out)
+        miner_view::partition_list(self.bs(), d).map_err(|e| RpcError::method(format!("{e:#}")))
     }
 
     fn deadlines(&self, addr: &Address) -> Result<Vec<DeadlineJson>, RpcError> {
         let (_, st) = self.miner(addr)?;
-        self.deadline_list(&st)?
+        let proofs = miner_view::deadline_proofs(self.bs(), &st)
+            .map_err(|e| RpcError::method(format!("{e:#}")))?;
+        Ok(self
+            .deadline_list(&st)?
             .iter()
-            .map(|d| {
-                let disputable = d
-                    .optimistic_proofs_snapshot_amt(self.bs())
-                    .map_err(|e| RpcError::method(format!("load proofs snapshot: {e}")))?
-                    .count();
-                Ok(DeadlineJson {
-                    post_submissions: BitFieldJson(d.partitions_posted.clone()),
-                    disputable_proof_count: disputable,
-                    daily_fee: atto(&d.daily_fee),
-                })
+            .zip(proofs)
+            .map(|(d, p)| DeadlineJson {
+                post_submissions: BitFieldJson(p.posted),
+                disputable_proof_count: p.disputable_proofs,
+                daily_fee: atto(&d.daily_fee),
             })
-            .collect()
+            .collect())
     }
 
     fn partitions(&self, addr: &Address, index: u64) -> Result<Vec<PartitionJson>, RpcError> {
         let (_, st) = self.miner(addr)?;
-        let deadlines = st
-            .load_deadlines(self.bs())
-            .map_err(state_err("load deadlines"))?;
-        let d = deadlines
-            .load_deadline(self.bs(), index)
-            .map_err(state_err("failed to load the deadline"))?;
-        Ok(self
-            .partition_list(&d)?
-            .iter()
+        Ok(miner_view::partitions(self.bs(), &st, index)
+            .map_err(|e| RpcError::method(format!("{e:#}")))?
+            .into_iter()
             .map(|p| PartitionJson {
-                all_sectors: BitFieldJson(p.sectors.clone()),
-                faulty_sectors: BitFieldJson(p.faults.clone()),
-                recovering_sectors: BitFieldJson(p.recoveries.clone()),
-                live_sectors: BitFieldJson(p.live_sectors()),
-                active_sectors: BitFieldJson(p.active_sectors()),
+                all_sectors: BitFieldJson(p.all),
+                faulty_sectors: BitFieldJson(p.faulty),
+                recovering_sectors: BitFieldJson(p.recovering),
+                live_sectors: BitFieldJson(p.live),
+                active_sectors: BitFieldJson(p.active),
             })
             .collect())
     }

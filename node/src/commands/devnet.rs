@@ -120,6 +120,15 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         metrics.head_height.set(devnet.head().height());
         let (stop_tx, stop) = watch::channel(false);
         let wallet = Arc::new(Mutex::new(wallet));
+        // Once the miner has power it wins every block (ferrite_chain::winning):
+        // the node proves them with its pipeline's replicas (under
+        // <home>/sealing/sectors, see sealing_api) and its worker key.
+        if worker.is_some() {
+            let replicas = crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
+            devnet.set_block_prover(Some(Arc::new(
+                ferrite_proving::winning::WinningProver::new(Arc::new(replicas), wallet.clone()),
+            )));
+        }
         // The node's miner's sealing pipeline, when the wallet holds its worker key.
         let pipeline = match (miner, worker) {
             (Some(m), Some(w)) => Some(crate::sealing_api::pipeline(
