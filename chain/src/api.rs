@@ -16,9 +16,9 @@ pub use fil_actors_shared::fvm_ipld_bitfield::BitField;
 use fvm_shared::sector::{RegisteredSealProof, StoragePower};
 
 use crate::ChainError;
-use crate::miner_view;
 use crate::devnet::{Devnet, RandomnessSource};
 use crate::message::SignedMessage;
+use crate::miner_view;
 use crate::wallet::Wallet;
 
 /// The head of the chain.
@@ -455,7 +455,11 @@ impl Chain for DevnetChain {
         blocking(move || {
             let st = miner_state(&d, &m)?;
             let policy = crate::rpc::state::devnet_policy();
-            Ok(miner_view::proving_deadline(&st, &policy, d.head().height()))
+            Ok(miner_view::proving_deadline(
+                &st,
+                &policy,
+                d.head().height(),
+            ))
         })
         .await
     }

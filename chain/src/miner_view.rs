@@ -32,7 +32,10 @@ pub fn proving_deadline(
 }
 
 /// Every deadline of the miner, in index order.
-pub fn deadline_list(bs: &impl Blockstore, st: &miner::State) -> anyhow::Result<Vec<miner::Deadline>> {
+pub fn deadline_list(
+    bs: &impl Blockstore,
+    st: &miner::State,
+) -> anyhow::Result<Vec<miner::Deadline>> {
     let deadlines = st
         .load_deadlines(bs)
         .map_err(|e| anyhow::anyhow!("load deadlines: {e}"))?;
@@ -113,8 +116,8 @@ pub fn sectors(
     st: &miner::State,
     numbers: &BitField,
 ) -> anyhow::Result<Vec<ProvenSector>> {
-    let sectors = miner::Sectors::load(bs, &st.sectors)
-        .map_err(|e| anyhow::anyhow!("load sectors: {e}"))?;
+    let sectors =
+        miner::Sectors::load(bs, &st.sectors).map_err(|e| anyhow::anyhow!("load sectors: {e}"))?;
     let mut out = Vec::new();
     for n in numbers.iter() {
         if let Some(s) = sectors

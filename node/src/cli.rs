@@ -60,6 +60,9 @@ pub enum Command {
     /// Sectors: pledge, list, show, remove and restart sectors (talks to a running node)
     #[command(subcommand)]
     Sectors(SectorsCommand),
+    /// Proving: deadlines, partitions, faults and WindowPoSt checks (talks to a running node)
+    #[command(subcommand)]
+    Proving(ProvingCommand),
     /// API tokens
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -195,6 +198,26 @@ pub enum SectorsCommand {
     Restart {
         /// The sector number
         number: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvingCommand {
+    /// The current deadline, the next ones with sectors, power, sector counts and recent proofs
+    Info,
+    /// Every deadline: its window, partitions, proofs posted this period and sector counts
+    Deadlines,
+    /// One deadline's partitions and their sectors
+    Deadline {
+        /// The deadline index (0 to 47)
+        index: u64,
+    },
+    /// Faulty sectors, and the epoch by which each is terminated if it stays faulty
+    Faults,
+    /// Run the fault check of a deadline now (reads the challenged leaves of every sector)
+    Check {
+        /// The deadline index (0 to 47)
+        deadline: u64,
     },
 }
 

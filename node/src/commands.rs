@@ -7,6 +7,7 @@ mod devnet;
 mod params;
 mod piece;
 mod proofs;
+mod proving;
 mod sectors;
 
 use crate::cli::{Command, GlobalArgs};
@@ -18,6 +19,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Devnet(a) => devnet::run(a, global, &cfg),
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
+        Command::Proving(c) => proving::run(c, global),
         Command::Auth(c) => auth::run(c, global),
         Command::Params(c) => params::run(c, &cfg),
         Command::Piece(c) => piece::run(c),

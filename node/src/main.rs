@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod logging;
+mod proving_api;
 mod replicas;
 mod sealing_api;
 

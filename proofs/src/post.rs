@@ -217,7 +217,8 @@ fn check_one(
         }
         Err(e) => return Err(format!("sealed file {}: {e}", s.sealed_path.display())),
     }
-    let replica = PrivateReplicaInfo::new(p, s.comm_r.0, s.cache_dir.clone(), s.sealed_path.clone());
+    let replica =
+        PrivateReplicaInfo::new(p, s.comm_r.0, s.cache_dir.clone(), s.sealed_path.clone());
     // The library panics on some unreadable trees; a panic is a failed check.
     let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         fpost::generate_single_vanilla_proof(p, id, &replica, challenges)

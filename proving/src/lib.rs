@@ -16,6 +16,7 @@ mod error;
 pub mod messages;
 pub mod plan;
 pub mod replicas;
+pub mod report;
 pub mod window;
 pub mod winning;
 

@@ -60,6 +60,7 @@ pub struct ProverConfig {
 
 /// One submitted Window PoSt.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct PostRecord {
     /// The deadline.
     pub deadline: u64,
@@ -87,6 +88,7 @@ pub struct PostRecord {
 
 /// One fault check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct CheckRecord {
     /// The deadline checked.
     pub deadline: u64,
@@ -142,10 +144,9 @@ impl WindowPoster {
         workers: Workers,
         cfg: ProverConfig,
     ) -> Result<Self, ProvingError> {
-        let miner_id = cfg
-            .miner
-            .id()
-            .map_err(|_| ProvingError::InvalidInput(format!("{} is not an ID address", cfg.miner)))?;
+        let miner_id = cfg.miner.id().map_err(|_| {
+            ProvingError::InvalidInput(format!("{} is not an ID address", cfg.miner))
+        })?;
         Ok(Self {
             chain,
             replicas,
@@ -159,6 +160,11 @@ impl WindowPoster {
     /// The settings.
     pub fn config(&self) -> &ProverConfig {
         &self.cfg
+    }
+
+    /// The chain it reads.
+    pub fn chain(&self) -> &Arc<dyn Chain> {
+        &self.chain
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, LoopState> {
@@ -223,7 +229,9 @@ impl WindowPoster {
         }
         let n = self.chain.deadlines(&self.cfg.miner).await?.len() as u64;
         if n == 0 {
-            return Err(ProvingError::Internal("the miner has no deadlines".to_string()));
+            return Err(ProvingError::Internal(
+                "the miner has no deadlines".to_string(),
+            ));
         }
         self.state().deadline_count = Some(n);
         Ok(n)
@@ -250,7 +258,8 @@ impl WindowPoster {
                 recoveries.push((i as u64, d.recoveries));
             }
         }
-        let flat = |v: &[(u64, BitField)]| -> Vec<u64> { v.iter().flat_map(|(_, b)| b.iter()).collect() };
+        let flat =
+            |v: &[(u64, BitField)]| -> Vec<u64> { v.iter().flat_map(|(_, b)| b.iter()).collect() };
         let record = CheckRecord {
             deadline: index,
             epoch: head,
@@ -387,7 +396,12 @@ impl WindowPoster {
                 .beacon_randomness(TAG_WINDOWED_POST_CHALLENGE_SEED, w.challenge, &entropy)
                 .await?,
         );
-        let bad: BTreeSet<u64> = self.check(&infos, rand).await?.into_iter().map(|(n, _)| n).collect();
+        let bad: BTreeSet<u64> = self
+            .check(&infos, rand)
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         let proofs: Vec<PartitionProof> = pending
             .iter()
             .map(|(i, p)| plan::partition_proof(*i, p, &bad))
@@ -423,9 +437,9 @@ impl WindowPoster {
         let mut sectors = Vec::new();
         let mut proof_kind = None;
         for n in batch.iter().flat_map(|p| p.prove.iter()) {
-            let info = infos
-                .get(n)
-                .ok_or_else(|| ProvingError::Internal(format!("sector {n} has no on-chain record")))?;
+            let info = infos.get(n).ok_or_else(|| {
+                ProvingError::Internal(format!("sector {n} has no on-chain record"))
+            })?;
             let (kind, ps) = self
                 .proving_sector(info)
                 .map_err(|why| ProvingError::Internal(format!("sector {n}: {why}")))?;
@@ -469,10 +483,14 @@ impl WindowPoster {
             return Err(ProvingError::BadProof { deadline: w.index });
         }
         let Some(first) = proofs.into_iter().next() else {
-            return Err(ProvingError::Internal("the prover returned no proof".to_string()));
+            return Err(ProvingError::Internal(
+                "the prover returned no proof".to_string(),
+            ));
         };
         // Wait for the window to open: the message must land inside it.
-        let head = self.wait_until(|h| plan::can_submit(w, h) || h >= w.close).await?;
+        let head = self
+            .wait_until(|h| plan::can_submit(w, h) || h >= w.close)
+            .await?;
         if head >= w.close {
             return Err(ProvingError::Internal(format!(
                 "deadline {} closed at {} before its proof was ready",
@@ -556,7 +574,11 @@ impl WindowPoster {
 
     /// Where `cid` was executed and its exit code; an error if the head
     /// passes `until` first.
-    async fn follow(&self, cid: &Cid, until: ChainEpoch) -> Result<(ChainEpoch, u32), ProvingError> {
+    async fn follow(
+        &self,
+        cid: &Cid,
+        until: ChainEpoch,
+    ) -> Result<(ChainEpoch, u32), ProvingError> {
         loop {
             if let Some(e) = self.chain.search(cid).await? {
                 return Ok((e.height, e.receipt.exit_code.value()));
@@ -572,7 +594,10 @@ impl WindowPoster {
     }
 
     /// Polls the head until `done(head)`; returns that head.
-    async fn wait_until(&self, done: impl Fn(ChainEpoch) -> bool) -> Result<ChainEpoch, ProvingError> {
+    async fn wait_until(
+        &self,
+        done: impl Fn(ChainEpoch) -> bool,
+    ) -> Result<ChainEpoch, ProvingError> {
         loop {
             let head = self.chain.head().await?.height;
             if done(head) {

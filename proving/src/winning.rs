@@ -42,21 +42,21 @@ impl BlockProver for WinningProver {
     }
 
     fn prove(&self, req: &WinningPostRequest) -> anyhow::Result<Vec<PoStProof>> {
-        let sectors = req
-            .sectors
-            .iter()
-            .map(|s| {
-                let replica = self.replicas.locate(req.miner, s.number).with_context(|| {
-                    format!("no replica of challenged sector {}", s.number.0)
-                })?;
-                Ok(ProvingSector {
-                    number: s.number,
-                    comm_r: s.comm_r,
-                    cache_dir: replica.cache,
-                    sealed_path: replica.sealed,
+        let sectors =
+            req.sectors
+                .iter()
+                .map(|s| {
+                    let replica = self.replicas.locate(req.miner, s.number).with_context(|| {
+                        format!("no replica of challenged sector {}", s.number.0)
+                    })?;
+                    Ok(ProvingSector {
+                        number: s.number,
+                        comm_r: s.comm_r,
+                        cache_dir: replica.cache,
+                        sealed_path: replica.sealed,
+                    })
                 })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<anyhow::Result<Vec<_>>>()?;
         let proofs = ferrite_proofs::post::generate_winning_post(&PostInput {
             proof: req.proof,
             miner: req.miner,

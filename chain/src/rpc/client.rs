@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::json::{AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignedMessageJson};
-use crate::ChainError;
 use super::state::BitFieldJson;
+use crate::ChainError;
 use crate::api::{
     ActorInfo, BitField, Chain, DeadlineProofs, DeadlineWindow, Execution, Head, MinerSummary,
     PartitionSectors, PowerSummary, PreCommitSummary, ProvenSector, SectorSummary,

@@ -124,7 +124,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         // the node proves them with its pipeline's replicas (under
         // <home>/sealing/sectors, see sealing_api) and its worker key.
         if worker.is_some() {
-            let replicas = crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
+            let replicas =
+                crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
             devnet.set_block_prover(Some(Arc::new(
                 ferrite_proving::winning::WinningProver::new(Arc::new(replicas), wallet.clone()),
             )));
@@ -142,6 +143,26 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             )?),
             _ => None,
         };
+        // Its WindowPoSt prover, with the same condition.
+        let prover = match (miner, worker) {
+            (Some(m), Some(w)) => Some(crate::proving_api::prover(
+                &home,
+                devnet.clone(),
+                wallet.clone(),
+                heads.subscribe(),
+                m,
+                w,
+                &cfg.proofs,
+            )?),
+            _ => None,
+        };
+        let mut extensions: Vec<Arc<dyn ferrite_chain::rpc::server::RpcExtension>> = Vec::new();
+        if let Some(p) = &pipeline {
+            extensions.push(Arc::new(crate::sealing_api::SealingApi::new(p.clone())));
+        }
+        if let Some(p) = &prover {
+            extensions.push(Arc::new(crate::proving_api::ProvingApi::new(p.clone())));
+        }
         let state = Arc::new(RpcState {
             devnet: devnet.clone(),
             wallet: wallet.clone(),
@@ -151,10 +172,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             block_time,
             registry,
             metrics: metrics.clone(),
-            extension: pipeline.clone().map(|p| {
-                Arc::new(crate::sealing_api::SealingApi::new(p))
-                    as Arc<dyn ferrite_chain::rpc::server::RpcExtension>
-            }),
+            extension: Some(Arc::new(crate::proving_api::Extensions(extensions))),
         });
         write_private(
             &home.join("api"),
@@ -187,6 +205,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             stop.clone(),
         ));
         let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
+        let proving = prover.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
         let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
             let _ = stop_server.changed().await;
@@ -196,6 +215,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         info!("stopping");
         let _ = stop_tx.send(true);
         let _ = producer.await;
+        if let Some(p) = proving {
+            let _ = p.await;
+        }
         if let Some(s) = sealing {
             let _ = s.await;
         }

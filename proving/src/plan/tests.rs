@@ -71,7 +71,10 @@ fn batches_drop_empty_partitions_and_respect_the_message_size() {
         })
         .collect();
     let b = batches(proofs, 3);
-    let idx: Vec<Vec<u64>> = b.iter().map(|m| m.iter().map(|p| p.index).collect()).collect();
+    let idx: Vec<Vec<u64>> = b
+        .iter()
+        .map(|m| m.iter().map(|p| p.index).collect())
+        .collect();
     assert_eq!(idx, vec![vec![0, 1, 3], vec![4]]);
 }
 

@@ -1,0 +1,283 @@
+//! The WindowPoSt loop on the devnet with a real 2 KiB sector, over whole
+//! proving periods (2880 epochs, 48 deadlines of 60):
+//!
+//! 1. two periods pass with the sector's deadline proven each time: the
+//!    first PoSt activates the sector's power, which then stays unchanged;
+//! 2. the sealed file is corrupted: the next fault check (two deadlines
+//!    ahead) declares the sector faulty before its cutoff and the power
+//!    goes; the file is restored: a recovery is declared, the sector is
+//!    proven at its deadline and the power returns;
+//! 3. the prover is stopped across the sector's deadline: the chain marks
+//!    the missed sector faulty; a new prover recovers it with no manual
+//!    step.
+//!
+//! Blocks come from the test: as fast as they execute where the prover has
+//! nothing to do, and one every 40 ms from the moment it has (declarations
+//! two deadlines ahead, the challenge) until its messages landed, so the
+//! prover (polling every 20 ms) sees every epoch that matters. The margins
+//! printed are therefore not operational figures: the node's are, with its
+//! real block time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferrite_chain::api::Chain;
+use ferrite_proofs::{StageLimits, Workers};
+use ferrite_proving::{ProverConfig, Replica, Replicas, WindowPoster};
+use ferrite_sealing::testnet::{TestNet, init_proofs_from_env};
+use ferrite_types::{ActorId, SectorId, SectorNumber};
+use fvm_shared::clock::ChainEpoch;
+use tokio::sync::watch;
+
+/// The pause between blocks while the prover has work at hand.
+const STEP: Duration = Duration::from_millis(40);
+
+/// The replicas the test pipeline left in the net's seal directory.
+#[derive(Debug)]
+struct SealDir(std::path::PathBuf);
+
+impl Replicas for SealDir {
+    fn locate(&self, miner: ActorId, number: SectorNumber) -> Option<Replica> {
+        let f = ferrite_sealing::tasks::SectorFiles::new(&self.0, SectorId::new(miner, number));
+        Some(Replica {
+            sealed: f.sealed,
+            cache: f.cache,
+        })
+    }
+}
+
+struct Running {
+    prover: Arc<WindowPoster>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start_prover(net: &TestNet) -> Running {
+    let prover = Arc::new(
+        WindowPoster::new(
+            Arc::new(net.chain.clone()),
+            Arc::new(SealDir(net.seal_dir())),
+            Workers::new(&StageLimits::default()).unwrap(),
+            ProverConfig {
+                miner: net.miner,
+                sender: net.worker,
+                poll_interval: Duration::from_millis(20),
+                challenge_confidence: 0,
+                partitions_per_message: 10,
+            },
+        )
+        .unwrap(),
+    );
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(prover.clone().run(rx));
+    Running { prover, stop, task }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
+}
+
+/// The deadline and partition of sector `n`.
+async fn locate(net: &TestNet, n: u64) -> (u64, u64) {
+    for d in 0..48 {
+        for (i, p) in net
+            .chain
+            .partitions(&net.miner, d)
+            .await
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            if p.all.get(n) {
+                return (d, i as u64);
+            }
+        }
+    }
+    panic!("sector {n} is in no partition");
+}
+
+async fn head(net: &TestNet) -> ChainEpoch {
+    net.chain.head().await.unwrap().height
+}
+
+/// Produces blocks as fast as they execute up to `epoch`.
+async fn run_to(net: &TestNet, epoch: ChainEpoch) {
+    while head(net).await < epoch {
+        net.produce_block().await.unwrap();
+    }
+}
+
+/// Produces a block every [`STEP`] while `waiting()` holds, up to `limit`.
+async fn step_while(net: &TestNet, limit: ChainEpoch, waiting: impl Fn() -> bool) {
+    while waiting() && head(net).await < limit {
+        tokio::time::sleep(STEP).await;
+        net.produce_block().await.unwrap();
+    }
+}
+
+/// The next window of deadline `d` that opens after the head: (open, close).
+async fn next_window(net: &TestNet, d: u64) -> (ChainEpoch, ChainEpoch) {
+    let w = net.chain.proving_deadline(&net.miner).await.unwrap();
+    let mut open = w.period_start + d as i64 * 60;
+    if open <= head(net).await {
+        open += 2880;
+    }
+    (open, open + 60)
+}
+
+/// Runs the chain to the point where the prover declares faults and
+/// recoveries for deadline `d` (while deadline `d - 2` is open), and block
+/// by block until its check of `d` is recorded (its messages landed) or
+/// the fault cutoff passes. Returns `d`'s window.
+async fn through_declarations(
+    net: &TestNet,
+    d: u64,
+    prover: Option<&WindowPoster>,
+) -> (ChainEpoch, ChainEpoch) {
+    let (open, close) = next_window(net, d).await;
+    let declare_from = open - 2 * 60;
+    run_to(net, declare_from - 1).await;
+    if let Some(p) = prover {
+        step_while(net, open - 70, || {
+            !p.checks().iter().any(|c| c.deadline == d && c.epoch >= declare_from - 1)
+        })
+        .await;
+    }
+    (open, close)
+}
+
+/// Runs the chain through the next window of deadline `d`: block by block
+/// from its challenge until the prover's PoSt for it landed (if it has one
+/// to send), then fast to the window's end.
+async fn through_deadline(net: &TestNet, d: u64, prover: Option<&WindowPoster>) {
+    let (open, close) = through_declarations(net, d, prover).await;
+    run_to(net, open - 20 - 1).await;
+    if let Some(p) = prover {
+        let before = p.posts().len();
+        step_while(net, close, || p.posts().len() == before).await;
+    }
+    run_to(net, close + 1).await;
+}
+
+async fn raw_power(net: &TestNet) -> fvm_shared::sector::StoragePower {
+    net.chain.miner_power(&net.miner).await.unwrap().raw
+}
+
+async fn faulty(net: &TestNet, d: u64, n: u64) -> bool {
+    net.chain.partitions(&net.miner, d).await.unwrap()[0]
+        .faulty
+        .get(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "real 2 KiB proofs: scripts/test runs it with --include-ignored"]
+async fn deadlines_are_proven_and_faults_declared_and_recovered() {
+    init_proofs_from_env().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::start(dir.path()).await.unwrap();
+    let sealed = net.seal_cc_sector().await.unwrap();
+    net.pause_producer().await.unwrap();
+    let n = sealed.id.number.0;
+    let (d, partition) = locate(&net, n).await;
+    assert_eq!(partition, 0);
+    // builtin-actors activates a new sector's power at its first PoSt.
+    assert_eq!(
+        raw_power(&net).await,
+        0u64.into(),
+        "no power before the first PoSt"
+    );
+    let power: fvm_shared::sector::StoragePower = 2048u64.into();
+    eprintln!("sector {n} is in deadline {d}");
+
+    // 1. Two periods, each proven in time: power comes with the first and
+    //    stays.
+    let running = start_prover(&net);
+    let started = Instant::now();
+    for period in 0..2 {
+        let (open, close) = next_window(&net, d).await;
+        through_deadline(&net, d, Some(&running.prover)).await;
+        let posts = running.prover.posts();
+        let post = posts.last().expect("a window post was submitted");
+        assert_eq!(post.deadline, d);
+        assert_eq!(post.exit_code, 0, "{post:?}");
+        assert!(post.landed >= open && post.landed < close, "{post:?}");
+        assert_eq!(post.sectors, 1);
+        assert_eq!(raw_power(&net).await, power, "period {period}");
+        assert!(!faulty(&net, d, n).await);
+        eprintln!(
+            "period {period}: proven at {} ({} epochs before close, proof {:.2}s), {:.0?} so far",
+            post.landed,
+            post.margin,
+            post.prove_seconds,
+            started.elapsed()
+        );
+    }
+    let proven = running.prover.posts().len();
+
+    // 2. Corrupt the replica: declared faulty before the cutoff, power lost.
+    let files = net.sector_files(SectorNumber(n)).unwrap();
+    let good = std::fs::read(&files.sealed).unwrap();
+    std::fs::write(&files.sealed, vec![0x5a; good.len()]).unwrap();
+    // The declaration runs while deadline d-2 is open and lands before d's cutoff.
+    let (open, _) = through_declarations(&net, d, Some(&running.prover)).await;
+    assert!(head(&net).await < open - 70);
+    assert!(
+        faulty(&net, d, n).await,
+        "declared faulty before the cutoff"
+    );
+    let check = running
+        .prover
+        .checks()
+        .into_iter()
+        .find(|c| c.deadline == d)
+        .unwrap();
+    assert_eq!(check.declared_faulty, vec![n], "{check:?}");
+    assert_eq!(
+        raw_power(&net).await,
+        0u64.into(),
+        "a faulty sector has no power"
+    );
+    let faults = running.prover.faults().await.unwrap();
+    assert_eq!(faults.len(), 1);
+    assert_eq!(faults[0].sector, n);
+    assert!(faults[0].terminated_by > faults[0].faulty_since);
+    through_deadline(&net, d, Some(&running.prover)).await;
+    assert_eq!(
+        running.prover.posts().len(),
+        proven,
+        "nothing to prove while faulty"
+    );
+
+    // Restore it: recovered at the next declaration, proven, power back.
+    std::fs::write(&files.sealed, &good).unwrap();
+    through_deadline(&net, d, Some(&running.prover)).await;
+    assert!(!faulty(&net, d, n).await, "recovered and proven");
+    assert_eq!(raw_power(&net).await, power);
+    let post = running.prover.posts().last().cloned().unwrap();
+    assert_eq!((post.exit_code, post.sectors), (0, 1), "{post:?}");
+    eprintln!(
+        "recovered: proven at {} ({} epochs before close)",
+        post.landed, post.margin
+    );
+
+    // 3. Stop the prover across the deadline: the chain marks it faulty.
+    running.stop().await;
+    through_deadline(&net, d, None).await;
+    assert!(faulty(&net, d, n).await, "a missed deadline is a fault");
+    assert_eq!(raw_power(&net).await, 0u64.into());
+    // A new prover recovers it by itself.
+    let running = start_prover(&net);
+    through_deadline(&net, d, Some(&running.prover)).await;
+    assert!(!faulty(&net, d, n).await, "recovered after the restart");
+    assert_eq!(raw_power(&net).await, power);
+    let post = running.prover.posts().last().cloned().unwrap();
+    assert_eq!(post.exit_code, 0, "{post:?}");
+    running.stop().await;
+    eprintln!("all periods: {:.0?}", started.elapsed());
+    net.stop().await.unwrap();
+}
