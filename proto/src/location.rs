@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn host_paths_must_be_absolute_text() {
-        assert_eq!(HostPath::new("/seal/s-t01000-1").unwrap().as_str(), "/seal/s-t01000-1");
+        assert_eq!(
+            HostPath::new("/seal/s-t01000-1").unwrap().as_str(),
+            "/seal/s-t01000-1"
+        );
         for bad in ["", "seal/x", "./x", "/a\0b"] {
             assert!(HostPath::new(bad).is_err(), "{bad:?}");
         }

@@ -47,7 +47,7 @@ pub struct TaskFailure {
 
 impl TaskFailure {
     /// A failure with `reason`, cut to [`MAX_REASON_BYTES`] at a character
-    /// boundary (and `"unknown error"` if it is empty), so it always passes
+    /// boundary (and `"unknown error"` if it is blank), so it always passes
     /// validation.
     pub fn new(reason: impl fmt::Display, retryable: bool) -> Self {
         let mut reason = reason.to_string();
@@ -58,7 +58,7 @@ impl TaskFailure {
             }
             reason.truncate(cut);
         }
-        if reason.is_empty() {
+        if reason.trim().is_empty() {
             reason = "unknown error".to_string();
         }
         Self { reason, retryable }
@@ -148,6 +148,11 @@ pub struct PostProofBytes {
 
 impl fmt::Debug for PostProofBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PostProofBytes({}, {} bytes)", self.proof, self.bytes.len())
+        write!(
+            f,
+            "PostProofBytes({}, {} bytes)",
+            self.proof,
+            self.bytes.len()
+        )
     }
 }

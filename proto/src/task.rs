@@ -139,9 +139,7 @@ impl TaskPayload {
             && proof_size != size
         {
             let field = match self {
-                TaskPayload::WindowPost(_) | TaskPayload::WinningPost(_) => {
-                    "registered_post_proof"
-                }
+                TaskPayload::WindowPost(_) | TaskPayload::WinningPost(_) => "registered_post_proof",
                 _ => "registered_seal_proof",
             };
             return Err(ProtoError::invalid(
@@ -163,9 +161,7 @@ impl TaskPayload {
                 if total > size.bytes() {
                     return Err(ProtoError::invalid(
                         "adding",
-                        format!(
-                            "the pieces take {total} bytes, more than the {size} sector holds"
-                        ),
+                        format!("the pieces take {total} bytes, more than the {size} sector holds"),
                     ));
                 }
                 Ok(())
