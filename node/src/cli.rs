@@ -63,6 +63,9 @@ pub enum Command {
     /// Proving: deadlines, partitions, faults and WindowPoSt checks (talks to a running node)
     #[command(subcommand)]
     Proving(ProvingCommand),
+    /// Storage paths: attach, detach and list the directories sector files go to (talks to a running node)
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// API tokens
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -204,7 +207,11 @@ pub enum SectorsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ProvingCommand {
     /// The current deadline, the next ones with sectors, power, sector counts and recent proofs
-    Info,
+    Info {
+        /// Print the API's JSON answer instead of a summary
+        #[arg(long)]
+        json: bool,
+    },
     /// Every deadline: its window, partitions, proofs posted this period and sector counts
     Deadlines,
     /// One deadline's partitions and their sectors
@@ -219,6 +226,35 @@ pub enum ProvingCommand {
         /// The deadline index (0 to 47)
         deadline: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Attach a directory for sector files: --seal for sealing scratch space, --store for
+    /// finalized sectors, or both (admin token)
+    Attach {
+        /// The directory; it must exist and be writable by the node
+        path: PathBuf,
+        /// Use it for sealing (unsealed, sealed and cache files while a sector is sealed)
+        #[arg(long)]
+        seal: bool,
+        /// Use it for long-term storage of finalized sectors
+        #[arg(long)]
+        store: bool,
+        /// Preference among paths with room: higher gets more sectors [default: 10]
+        #[arg(long)]
+        weight: Option<u64>,
+        /// Cap on the bytes Ferrite puts there, e.g. 500GiB [default: the whole filesystem]
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<crate::commands::ByteSize>,
+    },
+    /// Detach a path (refused while a task holds space on it); its files stay on disk (admin token)
+    Detach {
+        /// The path's id, as `storage list` shows it
+        id: u64,
+    },
+    /// Every path: kind, weight, capacity, used, reserved and available space
+    List,
 }
 
 #[derive(Debug, Subcommand)]

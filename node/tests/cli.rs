@@ -266,6 +266,7 @@ fn sectors_pledge_seals_a_sector_to_proving() {
     }
     let list = ferrite(home.path(), &["sectors", "list"]);
     assert!(stdout(&list).contains("Proving"), "{}", stdout(&list));
+    proving_commands_follow_the_first_window_post(home.path());
     // An on-chain sector is not removed without saying so.
     let remove = ferrite(home.path(), &["sectors", "remove", "1"]);
     assert_eq!(remove.status.code(), Some(1));
@@ -273,6 +274,88 @@ fn sectors_pledge_seals_a_sector_to_proving() {
         stderr(&remove).contains("--really-do-it"),
         "{}",
         stderr(&remove)
+    );
+}
+
+/// The node's WindowPoSt loop proves the new sector's deadline (its power
+/// comes with that first proof), and `ferrite proving ...` shows it.
+fn proving_commands_follow_the_first_window_post(home: &Path) {
+    let info = |h: &Path| -> serde_json::Value {
+        let o = ferrite(h, &["proving", "info", "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let i = info(home);
+    assert_eq!(i["Sectors"]["Live"], 1, "{i}");
+    assert_eq!(i["RawPower"], "0", "no power before the first PoSt: {i}");
+    let next = &i["NextWithSectors"][0];
+    let (d, challenge) = (
+        next["Index"].as_u64().unwrap(),
+        next["Challenge"].as_i64().unwrap(),
+    );
+    // Skip to a few epochs before the challenge; the rest in real time.
+    let epoch = i["Epoch"].as_i64().unwrap();
+    if challenge - 5 > epoch {
+        let n = (challenge - 5 - epoch).to_string();
+        let adv = ferrite(home, &["chain", "advance", &n]);
+        assert!(adv.status.success(), "{}", stderr(&adv));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let i = info(home);
+        if i["RawPower"] == "2048" {
+            let post = &i["RecentPosts"][0];
+            assert_eq!(post["ExitCode"], 0, "{i}");
+            assert!(post["Margin"].as_i64().unwrap() > 0, "{i}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no PoSt in 2 minutes: {i}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let shown = ferrite(home, &["proving", "info"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("1 live, 1 active, 0 faulty"),
+        "{}",
+        stdout(&shown)
+    );
+    assert!(
+        stdout(&shown).contains("recent window posts"),
+        "{}",
+        stdout(&shown)
+    );
+    let dl = ferrite(home, &["proving", "deadline", &d.to_string()]);
+    assert!(
+        stdout(&dl).contains("partition 0: posted true  sectors [1]  active [1]"),
+        "{}",
+        stdout(&dl)
+    );
+    let all = ferrite(home, &["proving", "deadlines"]);
+    assert_eq!(stdout(&all).lines().count(), 49, "{}", stdout(&all));
+    let faults = ferrite(home, &["proving", "faults"]);
+    assert!(
+        stdout(&faults).contains("no faulty sectors"),
+        "{}",
+        stdout(&faults)
+    );
+    let check = ferrite(home, &["proving", "check", &d.to_string()]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("1 sectors checked"),
+        "{}",
+        stdout(&check)
+    );
+    assert!(stdout(&check).contains(", 0 bad"), "{}", stdout(&check));
+    // A deadline that does not exist is a one-line error.
+    let bad = ferrite(home, &["proving", "deadline", "48"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("deadline 48 does not exist"),
+        "{}",
+        stderr(&bad)
     );
 }
 

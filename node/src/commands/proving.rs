@@ -10,9 +10,13 @@ pub fn run(cmd: ProvingCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     let client = super::chain::client(global)?;
     super::runtime()?.block_on(async move {
         match cmd {
-            ProvingCommand::Info => {
+            ProvingCommand::Info { json: as_json } => {
                 let i: Value = client.request_full(INFO, json!([])).await?;
-                print_info(&i);
+                if as_json {
+                    println!("{}", serde_json::to_string_pretty(&i)?);
+                } else {
+                    print_info(&i);
+                }
             }
             ProvingCommand::Deadlines => {
                 let all: Vec<Value> = client.request_full(DEADLINES, json!([])).await?;
