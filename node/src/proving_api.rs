@@ -6,13 +6,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use ferrite_chain::api::{Chain, DevnetChain};
 use ferrite_chain::auth::Permission;
 use ferrite_chain::devnet::Devnet;
 use ferrite_chain::rpc::server::RpcExtension;
 use ferrite_chain::wallet::Wallet;
 use ferrite_proofs::{ProofsConfig, Workers};
-use ferrite_proving::{ProverConfig, ProvingError, WindowPoster};
+use ferrite_proving::{ProverConfig, ProvingError, ProvingMetrics, WindowPoster};
 use fvm_shared::address::Address;
 use serde_json::Value;
 
@@ -38,26 +39,31 @@ pub fn prover(
     miner: Address,
     worker: Address,
     proofs: &ProofsConfig,
+    registry: &prometheus::Registry,
 ) -> anyhow::Result<Arc<WindowPoster>> {
     let chain: Arc<dyn Chain> = Arc::new(DevnetChain::new(devnet, wallet, heads));
     let replicas = crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
     // Its own PoSt and check slots: sealing's tasks never take them.
     let workers = Workers::new(&proofs.limits)?;
-    Ok(Arc::new(WindowPoster::new(
-        chain,
-        Arc::new(replicas),
-        workers,
-        ProverConfig {
-            miner,
-            sender: worker,
-            poll_interval: Duration::from_millis(250),
-            // One node, no reorgs: prove as soon as the challenge is drawn.
-            challenge_confidence: 0,
-            // builtin-actors' limit for 2 KiB partitions is far higher; one
-            // proof over 10 partitions stays well inside a block.
-            partitions_per_message: 10,
-        },
-    )?))
+    let metrics = ProvingMetrics::register(registry).context("register proving metrics")?;
+    Ok(Arc::new(
+        WindowPoster::new(
+            chain,
+            Arc::new(replicas),
+            workers,
+            ProverConfig {
+                miner,
+                sender: worker,
+                poll_interval: Duration::from_millis(250),
+                // One node, no reorgs: prove as soon as the challenge is drawn.
+                challenge_confidence: 0,
+                // builtin-actors' limit for 2 KiB partitions is far higher; one
+                // proof over 10 partitions stays well inside a block.
+                partitions_per_message: 10,
+            },
+        )?
+        .with_metrics(metrics),
+    ))
 }
 
 /// The `Ferrite.Proving*` methods over a prover.

@@ -439,6 +439,61 @@ fn devnet_serves_the_cli() {
         "{}",
         stderr(&broke)
     );
+    dashboards_query_only_exported_metrics(home.path());
     node.kill().unwrap();
     node.wait().unwrap();
+}
+
+/// Every `ferrite_*` name in dashboards/ (Grafana panels, alert rules) is
+/// exported on the running node's `/metrics`.
+fn dashboards_query_only_exported_metrics(home: &Path) {
+    use std::io::{Read, Write};
+    let api = std::fs::read_to_string(home.join("api")).unwrap();
+    let addr = api
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches("/rpc/v1");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
+    let mut files = vec![dir.clone()];
+    let mut checked = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if !matches!(p.extension().and_then(|x| x.to_str()), Some("json" | "yml")) {
+            continue;
+        }
+        let body = std::fs::read_to_string(&p).unwrap();
+        let mut rest = body.as_str();
+        while let Some(at) = rest.find("ferrite_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+            assert!(
+                text.contains(&format!("# TYPE {base} ")),
+                "{} queries {name}, which the node does not export",
+                p.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 10,
+        "only {checked} metric names found in dashboards/"
+    );
 }

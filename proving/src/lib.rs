@@ -14,6 +14,7 @@
 
 mod error;
 pub mod messages;
+pub mod metrics;
 pub mod plan;
 pub mod replicas;
 pub mod report;
@@ -21,5 +22,6 @@ pub mod window;
 pub mod winning;
 
 pub use error::ProvingError;
+pub use metrics::ProvingMetrics;
 pub use replicas::{Replica, Replicas};
 pub use window::{CheckRecord, PostRecord, ProverConfig, WindowPoster};

@@ -32,7 +32,7 @@ use tracing::{info, warn};
 
 use crate::messages;
 use crate::plan::{self, PartitionProof};
-use crate::{ProvingError, Replicas};
+use crate::{ProvingError, ProvingMetrics, Replicas};
 
 /// Filecoin's randomness tags (domain separation).
 const TAG_WINDOWED_POST_CHALLENGE_SEED: i64 = 4;
@@ -125,6 +125,7 @@ pub struct WindowPoster {
     cfg: ProverConfig,
     miner_id: ActorId,
     state: Mutex<LoopState>,
+    metrics: Option<ProvingMetrics>,
 }
 
 impl std::fmt::Debug for WindowPoster {
@@ -154,7 +155,14 @@ impl WindowPoster {
             cfg,
             miner_id: ActorId(miner_id),
             state: Mutex::new(LoopState::default()),
+            metrics: None,
         })
+    }
+
+    /// Reports to `metrics` from now on.
+    pub fn with_metrics(mut self, metrics: ProvingMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The settings.
@@ -273,6 +281,9 @@ impl WindowPoster {
             let params = messages::faults_params(index, &faults);
             self.send_and_wait("DeclareFaults", messages::DECLARE_FAULTS, &params, cutoff)
                 .await?;
+            if let Some(m) = &self.metrics {
+                m.declarations.with_label_values(&["faults"]).inc();
+            }
         }
         if !recoveries.is_empty() {
             info!(deadline = index, sectors = ?record.declared_recovered, "declaring recoveries");
@@ -284,6 +295,9 @@ impl WindowPoster {
                 cutoff,
             )
             .await?;
+            if let Some(m) = &self.metrics {
+                m.declarations.with_label_values(&["recoveries"]).inc();
+            }
         }
         self.state().checks.insert(index, record);
         Ok(())
@@ -338,6 +352,9 @@ impl WindowPoster {
             bad.extend(failed.into_iter().map(|(n, why)| (n.0, why)));
         }
         bad.sort();
+        if let Some(m) = &self.metrics {
+            m.check_failures.inc_by(bad.len() as u64);
+        }
         Ok(bad)
     }
 
@@ -425,6 +442,9 @@ impl WindowPoster {
                 }
             }
         }
+        if let Some(m) = &self.metrics {
+            m.faulty_sectors.set(st.faulty_since.len() as i64);
+        }
     }
 
     async fn prove_batch(
@@ -479,7 +499,11 @@ impl WindowPoster {
             })
             .await?;
         let prove_seconds = started.elapsed().as_secs_f64();
+        if let Some(m) = &self.metrics {
+            m.prove_seconds.observe(prove_seconds);
+        }
         if !ok {
+            self.count_proof(false);
             return Err(ProvingError::BadProof { deadline: w.index });
         }
         let Some(first) = proofs.into_iter().next() else {
@@ -544,12 +568,26 @@ impl WindowPoster {
                 st.posts.pop_front();
             }
         }
+        let landed_ok = matches!(landed, Ok((_, 0)));
+        self.count_proof(landed_ok);
+        if landed_ok && let Some(m) = &self.metrics {
+            m.margin
+                .set(w.close - landed.as_ref().map(|l| l.0).unwrap_or(w.close));
+        }
         match landed? {
             (_, 0) => Ok(()),
             (_, code) => Err(ProvingError::MessageFailed {
                 what: format!("SubmitWindowedPoSt for deadline {}", w.index),
                 code,
             }),
+        }
+    }
+
+    fn count_proof(&self, ok: bool) {
+        if let Some(m) = &self.metrics {
+            m.proofs
+                .with_label_values(&[if ok { "ok" } else { "failed" }])
+                .inc();
         }
     }
 

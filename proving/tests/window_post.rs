@@ -144,7 +144,9 @@ async fn through_declarations(
     run_to(net, declare_from - 1).await;
     if let Some(p) = prover {
         step_while(net, open - 70, || {
-            !p.checks().iter().any(|c| c.deadline == d && c.epoch >= declare_from - 1)
+            !p.checks()
+                .iter()
+                .any(|c| c.deadline == d && c.epoch >= declare_from - 1)
         })
         .await;
     }

@@ -130,17 +130,23 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                 ferrite_proving::winning::WinningProver::new(Arc::new(replicas), wallet.clone()),
             )));
         }
+        // The storage paths sector files go to (<home>/sealing/sectors
+        // is attached at the first start), with their reservations.
+        let storage = crate::storage_api::open(&home)?;
         // The node's miner's sealing pipeline, when the wallet holds its worker key.
         let pipeline = match (miner, worker) {
-            (Some(m), Some(w)) => Some(crate::sealing_api::pipeline(
-                &home,
-                devnet.clone(),
-                wallet.clone(),
-                heads.subscribe(),
-                m,
-                w,
-                &cfg.proofs,
-            )?),
+            (Some(m), Some(w)) => Some(Arc::new(
+                crate::sealing_api::pipeline(
+                    &home,
+                    devnet.clone(),
+                    wallet.clone(),
+                    heads.subscribe(),
+                    m,
+                    w,
+                    &cfg.proofs,
+                )?
+                .with_storage(storage.clone())?,
+            )),
             _ => None,
         };
         // Its WindowPoSt prover, with the same condition.
@@ -153,10 +159,14 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                 m,
                 w,
                 &cfg.proofs,
+                &registry,
             )?),
             _ => None,
         };
         let mut extensions: Vec<Arc<dyn ferrite_chain::rpc::server::RpcExtension>> = Vec::new();
+        extensions.push(Arc::new(crate::storage_api::StorageApi::new(
+            storage, &home,
+        )));
         if let Some(p) = &pipeline {
             extensions.push(Arc::new(crate::sealing_api::SealingApi::new(p.clone())));
         }
