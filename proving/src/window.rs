@@ -8,8 +8,10 @@
 //!    epochs deep, checks its sectors again, proves the partitions not yet
 //!    posted (skipping sectors that fail), verifies the proof locally, and
 //!    submits SubmitWindowedPoSt as soon as the window is open, then follows
-//!    the message until it is executed. A failed message, or one that does
-//!    not land, is recomputed on the next head while the window is open.
+//!    the message until it is executed. At every head of an open window the
+//!    chain's posted partitions are read again: a failed message, one that
+//!    does not land, or one a reorg removed is recomputed while the window
+//!    is open.
 //!
 //! The chain is the source of truth: nothing here is persisted, so a
 //! restarted prover simply picks up the current deadline (a partition the
@@ -108,8 +110,6 @@ pub struct CheckRecord {
 struct LoopState {
     /// Windows whose declarations are done, by (period start, index).
     declared: HashSet<(ChainEpoch, u64)>,
-    /// Windows fully posted.
-    proven: HashSet<(ChainEpoch, u64)>,
     posts: VecDeque<PostRecord>,
     checks: BTreeMap<u64, CheckRecord>,
     /// When this prover first saw each sector faulty on chain.
@@ -221,10 +221,11 @@ impl WindowPoster {
             }
             self.state().declared.insert(key);
         }
-        let proven = self.state().proven.contains(&key);
-        if !proven && plan::can_compute(&w, head, self.cfg.challenge_confidence) {
+        // The chain says which partitions are posted: asking it at every
+        // head (instead of remembering what was sent) re-proves a partition
+        // whose PoSt a reorg took away, while the window is open.
+        if plan::can_compute(&w, head, self.cfg.challenge_confidence) {
             self.prove_deadline(&w).await?;
-            self.state().proven.insert(key);
         }
         Ok(())
     }
