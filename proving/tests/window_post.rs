@@ -1,15 +1,16 @@
-//! The WindowPoSt loop on the devnet with a real 2 KiB sector, over whole
-//! proving periods (2880 epochs, 48 deadlines of 60):
+//! The WindowPoSt loop on the devnet with two real 2 KiB sectors, A and B,
+//! in one partition, over whole proving periods (2880 epochs, 48 deadlines
+//! of 60):
 //!
-//! 1. two periods pass with the sector's deadline proven each time: the
-//!    first PoSt activates the sector's power, which then stays unchanged;
-//! 2. the sealed file is corrupted: the next fault check (two deadlines
-//!    ahead) declares the sector faulty before its cutoff and the power
-//!    goes; the file is restored: a recovery is declared, the sector is
-//!    proven at its deadline and the power returns;
-//! 3. the prover is stopped across the sector's deadline: the chain marks
-//!    the missed sector faulty; a new prover recovers it with no manual
-//!    step.
+//! 1. two periods pass with the deadline proven each time: the first PoSt
+//!    activates the sectors' power, which then stays unchanged;
+//! 2. A's sealed file is corrupted: the fault check two deadlines ahead
+//!    declares A faulty before its cutoff, the PoSt for B still goes in and
+//!    only A's power is lost; the file is restored: a recovery is declared,
+//!    both are proven and the power returns;
+//! 3. A is corrupted after the declarations: the PoSt skips it and proves B;
+//! 4. the prover is stopped across the deadline: the chain marks the missed
+//!    sectors faulty; a new prover recovers them with no manual step.
 //!
 //! Blocks come from the test: as fast as they execute where the prover has
 //! nothing to do, and one every 40 ms from the moment it has (declarations
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use ferrite_chain::api::Chain;
 use ferrite_proofs::{StageLimits, Workers};
 use ferrite_proving::{ProverConfig, Replica, Replicas, WindowPoster};
-use ferrite_sealing::testnet::{TestNet, init_proofs_from_env};
+use ferrite_sealing::testnet::{FAST_RETRY, SEAL_TIMEOUT, TestNet, init_proofs_from_env};
 use ferrite_types::{ActorId, SectorId, SectorNumber};
 use fvm_shared::clock::ChainEpoch;
 use tokio::sync::watch;
@@ -182,19 +183,34 @@ async fn deadlines_are_proven_and_faults_declared_and_recovered() {
     init_proofs_from_env().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::start(dir.path()).await.unwrap();
-    let sealed = net.seal_cc_sector().await.unwrap();
+    // Two sectors sealed together: builtin-actors fills the partially full
+    // partition first, so they share one (2 KiB partitions hold two).
+    let (a, b) = {
+        let pipeline = net.open_pipeline(FAST_RETRY).unwrap();
+        let (a, b) = (
+            pipeline.pledge().await.unwrap(),
+            pipeline.pledge().await.unwrap(),
+        );
+        for n in [a, b] {
+            pipeline
+                .run_until(n, |r| r.state.name() == "Proving", SEAL_TIMEOUT)
+                .await
+                .unwrap();
+        }
+        (a.0, b.0)
+    };
     net.pause_producer().await.unwrap();
-    let n = sealed.id.number.0;
-    let (d, partition) = locate(&net, n).await;
-    assert_eq!(partition, 0);
+    let (d, partition) = locate(&net, a).await;
+    assert_eq!(locate(&net, b).await, (d, partition), "one partition");
     // builtin-actors activates a new sector's power at its first PoSt.
     assert_eq!(
         raw_power(&net).await,
         0u64.into(),
         "no power before the first PoSt"
     );
-    let power: fvm_shared::sector::StoragePower = 2048u64.into();
-    eprintln!("sector {n} is in deadline {d}");
+    let sector: fvm_shared::sector::StoragePower = 2048u64.into();
+    eprintln!("sectors {a} and {b} are in deadline {d}, partition {partition}");
+    let last_post = |r: &Running| r.prover.posts().last().cloned().expect("a window post");
 
     // 1. Two periods, each proven in time: power comes with the first and
     //    stays.
@@ -203,14 +219,12 @@ async fn deadlines_are_proven_and_faults_declared_and_recovered() {
     for period in 0..2 {
         let (open, close) = next_window(&net, d).await;
         through_deadline(&net, d, Some(&running.prover)).await;
-        let posts = running.prover.posts();
-        let post = posts.last().expect("a window post was submitted");
+        let post = last_post(&running);
         assert_eq!(post.deadline, d);
         assert_eq!(post.exit_code, 0, "{post:?}");
         assert!(post.landed >= open && post.landed < close, "{post:?}");
-        assert_eq!(post.sectors, 1);
-        assert_eq!(raw_power(&net).await, power, "period {period}");
-        assert!(!faulty(&net, d, n).await);
+        assert_eq!(post.sectors, 2);
+        assert_eq!(raw_power(&net).await, &sector * 2, "period {period}");
         eprintln!(
             "period {period}: proven at {} ({} epochs before close, proof {:.2}s), {:.0?} so far",
             post.landed,
@@ -219,67 +233,74 @@ async fn deadlines_are_proven_and_faults_declared_and_recovered() {
             started.elapsed()
         );
     }
-    let proven = running.prover.posts().len();
 
-    // 2. Corrupt the replica: declared faulty before the cutoff, power lost.
-    let files = net.sector_files(SectorNumber(n)).unwrap();
+    // 2. Corrupt A's replica: the check two deadlines ahead declares it
+    //    faulty before the cutoff; B's PoSt still goes in; A's power goes.
+    let files = net.sector_files(SectorNumber(a)).unwrap();
     let good = std::fs::read(&files.sealed).unwrap();
     std::fs::write(&files.sealed, vec![0x5a; good.len()]).unwrap();
-    // The declaration runs while deadline d-2 is open and lands before d's cutoff.
     let (open, _) = through_declarations(&net, d, Some(&running.prover)).await;
-    assert!(head(&net).await < open - 70);
-    assert!(
-        faulty(&net, d, n).await,
-        "declared faulty before the cutoff"
-    );
+    assert!(head(&net).await < open - 70, "declared before the cutoff");
+    assert!(faulty(&net, d, a).await);
     let check = running
         .prover
         .checks()
         .into_iter()
         .find(|c| c.deadline == d)
         .unwrap();
-    assert_eq!(check.declared_faulty, vec![n], "{check:?}");
-    assert_eq!(
-        raw_power(&net).await,
-        0u64.into(),
-        "a faulty sector has no power"
-    );
+    assert_eq!(check.declared_faulty, vec![a], "{check:?}");
+    assert_eq!(raw_power(&net).await, sector, "only A's power is lost");
     let faults = running.prover.faults().await.unwrap();
-    assert_eq!(faults.len(), 1);
-    assert_eq!(faults[0].sector, n);
+    assert_eq!(faults.iter().map(|f| f.sector).collect::<Vec<_>>(), vec![a]);
     assert!(faults[0].terminated_by > faults[0].faulty_since);
     through_deadline(&net, d, Some(&running.prover)).await;
-    assert_eq!(
-        running.prover.posts().len(),
-        proven,
-        "nothing to prove while faulty"
-    );
+    let post = last_post(&running);
+    assert_eq!((post.exit_code, post.sectors), (0, 1), "B alone: {post:?}");
+    assert!(!faulty(&net, d, b).await);
 
-    // Restore it: recovered at the next declaration, proven, power back.
+    // Restore it: a recovery is declared, both are proven, power returns.
     std::fs::write(&files.sealed, &good).unwrap();
     through_deadline(&net, d, Some(&running.prover)).await;
-    assert!(!faulty(&net, d, n).await, "recovered and proven");
-    assert_eq!(raw_power(&net).await, power);
-    let post = running.prover.posts().last().cloned().unwrap();
-    assert_eq!((post.exit_code, post.sectors), (0, 1), "{post:?}");
-    eprintln!(
-        "recovered: proven at {} ({} epochs before close)",
-        post.landed, post.margin
-    );
+    assert!(!faulty(&net, d, a).await, "recovered and proven");
+    assert_eq!(raw_power(&net).await, &sector * 2);
+    let post = last_post(&running);
+    assert_eq!((post.exit_code, post.sectors), (0, 2), "{post:?}");
 
-    // 3. Stop the prover across the deadline: the chain marks it faulty.
+    // 3. Corrupt A after the declarations, before the challenge: the PoSt
+    //    skips it (the chain marks it faulty) and still proves B.
+    let (open, _) = through_declarations(&net, d, Some(&running.prover)).await;
+    std::fs::write(&files.sealed, vec![0x5a; good.len()]).unwrap();
+    assert!(head(&net).await < open - 20, "before the challenge");
+    through_deadline(&net, d, Some(&running.prover)).await;
+    let post = last_post(&running);
+    assert_eq!(post.skipped, vec![a], "{post:?}");
+    assert_eq!((post.exit_code, post.sectors), (0, 1), "{post:?}");
+    assert!(faulty(&net, d, a).await, "a skipped sector is faulty");
+    assert_eq!(raw_power(&net).await, sector);
+    std::fs::write(&files.sealed, &good).unwrap();
+
+    // 4. Stop the prover across the deadline: the chain marks the missed
+    //    sectors faulty and all power goes.
     running.stop().await;
     through_deadline(&net, d, None).await;
-    assert!(faulty(&net, d, n).await, "a missed deadline is a fault");
+    assert!(faulty(&net, d, b).await, "a missed deadline is a fault");
     assert_eq!(raw_power(&net).await, 0u64.into());
-    // A new prover recovers it by itself.
+    // A new prover recovers both by itself.
     let running = start_prover(&net);
     through_deadline(&net, d, Some(&running.prover)).await;
-    assert!(!faulty(&net, d, n).await, "recovered after the restart");
-    assert_eq!(raw_power(&net).await, power);
-    let post = running.prover.posts().last().cloned().unwrap();
-    assert_eq!(post.exit_code, 0, "{post:?}");
+    assert!(
+        !faulty(&net, d, a).await && !faulty(&net, d, b).await,
+        "recovered"
+    );
+    assert_eq!(raw_power(&net).await, &sector * 2);
+    let post = last_post(&running);
+    assert_eq!((post.exit_code, post.sectors), (0, 2), "{post:?}");
+    eprintln!(
+        "recovered after the restart: proven at {} ({} epochs before close); all periods: {:.0?}",
+        post.landed,
+        post.margin,
+        started.elapsed()
+    );
     running.stop().await;
-    eprintln!("all periods: {:.0?}", started.elapsed());
     net.stop().await.unwrap();
 }
