@@ -15,6 +15,7 @@
 //!   partition: the fault check (`check_provable`: vanilla proofs of every
 //!   sector's challenged leaves), the proof, and the local verification
 //!   before the proof is sent.
+//!
 //! Parameters must exist (`ferrite params generate`).
 
 use std::collections::BTreeMap;
@@ -138,7 +139,7 @@ fn main() -> anyhow::Result<()> {
         ),
         other => anyhow::bail!("the bench runs 2KiB or 8MiB sectors, not {other}"),
     };
-    let per_partition = usize::try_from(raw_post.sector_count())?;
+    let per_partition = raw_post.sector_count();
 
     let work = tempfile::tempdir()?;
     let mut rng = ChaCha20Rng::from_entropy();

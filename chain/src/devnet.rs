@@ -50,7 +50,7 @@ use crate::randomness;
 use crate::state::{FvmContext, actor_by_address};
 use crate::vm::{BLOCK_GAS_LIMIT, ChainMessage, Vm, VmSettings};
 use crate::wallet::PrivateKey;
-use crate::winning::{self, BlockProver, Election, Standing};
+use crate::winning::{self, BlockProver, Election, ElectionProofs, Standing};
 
 const META: Table<String, Vec<u8>> = Table::new("chain-meta");
 const HEIGHTS: Table<i64, Vec<u8>> = Table::new("chain-heights");
@@ -132,6 +132,9 @@ pub struct Devnet {
     /// Signs and proves the blocks the block miner wins once it has power
     /// (see [`crate::winning`]); none: such epochs get blocks without a winner.
     block_prover: Mutex<Option<Arc<dyn BlockProver>>>,
+    /// Held for the whole of a block's production, so that one block is
+    /// made at a time while the head lock is free during the WinningPoSt.
+    producing: Mutex<()>,
 }
 
 impl std::fmt::Debug for Devnet {
@@ -282,6 +285,7 @@ impl Devnet {
             lookup,
             block_miner: Mutex::new(None),
             block_prover: Mutex::new(None),
+            producing: Mutex::new(()),
         };
         devnet.restore_mpool()?;
         Ok(devnet)
@@ -576,7 +580,16 @@ impl Devnet {
         if !self.is_storage_miner(tree, &miner)? {
             return Ok(Claim::Nobody);
         }
-        match winning::standing(&self.bs, tree, &miner, height)? {
+        let standing = match winning::standing(&self.bs, tree, &miner, height) {
+            Ok(s) => s,
+            // The chain goes on without a winner rather than stall on a
+            // miner whose election cannot be read.
+            Err(e) => {
+                warn!(%miner, height, "cannot tell whether the block miner is elected, producing a block without a winner: {e:#}");
+                return Ok(Claim::Nobody);
+            }
+        };
+        match standing {
             Standing::NoPower => Ok(Claim::Bootstrap(miner)),
             Standing::NoSectors => {
                 warn!(%miner, height, "the block miner has power but no active sector: no winner");
@@ -639,11 +652,12 @@ impl Devnet {
     ///
     /// Once the block miner has power it is elected (see [`crate::winning`]):
     /// the registered [`BlockProver`] makes the election proof and the
-    /// WinningPoSt *while the head lock is held* (acceptable on a one-node
-    /// devnet: a 2 KiB WinningPoSt takes a fraction of a second), and the
-    /// block is checked with [`Devnet::validate_winning_post`] before it is
-    /// executed. A block whose proofs cannot be made or do not verify is
-    /// produced without a winner (f00, no reward), with a warning.
+    /// WinningPoSt first, without the head lock (a warm 2 KiB WinningPoSt
+    /// takes about 4 s on two cores; message pushes go on meanwhile), then
+    /// signs the block under the lock, and the block is checked with
+    /// [`Devnet::validate_winning_post`] before it is executed. A block
+    /// whose proofs cannot be made or do not verify is produced without a
+    /// winner (f00, no reward), with a warning.
     pub fn produce_block(&self) -> Result<TipSet, ChainError> {
         self.produce(true)
     }
@@ -658,10 +672,43 @@ impl Devnet {
     }
 
     fn produce(&self, elect: bool) -> Result<TipSet, ChainError> {
+        // One block at a time. The head lock is taken only to read the head
+        // and then to build, execute and publish the block, so that message
+        // pushes and state reads are not held up while the WinningPoSt is
+        // made (seconds on a small CPU): only this function moves the head.
+        let _producing = lock(&self.producing);
+        let (parent_key, parent_state, height) = {
+            let head = lock(&self.head);
+            (
+                head.tipset.key.clone(),
+                head.exec_state,
+                head.tipset.height() + 1,
+            )
+        };
+        let tree = self.state_tree(&parent_state)?;
+        let claim = match self.block_claim(&tree, height, elect)? {
+            Claim::Elected(election, prover) => {
+                match winning::prove_election(prover.as_ref(), &election) {
+                    Ok(proofs) => Claim::Proven(election, prover, proofs),
+                    Err(e) => {
+                        warn!(
+                            miner = %election.miner,
+                            height,
+                            "the block prover failed, producing a block without a winner: {e:#}"
+                        );
+                        Claim::Nobody
+                    }
+                }
+            }
+            other => other,
+        };
         let mut head = lock(&self.head);
+        if head.tipset.key != parent_key {
+            return Err(ChainError::Internal(anyhow::anyhow!(
+                "the head moved while block {height} was produced"
+            )));
+        }
         let parent = head.tipset.clone();
-        let height = parent.height() + 1;
-        let tree = self.state_tree(&head.exec_state)?;
         let mut selected = head.mpool.select(BLOCK_GAS_LIMIT, |sender| {
             actor_by_address(&tree, sender)
                 .ok()
@@ -685,11 +732,10 @@ impl Devnet {
             .map(|t| t.vrf_proof.clone())
             .unwrap_or_default();
         let (messages, bls_aggregate) = store_messages(&self.bs, &selected)?;
-        let claim = self.block_claim(&tree, height, elect)?;
         let mut block = BlockHeader {
             miner: match &claim {
                 Claim::Bootstrap(miner) => *miner,
-                Claim::Nobody | Claim::Elected(..) => Address::new_id(0),
+                Claim::Nobody | Claim::Elected(..) | Claim::Proven(..) => Address::new_id(0),
             },
             ticket: Some(Ticket {
                 vrf_proof: randomness::ticket(&parent_ticket, height).to_vec(),
@@ -719,9 +765,15 @@ impl Devnet {
                 miner,
                 win_count: winning::WIN_COUNT,
             }),
-            Claim::Elected(election, prover) => {
-                self.elected_block(&mut block, &election, prover.as_ref(), &head.exec_state)
-            }
+            // Not proven yet: `produce_block` proves every election above.
+            Claim::Elected(..) => None,
+            Claim::Proven(election, prover, proofs) => self.elected_block(
+                &mut block,
+                &election,
+                prover.as_ref(),
+                proofs,
+                &parent_state,
+            ),
         };
         let chain_msgs = chain_messages(&selected)?;
         let applied = match self.vm.apply(
@@ -775,19 +827,20 @@ impl Devnet {
         Ok(ts)
     }
 
-    /// Makes `block` the elected miner's, with its proofs, if they can be
-    /// made and pass [`Devnet::validate_winning_post`]; its reward, or none
+    /// Makes `block` the elected miner's, with its proofs and signature, if
+    /// it then passes [`Devnet::validate_winning_post`]; its reward, or none
     /// (and `block` left without a winner).
     fn elected_block(
         &self,
         block: &mut BlockHeader,
         election: &Election,
         prover: &dyn BlockProver,
+        proofs: ElectionProofs,
         parent_state: &Cid,
     ) -> Option<crate::vm::BlockReward> {
         let unproven = block.clone();
-        let outcome = winning::prove_block(prover, election, block)
-            .map_err(|e| ChainError::Internal(e.context("the block prover failed")))
+        let outcome = winning::sign_block(prover, election, proofs, block)
+            .map_err(|e| ChainError::Internal(e.context("sign the block")))
             .and_then(|()| self.validate_winning_post(block, parent_state));
         match outcome {
             Ok(()) => Some(crate::vm::BlockReward {
@@ -993,7 +1046,9 @@ enum Claim {
     /// The block miner, without power yet: credited and rewarded, no proofs.
     Bootstrap(Address),
     /// The block miner, elected: it must prove the block with the prover.
-    Elected(Election, Arc<dyn BlockProver>),
+    Elected(Box<Election>, Arc<dyn BlockProver>),
+    /// The block miner, elected, with its election proof and WinningPoSt.
+    Proven(Box<Election>, Arc<dyn BlockProver>, ElectionProofs),
 }
 
 /// Where randomness is drawn from.

@@ -82,9 +82,10 @@ pub struct WinningPostRequest {
 }
 
 /// What the node does to win a block: sign with the miner's worker key and
-/// prove its replicas. The devnet calls it while it holds the head lock, so
-/// an implementation must return quickly (a 2 KiB WinningPoSt takes well
-/// under a second) and never wait on the chain.
+/// prove its replicas. Block production calls [`BlockProver::prove`] (and
+/// the VRF's `sign`) before it takes the head lock, so a slow SNARK delays
+/// only the block; it calls the block signature's `sign` under the head
+/// lock. Neither may call back into the chain.
 pub trait BlockProver: Send + Sync + std::fmt::Debug {
     /// Signs `data` with the key of `key` (the worker's BLS key): the
     /// election VRF (Lotus's `ComputeVRF`) and the block signature.
@@ -101,7 +102,7 @@ pub enum Standing {
     /// Power, but no active sector to challenge: it cannot win.
     NoSectors,
     /// Elected: what it must sign and prove.
-    Elected(Election),
+    Elected(Box<Election>),
 }
 
 /// An elected miner's duties for one block.
@@ -154,7 +155,7 @@ pub fn standing(
     let claim = power_state
         .get_claim(bs, miner)
         .map_err(|e| internal("read the power claim", e))?;
-    if !claim.is_some_and(|c| c.raw_byte_power > 0.into()) {
+    if claim.is_none_or(|c| c.raw_byte_power <= 0.into()) {
         return Ok(Standing::NoPower);
     }
     let actor = actor_by_address(tree, miner)?
@@ -186,7 +187,7 @@ pub fn standing(
         proof,
         ActorId(miner_id),
         randomness,
-        active.len() as u64,
+        u64::try_from(active.len()).unwrap_or(u64::MAX),
     )
     .map_err(|e| internal("draw the winning post challenge", e))?;
     let ordered: Vec<u64> = active.into_iter().collect();
@@ -209,7 +210,7 @@ pub fn standing(
         });
     }
     let worker_key = crate::devnet::account_key_in(bs, tree, &info.worker)?;
-    Ok(Standing::Elected(Election {
+    Ok(Standing::Elected(Box::new(Election {
         miner: *miner,
         worker_key,
         election_seed: beacon_draw(
@@ -224,7 +225,7 @@ pub fn standing(
             proof,
             sectors,
         },
-    }))
+    })))
 }
 
 /// The miner's active sectors (in every deadline's partitions: live, not
@@ -254,24 +255,47 @@ pub fn signing_bytes(header: &BlockHeader) -> Result<Vec<u8>, ChainError> {
     fvm_ipld_encoding::to_vec(&unsigned).map_err(|e| internal("encode the block header", e))
 }
 
-/// Signs and proves the block `header` for `election` with `prover`: fills
-/// in the election proof, the WinningPoSt and, last, the block signature.
-pub fn prove_block(
+/// What an elected miner brings to its block: the election proof (its VRF)
+/// and the WinningPoSt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElectionProofs {
+    /// The election proof, win count [`WIN_COUNT`].
+    pub election_proof: ElectionProof,
+    /// The WinningPoSt.
+    pub win_post_proof: Vec<PoStProof>,
+}
+
+/// The election proof and WinningPoSt of `election`, made by `prover`.
+/// This is the slow part (the SNARK); it needs no block.
+pub fn prove_election(
     prover: &dyn BlockProver,
     election: &Election,
-    header: &mut BlockHeader,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ElectionProofs> {
     let vrf = prover.sign(&election.worker_key, &election.election_seed)?;
     anyhow::ensure!(
         vrf.sig_type == SignatureType::BLS,
         "the election VRF must be a BLS signature"
     );
+    Ok(ElectionProofs {
+        election_proof: ElectionProof {
+            win_count: WIN_COUNT,
+            vrf_proof: vrf.bytes().to_vec(),
+        },
+        win_post_proof: prover.prove(&election.request)?,
+    })
+}
+
+/// Makes `header` the elected miner's: its proofs, then the block
+/// signature by the worker key over the rest of the header.
+pub fn sign_block(
+    prover: &dyn BlockProver,
+    election: &Election,
+    proofs: ElectionProofs,
+    header: &mut BlockHeader,
+) -> anyhow::Result<()> {
     header.miner = election.miner;
-    header.election_proof = Some(ElectionProof {
-        win_count: WIN_COUNT,
-        vrf_proof: vrf.bytes().to_vec(),
-    });
-    header.win_post_proof = prover.prove(&election.request)?;
+    header.election_proof = Some(proofs.election_proof);
+    header.win_post_proof = proofs.win_post_proof;
     header.block_sig = None;
     let sig = prover.sign(&election.worker_key, &signing_bytes(header)?)?;
     header.block_sig = Some(sig);
@@ -329,8 +353,8 @@ pub fn check(header: &BlockHeader, standing: &Standing) -> Result<(), String> {
         .win_post_proof
         .iter()
         .map(|p| {
-            let proof = PostProof::try_from(p.post_proof)
-                .map_err(|e| format!("WinningPoSt kind: {e}"))?;
+            let proof =
+                PostProof::try_from(p.post_proof).map_err(|e| format!("WinningPoSt kind: {e}"))?;
             if proof != election.request.proof {
                 return Err(format!(
                     "a {proof} proof where {} is due",

@@ -13,6 +13,10 @@
 //! - [`storage`]: the [`StorageRegistry`] of attached [`StoragePath`]s and
 //!   [`Reservation`]s of their space, persisted in ferrite-store.
 //! - [`space`]: how many bytes each task writes, per sector size.
+//! - [`transfer`]: sector files between hosts over HTTP: the
+//!   [`transfer::sector_files_router`] that serves a host's seal and store
+//!   paths, and the [`transfer::Fetcher`] that downloads them with `Range`
+//!   resume, size and SHA-256 checks, and an atomic rename into place.
 //!
 //! Data flow: a pipeline [`Scheduler::enqueue`]s a task. The node's worker
 //! service (gRPC, in `ferrite`) feeds [`Scheduler::register`] and
@@ -58,6 +62,7 @@ pub mod scheduler;
 pub mod space;
 pub mod storage;
 mod task;
+pub mod transfer;
 mod worker;
 
 pub use config::SchedulerConfig;

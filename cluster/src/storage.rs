@@ -340,10 +340,48 @@ impl StorageRegistry {
                 best_available,
             });
         };
+        self.insert_reservation(path.id, bytes, sector, purpose)
+    }
+
+    /// Reserves `bytes` on path `id` itself, for a task that must write
+    /// beside files already there (PC1 next to AddPiece's unsealed file).
+    /// A path without the room is [`ClusterError::NoSpace`], with what it
+    /// has as `best_available`; one whose space cannot be read is
+    /// [`ClusterError::Io`].
+    pub fn reserve_on(
+        &self,
+        id: PathId,
+        bytes: u64,
+        sector: SectorId,
+        purpose: TaskKind,
+    ) -> Result<Reservation, ClusterError> {
+        let _guard = self.lock();
+        let path = self
+            .store
+            .get(&PATHS, &id)?
+            .ok_or(ClusterError::UnknownPath(id))?;
+        let free = disk_space(&path, reserved_on(&self.reservations()?, id))?.free;
+        if free < bytes {
+            return Err(ClusterError::NoSpace {
+                needed: bytes,
+                best_available: free,
+            });
+        }
+        self.insert_reservation(id, bytes, sector, purpose)
+    }
+
+    /// Records a reservation; the caller holds the lock and has checked the room.
+    fn insert_reservation(
+        &self,
+        path: PathId,
+        bytes: u64,
+        sector: SectorId,
+        purpose: TaskKind,
+    ) -> Result<Reservation, ClusterError> {
         let id = ReservationId(self.counter(NEXT_RESERVATION)?);
         let reservation = Reservation {
             id,
-            path: path.id,
+            path,
             sector,
             purpose,
             bytes,

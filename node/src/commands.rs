@@ -9,6 +9,9 @@ mod piece;
 mod proofs;
 mod proving;
 mod sectors;
+mod storage;
+
+pub use storage::ByteSize;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::config::Config;
@@ -20,6 +23,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
         Command::Proving(c) => proving::run(c, global),
+        Command::Storage(c) => storage::run(c, global),
         Command::Auth(c) => auth::run(c, global),
         Command::Params(c) => params::run(c, &cfg),
         Command::Piece(c) => piece::run(c),

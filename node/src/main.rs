@@ -12,6 +12,7 @@ mod logging;
 mod proving_api;
 mod replicas;
 mod sealing_api;
+mod storage_api;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

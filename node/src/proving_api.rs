@@ -2,18 +2,15 @@
 //! in process, and its operator methods on the JSON-RPC API
 //! (`Ferrite.Proving*`), which `ferrite proving ...` calls.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ferrite_chain::api::{Chain, DevnetChain};
+use ferrite_chain::api::Chain;
 use ferrite_chain::auth::Permission;
-use ferrite_chain::devnet::Devnet;
 use ferrite_chain::rpc::server::RpcExtension;
-use ferrite_chain::wallet::Wallet;
 use ferrite_proofs::{ProofsConfig, Workers};
-use ferrite_proving::{ProverConfig, ProvingError, ProvingMetrics, WindowPoster};
+use ferrite_proving::{ProverConfig, ProvingError, ProvingMetrics, Replicas, WindowPoster};
 use fvm_shared::address::Address;
 use serde_json::Value;
 
@@ -29,27 +26,23 @@ pub const FAULTS: &str = "Ferrite.ProvingFaults";
 /// `Ferrite.ProvingCheck [index]`: runs the fault check of a deadline now.
 pub const CHECK: &str = "Ferrite.ProvingCheck";
 
-/// The WindowPoSt prover of `miner`, sending from `worker` (its key must be
-/// in `wallet`), proving the replicas under `<home>/sealing/sectors`.
+/// The WindowPoSt prover of `miner` on `chain`, sending from `worker` (its
+/// key must be in the chain's wallet), proving the replicas `replicas` finds.
 pub fn prover(
-    home: &Path,
-    devnet: Arc<Devnet>,
-    wallet: Arc<Mutex<Wallet>>,
-    heads: tokio::sync::watch::Receiver<i64>,
+    chain: Arc<dyn Chain>,
+    replicas: Arc<dyn Replicas>,
     miner: Address,
     worker: Address,
     proofs: &ProofsConfig,
     registry: &prometheus::Registry,
 ) -> anyhow::Result<Arc<WindowPoster>> {
-    let chain: Arc<dyn Chain> = Arc::new(DevnetChain::new(devnet, wallet, heads));
-    let replicas = crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
     // Its own PoSt and check slots: sealing's tasks never take them.
     let workers = Workers::new(&proofs.limits)?;
     let metrics = ProvingMetrics::register(registry).context("register proving metrics")?;
     Ok(Arc::new(
         WindowPoster::new(
             chain,
-            Arc::new(replicas),
+            replicas,
             workers,
             ProverConfig {
                 miner,

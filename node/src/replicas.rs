@@ -1,32 +1,43 @@
-//! Where the node's proven sectors are: the sealing pipeline's layout
-//! (`<seal_dir>/s-t0<miner>-<n>/{sealed,cache}`, sealing's `SectorFiles`),
-//! for the PoSt provers.
-
-use std::path::PathBuf;
+//! Where the node's proven sectors are, for the PoSt provers: wherever the
+//! sealing pipeline's storage holds them (the attached storage paths, or one
+//! directory), in its layout (`<path>/s-t0<miner>-<n>/{sealed,cache}`,
+//! sealing's `SectorFiles`).
 
 use ferrite_proving::{Replica, Replicas};
-use ferrite_sealing::tasks::SectorFiles;
+use ferrite_sealing::tasks::SectorStorage;
 use ferrite_types::{ActorId, SectorId, SectorNumber};
+use tracing::warn;
 
-/// The replicas the in-process sealing pipeline left under one seal directory.
+/// The replicas the in-process sealing pipeline left in its storage.
 #[derive(Debug, Clone)]
-pub struct SealDirReplicas {
-    seal_dir: PathBuf,
+pub struct StorageReplicas {
+    storage: SectorStorage,
 }
 
-impl SealDirReplicas {
-    /// The replicas under `seal_dir` (the pipeline's sector files directory).
-    pub fn new(seal_dir: PathBuf) -> Self {
-        Self { seal_dir }
+impl StorageReplicas {
+    /// The replicas in `storage` (the pipeline's).
+    pub fn new(storage: SectorStorage) -> Self {
+        Self { storage }
     }
 }
 
-impl Replicas for SealDirReplicas {
+impl Replicas for StorageReplicas {
     fn locate(&self, miner: ActorId, number: SectorNumber) -> Option<Replica> {
-        let files = SectorFiles::new(&self.seal_dir, SectorId::new(miner, number));
+        let id = SectorId::new(miner, number);
+        let files = match self.storage.locate(id) {
+            Ok(Some(files)) => files,
+            Ok(None) => return None,
+            Err(e) => {
+                warn!(sector = %number, "locate the replica: {e}");
+                return None;
+            }
+        };
         // A replica whose sealed file or cache is gone is not there at all:
         // the PoSt treats the sector as faulty rather than failing on it.
-        (files.sealed.is_file() && files.cache.is_dir()).then(|| Replica {
+        if !(files.sealed.is_file() && files.cache.is_dir()) {
+            return None;
+        }
+        Some(Replica {
             sealed: files.sealed,
             cache: files.cache,
         })
@@ -36,11 +47,12 @@ impl Replicas for SealDirReplicas {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferrite_sealing::tasks::SectorFiles;
 
     #[test]
     fn locates_only_replicas_with_their_files() {
         let dir = tempfile::tempdir().unwrap();
-        let replicas = SealDirReplicas::new(dir.path().to_path_buf());
+        let replicas = StorageReplicas::new(SectorStorage::Dir(dir.path().to_path_buf()));
         let (miner, n) = (ActorId(1000), SectorNumber(3));
         assert_eq!(replicas.locate(miner, n), None);
         let files = SectorFiles::new(dir.path(), SectorId::new(miner, n));

@@ -39,7 +39,8 @@ const SECTOR_LIFETIME: i64 = 540 * 2880;
 
 /// Builds the pipeline of `miner` (its worker key must be in `wallet`),
 /// with its records in `<home>/sealing/db` and sector files under
-/// `<home>/sealing/sectors`.
+/// `<home>/sealing/sectors`; the node puts them on its storage paths
+/// instead with `Pipeline::with_storage` (see `storage_api`).
 pub fn pipeline(
     home: &Path,
     devnet: Arc<Devnet>,
@@ -48,7 +49,7 @@ pub fn pipeline(
     miner: Address,
     worker: Address,
     proofs: &ProofsConfig,
-) -> anyhow::Result<Arc<Pipeline>> {
+) -> anyhow::Result<Pipeline> {
     let dir = home.join("sealing");
     let db = RocksDb::open(
         &dir.join("db"),
@@ -73,14 +74,14 @@ pub fn pipeline(
     ));
     let workers = Workers::new(&proofs.limits)?;
     let id = ActorId(miner.id().context("the miner must be an ID address")?);
-    Ok(Arc::new(Pipeline::new(
+    Ok(Pipeline::new(
         store,
         steps,
         workers,
         dir.join("sectors"),
         id,
         RetryPolicy::default(),
-    )?))
+    )?)
 }
 
 /// The `Ferrite.Sectors*` methods over a pipeline.

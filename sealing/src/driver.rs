@@ -16,7 +16,7 @@
 //!
 //! Not yet here: precommits are sent one sector per message (batching with
 //! a configurable wait and size is a follow-up), and Finalize leaves the
-//! sector in the seal directory (moving it to a store path is the cluster's
+//! sector where it was sealed (moving it to a store path is the cluster's
 //! storage work). A message that vanishes from the mpool is waited on until
 //! the operator acts.
 
@@ -28,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use cid::Cid;
 use ferrite_chain::ChainError;
+use ferrite_cluster::StorageRegistry;
 use ferrite_proofs::Workers;
 use ferrite_store::Store;
 use ferrite_types::{ActorId, ChainEpoch, SectorId, SectorNumber};
@@ -37,7 +38,7 @@ use tracing::{error, info, instrument, warn};
 
 use crate::chain::{ChainSteps, PreCommitInput};
 use crate::records::Records;
-use crate::tasks::Tasks;
+use crate::tasks::{SectorStorage, Tasks};
 use crate::{
     Action, Event, MessageCid, RetryPolicy, SealingError, SectorPiece, SectorRecord, SectorState,
     Task,
@@ -134,13 +135,45 @@ impl Pipeline {
         Ok(Self {
             records: Records::new(store),
             chain,
-            tasks: Tasks::new(workers, seal_dir),
+            tasks: Tasks::new(workers, SectorStorage::Dir(seal_dir)),
             miner,
             policy,
             poll: DEFAULT_POLL,
             allocating: Mutex::new(()),
             busy: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Puts sector files on the storage paths attached to `registry`
+    /// instead of under the seal directory, reserving each task's space
+    /// there (see [`crate::tasks`]). Call it at start, before anything runs:
+    /// it releases the reservations of this miner's sectors that a crash
+    /// left behind (keep one pipeline per miner on a registry).
+    pub fn with_storage(mut self, registry: Arc<StorageRegistry>) -> Result<Self, SealingError> {
+        let stale: Vec<_> = registry
+            .reservations()
+            .context("read storage reservations")?
+            .into_iter()
+            .filter(|r| r.sector.miner == self.miner)
+            .collect();
+        for r in stale {
+            registry
+                .release(r.id)
+                .context("release a stale storage reservation")?;
+            info!(
+                sector = %r.sector,
+                task = %r.purpose,
+                bytes = r.bytes,
+                "released the space a crashed task held"
+            );
+        }
+        self.tasks = Tasks::new(self.tasks.workers().clone(), SectorStorage::Paths(registry));
+        Ok(self)
+    }
+
+    /// Where the sector files are.
+    pub fn storage(&self) -> &SectorStorage {
+        self.tasks.storage()
     }
 
     /// Looks at waiting sectors every `poll` instead of every second.
@@ -404,13 +437,15 @@ impl Pipeline {
                     },
                 )
             }
-            (Action::Pc2, S::Pc2 { pc1, .. }) => Some(match self.tasks.pc2(id, pc1).await {
-                Ok(out) => Event::Pc2Done {
-                    comm_r: out.comm_r,
-                    comm_d: out.comm_d,
-                },
-                Err(e) => task_failed(Task::Pc2, e),
-            }),
+            (Action::Pc2, S::Pc2 { base, pc1, .. }) => {
+                Some(match self.tasks.pc2(id, base.proof, pc1).await {
+                    Ok(out) => Event::Pc2Done {
+                        comm_r: out.comm_r,
+                        comm_d: out.comm_d,
+                    },
+                    Err(e) => task_failed(Task::Pc2, e),
+                })
+            }
             (Action::SendPreCommit, S::PreCommitReady { base, sealed }) => {
                 if let Some(landed) = self.precommit_on_chain(n, sealed.comm_r).await? {
                     Some(landed)
@@ -485,7 +520,7 @@ impl Pipeline {
                     Err(e) => task_failed(Task::C1, e),
                 },
             ),
-            (Action::C2, S::C2 { .. }) => Some(match self.tasks.c2(id).await {
+            (Action::C2, S::C2 { base, .. }) => Some(match self.tasks.c2(id, base.proof).await {
                 Ok(proof) => Event::C2Done { proof },
                 Err(e) => task_failed(Task::C2, e),
             }),

@@ -329,3 +329,14 @@ impl TestNet {
         self.pause_producer().await
     }
 }
+
+impl Drop for TestNet {
+    /// Tells a running producer to stop: a test that panics before
+    /// [`TestNet::stop`] would otherwise hang when its runtime shuts down,
+    /// waiting for the producer's blocking task.
+    fn drop(&mut self) {
+        if let Some(p) = lock(&self.producer).take() {
+            p.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}

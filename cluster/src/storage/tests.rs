@@ -307,3 +307,48 @@ fn paths_and_reservations_survive_a_restart() {
         .unwrap();
     assert!(next.id > held.id, "reservation ids are not reused");
 }
+
+#[test]
+fn reserve_on_holds_space_on_that_path_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registry();
+    let small = reg
+        .attach(attach_req(
+            &subdir(tmp.path(), "small"),
+            PathKind::Seal,
+            10,
+            Some(1_000),
+        ))
+        .unwrap();
+    let big = reg
+        .attach(attach_req(
+            &subdir(tmp.path(), "big"),
+            PathKind::Seal,
+            10,
+            Some(100_000),
+        ))
+        .unwrap();
+    let r = reg
+        .reserve_on(small.id, 800, sector(1), TaskKind::Pc1)
+        .unwrap();
+    assert_eq!(r.path, small.id, "not the path with more room");
+    // The path itself is full, though another one has room.
+    assert!(matches!(
+        reg.reserve_on(small.id, 300, sector(2), TaskKind::Pc1),
+        Err(ClusterError::NoSpace {
+            needed: 300,
+            best_available: 200
+        })
+    ));
+    assert_eq!(
+        reg.reserve_on(big.id, 300, sector(2), TaskKind::Pc1)
+            .unwrap()
+            .path,
+        big.id
+    );
+    assert!(matches!(
+        reg.reserve_on(PathId(9), 1, sector(3), TaskKind::Pc1),
+        Err(ClusterError::UnknownPath(PathId(9)))
+    ));
+    assert_eq!(reg.list().unwrap()[0].reserved, 800);
+}

@@ -120,19 +120,21 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         metrics.head_height.set(devnet.head().height());
         let (stop_tx, stop) = watch::channel(false);
         let wallet = Arc::new(Mutex::new(wallet));
-        // Once the miner has power it wins every block (ferrite_chain::winning):
-        // the node proves them with its pipeline's replicas (under
-        // <home>/sealing/sectors, see sealing_api) and its worker key.
-        if worker.is_some() {
-            let replicas =
-                crate::replicas::SealDirReplicas::new(home.join("sealing").join("sectors"));
-            devnet.set_block_prover(Some(Arc::new(
-                ferrite_proving::winning::WinningProver::new(Arc::new(replicas), wallet.clone()),
-            )));
-        }
         // The storage paths sector files go to (<home>/sealing/sectors
         // is attached at the first start), with their reservations.
         let storage = crate::storage_api::open(&home)?;
+        // The provers find the pipeline's replicas on any attached path.
+        let replicas: Arc<dyn ferrite_proving::Replicas> =
+            Arc::new(crate::replicas::StorageReplicas::new(
+                ferrite_sealing::tasks::SectorStorage::Paths(storage.clone()),
+            ));
+        // Once the miner has power it wins every block (ferrite_chain::winning):
+        // the node proves them with those replicas and its worker key.
+        if worker.is_some() {
+            devnet.set_block_prover(Some(Arc::new(
+                ferrite_proving::winning::WinningProver::new(replicas.clone(), wallet.clone()),
+            )));
+        }
         // The node's miner's sealing pipeline, when the wallet holds its worker key.
         let pipeline = match (miner, worker) {
             (Some(m), Some(w)) => Some(Arc::new(
@@ -152,10 +154,12 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         // Its WindowPoSt prover, with the same condition.
         let prover = match (miner, worker) {
             (Some(m), Some(w)) => Some(crate::proving_api::prover(
-                &home,
-                devnet.clone(),
-                wallet.clone(),
-                heads.subscribe(),
+                Arc::new(ferrite_chain::api::DevnetChain::new(
+                    devnet.clone(),
+                    wallet.clone(),
+                    heads.subscribe(),
+                )),
+                replicas.clone(),
                 m,
                 w,
                 &cfg.proofs,
