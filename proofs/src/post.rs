@@ -14,6 +14,33 @@ use serde::{Deserialize, Serialize};
 use crate::params::require_params;
 use crate::{ProofsError, registered};
 
+/// The PoSt's own rayon pool. filecoin-proofs runs vanilla proofs and
+/// circuit synthesis on rayon; on the global pool a PoSt's jobs queue behind
+/// those of a running C2 (minutes) and can miss their deadline. Here they
+/// run on threads of their own, which the OS schedules beside C2's. (The
+/// Groth16 multiexp and FFT run on bellperson's own pool, which stays
+/// shared.)
+fn post_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("post-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `f` on the PoSt pool (or in place, if it could not be built).
+fn on_post_pool<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match post_pool() {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
 /// A sealed sector, as a PoSt prover reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvingSector {
@@ -94,11 +121,13 @@ pub fn winning_post_challenge(
 pub fn generate_winning_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
     expect_kind(input.proof, PostKind::Winning)?;
     let replicas = private_replicas(input)?;
-    let out = fpost::generate_winning_post(
-        input.randomness.as_bytes(),
-        &replicas,
-        *ProverId::from(input.miner).as_bytes(),
-    )
+    let out = on_post_pool(|| {
+        fpost::generate_winning_post(
+            input.randomness.as_bytes(),
+            &replicas,
+            *ProverId::from(input.miner).as_bytes(),
+        )
+    })
     .context("generate winning post")?;
     proofs_back(out)
 }
@@ -126,11 +155,13 @@ pub fn verify_winning_post(input: &VerifyPostInput) -> Result<bool, ProofsError>
 pub fn generate_window_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
     expect_kind(input.proof, PostKind::Window)?;
     let replicas = private_replicas(input)?;
-    let out = fpost::generate_window_post(
-        input.randomness.as_bytes(),
-        &replicas,
-        *ProverId::from(input.miner).as_bytes(),
-    )
+    let out = on_post_pool(|| {
+        fpost::generate_window_post(
+            input.randomness.as_bytes(),
+            &replicas,
+            *ProverId::from(input.miner).as_bytes(),
+        )
+    })
     .context("generate window post")?;
     proofs_back(out)
 }
@@ -221,7 +252,7 @@ fn check_one(
         PrivateReplicaInfo::new(p, s.comm_r.0, s.cache_dir.clone(), s.sealed_path.clone());
     // The library panics on some unreadable trees; a panic is a failed check.
     let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        fpost::generate_single_vanilla_proof(p, id, &replica, challenges)
+        on_post_pool(|| fpost::generate_single_vanilla_proof(p, id, &replica, challenges))
     }));
     match proof {
         Ok(Ok(_)) => Ok(()),

@@ -47,6 +47,27 @@ pub fn declaration_target(w: &DeadlineWindow, deadlines: u64) -> DeclarationTarg
     }
 }
 
+/// The window after `w` (the next deadline, in the next period after the
+/// last one). Its challenge epoch comes while `w` is still open, so its
+/// proof can be computed then, as Lotus does.
+pub fn following_window(w: &DeadlineWindow, deadlines: u64) -> DeadlineWindow {
+    let len = w.close - w.open;
+    let index = (w.index + 1) % deadlines.max(1);
+    DeadlineWindow {
+        current_epoch: w.current_epoch,
+        period_start: if index == 0 {
+            w.period_start + len * deadlines as i64
+        } else {
+            w.period_start
+        },
+        index,
+        open: w.close,
+        close: w.close + len,
+        challenge: w.close - (w.open - w.challenge),
+        fault_cutoff: w.close - (w.open - w.fault_cutoff),
+    }
+}
+
 /// What one partition's proof covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionProof {

@@ -208,24 +208,35 @@ impl WindowPoster {
         }
     }
 
-    /// One step at `head`: declarations, then the current deadline's proof.
+    /// One step at `head`: the proofs first (the current deadline's, then
+    /// the next one's once its challenge is drawn, which happens while the
+    /// current one is open), then the declarations for the deadline after
+    /// next. Proofs come first so that a declaration waiting for its
+    /// message never delays a PoSt.
     pub async fn on_head(&self, head: ChainEpoch) -> Result<(), ProvingError> {
         let w = self.chain.proving_deadline(&self.cfg.miner).await?;
-        let key = (w.period_start, w.index);
         let count = self.deadline_count().await?;
+        // The chain says which partitions are posted: asking it at every
+        // head (instead of remembering what was sent) re-proves a partition
+        // whose PoSt a reorg took away, while the window is open.
+        for window in [w, plan::following_window(&w, count)] {
+            if plan::can_compute(&window, head, self.cfg.challenge_confidence) {
+                self.prove_deadline(&window).await?;
+            }
+        }
+        let key = (w.period_start, w.index);
         let declared = self.state().declared.contains(&key);
         if !declared {
             let t = plan::declaration_target(&w, count);
             if head < t.cutoff {
                 self.declare(t.index, t.cutoff).await?;
             }
-            self.state().declared.insert(key);
-        }
-        // The chain says which partitions are posted: asking it at every
-        // head (instead of remembering what was sent) re-proves a partition
-        // whose PoSt a reorg took away, while the window is open.
-        if plan::can_compute(&w, head, self.cfg.challenge_confidence) {
-            self.prove_deadline(&w).await?;
+            let period = (w.close - w.open) * count as i64;
+            let mut st = self.state();
+            st.declared.insert(key);
+            // Only this period's and the last one's windows can come again.
+            st.declared
+                .retain(|(start, _)| *start >= w.period_start - period);
         }
         Ok(())
     }
@@ -346,7 +357,7 @@ impl WindowPoster {
             let miner = self.miner_id;
             let failed = self
                 .workers
-                .run(Stage::Verify, move || {
+                .run(Stage::Post, move || {
                     post::check_provable(proof, miner, randomness, &sectors)
                 })
                 .await?;

@@ -40,6 +40,28 @@ fn declarations_target_the_deadline_after_next_before_its_cutoff() {
 }
 
 #[test]
+fn the_following_window_is_the_next_deadline_and_wraps_into_the_next_period() {
+    let n = following_window(&window(5, 1000), 48);
+    assert_eq!(
+        (
+            n.index,
+            n.period_start,
+            n.open,
+            n.close,
+            n.challenge,
+            n.fault_cutoff
+        ),
+        (6, 700, 1060, 1120, 1040, 990)
+    );
+    let last = window(47, 1000);
+    let n = following_window(&last, 48);
+    assert_eq!(
+        (n.index, n.period_start, n.open),
+        (0, last.period_start + 2880, 1060)
+    );
+}
+
+#[test]
 fn proof_covers_live_sectors_and_recoveries_and_skips_bad_ones() {
     // 1..=6; 2 faulty, 3 faulty and recovering, 6 terminated; 4 fails the check.
     let p = part(&[1, 2, 3, 4, 5, 6], &[2, 3], &[3], &[6]);
