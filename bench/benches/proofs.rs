@@ -12,10 +12,11 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
+use ferrite_bench::{Args, median};
 use ferrite_proofs::{ProofsConfig, Stage, Workers, selftest};
 use ferrite_types::SectorSize;
 use filecoin_proofs_api::{
@@ -25,36 +26,8 @@ use filecoin_proofs_api::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-struct Args {
-    size: SectorSize,
-    rounds: usize,
-    parameter_cache: PathBuf,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        size: SectorSize::S2KiB,
-        rounds: 3,
-        parameter_cache: std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/tmp/filecoin-proof-parameters")),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--size" => args.size = it.next().context("--size needs a value")?.parse()?,
-            "--rounds" => args.rounds = it.next().context("--rounds needs a value")?.parse()?,
-            "--parameter-cache" => {
-                args.parameter_cache = it.next().context("--parameter-cache needs a value")?.into()
-            }
-            _ => {} // cargo passes --bench and filters
-        }
-    }
-    Ok(args)
-}
-
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse(3)?;
     let cfg = ProofsConfig {
         parameter_cache: args.parameter_cache.clone(),
         ..ProofsConfig::default()
@@ -103,12 +76,6 @@ fn main() -> anyhow::Result<()> {
         println!("| {phase} | {f:.4} | {r:.4} | {ratio:.3} |");
     }
     Ok(())
-}
-
-fn median(v: &[Duration]) -> f64 {
-    let mut s: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
 }
 
 fn proofs_for(

@@ -7,67 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn ferrite_in(cwd: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .current_dir(cwd)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("FERRITE_CONFIG")
-        .output()
-        .expect("run ferrite")
-}
-
-fn ferrite(home: &Path, args: &[&str]) -> Output {
-    ferrite_in(home, home, args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A node process, killed when the test ends, passed or not.
-struct Node(std::process::Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `ferrite devnet` in `home` and waits for its API.
-fn start_devnet(home: &Path) -> Node {
-    let node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .arg("--home")
-        .arg(home)
-        .args([
-            "devnet",
-            "--block-time-ms",
-            "200",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env_remove("FERRITE_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let api = home.join("api");
-    let started = std::time::Instant::now();
-    while !api.exists() {
-        assert!(started.elapsed().as_secs() < 60, "the devnet did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    Node(node)
-}
+use common::{ferrite, ferrite_in, start_devnet, stderr, stdout};
 
 /// A failed command: exit status 1 and one line on stderr that contains
 /// every one of `wants`.
