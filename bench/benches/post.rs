@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use ferrite_bench::{Args, median};
+use ferrite_proofs::Stage;
 use ferrite_proofs::post::{ChainSector, PostInput, ProvingSector, VerifyPostInput};
-use ferrite_proofs::{ProofsConfig, Stage, Workers};
 use ferrite_types::{ActorId, CommR, PostRandomness, SealProof, SectorNumber, SectorSize};
 use filecoin_proofs_api::{
     PrivateReplicaInfo, RegisteredPoStProof, RegisteredSealProof, SectorId, UnpaddedBytesAmount,
@@ -86,13 +86,8 @@ fn seal_sector(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse(10)?;
-    let cfg = ProofsConfig {
-        parameter_cache: args.parameter_cache.clone(),
-        ..ProofsConfig::default()
-    };
-    ferrite_proofs::init(&cfg)?;
+    let workers = args.init_proofs()?;
     let rt = tokio::runtime::Runtime::new()?;
-    let workers = Workers::new(&cfg.limits)?;
     let seal_proof = SealProof::new(args.size);
     let post_proof = seal_proof.window_post();
     let (sp, raw_post) = match args.size {

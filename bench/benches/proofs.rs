@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use ferrite_bench::{Args, median};
-use ferrite_proofs::{ProofsConfig, Stage, Workers, selftest};
+use ferrite_proofs::{Stage, selftest};
 use ferrite_types::SectorSize;
 use filecoin_proofs_api::{
     PieceInfo, PrivateReplicaInfo, PublicReplicaInfo, RegisteredPoStProof, RegisteredSealProof,
@@ -28,13 +28,8 @@ use rand_core::{RngCore, SeedableRng};
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse(3)?;
-    let cfg = ProofsConfig {
-        parameter_cache: args.parameter_cache.clone(),
-        ..ProofsConfig::default()
-    };
-    ferrite_proofs::init(&cfg)?;
+    let workers = args.init_proofs()?;
     let rt = tokio::runtime::Runtime::new()?;
-    let workers = Workers::new(&cfg.limits)?;
     let work = tempfile::tempdir()?;
     let mut ferrite: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
     let mut raw: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();

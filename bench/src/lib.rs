@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use ferrite_proofs::{ProofsConfig, Workers};
 use ferrite_types::SectorSize;
 
 /// A benchmark's command line: `[--size 2KiB|8MiB] [--rounds N]
@@ -50,6 +51,19 @@ impl Args {
         }
         anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
         Ok(args)
+    }
+}
+
+impl Args {
+    /// Initialises ferrite-proofs with the parameter cache, and returns the
+    /// worker bridge the Ferrite side runs on.
+    pub fn init_proofs(&self) -> anyhow::Result<Workers> {
+        let cfg = ProofsConfig {
+            parameter_cache: self.parameter_cache.clone(),
+            ..ProofsConfig::default()
+        };
+        ferrite_proofs::init(&cfg)?;
+        Ok(Workers::new(&cfg.limits)?)
     }
 }
 

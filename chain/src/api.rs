@@ -238,7 +238,8 @@ pub trait Chain: Send + Sync {
         miner: &Address,
         index: u64,
     ) -> Result<Vec<PartitionSectors>, ChainError>;
-    /// The on-chain records of the sectors in `numbers` that exist.
+    /// The on-chain records of the sectors in `numbers`; an error if one of
+    /// them does not exist (as Lotus answers).
     async fn sectors(
         &self,
         miner: &Address,
@@ -500,16 +501,10 @@ impl Chain for DevnetChain {
     }
 
     async fn miner_power(&self, miner: &Address) -> Result<PowerSummary, ChainError> {
-        use fvm_ipld_encoding::CborStore;
         let (d, m) = (self.devnet.clone(), *miner);
         blocking(move || {
-            let actor = d
-                .actor(&Address::new_id(crate::genesis::POWER_ACTOR), &[])?
-                .ok_or_else(|| ChainError::NotFound("no power actor".to_string()))?;
-            let st: fil_actor_power_state::v18::State = d
-                .blockstore()
-                .get_cbor(&actor.state)?
-                .ok_or_else(|| ChainError::Internal(anyhow::anyhow!("power state missing")))?;
+            let power = Address::new_id(crate::genesis::POWER_ACTOR);
+            let st: fil_actor_power_state::v18::State = actor_state(&d, &power, "power actor")?;
             let id = d.lookup_id(&m, &[])?;
             miner_view::power(d.blockstore(), &st, id.as_ref()).map_err(view_err)
         })
@@ -521,23 +516,33 @@ fn view_err(e: anyhow::Error) -> ChainError {
     ChainError::Internal(e)
 }
 
+/// The state of the actor at `addr` in the head's state, decoded as `S`;
+/// `what` names the actor kind in errors.
+fn actor_state<S: serde::de::DeserializeOwned>(
+    d: &Devnet,
+    addr: &Address,
+    what: &str,
+) -> Result<S, ChainError> {
+    use fvm_ipld_encoding::CborStore;
+    let actor = d
+        .actor(addr, &[])?
+        .ok_or_else(|| ChainError::NotFound(format!("actor not found: {addr}")))?;
+    match d.blockstore().get_cbor(&actor.state) {
+        Ok(Some(st)) => Ok(st),
+        Ok(None) => Err(ChainError::Internal(anyhow::anyhow!(
+            "{addr}'s state is missing"
+        ))),
+        // Another actor's state does not decode as this kind's.
+        Err(e) => Err(ChainError::NotFound(format!(
+            "{addr} is not a {what} ({e})"
+        ))),
+    }
+}
+
 /// The v18 state of the miner at `miner`, read from the head's state.
 fn miner_state(
     d: &Devnet,
     miner: &Address,
 ) -> Result<fil_actor_miner_state::v18::State, ChainError> {
-    use fvm_ipld_encoding::CborStore;
-    let actor = d
-        .actor(miner, &[])?
-        .ok_or_else(|| ChainError::NotFound(format!("actor not found: {miner}")))?;
-    match d.blockstore().get_cbor(&actor.state) {
-        Ok(Some(st)) => Ok(st),
-        Ok(None) => Err(ChainError::Internal(anyhow::anyhow!(
-            "{miner}'s state is missing"
-        ))),
-        // Another actor's state does not decode as a miner's.
-        Err(e) => Err(ChainError::NotFound(format!(
-            "{miner} is not a storage miner ({e})"
-        ))),
-    }
+    actor_state(d, miner, "storage miner")
 }

@@ -110,7 +110,8 @@ pub fn deadline_proofs(
         .collect()
 }
 
-/// The on-chain records of the sectors in `numbers` (missing ones skipped).
+/// The on-chain records of the sectors in `numbers`; an error names the
+/// first one that does not exist (as Lotus's StateMinerSectors with a filter).
 pub fn sectors(
     bs: &impl Blockstore,
     st: &miner::State,
@@ -120,18 +121,17 @@ pub fn sectors(
         miner::Sectors::load(bs, &st.sectors).map_err(|e| anyhow::anyhow!("load sectors: {e}"))?;
     let mut out = Vec::new();
     for n in numbers.iter() {
-        if let Some(s) = sectors
+        let s = sectors
             .get(n)
             .map_err(|e| anyhow::anyhow!("load sector {n}: {e}"))?
-        {
-            out.push(ProvenSector {
-                number: s.sector_number,
-                seal_proof: s.seal_proof,
-                sealed_cid: s.sealed_cid,
-                activation: s.activation,
-                expiration: s.expiration,
-            });
-        }
+            .ok_or_else(|| anyhow::anyhow!("sector not found: {n}"))?;
+        out.push(ProvenSector {
+            number: s.sector_number,
+            seal_proof: s.seal_proof,
+            sealed_cid: s.sealed_cid,
+            activation: s.activation,
+            expiration: s.expiration,
+        });
     }
     Ok(out)
 }

@@ -1066,7 +1066,7 @@ async fn window_post(
 
 /// The `Chain` trait's miner queries give the same answers in process
 /// (`DevnetChain`, reading v18 state) and over JSON-RPC (`LotusClient`,
-/// through the State* methods), as the sealing pipeline needs them.
+/// through the State* methods), as the sealing and proving loops need them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_trait_miner_queries_agree_in_process_and_over_rpc() {
     use ferrite_chain::api::{Chain, DevnetChain};
@@ -1138,7 +1138,27 @@ async fn chain_trait_miner_queries_agree_in_process_and_over_rpc() {
         // An account is not a miner.
         let not_miner = c.miner_info(&n.owner.address().unwrap()).await;
         assert!(not_miner.is_err());
-        answers.push((info, pre, seed));
+        // The proving queries: a precommitted sector is in no partition
+        // and has no power yet.
+        let window = c.proving_deadline(&miner).await.unwrap();
+        assert!(
+            window.index < 48 && window.close - window.open == 60,
+            "{window:?}"
+        );
+        let deadlines = c.deadlines(&miner).await.unwrap();
+        assert_eq!(deadlines.len(), 48);
+        assert!(deadlines.iter().all(|d| d.posted.is_empty()));
+        let partitions = c.partitions(&miner, window.index).await.unwrap();
+        assert!(partitions.is_empty(), "{partitions:?}");
+        let mut one = ferrite_chain::api::BitField::new();
+        one.set(1);
+        // Only proven sectors have records: asking for another is an error.
+        assert!(c.sectors(&miner, &one).await.is_err());
+        let none = ferrite_chain::api::BitField::new();
+        assert!(c.sectors(&miner, &none).await.unwrap().is_empty());
+        let power = c.miner_power(&miner).await.unwrap();
+        assert_eq!(power.raw, 0u64.into());
+        answers.push((info, pre, seed, window, power));
     }
     assert_eq!(answers[0], answers[1]);
 }
