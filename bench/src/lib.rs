@@ -5,25 +5,34 @@
 //! round, and reports the ratio of the medians. The benchmarks live in
 //! `benches/` (run with `cargo bench --workspace --profile dev --bench NAME`,
 //! which reuses the test build); this crate holds what they share: the
-//! command line and the median.
+//! command line, the check that the parameters exist, the median, and the
+//! CPU utilisation meter ([`cpu`]).
+
+pub mod cpu;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use ferrite_proofs::params::{self, generate::ParamCircuit};
 use ferrite_proofs::{ProofsConfig, Workers};
-use ferrite_types::SectorSize;
+use ferrite_types::{SealProof, SectorSize};
 
 /// A benchmark's command line: `[--size 2KiB|8MiB] [--rounds N]
-/// [--parameter-cache DIR]`.
+/// [--parameter-cache DIR] [--parent-cache DIR]`. Other arguments are left
+/// to the benchmark.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// The sector size.
     pub size: SectorSize,
     /// Rounds per side.
     pub rounds: usize,
-    /// Where the Groth16 parameters are.
+    /// Where the Groth16 parameters are. Default:
+    /// `$FERRITE_PROOFS__PARAMETER_CACHE`, else ferrite-proofs' default.
     pub parameter_cache: PathBuf,
+    /// Where the SDR parent cache is. Default:
+    /// `$FERRITE_PROOFS__PARENT_CACHE`, else (`None`) ferrite-proofs' default.
+    pub parent_cache: Option<PathBuf>,
 }
 
 impl Args {
@@ -36,6 +45,7 @@ impl Args {
             parameter_cache: std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/var/tmp/filecoin-proof-parameters")),
+            parent_cache: std::env::var_os("FERRITE_PROOFS__PARENT_CACHE").map(PathBuf::from),
         };
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
@@ -46,6 +56,10 @@ impl Args {
                     args.parameter_cache =
                         it.next().context("--parameter-cache needs a value")?.into()
                 }
+                "--parent-cache" => {
+                    args.parent_cache =
+                        Some(it.next().context("--parent-cache needs a value")?.into())
+                }
                 _ => {}
             }
         }
@@ -55,15 +69,41 @@ impl Args {
 }
 
 impl Args {
-    /// Initialises ferrite-proofs with the parameter cache, and returns the
-    /// worker bridge the Ferrite side runs on.
+    /// Initialises ferrite-proofs with the parameter and parent caches, and
+    /// returns the worker bridge (default stage limits) the Ferrite side runs on.
     pub fn init_proofs(&self) -> anyhow::Result<Workers> {
-        let cfg = ProofsConfig {
+        let mut cfg = ProofsConfig {
             parameter_cache: self.parameter_cache.clone(),
             ..ProofsConfig::default()
         };
+        if let Some(p) = &self.parent_cache {
+            cfg.parent_cache = p.clone();
+        }
         ferrite_proofs::init(&cfg)?;
         Ok(Workers::new(&cfg.limits)?)
+    }
+
+    /// Fails, naming the missing file and the command that makes it, unless
+    /// the PoRep parameters of `--size` (C2's `.params`, verify's `.vk`) are
+    /// in the parameter cache. Checked before any work, so a missing file
+    /// does not surface only after PC1 and PC2. Call it after
+    /// [`Args::init_proofs`]: naming the files reads the library's settings.
+    pub fn require_seal_params(&self) -> anyhow::Result<()> {
+        let circuit = ParamCircuit::PoRep(SealProof::new(self.size));
+        let names = params::generate::file_names(circuit)
+            .with_context(|| format!("name the {} PoRep parameter files", self.size))?;
+        for name in names.iter().take(2) {
+            let path = self.parameter_cache.join(name);
+            anyhow::ensure!(
+                path.is_file(),
+                "no {} PoRep parameters: {} is missing; create them with `{}` \
+                 (with --parameter-cache or $FERRITE_PROOFS__PARAMETER_CACHE pointing there)",
+                self.size,
+                path.display(),
+                params::command_for(self.size)
+            );
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,13 @@ pub enum ClusterError {
     /// `storage attach` on a path that does not exist.
     #[error("storage path {} does not exist", .0.display())]
     PathMissing(PathBuf),
+    /// A directory a worker was given that no node attached: it has no
+    /// path marker.
+    #[error(
+        "{} is not an attached storage path: it has no ferrite-path.json (attach it on the node with `ferrite storage attach`)",
+        .0.display()
+    )]
+    NotAttached(PathBuf),
     /// `storage attach` on a file, not a directory.
     #[error("storage path {} is not a directory", .0.display())]
     NotADirectory(PathBuf),

@@ -71,8 +71,8 @@ pub use resources::{ALL_CORES, ResourceTable, Resources, Usage};
 pub use scheduler::{Assignment, Expired, Scheduler};
 pub use space::FileKind;
 pub use storage::{
-    AttachPath, DiskSpace, PathId, PathKind, PathStat, Reservation, ReservationId, StoragePath,
-    StorageRegistry,
+    AttachPath, DiskSpace, PATH_MARKER, PathId, PathKind, PathMarker, PathStat, Reservation,
+    ReservationId, StoragePath, StorageRegistry, read_marker,
 };
 pub use task::{Task, TaskId, TaskKind, TaskState, UnknownTaskKind};
 pub use worker::{WorkerId, WorkerInfo};

@@ -18,7 +18,8 @@
 //! 2. A kind at its `max_running` cap is skipped.
 //! 3. A worker is a candidate if it is alive (heartbeat within the timeout),
 //!    accepts the kind, and the task's [`Resources`](crate::Resources) fit in
-//!    what its running tasks leave free.
+//!    what its running tasks leave free, and it mounts every storage path
+//!    the task was queued with ([`Scheduler::enqueue_on`]).
 //! 4. Among candidates, the worker that holds the sector's files wins;
 //!    otherwise the one with the most memory left after the task.
 
@@ -31,6 +32,7 @@ use ferrite_types::SectorId;
 use crate::config::SchedulerConfig;
 use crate::error::ClusterError;
 use crate::resources::Usage;
+use crate::storage::PathId;
 use crate::task::{Task, TaskId, TaskKind, TaskState};
 use crate::worker::{WorkerId, WorkerInfo};
 
@@ -84,6 +86,8 @@ pub struct Scheduler {
     queued: HashMap<TaskId, QueueKey>,
     running: BTreeMap<TaskId, Running>,
     workers: BTreeMap<WorkerId, Slot>,
+    /// The storage paths a held task's files are on (see `enqueue_on`).
+    needs: HashMap<TaskId, Vec<PathId>>,
     next_seq: u64,
 }
 
@@ -96,6 +100,7 @@ impl Scheduler {
             queued: HashMap::new(),
             running: BTreeMap::new(),
             workers: BTreeMap::new(),
+            needs: HashMap::new(),
             next_seq: 0,
         }
     }
@@ -129,6 +134,18 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Queues `task`, whose files are on the storage `paths`: only a worker
+    /// that mounts all of them (its [`WorkerInfo::paths`]) takes it.
+    /// Otherwise as [`Scheduler::enqueue`].
+    pub fn enqueue_on(&mut self, task: Task, paths: Vec<PathId>) -> Result<(), ClusterError> {
+        let id = task.id;
+        self.enqueue(task)?;
+        if !paths.is_empty() {
+            self.needs.insert(id, paths);
+        }
+        Ok(())
+    }
+
     /// Adds a worker, seen at `now`. A worker that registers again under a
     /// known id has restarted and lost its work: its running tasks go back to
     /// the queue, and are returned.
@@ -143,6 +160,17 @@ impl Scheduler {
             },
         );
         requeued
+    }
+
+    /// Replaces the storage paths a registered worker mounts (a path was
+    /// attached or detached); its running tasks go on.
+    pub fn set_paths(&mut self, worker: &WorkerId, paths: Vec<PathId>) -> Result<(), ClusterError> {
+        let slot = self
+            .workers
+            .get_mut(worker)
+            .ok_or_else(|| ClusterError::UnknownWorker(worker.clone()))?;
+        slot.info.paths = paths;
+        Ok(())
     }
 
     /// Records a heartbeat. A worker that is not registered (never, or
@@ -311,6 +339,11 @@ impl Scheduler {
             if !self.is_alive(slot, now) || !slot.info.accepts(task.kind) {
                 return None;
             }
+            if let Some(paths) = self.needs.get(&task.id)
+                && !paths.iter().all(|p| slot.info.paths.contains(p))
+            {
+                return None;
+            }
             let capacity = Usage::capacity_of(&slot.info);
             let usage = res.on(&slot.info);
             let after = slot.used.plus(usage);
@@ -351,6 +384,7 @@ impl Scheduler {
             .running
             .remove(&task)
             .ok_or(ClusterError::UnknownTask(task))?;
+        self.needs.remove(&task);
         if let Some(slot) = self.workers.get_mut(&run.worker) {
             slot.used = slot.used.minus(run.usage);
         }

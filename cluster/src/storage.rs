@@ -96,6 +96,53 @@ impl fmt::Display for PathKind {
     }
 }
 
+/// The file in each attached path's directory that names the path, as
+/// Lotus's `sectorstore.json` does: a worker on another host that mounts the
+/// directory reads it to learn the path's id (`ferrite worker --storage`).
+pub const PATH_MARKER: &str = "ferrite-path.json";
+
+/// What [`PATH_MARKER`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathMarker {
+    /// The path's id in the node's registry.
+    pub id: PathId,
+    /// What the path is for.
+    pub kind: PathKind,
+}
+
+fn write_marker(path: &StoragePath) -> Result<(), ClusterError> {
+    let file = path.path.join(PATH_MARKER);
+    let marker = PathMarker {
+        id: path.id,
+        kind: path.kind,
+    };
+    let text = serde_json::to_string(&marker)
+        .map_err(|e| io_error("encode the marker of", &path.path, std::io::Error::other(e)))?;
+    let tmp = path.path.join(format!("{PATH_MARKER}.tmp"));
+    std::fs::write(&tmp, text + "\n").map_err(|e| io_error("write", &tmp, e))?;
+    std::fs::rename(&tmp, &file).map_err(|e| io_error("write", &file, e))
+}
+
+/// Reads the [`PATH_MARKER`] of the storage path mounted at `dir`. A
+/// directory that was never attached has none: [`ClusterError::NotAttached`].
+pub fn read_marker(dir: &Path) -> Result<PathMarker, ClusterError> {
+    let file = dir.join(PATH_MARKER);
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ClusterError::NotAttached(dir.to_path_buf())
+        } else {
+            io_error("read", &file, e)
+        }
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        io_error(
+            "parse",
+            &file,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })
+}
+
 /// What `storage attach` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachPath {
@@ -235,7 +282,19 @@ impl StorageRegistry {
         batch.put(&COUNTERS, &NEXT_PATH.to_string(), &(id.0 + 1))?;
         batch.put(&PATHS, &id, &attached)?;
         self.store.commit(batch)?;
+        write_marker(&attached)?;
         Ok(attached)
+    }
+
+    /// Writes the [`PATH_MARKER`] of every attached path that can be written
+    /// (paths attached before markers existed get theirs); a path that
+    /// cannot be written is skipped and returned, for the caller to report.
+    pub fn mark_all(&self) -> Result<Vec<(PathId, ClusterError)>, ClusterError> {
+        Ok(self
+            .paths()?
+            .into_iter()
+            .filter_map(|p| write_marker(&p).err().map(|e| (p.id, e)))
+            .collect())
     }
 
     /// Detaches a path (its files stay on disk). Refused while reservations

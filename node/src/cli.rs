@@ -54,6 +54,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Run a single-node devnet: an embedded FVM chain with a Lotus-compatible JSON-RPC API
     Devnet(DevnetArgs),
+    /// Run a sealing worker: takes tasks from a node over gRPC and runs them on this host
+    Worker(WorkerArgs),
     /// Chain: read the head, send FIL (talks to a running node)
     #[command(subcommand)]
     Chain(ChainCommand),
@@ -144,6 +146,13 @@ pub struct DevnetArgs {
     /// JSON-RPC listen address (overrides devnet.listen)
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// gRPC listen address for workers (overrides cluster.grpc_listen)
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// Start no worker in the node's process: every task waits for `ferrite worker`s
+    /// (overrides cluster.local_worker)
+    #[arg(long)]
+    pub no_worker: bool,
     /// Run this actor bundle (a CAR, e.g. the official builtin-actors) instead of the embedded one.
     /// Only used when the chain is created.
     #[arg(long, value_name = "FILE")]
@@ -265,4 +274,43 @@ pub enum AuthCommand {
         #[arg(long)]
         perm: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The node's gRPC address for workers, e.g. http://10.0.0.1:2346
+    /// (the node writes it to <home>/grpc)
+    #[arg(long, value_name = "URL")]
+    pub node: String,
+    /// File holding the node's worker token (<home>/worker-token on the node)
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// The node's worker token itself (prefer --token-file or the environment)
+    #[arg(long, env = "FERRITE_WORKER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Task kinds this worker takes: addpiece, pc1, pc2, c1, c2, finalize
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "addpiece,pc1,pc2,c1,c2,finalize"
+    )]
+    pub tasks: Vec<ferrite_cluster::TaskKind>,
+    /// A storage path this host mounts where the node has it (attached on the node
+    /// with `ferrite storage attach`); repeat for several. Tasks of sectors on other
+    /// paths go to other workers
+    #[arg(long, value_name = "PATH")]
+    pub storage: Vec<PathBuf>,
+    /// The worker's name, stable across restarts. Default: the host name
+    #[arg(long, value_name = "NAME")]
+    pub id: Option<String>,
+    /// CPU cores the node may fill. Default: all of this host's
+    #[arg(long, value_name = "N")]
+    pub cores: Option<u32>,
+    /// RAM the node may fill, e.g. 256GiB. Default: all of this host's
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<crate::commands::ByteSize>,
+    /// GPUs this worker may use
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpus: u32,
 }

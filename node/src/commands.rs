@@ -10,6 +10,7 @@ mod proofs;
 mod proving;
 mod sectors;
 mod storage;
+mod worker;
 
 pub use storage::ByteSize;
 
@@ -20,6 +21,7 @@ use crate::config::Config;
 pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Devnet(a) => devnet::run(a, global, &cfg),
+        Command::Worker(a) => worker::run(a, &cfg),
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
         Command::Proving(c) => proving::run(c, global),

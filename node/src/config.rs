@@ -29,6 +29,30 @@ pub struct Config {
     pub proofs: ProofsConfig,
     /// `[devnet]`: the embedded chain of `ferrite devnet`.
     pub devnet: DevnetConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: the workers' gRPC endpoint and the task scheduler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Where the gRPC endpoint for workers listens.
+    pub grpc_listen: String,
+    /// Run a worker in the node's process, taking every sealing task.
+    pub local_worker: bool,
+    /// `[cluster.scheduler]`: resources per task kind and size, caps,
+    /// heartbeat timeout.
+    pub scheduler: ferrite_cluster::SchedulerConfig,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            grpc_listen: "127.0.0.1:2346".to_string(),
+            local_worker: true,
+            scheduler: ferrite_cluster::SchedulerConfig::default(),
+        }
+    }
 }
 
 /// `[node]` in ferrite.toml.

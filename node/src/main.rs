@@ -6,13 +6,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod cluster;
 mod commands;
 mod config;
+mod jobs;
 mod logging;
 mod proving_api;
 mod replicas;
 mod sealing_api;
 mod storage_api;
+mod worker;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

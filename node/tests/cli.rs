@@ -21,8 +21,8 @@ fn help_lists_the_commands_that_exist() {
     assert!(out.status.success());
     let help = stdout(&out);
     for cmd in [
-        "devnet", "chain", "sectors", "proving", "storage", "auth", "params", "piece", "proofs",
-        "config",
+        "devnet", "worker", "chain", "sectors", "proving", "storage", "auth", "params", "piece",
+        "proofs", "config",
     ] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }
@@ -323,6 +323,8 @@ fn devnet_serves_the_cli() {
             "--block-time-ms",
             "300",
             "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
             "127.0.0.1:0",
         ])
         .stdout(std::process::Stdio::null())

@@ -37,6 +37,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, instrument, warn};
 
 use crate::chain::{ChainSteps, PreCommitInput};
+use crate::job::Executor;
 use crate::records::Records;
 use crate::tasks::{SectorStorage, Tasks};
 use crate::{
@@ -167,8 +168,15 @@ impl Pipeline {
                 "released the space a crashed task held"
             );
         }
-        self.tasks = Tasks::new(self.tasks.workers().clone(), SectorStorage::Paths(registry));
+        self.tasks = self.tasks.with_storage(SectorStorage::Paths(registry));
         Ok(self)
+    }
+
+    /// Runs the sealing tasks on `executor` (the cluster's workers) instead
+    /// of in this process. Proof verification and sector removal stay here.
+    pub fn with_executor(mut self, executor: Arc<dyn Executor>) -> Self {
+        self.tasks = self.tasks.with_executor(executor);
+        self
     }
 
     /// Where the sector files are.
@@ -553,7 +561,7 @@ impl Pipeline {
                             reason: "verify_seal rejected the proof".to_string(),
                         }),
                         Err(e) => Some(Event::ProofInvalid {
-                            reason: format!("{e:#}"),
+                            reason: format!("verify_seal failed on the proof: {e:#}"),
                         }),
                     }
                 }
@@ -567,10 +575,12 @@ impl Pipeline {
                         .map(|reason| Event::ProveCommitFailed { reason }),
                 }
             }
-            (Action::Finalize, S::Finalizing { .. }) => Some(match self.tasks.finalize(id).await {
-                Ok(()) => Event::Finalized,
-                Err(e) => task_failed(Task::Finalize, e),
-            }),
+            (Action::Finalize, S::Finalizing { base, .. }) => {
+                Some(match self.tasks.finalize(id, base.proof).await {
+                    Ok(()) => Event::Finalized,
+                    Err(e) => task_failed(Task::Finalize, e),
+                })
+            }
             (Action::RemoveData, S::Removing) => Some(match self.tasks.remove(id).await {
                 Ok(()) => Event::DataRemoved,
                 Err(e) => task_failed(Task::RemoveData, e),

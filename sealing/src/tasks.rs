@@ -1,32 +1,28 @@
-//! The worker tasks, run in this process through ferrite-proofs' [`Workers`]
-//! bridge (off the async runtime, with per-stage caps), on the files of a
-//! sector directory `<path>/s-t0<miner>-<n>/{unsealed,sealed,cache}`.
+//! The sealing tasks as the pipeline sees them: each finds or places the
+//! sector's files in a [`SectorStorage`] and hands a [`Job`] naming them to
+//! an [`Executor`] (in this process, or the cluster's workers over gRPC); the
+//! work itself is in [`crate::job`]. Files live in a sector directory
+//! `<path>/s-t0<miner>-<n>/{unsealed,sealed,cache}`.
 //!
 //! Where that directory is comes from the [`SectorStorage`]: one fixed
 //! directory, or the storage paths attached to a ferrite-cluster
 //! [`StorageRegistry`]. With a registry, a task that writes files first
-//! reserves the bytes it needs ([`space::task_bytes`]) when it starts (after
-//! its stage's slot is free), on the path that holds the sector, or for a new
-//! sector on the seal path the registry picks; it releases the reservation
-//! when it ends, whether it succeeded or failed. A path without the room
-//! fails the task with [`TaskError::Space`] before anything is written. A
-//! task that fails after it began writing removes what it wrote: AddPiece
-//! cuts the staged file back to the recorded pieces, PC1 removes the sealed
-//! file and the cache directory, C1 its temporary file.
+//! reserves the bytes it needs ([`space::task_bytes`]) on the path that holds
+//! the sector, or for a new sector on the seal path the registry picks, and
+//! releases the reservation when it ends, whether it succeeded or failed. A
+//! path without the room fails the task with [`TaskError::Space`] before
+//! anything is written. Finalize reserves on a store path and moves the
+//! sector there.
 //!
-//! Every task can run again after a crash: AddPiece first cuts the staged
-//! file back to the pieces already recorded, PC1 recreates its outputs, C1
-//! replaces its output file atomically, and clearing a cache twice is a no-op.
-//! C1's output is kept as a CBOR file in the cache directory, because C2 reads
-//! it from there (it is megabytes at 32 GiB, too big for the sector record).
-//! A reservation that a crash left behind is released by
+//! C1's output is kept as a CBOR file in the cache directory, where C2's
+//! input is read from (it is megabytes at 32 GiB, too big for the sector
+//! record). A reservation that a crash left behind is released by
 //! [`Pipeline::with_storage`](crate::Pipeline::with_storage) at the next start.
-//!
-//! (The cluster's scheduler will run these on remote workers; this module is
-//! the in-process worker.)
+//! Storage paths are shared: a worker on another host mounts a path at the
+//! location the node has it (as with NFS), and runs only the tasks whose
+//! sector is on a path it mounts.
 
-use std::fs::{self, OpenOptions};
-use std::io::Read;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,11 +30,12 @@ use anyhow::Context;
 use ferrite_cluster::{
     ClusterError, PathId, PathKind, Reservation, StorageRegistry, TaskKind, space,
 };
-use ferrite_proofs::seal::{self, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
+use ferrite_proofs::seal::{self, Pc2Output};
 use ferrite_proofs::{ProofsError, Stage, Workers};
-use ferrite_types::{PieceInfo, SealProof, SectorId, SectorSize, UnpaddedPieceSize};
+use ferrite_types::{PaddedPieceSize, PieceInfo, SealProof, SectorId, SectorSize};
 use tracing::{info, warn};
 
+use crate::job::{Executor, Job, JobOutput, LocalExecutor};
 use crate::{Challenge, Pc1Output, PieceToAdd, PoRepProof, Sealed, SectorPiece};
 
 /// The name of C1's output in the cache directory.
@@ -106,6 +103,9 @@ pub enum TaskError {
     /// The proof work or its file I/O failed.
     #[error(transparent)]
     Proofs(#[from] ProofsError),
+    /// The worker that ran the task reported a failure, or answered wrongly.
+    #[error("worker: {0}")]
+    Worker(String),
 }
 
 impl TaskError {
@@ -166,6 +166,9 @@ struct Placed {
     _held: Option<Held>,
 }
 
+/// Where Finalize moves a sector from and to, and the space it holds there.
+type Destination = (SectorFiles, SectorFiles, Option<Held>);
+
 impl SectorStorage {
     /// The files of sector `id`, if its directory exists: in the directory,
     /// or on the first attached path (of any kind) that has it.
@@ -186,20 +189,6 @@ impl SectorStorage {
                     path: Some(p.id),
                 })
             })),
-        }
-    }
-
-    /// The files of sector `id` for a task that only reads or fills files
-    /// that exist: in the directory (whether it exists or not), or where an
-    /// attached path has them.
-    fn existing(&self, id: SectorId) -> Result<SectorFiles, TaskError> {
-        match self {
-            SectorStorage::Dir(dir) => Ok(SectorFiles::new(dir, id)),
-            SectorStorage::Paths(_) => self
-                .find(id)
-                .map_err(|source| TaskError::Locate { sector: id, source })?
-                .map(|l| l.files)
-                .ok_or(TaskError::NotFound(id)),
         }
     }
 
@@ -255,6 +244,60 @@ impl SectorStorage {
         })
     }
 
+    /// Where Finalize takes sector `id`: from the path holding it to a
+    /// store path (see [`Tasks::finalize`]). A replay after a crash in the
+    /// middle of a move finds the sector on both paths and finishes the move.
+    fn destination(&self, id: SectorId, proof: SealProof) -> Result<Destination, TaskError> {
+        let registry = match self {
+            SectorStorage::Dir(dir) => {
+                let files = SectorFiles::new(dir, id);
+                return Ok((files.clone(), files, None));
+            }
+            SectorStorage::Paths(registry) => registry,
+        };
+        let locate = |source| TaskError::Locate { sector: id, source };
+        let holders: Vec<(SectorFiles, PathKind)> = registry
+            .paths()
+            .map_err(locate)?
+            .into_iter()
+            .map(|p| (SectorFiles::new(&p.path, id), p.kind))
+            .filter(|(files, _)| files.dir.is_dir())
+            .collect();
+        let stored = holders.iter().find(|(_, k)| k.serves(PathKind::Store));
+        let sealing = holders.iter().find(|(_, k)| !k.serves(PathKind::Store));
+        match (sealing, stored) {
+            (None, None) => Err(TaskError::NotFound(id)),
+            (None, Some((files, _))) => Ok((files.clone(), files.clone(), None)),
+            (Some((from, _)), Some((to, _))) => Ok((from.clone(), to.clone(), None)),
+            (Some((from, _)), None) => {
+                let bytes = space::task_bytes(TaskKind::Finalize, proof.sector_size());
+                match registry.reserve(PathKind::Store, bytes, id, TaskKind::Finalize) {
+                    Ok(reservation) => {
+                        let held = Held {
+                            registry: Arc::clone(registry),
+                            reservation,
+                        };
+                        let path = registry
+                            .path(held.reservation.path)
+                            .map_err(locate)?
+                            .ok_or(TaskError::NotFound(id))?;
+                        Ok((from.clone(), SectorFiles::new(&path.path, id), Some(held)))
+                    }
+                    Err(ClusterError::NoPathOfKind(_)) => {
+                        info!("no store path is attached: sector {id} is finalized in place");
+                        Ok((from.clone(), from.clone(), None))
+                    }
+                    Err(source) => Err(TaskError::Space {
+                        sector: id,
+                        purpose: TaskKind::Finalize,
+                        bytes,
+                        source,
+                    }),
+                }
+            }
+        }
+    }
+
     /// Deletes the sector's directory wherever it is.
     fn remove(&self, id: SectorId) -> Result<(), TaskError> {
         let dirs: Vec<PathBuf> = match self {
@@ -270,28 +313,65 @@ impl SectorStorage {
             match fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(internal(&format!("remove {}", dir.display()), e).into()),
+                Err(e) => {
+                    return Err(ProofsError::Proof(anyhow::anyhow!(
+                        "remove {}: {e}",
+                        dir.display()
+                    ))
+                    .into());
+                }
             }
         }
         Ok(())
     }
 }
 
-/// Runs sealing tasks for the sectors of one [`SectorStorage`].
+/// Runs sealing tasks for the sectors of one [`SectorStorage`]: finds or
+/// places the sector's files (reserving their space), names them in a
+/// [`Job`], and hands it to the [`Executor`].
 #[derive(Debug, Clone)]
 pub struct Tasks {
     workers: Workers,
     storage: SectorStorage,
+    executor: Arc<dyn Executor>,
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ProofsError {
     ProofsError::Proof(anyhow::anyhow!("{what}: {e}"))
 }
 
+/// The output of a job that is not the job's kind: an executor bug or a
+/// worker that answered the wrong task.
+fn wrong_output(wanted: TaskKind, got: &JobOutput) -> TaskError {
+    TaskError::Worker(format!(
+        "a {wanted} task returned the output of a {} task",
+        got.kind()
+    ))
+}
+
 impl Tasks {
-    /// Tasks that run on `workers`, with sector files in `storage`.
+    /// Tasks that run in this process on `workers`, with sector files in
+    /// `storage`.
     pub fn new(workers: Workers, storage: SectorStorage) -> Self {
-        Self { workers, storage }
+        let executor = Arc::new(LocalExecutor::new(workers.clone()));
+        Self {
+            workers,
+            storage,
+            executor,
+        }
+    }
+
+    /// The same tasks, run by `executor` (the cluster's workers). Local work
+    /// (verifying a proof, removing a sector) stays on `workers`.
+    pub fn with_executor(mut self, executor: Arc<dyn Executor>) -> Self {
+        self.executor = executor;
+        self
+    }
+
+    /// The same tasks, with sector files in `storage`.
+    pub fn with_storage(mut self, storage: SectorStorage) -> Self {
+        self.storage = storage;
+        self
     }
 
     /// Where the sector files are.
@@ -299,20 +379,28 @@ impl Tasks {
         &self.storage
     }
 
-    /// The proof workers the tasks run on.
+    /// The proof workers the local work runs on.
     pub fn workers(&self) -> &Workers {
         &self.workers
     }
 
-    /// Runs `job` in a `stage` slot, off the runtime. (Workers' jobs fail
-    /// with a `ProofsError`; storage errors travel inside.)
-    async fn run<T: Send + 'static>(
+    /// Places a `kind` job's files (reserving its space, off the runtime),
+    /// builds the job, runs it, and releases the space when it ends.
+    async fn place_and_run(
         &self,
-        stage: Stage,
-        job: impl FnOnce(SectorStorage) -> Result<T, TaskError> + Send + 'static,
-    ) -> Result<T, TaskError> {
+        id: SectorId,
+        kind: TaskKind,
+        size: SectorSize,
+        job: impl FnOnce(SectorFiles) -> Job,
+    ) -> Result<JobOutput, TaskError> {
         let storage = self.storage.clone();
-        self.workers.run(stage, move || Ok(job(storage))).await?
+        let placed = tokio::task::spawn_blocking(move || storage.place(id, kind, size))
+            .await
+            .map_err(|e| TaskError::Proofs(internal("place the sector's files", e)))??;
+        let job = job(placed.files.clone());
+        let out = self.executor.run(id, job).await;
+        drop(placed);
+        out
     }
 
     /// AddPiece: writes `adding` after the `existing` pieces; returns the
@@ -325,51 +413,34 @@ impl Tasks {
         existing: &[SectorPiece],
         adding: &[PieceToAdd],
     ) -> Result<Vec<PieceInfo>, TaskError> {
-        let mut sizes: Vec<UnpaddedPieceSize> =
-            existing.iter().map(|p| p.info().size.unpadded()).collect();
-        let used: u64 = existing.iter().map(|p| p.info().size.bytes()).sum();
-        let adding = adding.to_vec();
-        self.run(Stage::AddPiece, move |storage| {
-            let placed = storage.place(id, TaskKind::AddPiece, proof.sector_size())?;
-            let files = &placed.files;
-            let write = || -> Result<Vec<PieceInfo>, ProofsError> {
-                fs::create_dir_all(&files.dir)
-                    .with_context(|| format!("create {}", files.dir.display()))?;
-                // A replay after a crash finds the pieces of the interrupted
-                // run, or part of them, after the recorded ones: drop them.
-                truncate_staged(&files.unsealed, used)?;
-                let mut written = Vec::with_capacity(adding.len());
-                for piece in adding {
-                    let size = match piece {
-                        PieceToAdd::Filler(size) => size.unpadded(),
-                        PieceToAdd::Deal(d) => {
-                            return Err(ProofsError::InvalidInput(format!(
-                                "deal {}: writing deal data is not wired to the market's staging area yet",
-                                d.deal
-                            )));
-                        }
-                    };
-                    let out = seal::add_piece(
-                        &seal::AddPieceInput {
-                            proof,
-                            staged_path: files.unsealed.clone(),
-                            size,
-                            existing: sizes.clone(),
-                        },
-                        std::io::repeat(0).take(size.bytes()),
-                    )?;
-                    sizes.push(size);
-                    written.push(out.piece);
+        let existing: Vec<PaddedPieceSize> = existing.iter().map(|p| p.info().size).collect();
+        let mut fillers = Vec::with_capacity(adding.len());
+        for piece in adding {
+            match piece {
+                PieceToAdd::Filler(size) => fillers.push(*size),
+                PieceToAdd::Deal(d) => {
+                    return Err(ProofsError::InvalidInput(format!(
+                        "deal {}: writing deal data is not wired to the market's staging area yet",
+                        d.deal
+                    ))
+                    .into());
                 }
-                Ok(written)
-            };
-            let result = write();
-            if result.is_err() {
-                discard_added_pieces(files, used);
             }
-            Ok(result?)
-        })
-        .await
+        }
+        let out = self
+            .place_and_run(id, TaskKind::AddPiece, proof.sector_size(), |files| {
+                Job::AddPiece {
+                    proof,
+                    files,
+                    existing,
+                    adding: fillers,
+                }
+            })
+            .await?;
+        match out {
+            JobOutput::AddPiece(pieces) => Ok(pieces),
+            other => Err(wrong_output(TaskKind::AddPiece, &other)),
+        }
     }
 
     /// PC1 with `ticket`.
@@ -381,31 +452,19 @@ impl Tasks {
         ticket: ferrite_types::Ticket,
     ) -> Result<Pc1Output, TaskError> {
         let pieces: Vec<PieceInfo> = pieces.iter().map(SectorPiece::info).collect();
-        self.run(Stage::Pc1, move |storage| {
-            let placed = storage.place(id, TaskKind::Pc1, proof.sector_size())?;
-            let files = &placed.files;
-            let input = Pc1Input {
+        let out = self
+            .place_and_run(id, TaskKind::Pc1, proof.sector_size(), |files| Job::Pc1 {
                 proof,
                 sector: id,
-                staged_path: files.unsealed.clone(),
-                sealed_path: files.sealed.clone(),
-                cache_dir: files.cache.clone(),
+                files,
                 ticket,
                 pieces,
-            };
-            let result = seal::pc1(&input).and_then(|out| {
-                ferrite_store::codec::encode("pc1-output", &out)
-                    .map_err(|e| internal("encode PC1 output", e))
-            });
-            match result {
-                Ok(bytes) => Ok(Pc1Output(bytes)),
-                Err(e) => {
-                    discard_pc1_outputs(files);
-                    Err(e.into())
-                }
-            }
-        })
-        .await
+            })
+            .await?;
+        match out {
+            JobOutput::Pc1(out) => Ok(out),
+            other => Err(wrong_output(TaskKind::Pc1, &other)),
+        }
     }
 
     /// PC2 on PC1's output.
@@ -415,17 +474,18 @@ impl Tasks {
         proof: SealProof,
         pc1: &Pc1Output,
     ) -> Result<Pc2Output, TaskError> {
-        let pc1 = ferrite_store::codec::decode::<seal::Pc1Output>("pc1-output", &pc1.0)
-            .map_err(|e| ProofsError::InvalidInput(format!("decode PC1 output: {e}")))?;
-        self.run(Stage::Pc2, move |storage| {
-            let placed = storage.place(id, TaskKind::Pc2, proof.sector_size())?;
-            Ok(seal::pc2(Pc2Input {
+        let pc1 = pc1.clone();
+        let out = self
+            .place_and_run(id, TaskKind::Pc2, proof.sector_size(), |files| Job::Pc2 {
+                proof,
+                files,
                 pc1,
-                cache_dir: placed.files.cache.clone(),
-                sealed_path: placed.files.sealed.clone(),
-            })?)
-        })
-        .await
+            })
+            .await?;
+        match out {
+            JobOutput::Pc2 { comm_r, comm_d } => Ok(Pc2Output { comm_r, comm_d }),
+            other => Err(wrong_output(TaskKind::Pc2, &other)),
+        }
     }
 
     /// C1; its output goes to [`SectorFiles::c1_output`].
@@ -439,60 +499,55 @@ impl Tasks {
     ) -> Result<(), TaskError> {
         let pieces: Vec<PieceInfo> = pieces.iter().map(SectorPiece::info).collect();
         let (ticket, seed) = (sealed.ticket.ticket, challenge.seed);
-        let commitments = Pc2Output {
-            comm_r: sealed.comm_r,
-            comm_d: sealed.comm_d,
-        };
-        self.run(Stage::C1, move |storage| {
-            let placed = storage.place(id, TaskKind::C1, proof.sector_size())?;
-            let files = &placed.files;
-            let input = C1Input {
+        let (comm_r, comm_d) = (sealed.comm_r, sealed.comm_d);
+        let out = self
+            .place_and_run(id, TaskKind::C1, proof.sector_size(), |files| Job::C1 {
                 proof,
                 sector: id,
-                cache_dir: files.cache.clone(),
-                sealed_path: files.sealed.clone(),
+                files,
                 ticket,
                 seed,
-                commitments,
+                comm_r,
+                comm_d,
                 pieces,
-            };
-            let out = seal::c1(&input)?;
-            let bytes = ferrite_store::codec::encode("c1-output", &out)
-                .map_err(|e| internal("encode C1 output", e))?;
-            // Written aside, then renamed: C2 never reads half a file.
-            let path = files.c1_output();
-            let tmp = path.with_extension("tmp");
-            let written = fs::write(&tmp, &bytes)
-                .with_context(|| format!("write {}", tmp.display()))
-                .and_then(|()| {
-                    fs::rename(&tmp, &path).with_context(|| format!("rename {}", path.display()))
-                });
-            if let Err(e) = written {
-                let _ = fs::remove_file(&tmp);
-                return Err(ProofsError::from(e).into());
-            }
-            Ok(())
-        })
-        .await
+            })
+            .await?;
+        match out {
+            JobOutput::C1(_) => Ok(()),
+            other => Err(wrong_output(TaskKind::C1, &other)),
+        }
     }
 
     /// C2 on the C1 output in the cache directory.
     pub async fn c2(&self, id: SectorId, proof: SealProof) -> Result<PoRepProof, TaskError> {
-        self.run(Stage::C2, move |storage| {
+        let storage = self.storage.clone();
+        let c1 = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, TaskError> {
             let placed = storage.place(id, TaskKind::C2, proof.sector_size())?;
             let path = placed.files.c1_output();
-            let bytes = fs::read(&path)
+            Ok(fs::read(&path)
                 .with_context(|| format!("read {}", path.display()))
-                .map_err(ProofsError::from)?;
-            let c1 = ferrite_store::codec::decode::<seal::C1Output>("c1-output", &bytes).map_err(
-                |e| ProofsError::InvalidInput(format!("decode {}: {e}", path.display())),
-            )?;
-            Ok(PoRepProof(seal::c2(C2Input { c1, sector: id })?.0))
+                .map_err(ProofsError::from)?)
         })
         .await
+        .map_err(|e| TaskError::Proofs(internal("read C1's output", e)))??;
+        match self
+            .executor
+            .run(
+                id,
+                Job::C2 {
+                    proof,
+                    sector: id,
+                    c1,
+                },
+            )
+            .await?
+        {
+            JobOutput::C2(proof) => Ok(proof),
+            other => Err(wrong_output(TaskKind::C2, &other)),
+        }
     }
 
-    /// Checks `proof` as the chain will.
+    /// Checks `proof` as the chain will (always here, whoever made it).
     pub async fn verify(
         &self,
         id: SectorId,
@@ -519,99 +574,33 @@ impl Tasks {
     }
 
     /// Finalize: drops the layers and trees that proving does not need, and
-    /// C1's output. The sector stays where it was sealed, so nothing is
-    /// reserved: the task only frees space. (Moving it to a store path is the
-    /// cluster's storage work, still to come; that move will reserve
-    /// [`space::task_bytes`] of Finalize on a store path.)
-    pub async fn finalize(&self, id: SectorId) -> Result<(), TaskError> {
-        self.run(Stage::Verify, move |storage| {
-            let files = storage.existing(id)?;
-            seal::clear_cache(&files.cache)?;
-            remove_if_present(&files.c1_output())?;
-            Ok(())
-        })
-        .await
+    /// C1's output, and moves the sector to long-term storage: a store path
+    /// with room, where [`space::task_bytes`] of Finalize is reserved. A
+    /// sector already on a path that stores, or a node with no store path,
+    /// finalizes in place. Store paths that are all full fail the task
+    /// ([`TaskError::Space`]) and it is retried.
+    pub async fn finalize(&self, id: SectorId, proof: SealProof) -> Result<(), TaskError> {
+        let storage = self.storage.clone();
+        let (from, to, held) = tokio::task::spawn_blocking(move || storage.destination(id, proof))
+            .await
+            .map_err(|e| TaskError::Proofs(internal("choose the store path", e)))??;
+        let out = self
+            .executor
+            .run(id, Job::Finalize { proof, from, to })
+            .await;
+        drop(held);
+        match out? {
+            JobOutput::Finalized => Ok(()),
+            other => Err(wrong_output(TaskKind::Finalize, &other)),
+        }
     }
 
     /// Deletes every file of the sector, on every path.
     pub async fn remove(&self, id: SectorId) -> Result<(), TaskError> {
-        self.run(Stage::Verify, move |storage| storage.remove(id))
-            .await
-    }
-}
-
-/// After a failed AddPiece: cuts the staged file back to the `used` bytes of
-/// the recorded pieces, or removes it (and the sector's directory, if that
-/// leaves it empty) when there were none. Best effort: a replay truncates too.
-fn discard_added_pieces(files: &SectorFiles, used: u64) {
-    let cleaned = if used == 0 {
-        remove_if_present(&files.unsealed).map(|()| {
-            // Fails, harmlessly, when the directory holds anything else.
-            let _ = fs::remove_dir(&files.dir);
-        })
-    } else {
-        truncate_staged(&files.unsealed, used)
-    };
-    match cleaned {
-        Ok(()) => info!(
-            "removed what the failed AddPiece wrote to {}",
-            files.unsealed.display()
-        ),
-        Err(e) => warn!(
-            "remove what the failed AddPiece wrote to {}: {e:#}",
-            files.unsealed.display()
-        ),
-    }
-}
-
-/// After a failed PC1: removes its outputs, the sealed file and the cache
-/// directory (PC1 creates both; a retry creates them again).
-fn discard_pc1_outputs(files: &SectorFiles) {
-    let removed =
-        remove_if_present(&files.sealed).and_then(|()| match fs::remove_dir_all(&files.cache) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(internal(&format!("remove {}", files.cache.display()), e)),
-        });
-    if let Err(e) = removed {
-        warn!(
-            "remove what the failed PC1 wrote in {}: {e:#}",
-            files.dir.display()
-        );
-    }
-}
-
-/// Cuts the staged file to `len` bytes (the pieces already recorded).
-fn truncate_staged(path: &Path, len: u64) -> Result<(), ProofsError> {
-    let file = match OpenOptions::new().write(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && len == 0 => return Ok(()),
-        Err(e) => return Err(internal(&format!("open {}", path.display()), e)),
-    };
-    let have = file
-        .metadata()
-        .with_context(|| format!("stat {}", path.display()))?
-        .len();
-    if have < len {
-        return Err(ProofsError::InvalidInput(format!(
-            "staged file {} has {have} bytes, but the recorded pieces take {len}",
-            path.display()
-        )));
-    }
-    if have > len {
-        file.set_len(len)
-            .with_context(|| format!("truncate {}", path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("sync {}", path.display()))?;
-    }
-    Ok(())
-}
-
-fn remove_if_present(path: &Path) -> Result<(), ProofsError> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(internal(&format!("remove {}", path.display()), e)),
+        let storage = self.storage.clone();
+        self.workers
+            .run(Stage::Verify, move || Ok(storage.remove(id)))
+            .await?
     }
 }
 
@@ -634,45 +623,5 @@ mod tests {
             f.c1_output(),
             Path::new("/seal/s-t01000-7/cache/c1-output.cbor")
         );
-    }
-
-    #[test]
-    fn a_replayed_add_piece_drops_what_the_interrupted_run_wrote() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("unsealed");
-        truncate_staged(&path, 0).unwrap();
-        fs::write(&path, [1u8; 300]).unwrap();
-        truncate_staged(&path, 256).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().len(), 256);
-        assert!(truncate_staged(&path, 512).is_err());
-    }
-
-    #[test]
-    fn a_failed_add_piece_leaves_only_the_recorded_pieces() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = SectorFiles::new(dir.path(), SectorId::new(ActorId(1000), SectorNumber(1)));
-        fs::create_dir_all(&files.dir).unwrap();
-        fs::write(&files.unsealed, [1u8; 300]).unwrap();
-        discard_added_pieces(&files, 256);
-        assert_eq!(fs::metadata(&files.unsealed).unwrap().len(), 256);
-        // No recorded pieces: the file and the then empty directory go.
-        discard_added_pieces(&files, 0);
-        assert!(!files.unsealed.exists() && !files.dir.exists());
-        // Nothing written at all: nothing to do.
-        discard_added_pieces(&files, 0);
-    }
-
-    #[test]
-    fn a_failed_pc1_leaves_no_sealed_file_or_cache() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = SectorFiles::new(dir.path(), SectorId::new(ActorId(1000), SectorNumber(2)));
-        fs::create_dir_all(&files.cache).unwrap();
-        fs::write(&files.unsealed, [0u8; 2048]).unwrap();
-        fs::write(&files.sealed, [0u8; 1000]).unwrap();
-        fs::write(files.cache.join("sc-02-data-layer-1.dat"), [0u8; 10]).unwrap();
-        discard_pc1_outputs(&files);
-        assert!(!files.sealed.exists() && !files.cache.exists());
-        assert!(files.unsealed.exists(), "AddPiece's output stays");
-        discard_pc1_outputs(&files);
     }
 }

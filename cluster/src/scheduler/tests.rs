@@ -348,3 +348,32 @@ fn a_task_without_a_resource_entry_is_refused() {
         Err(ClusterError::NoResources { .. })
     ));
 }
+
+#[test]
+fn a_task_on_a_storage_path_goes_only_to_a_worker_that_mounts_it() {
+    use crate::PathId;
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    let now = Instant::now();
+    let mut without = worker("a-without", 16, 64 * GIB, 0, &[TaskKind::Pc2]);
+    without.paths = vec![PathId(1)];
+    s.register(without, now);
+    s.enqueue_on(task(1, TaskKind::Pc2, SectorSize::S2KiB), vec![PathId(2)])
+        .unwrap();
+    assert!(s.assign(now, &none()).is_empty(), "no worker mounts path 2");
+    let mut with = worker("b-with", 16, 64 * GIB, 0, &[TaskKind::Pc2]);
+    with.paths = vec![PathId(1), PathId(2)];
+    s.register(with, now);
+    let assigned = s.assign(now, &none());
+    assert_eq!(assigned[0].worker, WorkerId("b-with".into()));
+    // Requeued when its worker is lost, it still needs the path.
+    s.deregister(&WorkerId("b-with".into())).unwrap();
+    assert!(s.assign(now, &none()).is_empty());
+    // A worker that mounts the path later gets it, without a restart.
+    s.set_paths(&WorkerId("a-without".into()), vec![PathId(2)])
+        .unwrap();
+    assert_eq!(
+        s.assign(now, &none())[0].worker,
+        WorkerId("a-without".into())
+    );
+    assert!(s.set_paths(&WorkerId("nobody".into()), vec![]).is_err());
+}

@@ -352,3 +352,36 @@ fn reserve_on_holds_space_on_that_path_only() {
     ));
     assert_eq!(reg.list().unwrap()[0].reserved, 800);
 }
+
+#[test]
+fn an_attached_path_carries_a_marker_a_worker_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = registry();
+    let seal = subdir(tmp.path(), "seal");
+    let p = reg
+        .attach(attach_req(&seal, PathKind::Seal, 10, None))
+        .unwrap();
+    let marker = read_marker(&seal).unwrap();
+    assert_eq!(
+        marker,
+        PathMarker {
+            id: p.id,
+            kind: PathKind::Seal
+        }
+    );
+    // A lost marker is written again.
+    std::fs::remove_file(seal.join(PATH_MARKER)).unwrap();
+    assert!(reg.mark_all().unwrap().is_empty());
+    assert_eq!(read_marker(&seal).unwrap().id, p.id);
+    // A directory no node attached is refused by name.
+    let other = subdir(tmp.path(), "other");
+    let err = read_marker(&other).unwrap_err();
+    assert!(
+        matches!(err, ClusterError::NotAttached(ref d) if d == &other),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ferrite storage attach"), "{err}");
+    // A garbled marker is an error, not a guess.
+    std::fs::write(other.join(PATH_MARKER), "{").unwrap();
+    assert!(matches!(read_marker(&other), Err(ClusterError::Io { .. })));
+}

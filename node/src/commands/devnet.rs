@@ -33,9 +33,20 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     if let Some(l) = args.listen {
         dc.listen = l;
     }
+    let mut cc = cfg.cluster.clone();
+    if let Some(l) = args.grpc_listen {
+        cc.grpc_listen = l;
+    }
+    if args.no_worker {
+        cc.local_worker = false;
+    }
+    cc.scheduler
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // STYLE R7: the daemon logs its effective config.
     let effective = Config {
         devnet: dc.clone(),
+        cluster: cc.clone(),
         ..cfg.clone()
     };
     info!(
@@ -123,6 +134,25 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         // The storage paths sector files go to (<home>/sealing/sectors
         // is attached at the first start), with their reservations.
         let storage = crate::storage_api::open(&home)?;
+        // Workers on other hosts find each path's id in its marker file.
+        for (id, e) in storage.mark_all()? {
+            tracing::warn!(path = %id, "write the storage path's marker: {e}");
+        }
+        // The cluster: the scheduler, and the gRPC endpoint workers dial.
+        let worker_token = crate::worker::load_or_create_token(&home.join("worker-token"))?;
+        let local_worker = cc
+            .local_worker
+            .then(|| ferrite_cluster::WorkerId("local".to_string()));
+        let mut cluster = crate::cluster::Cluster::new(cc.scheduler.clone(), storage.clone());
+        if let Some(id) = &local_worker {
+            cluster = cluster.with_local_worker(id.clone());
+        }
+        let cluster = Arc::new(cluster);
+        let grpc_listener = tokio::net::TcpListener::bind(&cc.grpc_listen)
+            .await
+            .with_context(|| format!("listen on {} (cluster.grpc_listen)", cc.grpc_listen))?;
+        let grpc_addr = grpc_listener.local_addr()?;
+        let grpc_url = format!("http://{grpc_addr}");
         // The provers find the pipeline's replicas on any attached path.
         let replicas: Arc<dyn ferrite_proving::Replicas> =
             Arc::new(crate::replicas::StorageReplicas::new(
@@ -147,7 +177,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                     w,
                     &cfg.proofs,
                 )?
-                .with_storage(storage.clone())?,
+                .with_storage(storage.clone())?
+                .with_executor(cluster.clone()),
             )),
             _ => None,
         };
@@ -193,6 +224,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             format!("http://{addr}/rpc/v1\n").as_bytes(),
         )?;
         write_private(&home.join("token"), format!("{admin}\n").as_bytes())?;
+        write_private(&home.join("grpc"), format!("{grpc_url}\n").as_bytes())?;
         println!(
             "devnet {:?} at height {}",
             devnet.network_name(),
@@ -203,6 +235,10 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             home.join("token").display()
         );
         println!("metrics: http://{addr}/metrics");
+        println!(
+            "workers: ferrite worker --node {grpc_url} --token-file {}",
+            home.join("worker-token").display()
+        );
         println!("default wallet address: {default_address}");
         match miner {
             Some(m) => println!("storage miner: {m} (credited with the blocks)"),
@@ -218,6 +254,36 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             metrics,
             stop.clone(),
         ));
+        let grpc = {
+            let mut stop = stop.clone();
+            let service =
+                ferrite_proto::server(crate::cluster::Service(cluster.clone()), &worker_token);
+            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(incoming, async move {
+                        let _ = stop.changed().await;
+                    }),
+            )
+        };
+        let scheduler = tokio::spawn(cluster.clone().run(stop.clone()));
+        let local = match local_worker {
+            Some(id) => {
+                let paths = {
+                    let cluster = cluster.clone();
+                    tokio::task::spawn_blocking(move || cluster.attached_paths()).await??
+                };
+                let spec = crate::worker::WorkerSpec {
+                    node: grpc_url.clone(),
+                    token: worker_token.clone(),
+                    info: crate::worker::local_info(id, paths),
+                    workers: ferrite_proofs::Workers::new(&cfg.proofs.limits)?,
+                };
+                Some(tokio::spawn(crate::worker::run(spec, stop.clone())))
+            }
+            None => None,
+        };
         let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
         let proving = prover.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
@@ -236,7 +302,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             let _ = s.await;
         }
         let _ = server.await;
+        if let Some(w) = local {
+            let _ = w.await;
+        }
+        let _ = scheduler.await;
+        let _ = grpc.await;
         let _ = std::fs::remove_file(home.join("api"));
+        let _ = std::fs::remove_file(home.join("grpc"));
         Ok(())
     })
 }

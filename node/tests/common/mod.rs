@@ -43,6 +43,12 @@ impl Drop for Node {
 
 /// Starts `ferrite devnet` in `home` and waits for its API.
 pub fn start_devnet(home: &Path) -> Node {
+    start_devnet_with(home, &[], std::process::Stdio::null())
+}
+
+/// Starts `ferrite devnet ARGS` in `home`, its log to `log`, and waits for
+/// its API. Both listen on free loopback ports.
+pub fn start_devnet_with(home: &Path, args: &[&str], log: std::process::Stdio) -> Node {
     let node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .arg("--home")
         .arg(home)
@@ -52,10 +58,13 @@ pub fn start_devnet(home: &Path) -> Node {
             "200",
             "--listen",
             "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
         ])
+        .args(args)
         .env_remove("FERRITE_CONFIG")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let api = home.join("api");

@@ -1,0 +1,483 @@
+//! The node's side of the cluster: the gRPC `WorkerService` that workers
+//! call, the task scheduler it drives, and the [`Executor`] the sealing
+//! pipeline hands its jobs to.
+//!
+//! A job becomes a ferrite-cluster [`Task`] queued on the storage paths its
+//! files are on, with its payload kept here until a worker takes it. A
+//! worker `Register`s (its resources), opens its `Tasks` stream (from then
+//! on the scheduler may place tasks on it), `Heartbeat`s, and `Complete`s
+//! each task; the outcome wakes the pipeline step that awaits it. A worker
+//! whose stream closes (the process died, the host went away) or whose
+//! beats stop is dropped at once, and its running tasks are queued again,
+//! to run on another worker: every sealing job is idempotent. A completion
+//! from a worker that no longer holds the task (it was reassigned) is
+//! refused with `FAILED_PRECONDITION`.
+//!
+//! Everything here is in memory: after a node restart the pipeline replays
+//! each sector's step, which queues its task again.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ferrite_cluster::{
+    ClusterError, PathId, Scheduler, SchedulerConfig, StorageRegistry, Task, TaskId, WorkerId,
+    WorkerInfo,
+};
+use ferrite_proto::generated as pb;
+use ferrite_proto::generated::worker_service_server::WorkerService;
+use ferrite_proto::{
+    AssignedTask, Completion, Heartbeat, ProgressReport, RegisterReply, TaskFailure, TaskOutcome,
+    TaskPayload,
+};
+use ferrite_sealing::tasks::{SectorFiles, TaskError};
+use ferrite_sealing::{Executor, Job, JobOutput};
+use ferrite_types::SectorId;
+use futures_util::Stream;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tonic::{Request, Response, Status};
+use tracing::{debug, info, warn};
+
+/// How often workers beat; the scheduler's timeout is a multiple of it.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the scheduler looks for expired workers and free room, besides
+/// the wake-ups on every change.
+const TICK: Duration = Duration::from_secs(1);
+/// Assignments buffered per worker stream.
+const STREAM_BUFFER: usize = 64;
+
+type Assignments = mpsc::Sender<Result<pb::TaskAssignment, Status>>;
+
+struct Pending {
+    payload: TaskPayload,
+    reply: oneshot::Sender<TaskOutcome>,
+}
+
+struct Stream_ {
+    generation: u64,
+    tx: Assignments,
+}
+
+struct State {
+    scheduler: Scheduler,
+    /// Registered workers, by id; they get tasks once their stream is open.
+    known: HashMap<WorkerId, WorkerInfo>,
+    streams: HashMap<WorkerId, Stream_>,
+    pending: HashMap<TaskId, Pending>,
+    /// The worker that last ran a task of each sector: its page cache holds
+    /// the files, so the scheduler prefers it.
+    holders: HashMap<SectorId, WorkerId>,
+    progress: HashMap<TaskId, ProgressReport>,
+    next_generation: u64,
+}
+
+/// The scheduler, the workers' streams and the jobs awaiting them.
+pub struct Cluster {
+    state: Mutex<State>,
+    registry: Arc<StorageRegistry>,
+    /// The node's in-process worker, which mounts every attached path.
+    local: Option<WorkerId>,
+    next_task: AtomicU64,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").finish_non_exhaustive()
+    }
+}
+
+fn status_of(e: ClusterError) -> Status {
+    match e {
+        ClusterError::UnknownWorker(w) => {
+            Status::not_found(format!("worker {w} is not registered: register again"))
+        }
+        ClusterError::UnknownTask(t) => Status::not_found(format!("task {t} is not held")),
+        e @ (ClusterError::WrongWorker { .. } | ClusterError::TaskNotRunning(_)) => {
+            Status::failed_precondition(e.to_string())
+        }
+        e => Status::internal(e.to_string()),
+    }
+}
+
+impl Cluster {
+    /// A cluster with no workers yet, over the node's storage `registry`.
+    pub fn new(config: SchedulerConfig, registry: Arc<StorageRegistry>) -> Self {
+        Self {
+            state: Mutex::new(State {
+                scheduler: Scheduler::new(config),
+                known: HashMap::new(),
+                streams: HashMap::new(),
+                pending: HashMap::new(),
+                holders: HashMap::new(),
+                progress: HashMap::new(),
+                next_generation: 0,
+            }),
+            registry,
+            local: None,
+            next_task: AtomicU64::new(1),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Names the node's in-process worker: its storage paths follow the
+    /// registry's (`storage attach` and `detach`) without a restart.
+    pub fn with_local_worker(mut self, id: WorkerId) -> Self {
+        self.local = Some(id);
+        self
+    }
+
+    /// The ids of every attached path, for the in-process worker.
+    pub fn attached_paths(&self) -> anyhow::Result<Vec<PathId>> {
+        Ok(self.registry.paths()?.into_iter().map(|p| p.id).collect())
+    }
+
+    /// Gives the in-process worker the paths attached now.
+    async fn refresh_local_paths(self: &Arc<Self>) {
+        let Some(local) = self.local.clone() else {
+            return;
+        };
+        let cluster = Arc::clone(self);
+        let paths = match tokio::task::spawn_blocking(move || cluster.attached_paths()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                warn!("read the storage paths: {e:#}");
+                return;
+            }
+            Err(_) => return,
+        };
+        let mut st = self.lock();
+        let changed = st.known.get(&local).is_some_and(|i| i.paths != paths);
+        if changed {
+            if let Some(info) = st.known.get_mut(&local) {
+                info.paths = paths.clone();
+            }
+            let _ = st.scheduler.set_paths(&local, paths);
+            drop(st);
+            self.wake.notify_one();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Assigns queued tasks on every change and every [`TICK`], and drops
+    /// workers whose beats stopped, until `stop`.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            self.refresh_local_paths().await;
+            self.tick();
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    fn tick(&self) {
+        let now = Instant::now();
+        let mut st = self.lock();
+        for expired in st.scheduler.expire(now) {
+            st.streams.remove(&expired.worker);
+            warn!(
+                worker = %expired.worker,
+                requeued = expired.requeued.len(),
+                "a worker stopped beating: dropped, its tasks are queued again"
+            );
+        }
+        let holders = st.holders.clone();
+        for a in st.scheduler.assign(now, &holders) {
+            let id = a.task.id;
+            let Some(payload) = st.pending.get(&id).map(|p| p.payload.clone()) else {
+                // Nobody awaits it any more (cannot happen: pending entries
+                // leave only with the task).
+                let _ = st.scheduler.fail(id, &a.worker);
+                continue;
+            };
+            let assigned = match AssignedTask::new(a.task.clone(), payload) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = st.scheduler.fail(id, &a.worker);
+                    if let Some(p) = st.pending.remove(&id) {
+                        let _ = p.reply.send(TaskOutcome::Failed(TaskFailure::new(
+                            format!("the node built an invalid task: {e}"),
+                            false,
+                        )));
+                    }
+                    continue;
+                }
+            };
+            let sent = st.streams.get(&a.worker).is_some_and(|s| {
+                s.tx.try_send(Ok(pb::TaskAssignment::from(assigned)))
+                    .is_ok()
+            });
+            match sent {
+                true => {
+                    info!(task = %id, kind = %a.task.kind, sector = %a.task.sector, worker = %a.worker, "assigned");
+                }
+                false => {
+                    // Its stream is gone or full: take the worker out, and
+                    // the task (with any others it had) goes back.
+                    st.streams.remove(&a.worker);
+                    let requeued = st.scheduler.deregister(&a.worker).unwrap_or_default();
+                    warn!(worker = %a.worker, requeued = requeued.len(), "cannot reach the worker's task stream: dropped");
+                }
+            }
+        }
+    }
+
+    fn register(&self, info: WorkerInfo) -> RegisterReply {
+        let mut st = self.lock();
+        // A worker that registers again restarted: what it ran is lost.
+        st.streams.remove(&info.id);
+        if let Ok(requeued) = st.scheduler.deregister(&info.id)
+            && !requeued.is_empty()
+        {
+            warn!(worker = %info.id, requeued = requeued.len(), "a worker restarted: its tasks are queued again");
+        }
+        info!(worker = %info.id, host = %info.hostname, cores = info.cores, memory = info.memory, kinds = ?info.kinds, paths = ?info.paths, "worker registered");
+        st.known.insert(info.id.clone(), info);
+        drop(st);
+        self.wake.notify_one();
+        RegisterReply {
+            heartbeat_interval: HEARTBEAT_INTERVAL,
+        }
+    }
+
+    fn open_stream(
+        self: &Arc<Self>,
+        worker: WorkerId,
+    ) -> Result<mpsc::Receiver<Result<pb::TaskAssignment, Status>>, Status> {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let mut st = self.lock();
+        let info = st
+            .known
+            .get(&worker)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("worker {worker} is not registered")))?;
+        let generation = st.next_generation;
+        st.next_generation += 1;
+        st.streams.insert(
+            worker.clone(),
+            Stream_ {
+                generation,
+                tx: tx.clone(),
+            },
+        );
+        let requeued = st.scheduler.register(info, Instant::now());
+        if !requeued.is_empty() {
+            warn!(%worker, requeued = requeued.len(), "a worker reopened its stream: its tasks are queued again");
+        }
+        drop(st);
+        self.wake.notify_one();
+        // When the worker goes away its stream's receiver is dropped: take
+        // it out at once rather than after the heartbeat timeout.
+        let cluster = Arc::clone(self);
+        tokio::spawn(async move {
+            tx.closed().await;
+            let mut st = cluster.lock();
+            if st
+                .streams
+                .get(&worker)
+                .is_some_and(|s| s.generation == generation)
+            {
+                st.streams.remove(&worker);
+                let requeued = st.scheduler.deregister(&worker).unwrap_or_default();
+                warn!(%worker, requeued = requeued.len(), "a worker's task stream closed: dropped, its tasks are queued again");
+                drop(st);
+                cluster.wake.notify_one();
+            }
+        });
+        Ok(rx)
+    }
+
+    fn heartbeat(&self, beat: &Heartbeat) -> Result<(), Status> {
+        let mut st = self.lock();
+        st.scheduler
+            .heartbeat(&beat.worker, Instant::now())
+            .map_err(status_of)
+    }
+
+    fn complete(&self, c: Completion) -> Result<(), Status> {
+        let mut st = self.lock();
+        let kind = match st.scheduler.state(c.task) {
+            Some(_) => st
+                .scheduler
+                .running()
+                .find(|(t, _)| t.id == c.task)
+                .map(|(t, _)| t.kind),
+            None => None,
+        };
+        let wrong_kind = match (&c.outcome, kind) {
+            (TaskOutcome::Done(out), Some(k)) => out.kind() != k,
+            _ => false,
+        };
+        let task = st
+            .scheduler
+            .complete(c.task, &c.worker)
+            .map_err(status_of)?;
+        st.progress.remove(&c.task);
+        st.holders.insert(task.sector, c.worker.clone());
+        let pending = st.pending.remove(&c.task);
+        drop(st);
+        self.wake.notify_one();
+        let outcome = if wrong_kind {
+            TaskOutcome::Failed(TaskFailure::new(
+                format!(
+                    "worker {} answered a {} task with another kind's output",
+                    c.worker, task.kind
+                ),
+                true,
+            ))
+        } else {
+            c.outcome
+        };
+        match &outcome {
+            TaskOutcome::Done(_) => {
+                info!(task = %task.id, kind = %task.kind, sector = %task.sector, worker = %c.worker, "done");
+            }
+            TaskOutcome::Failed(f) => {
+                warn!(task = %task.id, kind = %task.kind, sector = %task.sector, worker = %c.worker, "failed: {}", f.reason);
+            }
+        }
+        if let Some(p) = pending {
+            let _ = p.reply.send(outcome);
+        }
+        if wrong_kind {
+            return Err(Status::invalid_argument(format!(
+                "outcome: task {} is a {} task",
+                task.id, task.kind
+            )));
+        }
+        Ok(())
+    }
+
+    /// The storage paths (ids) whose directories hold `files`.
+    fn paths_of(&self, files: &[&SectorFiles]) -> Result<Vec<PathId>, TaskError> {
+        let attached = self
+            .registry
+            .paths()
+            .map_err(|e| TaskError::Worker(format!("read the storage paths: {e}")))?;
+        let mut ids = Vec::new();
+        for f in files {
+            let Some(p) = attached
+                .iter()
+                .find(|p| f.dir.parent() == Some(p.path.as_path()))
+            else {
+                return Err(TaskError::Worker(format!(
+                    "{} is on no attached storage path",
+                    f.dir.display()
+                )));
+            };
+            if !ids.contains(&p.id) {
+                ids.push(p.id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl Executor for Cluster {
+    async fn run(&self, sector: SectorId, job: Job) -> Result<JobOutput, TaskError> {
+        let payload = crate::jobs::payload_of(&job)
+            .map_err(|e| TaskError::Worker(format!("build the task: {e}")))?;
+        let files: Vec<&SectorFiles> = match &job {
+            Job::AddPiece { files, .. }
+            | Job::Pc1 { files, .. }
+            | Job::Pc2 { files, .. }
+            | Job::C1 { files, .. } => vec![files],
+            Job::C2 { .. } => vec![],
+            Job::Finalize { from, to, .. } => vec![from, to],
+        };
+        let paths = self.paths_of(&files)?;
+        let id = TaskId(self.next_task.fetch_add(1, Ordering::Relaxed));
+        let task = Task {
+            id,
+            kind: job.kind(),
+            sector,
+            size: job.proof().sector_size(),
+            priority: 0,
+        };
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut st = self.lock();
+            st.scheduler
+                .enqueue_on(task, paths)
+                .map_err(|e| TaskError::Worker(format!("queue the task: {e}")))?;
+            st.pending.insert(id, Pending { payload, reply: tx });
+        }
+        debug!(task = %id, kind = %job.kind(), %sector, "queued");
+        self.wake.notify_one();
+        match rx.await {
+            Ok(TaskOutcome::Done(out)) => crate::jobs::job_output_of(out)
+                .ok_or_else(|| TaskError::Worker(format!("task {id} returned no sealing output"))),
+            Ok(TaskOutcome::Failed(f)) => Err(TaskError::Worker(f.reason)),
+            Err(_) => Err(TaskError::Worker(format!("task {id} was dropped"))),
+        }
+    }
+}
+
+/// The gRPC service over a [`Cluster`].
+#[derive(Debug, Clone)]
+pub struct Service(pub Arc<Cluster>);
+
+type TaskStream = Pin<Box<dyn Stream<Item = Result<pb::TaskAssignment, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl WorkerService for Service {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let info = WorkerInfo::try_from(request.into_inner())?;
+        Ok(Response::new(self.0.register(info).into()))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let beat = Heartbeat::try_from(request.into_inner())?;
+        self.0.heartbeat(&beat)?;
+        Ok(Response::new(pb::HeartbeatResponse {}))
+    }
+
+    type TasksStream = TaskStream;
+
+    async fn tasks(
+        &self,
+        request: Request<pb::TasksRequest>,
+    ) -> Result<Response<TaskStream>, Status> {
+        let worker = WorkerId::try_from(request.into_inner())?;
+        let rx = self.0.open_stream(worker)?;
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn progress(
+        &self,
+        request: Request<pb::ProgressRequest>,
+    ) -> Result<Response<pb::ProgressResponse>, Status> {
+        let report = ProgressReport::try_from(request.into_inner())?;
+        debug!(task = %report.task, done = report.done, total = report.total, note = %report.note, "progress");
+        self.0.lock().progress.insert(report.task, report);
+        Ok(Response::new(pb::ProgressResponse {}))
+    }
+
+    async fn complete(
+        &self,
+        request: Request<pb::CompleteRequest>,
+    ) -> Result<Response<pb::CompleteResponse>, Status> {
+        let completion = Completion::try_from(request.into_inner())?;
+        self.0.complete(completion)?;
+        Ok(Response::new(pb::CompleteResponse {}))
+    }
+}

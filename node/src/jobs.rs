@@ -1,0 +1,252 @@
+//! Sealing jobs on the wire: ferrite-sealing's [`Job`] and [`JobOutput`] to
+//! and from ferrite-proto's task payloads and outputs. The node converts a
+//! job into a payload for a worker; the worker converts it back, runs it,
+//! and converts the output for the node.
+
+use std::path::PathBuf;
+
+use ferrite_proto::{
+    AddPieceTask, C1Output, C1Task, C2Task, FinalizeTask, Pc1Output, Pc1Task, Pc2Task, PieceToAdd,
+    ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
+};
+use ferrite_sealing::tasks::SectorFiles;
+use ferrite_sealing::{Job, JobOutput, PoRepProof};
+
+fn paths_of(files: &SectorFiles, field: &str) -> Result<SectorPaths, ProtoError> {
+    let host = |p: &PathBuf, name: &str| {
+        ferrite_proto::HostPath::from_path(p).map_err(|e| e.at(&format!("{field}.{name}")))
+    };
+    Ok(SectorPaths {
+        unsealed: host(&files.unsealed, "unsealed")?,
+        sealed: host(&files.sealed, "sealed")?,
+        cache: host(&files.cache, "cache")?,
+    })
+}
+
+/// The sector directory is the sealed file's parent (`s-t0<miner>-<n>`).
+fn files_of(paths: &SectorPaths) -> SectorFiles {
+    let sealed = paths.sealed.as_path().to_path_buf();
+    SectorFiles {
+        dir: sealed
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("/")),
+        unsealed: paths.unsealed.as_path().to_path_buf(),
+        sealed,
+        cache: paths.cache.as_path().to_path_buf(),
+    }
+}
+
+/// The payload that asks a worker for `job`.
+pub fn payload_of(job: &Job) -> Result<TaskPayload, ProtoError> {
+    Ok(match job {
+        Job::AddPiece {
+            proof,
+            files,
+            existing,
+            adding,
+        } => TaskPayload::AddPiece(AddPieceTask {
+            proof: *proof,
+            paths: paths_of(files, "add_piece.paths")?,
+            existing: existing.clone(),
+            adding: adding.iter().map(|s| PieceToAdd::Filler(*s)).collect(),
+        }),
+        Job::Pc1 {
+            proof,
+            files,
+            ticket,
+            pieces,
+            ..
+        } => TaskPayload::Pc1(Pc1Task {
+            proof: *proof,
+            paths: paths_of(files, "pc1.paths")?,
+            ticket: *ticket,
+            pieces: pieces.clone(),
+        }),
+        Job::Pc2 { proof, files, pc1 } => TaskPayload::Pc2(Pc2Task {
+            proof: *proof,
+            paths: paths_of(files, "pc2.paths")?,
+            pc1_output: Pc1Output(pc1.0.clone()),
+        }),
+        Job::C1 {
+            proof,
+            files,
+            ticket,
+            seed,
+            comm_r,
+            comm_d,
+            pieces,
+            ..
+        } => TaskPayload::C1(C1Task {
+            proof: *proof,
+            paths: paths_of(files, "c1.paths")?,
+            ticket: *ticket,
+            seed: *seed,
+            comm_r: *comm_r,
+            comm_d: *comm_d,
+            pieces: pieces.clone(),
+        }),
+        Job::C2 { proof, c1, .. } => TaskPayload::C2(C2Task {
+            proof: *proof,
+            c1_output: C1Output(c1.clone()),
+        }),
+        Job::Finalize { proof, from, to } => TaskPayload::Finalize(FinalizeTask {
+            proof: *proof,
+            from: paths_of(from, "finalize.from")?,
+            to: paths_of(to, "finalize.to")?,
+            keep_unsealed: true,
+        }),
+    })
+}
+
+/// The job a worker runs for `payload` on `sector`, or why this worker
+/// cannot run it (a kind it does not implement yet).
+pub fn job_of(sector: ferrite_types::SectorId, payload: TaskPayload) -> Result<Job, String> {
+    Ok(match payload {
+        TaskPayload::AddPiece(t) => {
+            let mut adding = Vec::with_capacity(t.adding.len());
+            for piece in t.adding {
+                match piece {
+                    PieceToAdd::Filler(size) => adding.push(size),
+                    PieceToAdd::Deal(d) => {
+                        return Err(format!(
+                            "deal {}: this worker writes only filler pieces; deal data is not wired yet",
+                            d.deal
+                        ));
+                    }
+                }
+            }
+            Job::AddPiece {
+                proof: t.proof,
+                files: files_of(&t.paths),
+                existing: t.existing,
+                adding,
+            }
+        }
+        TaskPayload::Pc1(t) => Job::Pc1 {
+            proof: t.proof,
+            sector,
+            files: files_of(&t.paths),
+            ticket: t.ticket,
+            pieces: t.pieces,
+        },
+        TaskPayload::Pc2(t) => Job::Pc2 {
+            proof: t.proof,
+            files: files_of(&t.paths),
+            pc1: ferrite_sealing::Pc1Output(t.pc1_output.0),
+        },
+        TaskPayload::C1(t) => Job::C1 {
+            proof: t.proof,
+            sector,
+            files: files_of(&t.paths),
+            ticket: t.ticket,
+            seed: t.seed,
+            comm_r: t.comm_r,
+            comm_d: t.comm_d,
+            pieces: t.pieces,
+        },
+        TaskPayload::C2(t) => Job::C2 {
+            proof: t.proof,
+            sector,
+            c1: t.c1_output.0,
+        },
+        TaskPayload::Finalize(t) => {
+            if !t.keep_unsealed {
+                return Err("finalize without keeping the unsealed copy is not supported".into());
+            }
+            Job::Finalize {
+                proof: t.proof,
+                from: files_of(&t.from),
+                to: files_of(&t.to),
+            }
+        }
+        other => {
+            return Err(format!(
+                "this worker does not run {} tasks yet",
+                other.kind().name()
+            ));
+        }
+    })
+}
+
+/// A job's output as the worker reports it.
+pub fn output_of(out: JobOutput) -> TaskOutput {
+    match out {
+        JobOutput::AddPiece(pieces) => TaskOutput::AddPiece(pieces),
+        JobOutput::Pc1(o) => TaskOutput::Pc1(Pc1Output(o.0)),
+        JobOutput::Pc2 { comm_r, comm_d } => TaskOutput::Pc2 { comm_r, comm_d },
+        JobOutput::C1(bytes) => TaskOutput::C1(C1Output(bytes)),
+        JobOutput::C2(proof) => TaskOutput::C2(SealProofBytes(proof.0)),
+        JobOutput::Finalized => TaskOutput::Finalize,
+    }
+}
+
+/// A worker's output as the pipeline takes it; `None` for the outputs of
+/// kinds that are not sealing jobs.
+pub fn job_output_of(out: TaskOutput) -> Option<JobOutput> {
+    Some(match out {
+        TaskOutput::AddPiece(pieces) => JobOutput::AddPiece(pieces),
+        TaskOutput::Pc1(o) => JobOutput::Pc1(ferrite_sealing::Pc1Output(o.0)),
+        TaskOutput::Pc2 { comm_r, comm_d } => JobOutput::Pc2 { comm_r, comm_d },
+        TaskOutput::C1(o) => JobOutput::C1(o.0),
+        TaskOutput::C2(p) => JobOutput::C2(PoRepProof(p.0)),
+        TaskOutput::Finalize => JobOutput::Finalized,
+        TaskOutput::Fetch { .. }
+        | TaskOutput::WindowPost(_)
+        | TaskOutput::WinningPost(_)
+        | TaskOutput::Unseal => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrite_types::{ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize};
+
+    use super::*;
+
+    #[test]
+    fn a_job_survives_the_trip_to_a_worker() {
+        let id = SectorId::new(ActorId(1000), SectorNumber(4));
+        let files = SectorFiles::new(std::path::Path::new("/seal"), id);
+        let proof = SealProof::new(SectorSize::S2KiB);
+        let jobs = [
+            Job::AddPiece {
+                proof,
+                files: files.clone(),
+                existing: vec![],
+                adding: vec![PaddedPieceSize::new(2048).unwrap()],
+            },
+            Job::Pc2 {
+                proof,
+                files: files.clone(),
+                pc1: ferrite_sealing::Pc1Output(vec![1, 2, 3]),
+            },
+            Job::C2 {
+                proof,
+                sector: id,
+                c1: vec![9; 10],
+            },
+            Job::Finalize {
+                proof,
+                from: files.clone(),
+                to: SectorFiles::new(std::path::Path::new("/store"), id),
+            },
+        ];
+        for job in jobs {
+            let back = job_of(id, payload_of(&job).unwrap()).unwrap();
+            assert_eq!(back, job);
+        }
+    }
+
+    #[test]
+    fn a_relative_path_cannot_travel() {
+        let id = SectorId::new(ActorId(1000), SectorNumber(4));
+        let job = Job::Pc2 {
+            proof: SealProof::new(SectorSize::S2KiB),
+            files: SectorFiles::new(std::path::Path::new("relative"), id),
+            pc1: ferrite_sealing::Pc1Output(vec![1]),
+        };
+        let err = payload_of(&job).unwrap_err();
+        assert!(err.field().starts_with("pc2.paths."), "{err}");
+    }
+}
