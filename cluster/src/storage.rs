@@ -532,7 +532,8 @@ fn disk_space(path: &StoragePath, reserved: u64) -> Result<DiskSpace, ClusterErr
     })
 }
 
-/// Bytes of the files under `dir`, not following symbolic links.
+/// Bytes of the files under `dir`, not following symbolic links; the path's
+/// own marker does not count.
 fn dir_bytes(dir: &Path) -> Result<u64, ClusterError> {
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];
@@ -546,6 +547,13 @@ fn dir_bytes(dir: &Path) -> Result<u64, ClusterError> {
                 .map_err(|e| io_error("read metadata of", &entry.path(), e))?;
             if meta.is_dir() {
                 stack.push(entry.path());
+            } else if d == dir
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(PATH_MARKER))
+            {
+                continue;
             } else {
                 total = total.saturating_add(meta.len());
             }

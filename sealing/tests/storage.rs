@@ -214,9 +214,9 @@ async fn a_full_seal_path_fails_the_sector_with_the_reason() {
     net.stop().await.unwrap();
 }
 
-/// With real proofs: a sector sealed on an attached path stays on it through
-/// PC1, PC2, C1, C2 and Finalize (each task finds its files there), and no
-/// reservation outlives its task.
+/// With real proofs: a sector sealed on an attached seal path stays on it
+/// through PC1, PC2, C1 and C2 (each task finds its files there), Finalize
+/// moves it to the store path, and no reservation outlives its task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 async fn a_sector_is_sealed_to_proving_on_the_path_the_registry_picked() {
@@ -237,6 +237,17 @@ async fn a_sector_is_sealed_to_proving_on_the_path_the_registry_picked() {
         })
         .unwrap()
         .path;
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let store = reg
+        .attach(AttachPath {
+            path: store,
+            kind: PathKind::Store,
+            weight: 10,
+            max_size: None,
+        })
+        .unwrap()
+        .path;
     let pipeline = net
         .open_pipeline(testnet::FAST_RETRY)
         .unwrap()
@@ -244,10 +255,25 @@ async fn a_sector_is_sealed_to_proving_on_the_path_the_registry_picked() {
         .unwrap();
     let r = net.seal_cc_sector_with(&pipeline).await.unwrap();
     let id = r.id;
-    let files = SectorFiles::new(&heavy, id);
+    assert_eq!(r.state.name(), "Proving");
+    let files = SectorFiles::new(&store, id);
     assert!(files.sealed.is_file() && files.cache.is_dir());
+    assert_eq!(
+        std::fs::metadata(&files.sealed).unwrap().len(),
+        2048,
+        "the whole replica moved"
+    );
     assert!(!files.c1_output().exists(), "finalized");
-    assert_eq!(std::fs::read_dir(&light).unwrap().count(), 0);
+    assert!(
+        !SectorFiles::new(&heavy, id).dir.exists(),
+        "nothing is left on the seal path"
+    );
+    let written: Vec<_> = std::fs::read_dir(&light)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != ferrite_cluster::PATH_MARKER)
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
     assert_eq!(pipeline.storage().locate(id).unwrap(), Some(files));
     assert!(reg.reservations().unwrap().is_empty());
     drop(pipeline);
