@@ -30,6 +30,27 @@ pub struct Config {
     /// `[devnet]`: the embedded chain of `ferrite devnet`.
     pub devnet: DevnetConfig,
     pub cluster: ClusterConfig,
+    pub sealing: SealingConfig,
+}
+
+/// `[sealing]`: the node's sealing pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealingConfig {
+    /// `[sealing.precommit_batch]`: sectors per PreCommitSectorBatch2 and how
+    /// long a batch waits to fill.
+    pub precommit_batch: ferrite_sealing::BatchConfig,
+}
+
+impl Default for SealingConfig {
+    fn default() -> Self {
+        Self {
+            precommit_batch: ferrite_sealing::BatchConfig {
+                max_sectors: 16,
+                wait_secs: 5,
+            },
+        }
+    }
 }
 
 /// `[cluster]`: the workers' gRPC endpoint and the task scheduler.

@@ -14,10 +14,10 @@
 //!   follows finds the first one landed;
 //! - waits only read the chain.
 //!
-//! Not yet here: precommits are sent one sector per message (batching with
-//! a configurable wait and size is a follow-up), and Finalize leaves the
-//! sector where it was sealed (moving it to a store path is the cluster's
-//! storage work). A message that vanishes from the mpool is waited on until
+//! Precommits go in batches ([`crate::batch`]): a sector ready to precommit
+//! joins the batch, and the step that finds it due sends one
+//! PreCommitSectorBatch2 for all of its sectors; each records the message at
+//! its next step. A message that vanishes from the mpool is waited on until
 //! the operator acts.
 
 use std::collections::HashSet;
@@ -36,6 +36,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, instrument, warn};
 
+use crate::batch::{BatchConfig, PreCommitBatch};
 use crate::chain::{ChainSteps, PreCommitInput};
 use crate::job::Executor;
 use crate::records::Records;
@@ -63,6 +64,8 @@ pub struct Pipeline {
     allocating: Mutex<()>,
     /// Sectors being stepped now: a sector is stepped by one caller at a time.
     busy: Mutex<HashSet<SectorNumber>>,
+    /// Sectors waiting to be precommitted together.
+    batch: Mutex<PreCommitBatch>,
 }
 
 /// Holds a sector in [`Pipeline::busy`] while it is stepped.
@@ -109,6 +112,15 @@ fn task_failed(task: Task, e: impl std::fmt::Display) -> Event {
     }
 }
 
+fn precommit_event(sent: crate::batch::Sent) -> Event {
+    match sent {
+        Ok(cid) => Event::PreCommitSent {
+            message: MessageCid(cid),
+        },
+        Err(reason) => Event::PreCommitFailed { reason },
+    }
+}
+
 /// Committed capacity (only fillers) precommits without a CommD.
 fn is_cc(pieces: &[SectorPiece]) -> bool {
     pieces.iter().all(|p| matches!(p, SectorPiece::Filler(_)))
@@ -142,6 +154,7 @@ impl Pipeline {
             poll: DEFAULT_POLL,
             allocating: Mutex::new(()),
             busy: Mutex::new(HashSet::new()),
+            batch: Mutex::new(PreCommitBatch::new(BatchConfig::default())),
         })
     }
 
@@ -182,6 +195,14 @@ impl Pipeline {
     /// Where the sector files are.
     pub fn storage(&self) -> &SectorStorage {
         self.tasks.storage()
+    }
+
+    /// Precommits sectors in batches of up to `config.max_sectors`, waiting
+    /// up to `config.wait_secs` for a batch to fill (default: one sector per
+    /// message, at once).
+    pub fn with_precommit_batch(self, config: BatchConfig) -> Self {
+        *lock(&self.batch) = PreCommitBatch::new(config);
+        self
     }
 
     /// Looks at waiting sectors every `poll` instead of every second.
@@ -475,14 +496,7 @@ impl Pipeline {
                         comm_d: (!is_cc(&base.pieces)).then_some(sealed.comm_d),
                         ticket_epoch: sealed.ticket.epoch.0,
                     };
-                    Some(match self.chain.send_precommit(&[input]).await {
-                        Ok(cid) => Event::PreCommitSent {
-                            message: MessageCid(cid.to_string()),
-                        },
-                        Err(e) => Event::PreCommitFailed {
-                            reason: send_failure("send the precommit", e)?,
-                        },
-                    })
+                    self.precommit_batched(input).await?
                 }
             }
             (
@@ -593,6 +607,46 @@ impl Pipeline {
             }
         };
         Ok(event)
+    }
+
+    /// Joins the sector to the precommit batch and sends the batch if it is
+    /// due; the sector's event once its batch was sent (or could not be).
+    async fn precommit_batched(
+        &self,
+        input: PreCommitInput,
+    ) -> Result<Option<Event>, SealingError> {
+        let n = input.number;
+        let batch = {
+            let mut b = lock(&self.batch);
+            if let Some(sent) = b.take_sent(n) {
+                return Ok(Some(precommit_event(sent)));
+            }
+            b.join(input, Instant::now());
+            b.take_due(Instant::now())
+        };
+        // A sector removed or restarted while it waited stays out.
+        let batch: Vec<PreCommitInput> = batch
+            .into_iter()
+            .filter(|i| {
+                self.record(SectorNumber(i.number))
+                    .is_ok_and(|r| matches!(r.state, SectorState::PreCommitReady { .. }))
+            })
+            .collect();
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let numbers: Vec<u64> = batch.iter().map(|i| i.number).collect();
+        let sent = match self.chain.send_precommit(&batch).await {
+            Ok(cid) => {
+                info!(sectors = ?numbers, message = %cid, "sent a precommit batch");
+                Ok(cid.to_string())
+            }
+            // Unreachable node: the sectors join the next batch.
+            Err(e) => Err(send_failure("send the precommit batch", e)?),
+        };
+        let mut b = lock(&self.batch);
+        b.record(&batch, &sent);
+        Ok(b.take_sent(n).map(precommit_event))
     }
 
     /// `PreCommitLanded` if the chain has the sector precommitted, or

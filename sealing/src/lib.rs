@@ -49,6 +49,7 @@
 #![warn(missing_docs)]
 
 mod action;
+pub mod batch;
 pub mod chain;
 mod driver;
 mod error;
@@ -65,6 +66,7 @@ pub mod tasks;
 pub mod testnet;
 
 pub use action::Action;
+pub use batch::BatchConfig;
 pub use driver::Pipeline;
 pub use error::{SealingError, TransitionError};
 pub use event::{Event, Task};

@@ -320,3 +320,70 @@ async fn failures_retry_then_wait_for_the_operator() {
     drop(pipeline);
     net.stop().await.unwrap();
 }
+
+/// Precommit batching: two sectors ready together go in one
+/// PreCommitSectorBatch2, which lands for both; a third, alone, waits for
+/// the batch wait to run out and then goes by itself. Stops at WaitSeed: no
+/// C2, so a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
+async fn sectors_ready_together_are_precommitted_in_one_message() {
+    init_proofs();
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::start(dir.path()).await.unwrap();
+    let wait = 4;
+    let pipeline =
+        open_pipeline(&net, FAST_RETRY).with_precommit_batch(ferrite_sealing::BatchConfig {
+            max_sectors: 2,
+            wait_secs: wait,
+        });
+    let (a, b) = (
+        pipeline.pledge().await.unwrap(),
+        pipeline.pledge().await.unwrap(),
+    );
+    let precommitting = |r: &SectorRecord| matches!(r.state, SectorState::PreCommitting { .. });
+    let (ra, rb) = tokio::join!(
+        pipeline.run_until(a, precommitting, SEAL_TIMEOUT),
+        pipeline.run_until(b, precommitting, SEAL_TIMEOUT)
+    );
+    let message = |r: &SectorRecord| match &r.state {
+        SectorState::PreCommitting { message, .. } => message.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (ma, mb) = (message(&ra.unwrap()), message(&rb.unwrap()));
+    assert_eq!(ma, mb, "one message for both");
+    for n in [a, b] {
+        pipeline
+            .run_until(n, in_state("WaitSeed"), SEAL_TIMEOUT)
+            .await
+            .unwrap();
+        assert!(
+            net.miner_state()
+                .unwrap()
+                .get_precommitted_sector(net.devnet.blockstore(), n.0)
+                .unwrap()
+                .is_some(),
+            "sector {n} is precommitted on chain"
+        );
+    }
+    // Alone, a sector waits for the batch to fill, then goes anyway.
+    let c = pipeline.pledge().await.unwrap();
+    let rc = pipeline
+        .run_until(c, precommitting, SEAL_TIMEOUT)
+        .await
+        .unwrap();
+    let ready_at = rc
+        .history
+        .iter()
+        .find(|e| e.state == "PreCommitReady")
+        .unwrap()
+        .at_secs;
+    let sent_at = rc.history.last().unwrap().at_secs;
+    assert!(
+        sent_at >= ready_at + wait - 1,
+        "sent after the wait: ready {ready_at}, sent {sent_at}"
+    );
+    assert_ne!(message(&rc), ma);
+    drop(pipeline);
+    net.stop().await.unwrap();
+}

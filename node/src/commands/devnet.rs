@@ -43,6 +43,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     cc.scheduler
         .validate()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // builtin-actors' PRE_COMMIT_SECTOR_BATCH_MAX_SIZE.
+    let batch = cfg.sealing.precommit_batch;
+    anyhow::ensure!(
+        (1..=256).contains(&batch.max_sectors),
+        "sealing.precommit_batch.max_sectors is {}: it must be 1 to 256",
+        batch.max_sectors
+    );
     // STYLE R7: the daemon logs its effective config.
     let effective = Config {
         devnet: dc.clone(),
@@ -178,7 +185,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                     &cfg.proofs,
                 )?
                 .with_storage(storage.clone())?
-                .with_executor(cluster.clone()),
+                .with_executor(cluster.clone())
+                .with_precommit_batch(cfg.sealing.precommit_batch),
             )),
             _ => None,
         };
