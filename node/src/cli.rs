@@ -56,6 +56,9 @@ pub enum Command {
     Devnet(DevnetArgs),
     /// Run a sealing worker: takes tasks from a node over gRPC and runs them on this host
     Worker(WorkerArgs),
+    /// Workers: the node's connected workers and their tasks (talks to a running node)
+    #[command(subcommand)]
+    Workers(WorkersCommand),
     /// Chain: read the head, send FIL (talks to a running node)
     #[command(subcommand)]
     Chain(ChainCommand),
@@ -279,10 +282,10 @@ pub enum AuthCommand {
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
     /// The node's gRPC address for workers, e.g. http://10.0.0.1:2346
-    /// (the node writes it to <home>/grpc)
+    /// (the node writes it to `<home>/grpc`)
     #[arg(long, value_name = "URL")]
     pub node: String,
-    /// File holding the node's worker token (<home>/worker-token on the node)
+    /// File holding the node's worker token (`<home>/worker-token` on the node)
     #[arg(long, value_name = "FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// The node's worker token itself (prefer --token-file or the environment)
@@ -313,4 +316,12 @@ pub struct WorkerArgs {
     /// GPUs this worker may use
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub gpus: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkersCommand {
+    /// The connected workers: host, resources, task kinds, storage paths, running tasks
+    List,
+    /// The tasks the scheduler holds: running (on which worker, for how long) and queued
+    Jobs,
 }

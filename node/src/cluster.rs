@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ferrite_cluster::{
-    ClusterError, PathId, Scheduler, SchedulerConfig, StorageRegistry, Task, TaskId, WorkerId,
-    WorkerInfo,
+    ClusterError, PathId, Scheduler, SchedulerConfig, StorageRegistry, Task, TaskId, TaskKind,
+    WorkerId, WorkerInfo,
 };
 use ferrite_proto::generated as pb;
 use ferrite_proto::generated::worker_service_server::WorkerService;
@@ -37,6 +37,7 @@ use ferrite_sealing::tasks::{SectorFiles, TaskError};
 use ferrite_sealing::{Executor, Job, JobOutput};
 use ferrite_types::SectorId;
 use futures_util::Stream;
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tonic::{Request, Response, Status};
 use tracing::{debug, info, warn};
@@ -71,7 +72,76 @@ struct State {
     /// the files, so the scheduler prefers it.
     holders: HashMap<SectorId, WorkerId>,
     progress: HashMap<TaskId, ProgressReport>,
+    /// When each running task was assigned.
+    assigned_at: HashMap<TaskId, Instant>,
     next_generation: u64,
+}
+
+/// The cluster's Prometheus metrics (STYLE R9: registered on the node's
+/// registry). Label values are fixed: `kind` is a task kind's name, `state`
+/// is `queued` or `running`, `result` is `done` or `failed`.
+#[derive(Debug, Clone)]
+pub struct ClusterMetrics {
+    /// `ferrite_cluster_workers`: workers connected now.
+    workers: IntGauge,
+    /// `ferrite_cluster_tasks{kind,state}`: tasks the scheduler holds.
+    tasks: IntGaugeVec,
+    /// `ferrite_cluster_task_seconds{kind,result}`: assignment to completion.
+    task_seconds: HistogramVec,
+    /// `ferrite_cluster_workers_lost_total`: workers dropped (connection
+    /// closed, heartbeats stopped, stream unreachable).
+    lost: IntCounter,
+}
+
+impl ClusterMetrics {
+    /// Creates the metrics and registers them on `r`.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            workers: IntGauge::new("ferrite_cluster_workers", "Workers connected to the node")?,
+            tasks: IntGaugeVec::new(
+                Opts::new(
+                    "ferrite_cluster_tasks",
+                    "Tasks held by the scheduler, by kind and state",
+                ),
+                &["kind", "state"],
+            )?,
+            task_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "ferrite_cluster_task_seconds",
+                    "Time from a task's assignment to its completion",
+                )
+                .buckets(vec![
+                    0.1,
+                    1.0,
+                    5.0,
+                    30.0,
+                    60.0,
+                    300.0,
+                    900.0,
+                    1800.0,
+                    3600.0,
+                    3.0 * 3600.0,
+                    6.0 * 3600.0,
+                ]),
+                &["kind", "result"],
+            )?,
+            lost: IntCounter::new(
+                "ferrite_cluster_workers_lost_total",
+                "Workers dropped because their connection closed or their heartbeats stopped",
+            )?,
+        };
+        r.register(Box::new(m.workers.clone()))?;
+        r.register(Box::new(m.tasks.clone()))?;
+        r.register(Box::new(m.task_seconds.clone()))?;
+        r.register(Box::new(m.lost.clone()))?;
+        // Every series exists from the start, at zero.
+        for kind in crate::worker::RUNNABLE {
+            for result in ["done", "failed"] {
+                m.task_seconds.with_label_values(&[kind.name(), result]);
+            }
+        }
+        Ok(m)
+    }
 }
 
 /// The scheduler, the workers' streams and the jobs awaiting them.
@@ -80,6 +150,7 @@ pub struct Cluster {
     registry: Arc<StorageRegistry>,
     /// The node's in-process worker, which mounts every attached path.
     local: Option<WorkerId>,
+    metrics: ClusterMetrics,
     next_task: AtomicU64,
     wake: Notify,
 }
@@ -105,7 +176,11 @@ fn status_of(e: ClusterError) -> Status {
 
 impl Cluster {
     /// A cluster with no workers yet, over the node's storage `registry`.
-    pub fn new(config: SchedulerConfig, registry: Arc<StorageRegistry>) -> Self {
+    pub fn new(
+        config: SchedulerConfig,
+        registry: Arc<StorageRegistry>,
+        metrics: ClusterMetrics,
+    ) -> Self {
         Self {
             state: Mutex::new(State {
                 scheduler: Scheduler::new(config),
@@ -114,10 +189,12 @@ impl Cluster {
                 pending: HashMap::new(),
                 holders: HashMap::new(),
                 progress: HashMap::new(),
+                assigned_at: HashMap::new(),
                 next_generation: 0,
             }),
             registry,
             local: None,
+            metrics,
             next_task: AtomicU64::new(1),
             wake: Notify::new(),
         }
@@ -184,6 +261,7 @@ impl Cluster {
         let mut st = self.lock();
         for expired in st.scheduler.expire(now) {
             st.streams.remove(&expired.worker);
+            self.metrics.lost.inc();
             warn!(
                 worker = %expired.worker,
                 requeued = expired.requeued.len(),
@@ -218,6 +296,7 @@ impl Cluster {
             });
             match sent {
                 true => {
+                    st.assigned_at.insert(id, now);
                     info!(task = %id, kind = %a.task.kind, sector = %a.task.sector, worker = %a.worker, "assigned");
                 }
                 false => {
@@ -225,8 +304,90 @@ impl Cluster {
                     // the task (with any others it had) goes back.
                     st.streams.remove(&a.worker);
                     let requeued = st.scheduler.deregister(&a.worker).unwrap_or_default();
+                    self.metrics.lost.inc();
                     warn!(worker = %a.worker, requeued = requeued.len(), "cannot reach the worker's task stream: dropped");
                 }
+            }
+        }
+        self.export(&st);
+    }
+
+    /// The workers and the tasks, for `ferrite workers list|jobs`.
+    pub fn snapshot(&self) -> serde_json::Value {
+        use serde_json::json;
+        let st = self.lock();
+        let now = Instant::now();
+        let workers: Vec<_> = st
+            .scheduler
+            .workers()
+            .map(|w| {
+                let running: Vec<u64> = st
+                    .scheduler
+                    .running()
+                    .filter(|(_, on)| *on == &w.id)
+                    .map(|(t, _)| t.id.0)
+                    .collect();
+                json!({
+                    "ID": w.id.0,
+                    "Host": w.hostname,
+                    "Cores": w.cores,
+                    "Memory": w.memory,
+                    "Gpus": w.gpus,
+                    "Kinds": w.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                    "Paths": w.paths.iter().map(|p| p.0).collect::<Vec<_>>(),
+                    "Running": running,
+                    "Local": self.local.as_ref() == Some(&w.id),
+                })
+            })
+            .collect();
+        let mut jobs: Vec<_> = st
+            .scheduler
+            .running()
+            .map(|(t, w)| {
+                let progress = st.progress.get(&t.id).map(|p| {
+                    json!({"Done": p.done, "Total": p.total, "Note": p.note})
+                });
+                json!({
+                    "Task": t.id.0,
+                    "Kind": t.kind.name(),
+                    "Sector": t.sector.to_string(),
+                    "State": "running",
+                    "Worker": w.0,
+                    "Secs": st.assigned_at.get(&t.id).map(|a| now.saturating_duration_since(*a).as_secs()),
+                    "Progress": progress,
+                })
+            })
+            .collect();
+        jobs.extend(st.scheduler.queued().map(|t| {
+            json!({
+                "Task": t.id.0,
+                "Kind": t.kind.name(),
+                "Sector": t.sector.to_string(),
+                "State": "queued",
+            })
+        }));
+        json!({"Workers": workers, "Jobs": jobs})
+    }
+
+    /// Sets the gauges from the scheduler's state.
+    fn export(&self, st: &State) {
+        self.metrics
+            .workers
+            .set(st.scheduler.workers().count() as i64);
+        let mut queued: HashMap<TaskKind, i64> = HashMap::new();
+        let mut running: HashMap<TaskKind, i64> = HashMap::new();
+        for t in st.scheduler.queued() {
+            *queued.entry(t.kind).or_default() += 1;
+        }
+        for (t, _) in st.scheduler.running() {
+            *running.entry(t.kind).or_default() += 1;
+        }
+        for kind in crate::worker::RUNNABLE {
+            for (state, counts) in [("queued", &queued), ("running", &running)] {
+                self.metrics
+                    .tasks
+                    .with_label_values(&[kind.name(), state])
+                    .set(counts.get(&kind).copied().unwrap_or(0));
             }
         }
     }
@@ -288,6 +449,7 @@ impl Cluster {
             {
                 st.streams.remove(&worker);
                 let requeued = st.scheduler.deregister(&worker).unwrap_or_default();
+                cluster.metrics.lost.inc();
                 warn!(%worker, requeued = requeued.len(), "a worker's task stream closed: dropped, its tasks are queued again");
                 drop(st);
                 cluster.wake.notify_one();
@@ -479,5 +641,31 @@ impl WorkerService for Service {
         let completion = Completion::try_from(request.into_inner())?;
         self.0.complete(completion)?;
         Ok(Response::new(pb::CompleteResponse {}))
+    }
+}
+
+/// `Ferrite.WorkersList []`: the connected workers and the tasks, queued and
+/// running (read permission).
+pub const WORKERS_LIST: &str = "Ferrite.WorkersList";
+
+/// The `Ferrite.Workers*` JSON-RPC methods.
+#[derive(Debug)]
+pub struct ClusterApi(pub Arc<Cluster>);
+
+#[async_trait]
+impl ferrite_chain::rpc::server::RpcExtension for ClusterApi {
+    fn permission(&self, method: &str) -> Option<ferrite_chain::auth::Permission> {
+        (method == WORKERS_LIST).then_some(ferrite_chain::auth::Permission::Read)
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        _params: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value, (i64, String)> {
+        match method {
+            WORKERS_LIST => Ok(self.0.snapshot()),
+            _ => Err((-32601, format!("method '{method}' not found"))),
+        }
     }
 }

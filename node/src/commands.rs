@@ -11,6 +11,7 @@ mod proving;
 mod sectors;
 mod storage;
 mod worker;
+mod workers;
 
 pub use storage::ByteSize;
 
@@ -22,6 +23,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
     match cmd {
         Command::Devnet(a) => devnet::run(a, global, &cfg),
         Command::Worker(a) => worker::run(a, &cfg),
+        Command::Workers(c) => workers::run(c, global),
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
         Command::Proving(c) => proving::run(c, global),

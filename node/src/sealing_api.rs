@@ -185,3 +185,41 @@ impl RpcExtension for SealingApi {
         }
     }
 }
+
+/// `ferrite_sealing_sectors{state}`: the pipeline's sectors by state, read
+/// from the records every 5 s until `stop`. Every state is exported, at 0
+/// when no sector is in it.
+pub async fn export_sector_states(
+    pipeline: Arc<Pipeline>,
+    registry: &prometheus::Registry,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let gauge = prometheus::IntGaugeVec::new(
+        prometheus::Opts::new("ferrite_sealing_sectors", "The node's sectors by state"),
+        &["state"],
+    )?;
+    registry.register(Box::new(gauge.clone()))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match pipeline.sectors().await {
+                Ok(records) => {
+                    let mut counts: std::collections::BTreeMap<&'static str, i64> =
+                        Default::default();
+                    for r in &records {
+                        *counts.entry(r.state.name()).or_default() += 1;
+                    }
+                    for state in ferrite_sealing::SectorState::NAMES {
+                        gauge
+                            .with_label_values(&[state])
+                            .set(counts.get(state).copied().unwrap_or(0));
+                    }
+                }
+                Err(e) => tracing::warn!("read the sector records for the metrics: {e:#}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }))
+}

@@ -21,8 +21,8 @@ fn help_lists_the_commands_that_exist() {
     assert!(out.status.success());
     let help = stdout(&out);
     for cmd in [
-        "devnet", "worker", "chain", "sectors", "proving", "storage", "auth", "params", "piece",
-        "proofs", "config",
+        "devnet", "worker", "workers", "chain", "sectors", "proving", "storage", "auth", "params",
+        "piece", "proofs", "config",
     ] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }

@@ -210,6 +210,15 @@ fn worker_processes_seal_a_sector_through_a_kill_and_a_corrupted_proof() {
 
     // Worker B takes over; the operator skips the backoff.
     let b = start_worker(home, "worker-b");
+    wait_for("worker B registers", Duration::from_secs(30), || {
+        stdout(&ferrite(home, &["workers", "list"])).contains("worker-b")
+    });
+    let list = stdout(&ferrite(home, &["workers", "list"]));
+    assert!(list.contains("storage paths: 1"), "{list}");
+    assert!(
+        !list.contains("worker-a") && !list.contains("rogue"),
+        "{list}"
+    );
     let restart = ferrite(home, &["sectors", "restart", "1"]);
     assert!(restart.status.success(), "{}", stderr(&restart));
     wait_state(home, "Proving", Duration::from_secs(600));

@@ -18,17 +18,28 @@
 //! The driver, [`Pipeline`], does the I/O: [`Pipeline::pledge`] records a
 //! new committed-capacity sector, and [`Pipeline::step`] loads a
 //! [`SectorRecord`] from ferrite-store ([`records`]), runs `next_action`,
-//! turns the action into a proof task ([`tasks`], through ferrite-proofs'
-//! `Workers` bridge, in this process for now) or a chain step
-//! ([`chain::ChainSteps`]), applies the resulting event, writes the new
-//! record, and only then acts on it. Every action is idempotent, so a crash
-//! between two steps replays the last one. [`Pipeline::run`] steps every
-//! sector until stopped; [`Pipeline::run_until`] steps one.
+//! turns the action into a task or a chain step, applies the resulting
+//! event, writes the new record, and only then acts on it. Every action is
+//! idempotent, so a crash between two steps replays the last one.
+//! [`Pipeline::run`] steps every sector until stopped;
+//! [`Pipeline::run_until`] steps one.
+//!
+//! A task goes through [`tasks::Tasks`], which finds or places the sector's
+//! files on the storage paths (reserving their space), names them in a
+//! [`Job`], and hands it to an [`Executor`]: the [`LocalExecutor`] runs it in
+//! this process, and the node's cluster sends it to a `ferrite worker` over
+//! gRPC, where [`job::execute`] runs it. Proofs that come back are checked
+//! with verify_seal here before anything is sent. Precommits are batched
+//! ([`batch`]): one PreCommitSectorBatch2 for the sectors ready together.
 //!
 //! ```text
 //!  pledge ──► record (Packing + StartSealing) ──► step: load ─► next_action ─► task / chain
 //!                                                   ▲                              │ event
 //!                                                   └── write record ◄── apply ◄───┘
+//!
+//!  task: Tasks (place files, reserve) ─► Job ─► Executor ─► local Workers | cluster ─► gRPC worker
+//!                                                                            │
+//!        output (C2: verify_seal here) ◄────────────────────────────────────┘
 //! ```
 //!
 //! ```

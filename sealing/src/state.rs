@@ -269,6 +269,30 @@ impl SectorState {
         }
     }
 
+    /// Every [`SectorState::name`], in the order of the diagram.
+    pub const NAMES: [&'static str; 20] = [
+        "Packing",
+        "AddPiece",
+        "PC1",
+        "PC2",
+        "PreCommitReady",
+        "PreCommitting",
+        "WaitSeed",
+        "C1",
+        "C2",
+        "ProveCommitReady",
+        "ProveCommitting",
+        "Finalizing",
+        "Proving",
+        "SealFailed",
+        "PreCommitFailed",
+        "ComputeProofFailed",
+        "ProveCommitFailed",
+        "FinalizeFailed",
+        "Removing",
+        "Removed",
+    ];
+
     /// The state's name, for logs, metrics and the CLI.
     pub fn name(&self) -> &'static str {
         match self {

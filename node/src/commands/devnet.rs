@@ -135,6 +135,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let heads = Arc::new(watch::Sender::new(devnet.head().height()));
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry).context("register metrics")?;
+        // The registry is shared: the API serves it, the services fill it.
+        let sector_registry = registry.clone();
         metrics.head_height.set(devnet.head().height());
         let (stop_tx, stop) = watch::channel(false);
         let wallet = Arc::new(Mutex::new(wallet));
@@ -150,7 +152,10 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let local_worker = cc
             .local_worker
             .then(|| ferrite_cluster::WorkerId("local".to_string()));
-        let mut cluster = crate::cluster::Cluster::new(cc.scheduler.clone(), storage.clone());
+        let cluster_metrics =
+            crate::cluster::ClusterMetrics::register(&registry).context("register metrics")?;
+        let mut cluster =
+            crate::cluster::Cluster::new(cc.scheduler.clone(), storage.clone(), cluster_metrics);
         if let Some(id) = &local_worker {
             cluster = cluster.with_local_worker(id.clone());
         }
@@ -210,6 +215,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         extensions.push(Arc::new(crate::storage_api::StorageApi::new(
             storage, &home,
         )));
+        extensions.push(Arc::new(crate::cluster::ClusterApi(cluster.clone())));
         if let Some(p) = &pipeline {
             extensions.push(Arc::new(crate::sealing_api::SealingApi::new(p.clone())));
         }
@@ -292,6 +298,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             }
             None => None,
         };
+        let sector_states = match &pipeline {
+            Some(p) => Some(
+                crate::sealing_api::export_sector_states(p.clone(), &sector_registry, stop.clone())
+                    .await?,
+            ),
+            None => None,
+        };
         let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
         let proving = prover.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
@@ -314,6 +327,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             let _ = w.await;
         }
         let _ = scheduler.await;
+        if let Some(s) = sector_states {
+            let _ = s.await;
+        }
         let _ = grpc.await;
         let _ = std::fs::remove_file(home.join("api"));
         let _ = std::fs::remove_file(home.join("grpc"));

@@ -426,6 +426,7 @@ proptest! {
                 }
                 Ok(next) => {
                     prop_assert!(!matches!(before, SectorState::Removed), "{} left Removed", name);
+                    prop_assert!(SectorState::NAMES.contains(&next.name()), "{} is not in NAMES", next.name());
                     if name == "ProveCommitLanded" {
                         landed = true;
                     }
