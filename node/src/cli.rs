@@ -190,6 +190,9 @@ pub enum SectorsCommand {
         /// How many sectors
         #[arg(long, default_value_t = 1)]
         count: u64,
+        /// Follow the sectors, a progress line each, until all are Proving
+        #[arg(long)]
+        wait: bool,
     },
     /// Every sector, its state and how long it has been in it
     List,

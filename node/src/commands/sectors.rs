@@ -1,6 +1,7 @@
 //! `ferrite sectors ...`: the running node's sealing pipeline, through its
 //! JSON-RPC API (`Ferrite.Sectors*`).
 
+use ferrite_chain::rpc::client::LotusClient;
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, SectorsCommand};
@@ -10,10 +11,13 @@ pub fn run(cmd: SectorsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     let client = super::chain::client(global)?;
     super::runtime()?.block_on(async move {
         match cmd {
-            SectorsCommand::Pledge { count } => {
+            SectorsCommand::Pledge { count, wait } => {
                 let numbers: Vec<u64> = client.request_full(PLEDGE, json!([count])).await?;
-                for n in numbers {
+                for n in &numbers {
                     println!("sector {n}: pledged; follow it with `ferrite sectors status {n}`");
+                }
+                if wait {
+                    follow(&client, &numbers).await?;
                 }
             }
             SectorsCommand::List => {
@@ -93,4 +97,36 @@ fn ago(now: u64, since: u64) -> String {
     } else {
         format!("{}m{:02}s", s / 60, s % 60)
     }
+}
+
+/// A progress line per sector (its state and last error) until every one
+/// is Proving.
+async fn follow(client: &LotusClient, numbers: &[u64]) -> anyhow::Result<()> {
+    let bars = indicatif::MultiProgress::new();
+    let mut open: Vec<(u64, indicatif::ProgressBar)> = numbers
+        .iter()
+        .map(|n| (*n, bars.add(super::spinner(format!("sector {n}")))))
+        .collect();
+    while !open.is_empty() {
+        let mut still = Vec::with_capacity(open.len());
+        for (n, bar) in open {
+            let s: Value = client.request_full(STATUS, json!([n])).await?;
+            let state = s["State"].as_str().unwrap_or("?").to_string();
+            match s["Error"].as_str() {
+                Some(e) => bar.set_message(format!("{state}  (error: {e})")),
+                None => bar.set_message(state.clone()),
+            }
+            if state == "Proving" {
+                bar.finish_with_message("Proving");
+                println!("sector {n}: Proving");
+            } else {
+                still.push((n, bar));
+            }
+        }
+        open = still;
+        if !open.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    }
+    Ok(())
 }
