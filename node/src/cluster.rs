@@ -467,14 +467,11 @@ impl Cluster {
 
     fn complete(&self, c: Completion) -> Result<(), Status> {
         let mut st = self.lock();
-        let kind = match st.scheduler.state(c.task) {
-            Some(_) => st
-                .scheduler
-                .running()
-                .find(|(t, _)| t.id == c.task)
-                .map(|(t, _)| t.kind),
-            None => None,
-        };
+        let kind = st
+            .scheduler
+            .running()
+            .find(|(t, _)| t.id == c.task)
+            .map(|(t, _)| t.kind);
         let wrong_kind = match (&c.outcome, kind) {
             (TaskOutcome::Done(out), Some(k)) => out.kind() != k,
             _ => false,
@@ -519,11 +516,13 @@ impl Cluster {
         Ok(())
     }
 
-    /// The storage paths (ids) whose directories hold `files`.
-    fn paths_of(&self, files: &[&SectorFiles]) -> Result<Vec<PathId>, TaskError> {
-        let attached = self
-            .registry
-            .paths()
+    /// The storage paths (ids) whose directories hold `files` (the registry
+    /// is read off the runtime).
+    async fn paths_of(&self, files: &[&SectorFiles]) -> Result<Vec<PathId>, TaskError> {
+        let registry = Arc::clone(&self.registry);
+        let attached = tokio::task::spawn_blocking(move || registry.paths())
+            .await
+            .map_err(|e| TaskError::Worker(format!("read the storage paths: {e}")))?
             .map_err(|e| TaskError::Worker(format!("read the storage paths: {e}")))?;
         let mut ids = Vec::new();
         for f in files {
@@ -557,7 +556,7 @@ impl Executor for Cluster {
             Job::C2 { .. } => vec![],
             Job::Finalize { from, to, .. } => vec![from, to],
         };
-        let paths = self.paths_of(&files)?;
+        let paths = self.paths_of(&files).await?;
         let id = TaskId(self.next_task.fetch_add(1, Ordering::Relaxed));
         let task = Task {
             id,

@@ -216,7 +216,8 @@ impl Executor for LocalExecutor {
     }
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> ProofsError {
+/// A proof-side failure with what was being done.
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> ProofsError {
     ProofsError::Proof(anyhow::anyhow!("{what}: {e}"))
 }
 

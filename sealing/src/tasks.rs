@@ -35,7 +35,7 @@ use ferrite_proofs::{ProofsError, Stage, Workers};
 use ferrite_types::{PaddedPieceSize, PieceInfo, SealProof, SectorId, SectorSize};
 use tracing::{info, warn};
 
-use crate::job::{Executor, Job, JobOutput, LocalExecutor};
+use crate::job::{Executor, Job, JobOutput, LocalExecutor, internal};
 use crate::{Challenge, Pc1Output, PieceToAdd, PoRepProof, Sealed, SectorPiece};
 
 /// The name of C1's output in the cache directory.
@@ -313,13 +313,7 @@ impl SectorStorage {
             match fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(ProofsError::Proof(anyhow::anyhow!(
-                        "remove {}: {e}",
-                        dir.display()
-                    ))
-                    .into());
-                }
+                Err(e) => return Err(internal(&format!("remove {}", dir.display()), e).into()),
             }
         }
         Ok(())
@@ -334,10 +328,6 @@ pub struct Tasks {
     workers: Workers,
     storage: SectorStorage,
     executor: Arc<dyn Executor>,
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> ProofsError {
-    ProofsError::Proof(anyhow::anyhow!("{what}: {e}"))
 }
 
 /// The output of a job that is not the job's kind: an executor bug or a

@@ -124,6 +124,18 @@ pub fn generate_circuit(
     let id = cache_id(circuit)?;
     let names = [parameter_id(&id), verifying_key_id(&id), metadata_id(&id)];
     let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    let done = || {
+        Ok(Generated {
+            files: files.clone(),
+            created: false,
+            elapsed: start.elapsed(),
+        })
+    };
+    // Files are renamed into place whole: present means complete, and a run
+    // with nothing to do need not wait for a generator of another size.
+    if files.iter().all(|f| f.is_file()) {
+        return done();
+    }
     fs::create_dir_all(dir).map_err(|e| io(format!("create {}", dir.display()), e))?;
     // One generator per directory at a time; a second one waits.
     let lock_path = dir.join(".ferrite-params.lock");
@@ -132,11 +144,7 @@ pub fn generate_circuit(
     lock.lock()
         .map_err(|e| io(format!("lock {}", lock_path.display()), e))?;
     if files.iter().all(|f| f.is_file()) {
-        return Ok(Generated {
-            files,
-            created: false,
-            elapsed: start.elapsed(),
-        });
+        return done();
     }
     for f in &files {
         // Left over from a run that was killed before its rename.
