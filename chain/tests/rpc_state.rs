@@ -1,11 +1,9 @@
 //! The storage-provider State* methods over HTTP, in Lotus's JSON shapes:
 //! miners, power, deadlines, partitions, sectors, pledge and the market.
 //!
-//! The devnet runs Ferrite's bundle; with `FERRITE_REFERENCE_BUNDLE` set to the
-//! official builtin-actors v18 devnet bundle (a CAR file), it runs that one
-//! instead. The miner-dependent checks need a working power actor's
-//! CreateMiner: where the bundle cannot create a miner yet, they are skipped
-//! with a note, and only the shapes that need no miner are checked.
+//! Every test runs on Ferrite's bundle and, when `FERRITE_REFERENCE_BUNDLE`
+//! names the official builtin-actors v18 devnet bundle (a CAR file;
+//! `scripts/test` sets it), on that one too: the shapes must be the same.
 //!
 //! `a_proven_sector_reads_as_lotus_does` (ignored: real 2 KiB proofs) seals,
 //! pre-commits and proves a sector, then Window-PoSts it in the deadline
@@ -15,13 +13,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cid::Cid;
 use cid::multihash::Multihash;
 use ferrite_chain::auth::ApiAuth;
-use ferrite_chain::bundle::Bundle;
+use common::{Actors, bundles};
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
 use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::metrics::Metrics;
@@ -59,18 +59,11 @@ fn settings(accounts: Vec<(Address, TokenAmount)>) -> DevnetSettings {
     }
 }
 
-/// Opens a devnet on Ferrite's bundle, or on the CAR that
-/// `FERRITE_REFERENCE_BUNDLE` names.
-fn open(dir: &std::path::Path, accounts: Vec<(Address, TokenAmount)>) -> Devnet {
+/// Opens a devnet on `actors`.
+fn open(dir: &std::path::Path, accounts: Vec<(Address, TokenAmount)>, actors: Actors) -> Devnet {
     let db: Arc<dyn Db> =
         Arc::new(RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default()).unwrap());
-    match std::env::var_os("FERRITE_REFERENCE_BUNDLE") {
-        Some(path) => {
-            let car = std::fs::read(&path).expect("read FERRITE_REFERENCE_BUNDLE");
-            Devnet::open(db, settings(accounts), |bs| Bundle::from_car(bs, &car)).unwrap()
-        }
-        None => Devnet::open(db, settings(accounts), Bundle::embedded).unwrap(),
-    }
+    common::open_devnet(db, settings(accounts), actors)
 }
 
 struct Node {
@@ -317,7 +310,7 @@ const PEER_ID: [u8; 38] = {
 /// `/ip4/127.0.0.1/tcp/1234` as multiaddr bytes.
 const MULTIADDR: [u8; 8] = [0x04, 127, 0, 0, 1, 0x06, 0x04, 0xd2];
 
-async fn node() -> Node {
+async fn node(actors: Actors) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let owner = PrivateKey::generate(KeyType::Secp256k1);
     let worker = PrivateKey::generate(KeyType::Bls);
@@ -327,7 +320,7 @@ async fn node() -> Node {
     ];
     let path = dir.path().to_path_buf();
     let devnet = Arc::new(
-        tokio::task::spawn_blocking(move || open(&path, accounts))
+        tokio::task::spawn_blocking(move || open(&path, accounts, actors))
             .await
             .unwrap(),
     );
@@ -388,7 +381,14 @@ fn is_decimal(v: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_methods_answer_in_lotus_shapes() {
-    let n = node().await;
+    for actors in bundles() {
+        eprintln!("state_methods_answer_in_lotus_shapes on {actors:?}");
+        state_methods_answer_in_lotus_shapes_on(actors).await;
+    }
+}
+
+async fn state_methods_answer_in_lotus_shapes_on(actors: Actors) {
+    let n = node(actors).await;
     let head = json!(null);
 
     // Without a miner: shapes that need none.
@@ -442,13 +442,10 @@ async fn state_methods_answer_in_lotus_shapes() {
     let (code, msg) = n.fail("StateMinerFaults", json!(["f099999", head])).await;
     assert_eq!(code, 1, "{msg}");
 
-    let miner = match n.create_miner().await {
-        Ok(m) => m,
-        Err(why) => {
-            eprintln!("no miner on this bundle ({why}); the miner shapes are not checked");
-            return;
-        }
-    };
+    let miner = n
+        .create_miner()
+        .await
+        .unwrap_or_else(|why| panic!("{actors:?}: CreateMiner failed: {why}"));
     let m = miner.to_string();
 
     assert_eq!(n.call("StateListMiners", json!([head])).await, json!([m]));
@@ -652,7 +649,7 @@ async fn state_methods_answer_in_lotus_shapes() {
             let all = n.call("StateMarketDeals", json!([head])).await;
             assert_eq!(all, json!({ deal.to_string(): d }));
         }
-        Err(why) => eprintln!("no deal on this bundle ({why}); the deal shapes are not checked"),
+        Err(why) => panic!("{actors:?}: PublishStorageDeals failed: {why}"),
     }
 
     // A pre-committed sector (no proof needed yet): its on-chain pre-commit info.
@@ -695,7 +692,7 @@ async fn state_methods_answer_in_lotus_shapes() {
                 json!([])
             );
         }
-        Err(why) => eprintln!("no pre-commit on this bundle ({why}); its shape is not checked"),
+        Err(why) => panic!("{actors:?}: the pre-commit failed: {why}"),
     }
 
     // An older tipset reads the state before the miner existed.
@@ -825,7 +822,7 @@ async fn onboard(
             pieces,
         })
         .unwrap();
-        seal::c2(seal::C2Input { c1, sector }).unwrap().0
+        common::c2_once(&seal::C2Input { c1, sector })
     })
     .await
     .unwrap();
@@ -855,7 +852,14 @@ async fn onboard(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 async fn a_proven_sector_reads_as_lotus_does() {
-    let n = node().await;
+    for actors in bundles() {
+        eprintln!("a_proven_sector_reads_as_lotus_does on {actors:?}");
+        a_proven_sector_reads_as_lotus_does_on(actors).await;
+    }
+}
+
+async fn a_proven_sector_reads_as_lotus_does_on(actors: Actors) {
+    let n = node(actors).await;
     let miner = n.create_miner().await.unwrap();
     let m = miner.to_string();
     let work = tempfile::tempdir().unwrap();
@@ -1069,11 +1073,18 @@ async fn window_post(
 /// through the State* methods), as the sealing and proving loops need them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_trait_miner_queries_agree_in_process_and_over_rpc() {
+    for actors in bundles() {
+        eprintln!("chain_trait_miner_queries_agree_in_process_and_over_rpc on {actors:?}");
+        chain_trait_miner_queries_agree_in_process_and_over_rpc_on(actors).await;
+    }
+}
+
+async fn chain_trait_miner_queries_agree_in_process_and_over_rpc_on(actors: Actors) {
     use ferrite_chain::api::{Chain, DevnetChain};
     use ferrite_chain::node_miner::{self, MinerSpec};
     use ferrite_chain::rpc::client::LotusClient;
 
-    let n = node().await;
+    let n = node(actors).await;
     let spec = MinerSpec {
         owner: n.owner.address().unwrap(),
         worker: n.worker.address().unwrap(),

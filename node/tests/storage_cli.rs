@@ -131,20 +131,32 @@ fn storage_attach_list_detach_and_clear_errors() {
     assert_eq!(out.status.code(), Some(2), "clap refuses the size");
     assert!(stderr(&out).contains("lots"), "{}", stderr(&out));
 
-    // Read-only: root ignores the mode bits, so the probe file would be
-    // created anyway; the assertion is skipped when that is so.
+    // Read-only. Root ignores the mode bits through CAP_DAC_OVERRIDE, so as
+    // root the command runs with that capability dropped (setpriv, from
+    // util-linux), which makes mode 0555 refuse it as it refuses anyone else.
     let ro = data.path().join("read-only");
     std::fs::create_dir(&ro).unwrap();
     set_mode(&ro, 0o555);
-    if std::fs::write(ro.join("probe"), b"x").is_ok() {
-        eprintln!("running as root (mode 0555 does not stop writes): read-only check skipped");
+    let root = std::fs::write(ro.join("probe"), b"x").is_ok();
+    let _ = std::fs::remove_file(ro.join("probe"));
+    let out = if root {
+        std::process::Command::new("setpriv")
+            .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+            .arg(env!("CARGO_BIN_EXE_ferrite"))
+            .arg("--home")
+            .arg(home.path())
+            .args(["storage", "attach", ro.to_str().unwrap(), "--seal"])
+            .current_dir(home.path())
+            .env_remove("FERRITE_CONFIG")
+            .output()
+            .expect("run setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
     } else {
-        let out = ferrite(
+        ferrite(
             home.path(),
             &["storage", "attach", ro.to_str().unwrap(), "--seal"],
-        );
-        assert_one_line_error(&out, &[ro.to_str().unwrap(), "is not writable"]);
-    }
+        )
+    };
+    assert_one_line_error(&out, &[ro.to_str().unwrap(), "is not writable"]);
     set_mode(&ro, 0o755);
 
     // Detach: the path goes from the list, its files stay.
