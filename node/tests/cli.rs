@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ferrite, start_devnet, stderr, stdout};
+use common::{ferrite, start_devnet_with, stderr, stdout};
 
 const ZERO_2KIB_PIECE: &str = "baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy";
 const ZERO_1KIB_PIECE: &str = "baga6ea4seaqb66wjlfkrbye6uqoemcyxmqylwmrm235uclwfpsyx3ge2imidoly";
@@ -172,7 +172,9 @@ fn selftest_runs_the_real_pipeline() {
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 fn sectors_pledge_seals_a_sector_to_proving() {
     let home = tempfile::tempdir().unwrap();
-    let _node = start_devnet(home.path());
+    let log_path = home.path().join("node.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let _node = start_devnet_with(home.path(), &[], std::process::Stdio::from(log));
     let pledged = ferrite(home.path(), &["sectors", "pledge"]);
     assert!(pledged.status.success(), "{}", stderr(&pledged));
     assert!(
@@ -218,6 +220,7 @@ fn sectors_pledge_seals_a_sector_to_proving() {
     let list = ferrite(home.path(), &["sectors", "list"]);
     assert!(stdout(&list).contains("Proving"), "{}", stdout(&list));
     proving_commands_follow_the_first_window_post(home.path());
+    a_corrupted_replica_stalls_nothing(home.path(), &log_path);
     // An on-chain sector is not removed without saying so.
     let remove = ferrite(home.path(), &["sectors", "remove", "1"]);
     assert_eq!(remove.status.code(), Some(1));
@@ -309,6 +312,92 @@ fn proving_commands_follow_the_first_window_post(home: &Path) {
         "{}",
         stderr(&bad)
     );
+}
+
+/// The proving sector's replica is corrupted (issue 12), as a failing disk
+/// would: the block producer goes on at its block time (the WinningPoSt's
+/// check of the challenged sector fails at once, and the block goes out
+/// without a winner, instead of a panic in filecoin-proofs at every try),
+/// and the WindowPoSt loop declares the sector faulty before its deadline's
+/// window opens.
+fn a_corrupted_replica_stalls_nothing(home: &Path, log: &Path) {
+    let height = |h: &Path| -> i64 {
+        let o = ferrite(h, &["chain", "head"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("no height in {}", stdout(&o)))
+    };
+    let sector_dir = std::fs::read_dir(home.join("sealing/sectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("s-t0") && n.ends_with("-1"))
+        })
+        .expect("sector 1's directory");
+    let sealed = sector_dir.join("sealed");
+    let len = std::fs::metadata(&sealed).unwrap().len();
+    std::fs::write(&sealed, vec![0x5au8; usize::try_from(len).unwrap()]).unwrap();
+
+    // Blocks keep coming at the block time (200 ms). Before, an elected
+    // block over the corrupted replica panicked in filecoin-proofs at every
+    // try, and none came.
+    let before = height(home);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let after = height(home);
+    assert!(
+        after - before >= 10,
+        "the chain stalled: {before} -> {after} in 6 s"
+    );
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        text.contains("challenged sector 1 cannot be proven"),
+        "the WinningPoSt's check did not refuse the sector: {}",
+        text.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
+
+    // The WindowPoSt loop checks the sector two deadlines ahead of its own
+    // and declares it faulty before the cutoff.
+    let o = ferrite(home, &["proving", "info", "--json"]);
+    let i: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let open = i["NextWithSectors"][0]["Open"].as_i64().unwrap();
+    let epoch = height(home);
+    if open - 125 > epoch {
+        let n = (open - 125 - epoch).to_string();
+        let adv = ferrite(home, &["chain", "advance", &n]);
+        assert!(adv.status.success(), "{}", stderr(&adv));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let faults = ferrite(home, &["proving", "faults"]);
+        assert!(faults.status.success(), "{}", stderr(&faults));
+        if !stdout(&faults).contains("no faulty sectors") {
+            // A missed PoSt would be seen only when the window closes: a
+            // fault on chain before the window opens was declared.
+            let now = height(home);
+            assert!(
+                now < open,
+                "faulty at {now}, not before the window at {open}"
+            );
+            assert!(
+                stdout(&faults)
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some("1")),
+                "{}",
+                stdout(&faults)
+            );
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "sector 1 not declared faulty in 2 minutes (head {})",
+            height(home)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 /// `ferrite devnet` as a user starts it, and the CLI clients of its API.

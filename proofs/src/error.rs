@@ -45,6 +45,17 @@ pub enum ProofsError {
         /// The error.
         source: std::io::Error,
     },
+    /// The proof library panicked (a corrupted replica or tree, typically);
+    /// the panic was caught at this crate's boundary.
+    #[error("{phase} panicked in filecoin-proofs (sectors {sectors:?}): {message}")]
+    Panicked {
+        /// The phase that was running.
+        phase: String,
+        /// The sectors it was working on.
+        sectors: Vec<u64>,
+        /// The panic's message.
+        message: String,
+    },
     /// The proof library failed.
     #[error(transparent)]
     Proof(#[from] anyhow::Error),

@@ -10,6 +10,7 @@
 //!   (staged)  (labels) (CommR)                          (vanilla) (SNARK)
 //!       finalize: clear_cache ─► winning / window PoSt over the sealed replica
 //!       retrieval: unseal_range ─► the original bytes
+//!       SnapDeals (update): encode ─► prove ─► verify, into a proven CC sector
 //! ```
 //!
 //! - [`seal`] and [`post`]: the phases, as synchronous functions. They are CPU
@@ -19,6 +20,7 @@
 //! - [`params`]: where the Groth16 parameters live, local generation for the
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.
+//! - [`update`]: SnapDeals, the empty-sector-update phases.
 //! - [`commp`]: streaming piece commitments in constant memory.
 //! - [`selftest`]: the whole pipeline on one sector, checked and timed.
 //! - [`ProofsConfig`] and [`init`]: the `[proofs]` config section, and the one
@@ -43,12 +45,14 @@
 pub mod commp;
 mod config;
 mod error;
+mod guard;
 pub mod params;
 pub mod post;
 mod registered;
 pub mod seal;
 pub mod selftest;
 mod settings;
+pub mod update;
 mod workers;
 
 pub use config::{ProofsConfig, StageLimits};

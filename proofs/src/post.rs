@@ -11,6 +11,7 @@ use ferrite_types::{
 use filecoin_proofs_api::{self as api, PrivateReplicaInfo, PublicReplicaInfo, post as fpost};
 use serde::{Deserialize, Serialize};
 
+use crate::guard::{guarded, panic_message};
 use crate::params::require_params;
 use crate::{ProofsError, registered};
 
@@ -108,12 +109,14 @@ pub fn winning_post_challenge(
     sector_count: u64,
 ) -> Result<Vec<u64>, ProofsError> {
     expect_kind(proof, PostKind::Winning)?;
-    Ok(fpost::generate_winning_post_sector_challenge(
-        registered::post(proof),
-        randomness.as_bytes(),
-        sector_count,
-        *ProverId::from(miner).as_bytes(),
-    )
+    Ok(guarded("draw winning post challenge", Vec::new, || {
+        fpost::generate_winning_post_sector_challenge(
+            registered::post(proof),
+            randomness.as_bytes(),
+            sector_count,
+            *ProverId::from(miner).as_bytes(),
+        )
+    })?
     .context("draw winning post challenge")?)
 }
 
@@ -121,13 +124,19 @@ pub fn winning_post_challenge(
 pub fn generate_winning_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
     expect_kind(input.proof, PostKind::Winning)?;
     let replicas = private_replicas(input)?;
-    let out = on_post_pool(|| {
-        fpost::generate_winning_post(
-            input.randomness.as_bytes(),
-            &replicas,
-            *ProverId::from(input.miner).as_bytes(),
-        )
-    })
+    let out = guarded(
+        "generate winning post",
+        || numbers(&input.sectors),
+        || {
+            on_post_pool(|| {
+                fpost::generate_winning_post(
+                    input.randomness.as_bytes(),
+                    &replicas,
+                    *ProverId::from(input.miner).as_bytes(),
+                )
+            })
+        },
+    )?
     .context("generate winning post")?;
     proofs_back(out)
 }
@@ -142,12 +151,18 @@ pub fn verify_winning_post(input: &VerifyPostInput) -> Result<bool, ProofsError>
     };
     expect_kind(only.proof, PostKind::Winning)?;
     let replicas = public_replicas(only.proof, input)?;
-    Ok(fpost::verify_winning_post(
-        input.randomness.as_bytes(),
-        &only.bytes,
-        &replicas,
-        *ProverId::from(input.miner).as_bytes(),
-    )
+    Ok(guarded(
+        "verify winning post",
+        || input.sectors.iter().map(|s| s.number.0).collect(),
+        || {
+            fpost::verify_winning_post(
+                input.randomness.as_bytes(),
+                &only.bytes,
+                &replicas,
+                *ProverId::from(input.miner).as_bytes(),
+            )
+        },
+    )?
     .context("verify winning post")?)
 }
 
@@ -155,13 +170,19 @@ pub fn verify_winning_post(input: &VerifyPostInput) -> Result<bool, ProofsError>
 pub fn generate_window_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
     expect_kind(input.proof, PostKind::Window)?;
     let replicas = private_replicas(input)?;
-    let out = on_post_pool(|| {
-        fpost::generate_window_post(
-            input.randomness.as_bytes(),
-            &replicas,
-            *ProverId::from(input.miner).as_bytes(),
-        )
-    })
+    let out = guarded(
+        "generate window post",
+        || numbers(&input.sectors),
+        || {
+            on_post_pool(|| {
+                fpost::generate_window_post(
+                    input.randomness.as_bytes(),
+                    &replicas,
+                    *ProverId::from(input.miner).as_bytes(),
+                )
+            })
+        },
+    )?
     .context("generate window post")?;
     proofs_back(out)
 }
@@ -182,12 +203,18 @@ pub fn verify_window_post(input: &VerifyPostInput) -> Result<bool, ProofsError> 
         .iter()
         .map(|p| (registered::post(p.proof), p.bytes.as_slice()))
         .collect();
-    Ok(fpost::verify_window_post(
-        input.randomness.as_bytes(),
-        &proofs,
-        &replicas,
-        *ProverId::from(input.miner).as_bytes(),
-    )
+    Ok(guarded(
+        "verify window post",
+        || input.sectors.iter().map(|s| s.number.0).collect(),
+        || {
+            fpost::verify_window_post(
+                input.randomness.as_bytes(),
+                &proofs,
+                &replicas,
+                *ProverId::from(input.miner).as_bytes(),
+            )
+        },
+    )?
     .context("verify window post")?)
 }
 
@@ -196,14 +223,15 @@ pub fn verify_window_post(input: &VerifyPostInput) -> Result<bool, ProofsError> 
 /// vanilla proof, which reads the challenged leaves from the sealed file and
 /// checks their Merkle paths against the cached tree's root; a missing,
 /// truncated or corrupted replica fails. Returns the sectors that failed,
-/// with the reason. Needs no Groth16 parameters.
+/// with the reason. Needs no Groth16 parameters. `proof` is the PoSt the
+/// sectors are about to be proven with: Window PoSt for deadlines, Winning
+/// PoSt before a block (its challenges, for the block's randomness).
 pub fn check_provable(
     proof: PostProof,
     miner: ActorId,
     randomness: PostRandomness,
     sectors: &[ProvingSector],
 ) -> Result<Vec<(SectorNumber, String)>, ProofsError> {
-    expect_kind(proof, PostKind::Window)?;
     if sectors.is_empty() {
         return Ok(Vec::new());
     }
@@ -213,9 +241,12 @@ pub fn check_provable(
         .iter()
         .map(|s| api::SectorId::from(s.number.0))
         .collect();
-    let challenges =
-        fpost::generate_fallback_sector_challenges(p, randomness.as_bytes(), &ids, prover)
-            .context("draw fault-check challenges")?;
+    let challenges = guarded(
+        "draw fault-check challenges",
+        || numbers(sectors),
+        || fpost::generate_fallback_sector_challenges(p, randomness.as_bytes(), &ids, prover),
+    )?
+    .context("draw fault-check challenges")?;
     let mut bad = Vec::new();
     for s in sectors {
         let id = api::SectorId::from(s.number.0);
@@ -257,8 +288,16 @@ fn check_one(
     match proof {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(_) => Err("the vanilla proof panicked".to_string()),
+        Err(p) => Err(format!(
+            "the vanilla proof panicked: {}",
+            panic_message(p.as_ref())
+        )),
     }
+}
+
+/// The numbers of `sectors`, for errors.
+fn numbers(sectors: &[ProvingSector]) -> Vec<u64> {
+    sectors.iter().map(|s| s.number.0).collect()
 }
 
 fn expect_kind(proof: PostProof, kind: PostKind) -> Result<(), ProofsError> {

@@ -1,7 +1,9 @@
 //! Ferrite's proof kinds as filecoin-proofs-api's registered proofs.
 
 use ferrite_types::{PostKind, PostProof, SealProof, SectorSize};
-use filecoin_proofs_api::{RegisteredPoStProof as Post, RegisteredSealProof as Seal};
+use filecoin_proofs_api::{
+    RegisteredPoStProof as Post, RegisteredSealProof as Seal, RegisteredUpdateProof as Update,
+};
 
 pub(crate) fn seal(p: SealProof) -> Seal {
     match p.sector_size() {
@@ -10,6 +12,17 @@ pub(crate) fn seal(p: SealProof) -> Seal {
         SectorSize::S512MiB => Seal::StackedDrg512MiBV1_1,
         SectorSize::S32GiB => Seal::StackedDrg32GiBV1_1,
         SectorSize::S64GiB => Seal::StackedDrg64GiBV1_1,
+    }
+}
+
+/// The SnapDeals (empty sector update) proof of a seal proof's sectors.
+pub(crate) fn update(p: SealProof) -> Update {
+    match p.sector_size() {
+        SectorSize::S2KiB => Update::StackedDrg2KiBV1,
+        SectorSize::S8MiB => Update::StackedDrg8MiBV1,
+        SectorSize::S512MiB => Update::StackedDrg512MiBV1,
+        SectorSize::S32GiB => Update::StackedDrg32GiBV1,
+        SectorSize::S64GiB => Update::StackedDrg64GiBV1,
     }
 }
 
@@ -56,6 +69,7 @@ mod tests {
         for size in SectorSize::ALL {
             let s = SealProof::new(size);
             assert_eq!(u64::from(seal(s).sector_size()), size.bytes());
+            assert_eq!(u64::from(update(s).sector_size()), size.bytes());
             // The chain code (fvm_shared) and the library agree on the porep id.
             let fvm: fvm_shared::sector::RegisteredSealProof = s.into();
             assert_eq!(i64::from(fvm), porep_code(seal(s)));

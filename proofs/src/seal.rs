@@ -16,6 +16,7 @@ use ferrite_types::{
 use filecoin_proofs_api::{self as api, UnpaddedByteIndex, UnpaddedBytesAmount, seal as fseal};
 use serde::{Deserialize, Serialize};
 
+use crate::guard::guarded;
 use crate::params::require_params;
 use crate::{ProofsError, registered};
 
@@ -169,7 +170,7 @@ pub struct UnsealInput {
     pub len: u64,
 }
 
-fn to_api_piece(p: &PieceInfo) -> api::PieceInfo {
+pub(crate) fn to_api_piece(p: &PieceInfo) -> api::PieceInfo {
     api::PieceInfo {
         commitment: p.comm_p.0,
         size: UnpaddedBytesAmount(p.size.unpadded().bytes()),
@@ -199,11 +200,13 @@ pub fn generate_piece_commitment(
     source: impl Read,
     size: UnpaddedPieceSize,
 ) -> Result<PieceInfo, ProofsError> {
-    let info = fseal::generate_piece_commitment(
-        registered::seal(proof),
-        source,
-        UnpaddedBytesAmount(size.bytes()),
-    )
+    let info = guarded("compute piece commitment", Vec::new, || {
+        fseal::generate_piece_commitment(
+            registered::seal(proof),
+            source,
+            UnpaddedBytesAmount(size.bytes()),
+        )
+    })?
     .context("compute piece commitment")?;
     from_api_piece(&info)
 }
@@ -231,13 +234,15 @@ pub fn add_piece(input: &AddPieceInput, source: impl Read) -> Result<AddPieceOut
         .iter()
         .map(|s| UnpaddedBytesAmount(s.bytes()))
         .collect();
-    let (info, written) = fseal::add_piece(
-        registered::seal(input.proof),
-        source,
-        &mut staged,
-        UnpaddedBytesAmount(input.size.bytes()),
-        &existing,
-    )
+    let (info, written) = guarded("add piece", Vec::new, || {
+        fseal::add_piece(
+            registered::seal(input.proof),
+            source,
+            &mut staged,
+            UnpaddedBytesAmount(input.size.bytes()),
+            &existing,
+        )
+    })?
     .context("add piece")?;
     staged.sync_all().context("sync staged file")?;
     Ok(AddPieceOutput {
@@ -270,24 +275,32 @@ pub fn pc1(input: &Pc1Input) -> Result<Pc1Output, ProofsError> {
     File::create(&input.sealed_path)
         .with_context(|| format!("create sealed file {}", input.sealed_path.display()))?;
     let pieces: Vec<api::PieceInfo> = input.pieces.iter().map(to_api_piece).collect();
-    let out = fseal::seal_pre_commit_phase1(
-        registered::seal(input.proof),
-        &input.cache_dir,
-        &input.staged_path,
-        &input.sealed_path,
-        prover(input.sector),
-        sector_id(input.sector),
-        input.ticket.0,
-        &pieces,
-    )
+    let out = guarded(
+        "precommit phase 1",
+        || vec![input.sector.number.0],
+        || {
+            fseal::seal_pre_commit_phase1(
+                registered::seal(input.proof),
+                &input.cache_dir,
+                &input.staged_path,
+                &input.sealed_path,
+                prover(input.sector),
+                sector_id(input.sector),
+                input.ticket.0,
+                &pieces,
+            )
+        },
+    )?
     .context("precommit phase 1")?;
     Ok(Pc1Output(out))
 }
 
 /// PreCommit phase 2.
 pub fn pc2(input: Pc2Input) -> Result<Pc2Output, ProofsError> {
-    let out = fseal::seal_pre_commit_phase2(input.pc1.0, &input.cache_dir, &input.sealed_path)
-        .context("precommit phase 2")?;
+    let out = guarded("precommit phase 2", Vec::new, || {
+        fseal::seal_pre_commit_phase2(input.pc1.0, &input.cache_dir, &input.sealed_path)
+    })?
+    .context("precommit phase 2")?;
     Ok(Pc2Output {
         comm_r: CommR(out.comm_r),
         comm_d: CommD(out.comm_d),
@@ -302,16 +315,22 @@ pub fn c1(input: &C1Input) -> Result<C1Output, ProofsError> {
         comm_d: input.commitments.comm_d.0,
     };
     let pieces: Vec<api::PieceInfo> = input.pieces.iter().map(to_api_piece).collect();
-    let out = fseal::seal_commit_phase1(
-        input.cache_dir.as_path(),
-        input.sealed_path.as_path(),
-        prover(input.sector),
-        sector_id(input.sector),
-        input.ticket.0,
-        input.seed.0,
-        pre,
-        &pieces,
-    )
+    let out = guarded(
+        "commit phase 1",
+        || vec![input.sector.number.0],
+        || {
+            fseal::seal_commit_phase1(
+                input.cache_dir.as_path(),
+                input.sealed_path.as_path(),
+                prover(input.sector),
+                sector_id(input.sector),
+                input.ticket.0,
+                input.seed.0,
+                pre,
+                &pieces,
+            )
+        },
+    )?
     .context("commit phase 1")?;
     Ok(C1Output(out))
 }
@@ -320,8 +339,12 @@ pub fn c1(input: &C1Input) -> Result<C1Output, ProofsError> {
 pub fn c2(input: C2Input) -> Result<SealProofBytes, ProofsError> {
     let proof = input.c1.0.registered_proof;
     require_seal_params(proof)?;
-    let out = fseal::seal_commit_phase2(input.c1.0, prover(input.sector), sector_id(input.sector))
-        .context("commit phase 2")?;
+    let out = guarded(
+        "commit phase 2",
+        || vec![input.sector.number.0],
+        || fseal::seal_commit_phase2(input.c1.0, prover(input.sector), sector_id(input.sector)),
+    )?
+    .context("commit phase 2")?;
     Ok(SealProofBytes(out.proof))
 }
 
@@ -332,40 +355,55 @@ pub fn verify_seal(input: &VerifySealInput) -> Result<bool, ProofsError> {
         &[proof.cache_verifying_key_path()],
         input.proof.sector_size(),
     )?;
-    Ok(fseal::verify_seal(
-        proof,
-        input.commitments.comm_r.0,
-        input.commitments.comm_d.0,
-        prover(input.sector),
-        sector_id(input.sector),
-        input.ticket.0,
-        input.seed.0,
-        &input.proof_bytes.0,
-    )
+    Ok(guarded(
+        "verify seal proof",
+        || vec![input.sector.number.0],
+        || {
+            fseal::verify_seal(
+                proof,
+                input.commitments.comm_r.0,
+                input.commitments.comm_d.0,
+                prover(input.sector),
+                sector_id(input.sector),
+                input.ticket.0,
+                input.seed.0,
+                &input.proof_bytes.0,
+            )
+        },
+    )?
     .context("verify seal proof")?)
 }
 
 /// Finalize: drops the layers and trees that proving does not need.
 pub fn clear_cache(cache_dir: &Path) -> Result<(), ProofsError> {
-    Ok(fseal::clear_cache(cache_dir).context("clear sector cache")?)
+    Ok(guarded("clear sector cache", Vec::new, || {
+        fseal::clear_cache(cache_dir)
+    })?
+    .context("clear sector cache")?)
 }
 
 /// Unseals `input.len` bytes at `input.offset` into `out`; returns the bytes written.
 pub fn unseal_range(input: &UnsealInput, out: impl Write) -> Result<u64, ProofsError> {
     let sealed = File::open(&input.sealed_path)
         .with_context(|| format!("open sealed file {}", input.sealed_path.display()))?;
-    let n = fseal::unseal_range(
-        registered::seal(input.proof),
-        input.cache_dir.as_path(),
-        sealed,
-        out,
-        prover(input.sector),
-        sector_id(input.sector),
-        input.comm_d.0,
-        input.ticket.0,
-        UnpaddedByteIndex(input.offset),
-        UnpaddedBytesAmount(input.len),
-    )
+    let n = guarded(
+        "unseal range",
+        || vec![input.sector.number.0],
+        || {
+            fseal::unseal_range(
+                registered::seal(input.proof),
+                input.cache_dir.as_path(),
+                sealed,
+                out,
+                prover(input.sector),
+                sector_id(input.sector),
+                input.comm_d.0,
+                input.ticket.0,
+                UnpaddedByteIndex(input.offset),
+                UnpaddedBytesAmount(input.len),
+            )
+        },
+    )?
     .context("unseal range")?;
     Ok(n.0)
 }

@@ -53,7 +53,7 @@ fn production_sizes_are_refused() {
         let err = circuits(size).unwrap_err();
         assert!(err.to_string().contains("ferrite params fetch"), "{err}");
     }
-    assert_eq!(circuits(SectorSize::S8MiB).unwrap().len(), 3);
+    assert_eq!(circuits(SectorSize::S8MiB).unwrap().len(), 4);
     let big = ParamCircuit::PoRep(SealProof::new(SectorSize::S32GiB));
     let dir = tempfile::tempdir().unwrap();
     let err = generate_circuit(big, dir.path(), &mut |_| {}).unwrap_err();

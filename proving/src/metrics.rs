@@ -1,6 +1,6 @@
 //! The prover's Prometheus metrics, registered on a registry the node passes
 //! in (STYLE R9). Label values are fixed: `result` is `ok` or `failed`,
-//! `kind` is `faults` or `recoveries`.
+//! `kind` is `faults` or `recoveries`, `task` is `prove` or `declare`.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -25,6 +25,10 @@ pub struct ProvingMetrics {
     /// `ferrite_proving_faulty_sectors`: sectors faulty on chain, over the
     /// deadlines the prover has visited.
     pub faulty_sectors: IntGauge,
+    /// `ferrite_wdpost_task_failures_total{task}`: the loop's tasks (a
+    /// deadline's proof and submission, a window's declarations) that
+    /// failed; each is started again at the next head.
+    pub task_failures: IntCounterVec,
 }
 
 impl ProvingMetrics {
@@ -64,6 +68,13 @@ impl ProvingMetrics {
                 "ferrite_proving_faulty_sectors",
                 "Sectors faulty on chain in the deadlines the prover has visited",
             )?,
+            task_failures: IntCounterVec::new(
+                Opts::new(
+                    "ferrite_wdpost_task_failures_total",
+                    "Window PoSt loop tasks that failed and are retried at the next head",
+                ),
+                &["task"],
+            )?,
         };
         // Exported at zero from the start, so dashboards and alerts see them.
         for result in ["ok", "failed"] {
@@ -72,12 +83,16 @@ impl ProvingMetrics {
         for kind in ["faults", "recoveries"] {
             m.declarations.with_label_values(&[kind]);
         }
+        for task in ["prove", "declare"] {
+            m.task_failures.with_label_values(&[task]);
+        }
         r.register(Box::new(m.proofs.clone()))?;
         r.register(Box::new(m.margin.clone()))?;
         r.register(Box::new(m.prove_seconds.clone()))?;
         r.register(Box::new(m.check_failures.clone()))?;
         r.register(Box::new(m.declarations.clone()))?;
         r.register(Box::new(m.faulty_sectors.clone()))?;
+        r.register(Box::new(m.task_failures.clone()))?;
         Ok(m)
     }
 }

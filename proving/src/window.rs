@@ -13,6 +13,22 @@
 //!    does not land, or one a reorg removed is recomputed while the window
 //!    is open.
 //!
+//! Each piece of work (one deadline's proof, submission and wait for the
+//! message; one window's declarations) runs as a task of its own, at most
+//! one per deadline and kind at a time. A task that fails is logged,
+//! counted (`ferrite_wdpost_task_failures_total{task}`) and started again
+//! at the next head; a task that waits for its message holds nothing else.
+//! So one bad deadline never delays another deadline's proof or any
+//! declaration.
+//!
+//! A proof that fails (a library error or panic, or a proof that does not
+//! verify locally) names no sector. It is narrowed down, as Lotus skips the
+//! sectors its prover fails on: the sectors are proven in halves, then
+//! halves of the failing halves, down to the sectors whose proofs fail
+//! alone (two proofs per level for one bad sector: 2·log2(n)). Those are
+//! skipped (the chain marks them faulty, and the next check declares them)
+//! and the rest are proven.
+//!
 //! The chain is the source of truth: nothing here is persisted, so a
 //! restarted prover simply picks up the current deadline (a partition the
 //! chain shows as posted is not proven again).
@@ -24,12 +40,13 @@ use std::time::{Duration, Instant};
 use cid::Cid;
 use ferrite_chain::api::{BitField, Chain, DeadlineWindow, PartitionSectors, ProvenSector};
 use ferrite_proofs::post::{self, PostInput, ProvingSector, VerifyPostInput};
-use ferrite_proofs::{Stage, Workers};
+use ferrite_proofs::{ProofsError, Stage, Workers};
 use ferrite_types::{ActorId, CommR, PostProof, PostRandomness, SealProof, SectorNumber};
 use fvm_shared::address::Address;
 use fvm_shared::clock::ChainEpoch;
 use serde::Serialize;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::messages;
@@ -72,8 +89,10 @@ pub struct PostRecord {
     pub partitions: Vec<u64>,
     /// Sectors proven.
     pub sectors: usize,
-    /// Sectors skipped (they failed the check).
+    /// Sectors skipped (they failed the check, or the narrowing).
     pub skipped: Vec<u64>,
+    /// Of those, the sectors found by narrowing down a failed proof.
+    pub narrowed: Vec<u64>,
     /// The message.
     pub message: String,
     /// The epoch it was executed in (0 while in flight).
@@ -115,6 +134,42 @@ struct LoopState {
     /// When this prover first saw each sector faulty on chain.
     faulty_since: BTreeMap<u64, ChainEpoch>,
     deadline_count: Option<u64>,
+    /// The tasks running now.
+    running: HashSet<(u8, ChainEpoch, u64)>,
+    /// Tasks that failed, since the start.
+    failures: u64,
+}
+
+/// One piece of the loop's work, run as its own task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Prove the deadline window `w` (keyed by its period and index).
+    Prove(DeadlineWindow),
+    /// Check deadline `index` and declare before `cutoff`, for the window
+    /// open now (`key`: its period start and index).
+    Declare {
+        key: (ChainEpoch, u64),
+        index: u64,
+        cutoff: ChainEpoch,
+    },
+}
+
+impl Job {
+    /// What identifies the job: one task per key at a time.
+    fn key(&self) -> (u8, ChainEpoch, u64) {
+        match self {
+            Job::Prove(w) => (0, w.period_start, w.index),
+            Job::Declare { key, .. } => (1, key.0, key.1),
+        }
+    }
+
+    /// The metric label.
+    fn task(&self) -> &'static str {
+        match self {
+            Job::Prove(_) => "prove",
+            Job::Declare { .. } => "declare",
+        }
+    }
 }
 
 /// The WindowPoSt prover of one miner.
@@ -179,12 +234,14 @@ impl WindowPoster {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true. Each due piece of work runs as its own
+    /// task (see the module doc); they are cancelled when the loop stops.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut last = None;
+        let mut tasks = JoinSet::new();
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
             let head = match self.chain.head().await {
                 Ok(h) => Some(h.height),
@@ -197,8 +254,21 @@ impl WindowPoster {
                 && last != Some(h)
             {
                 last = Some(h);
-                if let Err(e) = self.on_head(h).await {
-                    warn!(epoch = h, "window post: {e}");
+                match self.due(h).await {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            if self.claim(&job) {
+                                let me = self.clone();
+                                tasks.spawn(async move { me.run_job(job, h).await });
+                            }
+                        }
+                    }
+                    Err(e) => warn!(epoch = h, "window post: {e}"),
+                }
+            }
+            while let Some(done) = tasks.try_join_next() {
+                if let Err(e) = done {
+                    warn!("window post task ended abnormally: {e}");
                 }
             }
             tokio::select! {
@@ -206,39 +276,99 @@ impl WindowPoster {
                 _ = stop.changed() => {}
             }
         }
+        tasks.shutdown().await;
     }
 
-    /// One step at `head`: the proofs first (the current deadline's, then
-    /// the next one's once its challenge is drawn, which happens while the
-    /// current one is open), then the declarations for the deadline after
-    /// next. Proofs come first so that a declaration waiting for its
-    /// message never delays a PoSt.
+    /// One step at `head`, with each piece of work run to its end here, one
+    /// after another (tests and tools; the loop runs them as tasks).
     pub async fn on_head(&self, head: ChainEpoch) -> Result<(), ProvingError> {
+        for job in self.due(head).await? {
+            self.execute(job).await?;
+        }
+        Ok(())
+    }
+
+    /// The work due at `head`: the proofs of the current deadline and of the
+    /// next one once its challenge is drawn (which happens while the current
+    /// one is open), and the declarations for the deadline after next. The
+    /// chain says which partitions are posted: asking it at every head
+    /// (instead of remembering what was sent) re-proves a partition whose
+    /// PoSt a reorg took away, while the window is open.
+    async fn due(&self, head: ChainEpoch) -> Result<Vec<Job>, ProvingError> {
         let w = self.chain.proving_deadline(&self.cfg.miner).await?;
         let count = self.deadline_count().await?;
-        // The chain says which partitions are posted: asking it at every
-        // head (instead of remembering what was sent) re-proves a partition
-        // whose PoSt a reorg took away, while the window is open.
+        let mut jobs = Vec::new();
         for window in [w, plan::following_window(&w, count)] {
             if plan::can_compute(&window, head, self.cfg.challenge_confidence) {
-                self.prove_deadline(&window).await?;
+                jobs.push(Job::Prove(window));
             }
         }
         let key = (w.period_start, w.index);
-        let declared = self.state().declared.contains(&key);
-        if !declared {
+        if !self.state().declared.contains(&key) {
             let t = plan::declaration_target(&w, count);
             if head < t.cutoff {
-                self.declare(t.index, t.cutoff).await?;
+                jobs.push(Job::Declare {
+                    key,
+                    index: t.index,
+                    cutoff: t.cutoff,
+                });
+            } else {
+                self.mark_declared(key, &w, count);
             }
-            let period = (w.close - w.open) * count as i64;
-            let mut st = self.state();
-            st.declared.insert(key);
-            // Only this period's and the last one's windows can come again.
-            st.declared
-                .retain(|(start, _)| *start >= w.period_start - period);
         }
-        Ok(())
+        Ok(jobs)
+    }
+
+    /// Takes `job`'s slot; false if a task for it is running already.
+    fn claim(&self, job: &Job) -> bool {
+        self.state().running.insert(job.key())
+    }
+
+    /// Runs `job` as a task: a failure is logged and counted, and the job
+    /// is due again at the next head.
+    async fn run_job(self: Arc<Self>, job: Job, head: ChainEpoch) {
+        /// Frees the job's slot however the task ends (cancelled included).
+        struct Slot<'a>(&'a WindowPoster, (u8, ChainEpoch, u64));
+        impl Drop for Slot<'_> {
+            fn drop(&mut self) {
+                self.0.state().running.remove(&self.1);
+            }
+        }
+        let _slot = Slot(&self, job.key());
+        if let Err(e) = self.execute(job).await {
+            warn!(
+                epoch = head,
+                task = job.task(),
+                "window post: {e}; retrying at the next head"
+            );
+            self.state().failures += 1;
+            if let Some(m) = &self.metrics {
+                m.task_failures.with_label_values(&[job.task()]).inc();
+            }
+        }
+    }
+
+    async fn execute(&self, job: Job) -> Result<(), ProvingError> {
+        match job {
+            Job::Prove(w) => self.prove_deadline(&w).await,
+            Job::Declare { key, index, cutoff } => {
+                self.declare(index, cutoff).await?;
+                let w = self.chain.proving_deadline(&self.cfg.miner).await?;
+                let count = self.deadline_count().await?;
+                self.mark_declared(key, &w, count);
+                Ok(())
+            }
+        }
+    }
+
+    /// Records that the declarations of window `key` are done.
+    fn mark_declared(&self, key: (ChainEpoch, u64), w: &DeadlineWindow, count: u64) {
+        let period = (w.close - w.open) * count as i64;
+        let mut st = self.state();
+        st.declared.insert(key);
+        // Only this period's and the last one's windows can come again.
+        st.declared
+            .retain(|(start, _)| *start >= w.period_start - period);
     }
 
     /// The number of deadlines in a proving period (48 on every network
@@ -466,7 +596,7 @@ impl WindowPoster {
         infos: &BTreeMap<u64, &ProvenSector>,
         randomness: PostRandomness,
     ) -> Result<(), ProvingError> {
-        let mut sectors = Vec::new();
+        let mut located = BTreeMap::new();
         let mut proof_kind = None;
         for n in batch.iter().flat_map(|p| p.prove.iter()) {
             let info = infos.get(n).ok_or_else(|| {
@@ -476,53 +606,53 @@ impl WindowPoster {
                 .proving_sector(info)
                 .map_err(|why| ProvingError::Internal(format!("sector {n}: {why}")))?;
             proof_kind = Some(kind);
-            sectors.push(ps);
+            located.insert(*n, ps);
         }
         let Some(proof) = proof_kind else {
             return Ok(());
         };
-        let input = PostInput {
-            proof,
-            miner: self.miner_id,
-            randomness,
-            sectors,
-        };
         let started = Instant::now();
-        let chain_sectors: Vec<post::ChainSector> = input
-            .sectors
-            .iter()
-            .map(|s| post::ChainSector {
-                number: s.number,
-                comm_r: s.comm_r,
-            })
-            .collect();
         let miner = self.miner_id;
-        let (proofs, ok) = self
+        let sectors: Vec<ProvingSector> = located.values().cloned().collect();
+        let deadline = w.index;
+        let (first, narrowed) = self
             .workers
             .run(Stage::Post, move || {
-                let proofs = post::generate_window_post(&input)?;
-                let ok = post::verify_window_post(&VerifyPostInput {
-                    miner,
-                    randomness,
-                    sectors: chain_sectors,
-                    proofs: proofs.clone(),
-                })?;
-                Ok((proofs, ok))
+                prove_narrowing(proof, miner, randomness, &sectors, deadline)
             })
             .await?;
         let prove_seconds = started.elapsed().as_secs_f64();
         if let Some(m) = &self.metrics {
             m.prove_seconds.observe(prove_seconds);
         }
-        if !ok {
+        let Some(first) = first else {
             self.count_proof(false);
             return Err(ProvingError::BadProof { deadline: w.index });
-        }
-        let Some(first) = proofs.into_iter().next() else {
-            return Err(ProvingError::Internal(
-                "the prover returned no proof".to_string(),
-            ));
         };
+        let batch: Vec<PartitionProof> = if narrowed.is_empty() {
+            batch.to_vec()
+        } else {
+            warn!(deadline = w.index, sectors = ?narrowed, "the proof failed with these sectors: skipping them");
+            let bad: BTreeSet<u64> = narrowed.iter().copied().collect();
+            batch
+                .iter()
+                .map(|p| PartitionProof {
+                    index: p.index,
+                    prove: p
+                        .prove
+                        .iter()
+                        .copied()
+                        .filter(|n| !bad.contains(n))
+                        .collect(),
+                    skipped: plan::bitfield(
+                        p.skipped
+                            .iter()
+                            .chain(p.prove.iter().copied().filter(|n| bad.contains(n))),
+                    ),
+                })
+                .collect()
+        };
+        let batch = &batch[..];
         // Wait for the window to open: the message must land inside it.
         let head = self
             .wait_until(|h| plan::can_submit(w, h) || h >= w.close)
@@ -560,6 +690,7 @@ impl WindowPoster {
             partitions: batch.iter().map(|p| p.index).collect(),
             sectors: batch.iter().map(|p| p.prove.len()).sum(),
             skipped: batch.iter().flat_map(|p| p.skipped.iter()).collect(),
+            narrowed,
             message: cid.to_string(),
             landed: 0,
             close: w.close,
@@ -689,8 +820,118 @@ impl WindowPoster {
         self.state().checks.values().cloned().collect()
     }
 
+    /// How many of the loop's tasks failed (each was retried at the next
+    /// head).
+    pub fn task_failures(&self) -> u64 {
+        self.state().failures
+    }
+
     /// Faulty sectors and the epoch this prover first saw each faulty.
     pub fn faulty_since(&self) -> BTreeMap<u64, ChainEpoch> {
         self.state().faulty_since.clone()
     }
+}
+
+/// A Window PoSt over `sectors`, verified; when the whole proof fails, the
+/// sectors it fails on are found by bisection and the proof is made over
+/// the rest. Returns the proof (none if no sector is left, or if the
+/// failure names no sector) and the sectors narrowed out. Errors that are
+/// not about the sectors (missing parameters, bad input) are returned as
+/// they are, without narrowing.
+fn prove_narrowing(
+    proof: PostProof,
+    miner: ActorId,
+    randomness: PostRandomness,
+    sectors: &[ProvingSector],
+    deadline: u64,
+) -> Result<(Option<post::PostProofBytes>, Vec<u64>), ProofsError> {
+    if let Some(p) = prove_verified(proof, miner, randomness, sectors)? {
+        return Ok((Some(p), Vec::new()));
+    }
+    warn!(
+        deadline,
+        sectors = sectors.len(),
+        "the Window PoSt failed: narrowing it down"
+    );
+    let mid = sectors.len() / 2;
+    let mut bad = Vec::new();
+    if sectors.len() > 1 {
+        bisect(proof, miner, randomness, &sectors[..mid], &mut bad)?;
+        bisect(proof, miner, randomness, &sectors[mid..], &mut bad)?;
+    } else {
+        bad.extend(sectors.iter().map(|s| s.number.0));
+    }
+    let rest: Vec<ProvingSector> = sectors
+        .iter()
+        .filter(|s| !bad.contains(&s.number.0))
+        .cloned()
+        .collect();
+    if bad.is_empty() || rest.is_empty() {
+        // Every part proves alone but not the whole, or nothing proves:
+        // nothing to single out; the caller reports a bad proof.
+        return Ok((None, bad));
+    }
+    Ok((prove_verified(proof, miner, randomness, &rest)?, bad))
+}
+
+/// Adds to `bad` the sectors of `sectors` whose proofs fail.
+fn bisect(
+    proof: PostProof,
+    miner: ActorId,
+    randomness: PostRandomness,
+    sectors: &[ProvingSector],
+    bad: &mut Vec<u64>,
+) -> Result<(), ProofsError> {
+    if sectors.is_empty() || prove_verified(proof, miner, randomness, sectors)?.is_some() {
+        return Ok(());
+    }
+    if let [one] = sectors {
+        bad.push(one.number.0);
+        return Ok(());
+    }
+    let mid = sectors.len() / 2;
+    bisect(proof, miner, randomness, &sectors[..mid], bad)?;
+    bisect(proof, miner, randomness, &sectors[mid..], bad)
+}
+
+/// The Window PoSt over `sectors` if it is made and verifies; `None` if the
+/// library fails on these sectors (an error or a caught panic) or the proof
+/// does not verify. Other errors are returned.
+fn prove_verified(
+    proof: PostProof,
+    miner: ActorId,
+    randomness: PostRandomness,
+    sectors: &[ProvingSector],
+) -> Result<Option<post::PostProofBytes>, ProofsError> {
+    let input = PostInput {
+        proof,
+        miner,
+        randomness,
+        sectors: sectors.to_vec(),
+    };
+    let proofs = match post::generate_window_post(&input) {
+        Ok(p) => p,
+        Err(e @ (ProofsError::Panicked { .. } | ProofsError::Proof(_))) => {
+            warn!("window post over sectors {:?}: {e}", numbers(sectors));
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let ok = post::verify_window_post(&VerifyPostInput {
+        miner,
+        randomness,
+        sectors: sectors
+            .iter()
+            .map(|s| post::ChainSector {
+                number: s.number,
+                comm_r: s.comm_r,
+            })
+            .collect(),
+        proofs: proofs.clone(),
+    })?;
+    Ok(if ok { proofs.into_iter().next() } else { None })
+}
+
+fn numbers(sectors: &[ProvingSector]) -> Vec<u64> {
+    sectors.iter().map(|s| s.number.0).collect()
 }

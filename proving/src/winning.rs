@@ -4,9 +4,14 @@
 //!
 //! The devnet calls it from block production, which already runs off the
 //! async runtime (`spawn_blocking`), so it proves synchronously: it locates
-//! the challenged sectors' replicas through [`Replicas`], and runs
-//! ferrite-proofs' `generate_winning_post` over them; the worker key in the
-//! node's wallet signs the election VRF and the block.
+//! the challenged sectors' replicas through [`Replicas`], checks them first
+//! (Lotus's `CheckProvable`: the vanilla proofs of the leaves this block's
+//! randomness challenges, read from the sealed file and checked against the
+//! cached tree), and only then runs ferrite-proofs' `generate_winning_post`
+//! over them; the worker key in the node's wallet signs the election VRF and
+//! the block. A challenged sector that fails the check fails the proof at
+//! once, with the reason, and the block goes out without a winner; the
+//! WindowPoSt loop declares the sector faulty at its next check.
 
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +62,16 @@ impl BlockProver for WinningProver {
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+        let bad =
+            ferrite_proofs::post::check_provable(req.proof, req.miner, req.randomness, &sectors)
+                .with_context(|| format!("check the challenged sectors of epoch {}", req.epoch))?;
+        if let Some((number, why)) = bad.first() {
+            anyhow::bail!(
+                "challenged sector {} cannot be proven at epoch {}: {why}",
+                number.0,
+                req.epoch
+            );
+        }
         let proofs = ferrite_proofs::post::generate_winning_post(&PostInput {
             proof: req.proof,
             miner: req.miner,

@@ -9,6 +9,9 @@
 //!    only A's power is lost; the file is restored: a recovery is declared,
 //!    both are proven and the power returns;
 //! 3. A is corrupted after the declarations: the PoSt skips it and proves B;
+//!    then A's cache is corrupted where the fault check does not look (its
+//!    comm_c): the whole partition's proof fails without naming a sector,
+//!    the prover narrows it down to A, skips A and proves B;
 //! 4. the prover is stopped across the deadline: the chain marks the missed
 //!    sectors faulty; a new prover recovers them with no manual step.
 //!
@@ -34,6 +37,8 @@ use tokio::sync::watch;
 
 /// The pause between blocks while the prover has work at hand.
 const STEP: Duration = Duration::from_millis(40);
+/// The pause while it narrows a failed proof down (four proofs, not one).
+const SLOW_STEP: Duration = Duration::from_millis(150);
 
 /// The replicas the test pipeline left in the net's seal directory.
 #[derive(Debug)]
@@ -113,10 +118,10 @@ async fn run_to(net: &TestNet, epoch: ChainEpoch) {
     }
 }
 
-/// Produces a block every [`STEP`] while `waiting()` holds, up to `limit`.
-async fn step_while(net: &TestNet, limit: ChainEpoch, waiting: impl Fn() -> bool) {
+/// Produces a block every `step` while `waiting()` holds, up to `limit`.
+async fn step_while(net: &TestNet, limit: ChainEpoch, step: Duration, waiting: impl Fn() -> bool) {
     while waiting() && head(net).await < limit {
-        tokio::time::sleep(STEP).await;
+        tokio::time::sleep(step).await;
         net.produce_block().await.unwrap();
     }
 }
@@ -144,7 +149,7 @@ async fn through_declarations(
     let declare_from = open - 2 * 60;
     run_to(net, declare_from - 1).await;
     if let Some(p) = prover {
-        step_while(net, open - 70, || {
+        step_while(net, open - 70, STEP, || {
             !p.checks()
                 .iter()
                 .any(|c| c.deadline == d && c.epoch >= declare_from - 1)
@@ -158,11 +163,21 @@ async fn through_declarations(
 /// from its challenge until the prover's PoSt for it landed (if it has one
 /// to send), then fast to the window's end.
 async fn through_deadline(net: &TestNet, d: u64, prover: Option<&WindowPoster>) {
+    through_deadline_stepping(net, d, prover, STEP).await
+}
+
+/// [`through_deadline`], with a block every `step` while the prover works.
+async fn through_deadline_stepping(
+    net: &TestNet,
+    d: u64,
+    prover: Option<&WindowPoster>,
+    step: Duration,
+) {
     let (open, close) = through_declarations(net, d, prover).await;
     run_to(net, open - 20 - 1).await;
     if let Some(p) = prover {
         let before = p.posts().len();
-        step_while(net, close, || p.posts().len() == before).await;
+        step_while(net, close, step, || p.posts().len() == before).await;
     }
     run_to(net, close + 1).await;
 }
@@ -278,6 +293,30 @@ async fn deadlines_are_proven_and_faults_declared_and_recovered() {
     assert!(faulty(&net, d, a).await, "a skipped sector is faulty");
     assert_eq!(raw_power(&net).await, sector);
     std::fs::write(&files.sealed, &good).unwrap();
+
+    // A's comm_c (in its cache's p_aux) is corrupted after the declarations
+    // (A, restored, is declared recovered): the vanilla proofs check the
+    // tree, not comm_r = H(comm_c, comm_r_last), so the check passes and
+    // the whole partition's proof fails, naming no sector. The prover
+    // narrows it down to A, skips A and proves B.
+    let (open, _) = through_declarations(&net, d, Some(&running.prover)).await;
+    let p_aux = files.cache.join("p_aux");
+    let good_aux = std::fs::read(&p_aux).unwrap();
+    let mut bad_aux = good_aux.clone();
+    bad_aux[0] ^= 0x01; // still a field element
+    std::fs::write(&p_aux, &bad_aux).unwrap();
+    assert!(head(&net).await < open - 20, "before the challenge");
+    through_deadline_stepping(&net, d, Some(&running.prover), SLOW_STEP).await;
+    let post = last_post(&running);
+    assert_eq!(post.narrowed, vec![a], "narrowed down to A: {post:?}");
+    assert_eq!(post.skipped, vec![a], "{post:?}");
+    assert_eq!((post.exit_code, post.sectors), (0, 1), "{post:?}");
+    assert!(faulty(&net, d, a).await && !faulty(&net, d, b).await);
+    eprintln!(
+        "narrowed a failed proof down to sector {a} and proved the rest in {:.2}s",
+        post.prove_seconds
+    );
+    std::fs::write(&p_aux, &good_aux).unwrap();
 
     // 4. Stop the prover across the deadline: the chain marks the missed
     //    sectors faulty and all power goes.

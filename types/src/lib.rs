@@ -16,6 +16,8 @@
 //!   `fil-commitment-sealed` with `poseidon-bls12_381-a2-fc1`).
 //! - [`piece`]: [`PieceInfo`], a piece's commitment and padded size.
 //! - [`randomness`]: [`Ticket`], [`Seed`], [`PostRandomness`] and [`ProverId`].
+//! - [`address`]: [`address::parse`], Filecoin addresses from text, refused
+//!   and accepted exactly as go-address (and so Lotus) does.
 //!
 //! Data flows in from the edges (CLI flags, config, chain, gRPC), gets parsed
 //! here once, and travels as these types from then on:
@@ -32,6 +34,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod commitment;
 mod error;
 pub mod ids;

@@ -52,7 +52,8 @@ impl<'de> Deserialize<'de> for CidJson {
     }
 }
 
-/// Addresses as strings; `t` prefixes are accepted on input, as Lotus does.
+/// Addresses as strings, read by [`ferrite_types::address::parse`]: `f` and
+/// `t` prefixes alike, and exactly the strings go-address (so Lotus) accepts.
 pub mod address {
     use super::*;
 
@@ -67,13 +68,9 @@ pub mod address {
         parse(&text).map_err(serde::de::Error::custom)
     }
 
-    /// Parses `f…` or `t…` addresses.
+    /// Parses `f…` or `t…` addresses as go-address does.
     pub fn parse(text: &str) -> Result<Address, String> {
-        let normal = match text.strip_prefix('t') {
-            Some(rest) => format!("f{rest}"),
-            None => text.to_string(),
-        };
-        Address::from_str(&normal).map_err(|e| format!("invalid address {text:?}: {e}"))
+        ferrite_types::address::parse(text).map_err(|e| e.to_string())
     }
 }
 
@@ -533,5 +530,25 @@ mod tests {
         assert!(address::parse("x01234").is_err());
         let bad_value = r#"{"To":"f01","From":"f02","Value":1,"GasFeeCap":"0","GasPremium":"0"}"#;
         assert!(serde_json::from_str::<MessageJson>(bad_value).is_err());
+    }
+
+    /// Issue 12, point 6: JSON-RPC params take the addresses go-address takes.
+    #[test]
+    fn issue_12_json_addresses_parse_as_go_address_does() {
+        for (text, id) in [
+            ("f09223372036854775807", 9_223_372_036_854_775_807),
+            ("t09223372036854775807", 9_223_372_036_854_775_807),
+            ("t01000", 1000),
+        ] {
+            let a: AddressJson = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert_eq!(a.0.id(), Ok(id), "{text}");
+        }
+        for text in ["f09223372036854775808", "t09223372036854775808", "f0+1", ""] {
+            let e = serde_json::from_value::<AddressJson>(serde_json::json!(text)).unwrap_err();
+            assert!(e.to_string().starts_with("invalid address"), "{text}: {e}");
+        }
+        let over = r#"{"To":"f09223372036854775808","From":"f02","Value":"1","GasFeeCap":"0","GasPremium":"0"}"#;
+        let e = serde_json::from_str::<MessageJson>(over).unwrap_err();
+        assert!(e.to_string().contains("2^63-1"), "{e}");
     }
 }

@@ -347,17 +347,13 @@ fn node_miner(
     home: &std::path::Path,
 ) -> anyhow::Result<Option<Address>> {
     if !dc.block_miner.is_empty() {
-        let miner: Address = dc
-            .block_miner
-            .parse()
-            .with_context(|| format!("[devnet] block_miner {:?}", dc.block_miner))?;
+        let miner =
+            ferrite_types::address::parse(&dc.block_miner).context("[devnet] block_miner")?;
         return Ok(Some(miner));
     }
     let file = home.join("miner");
     if let Ok(text) = std::fs::read_to_string(&file) {
-        let miner: Address = text
-            .trim()
-            .parse()
+        let miner = ferrite_types::address::parse(text.trim())
             .with_context(|| format!("{} holds no address", file.display()))?;
         return Ok(Some(miner));
     }

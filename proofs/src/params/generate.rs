@@ -31,6 +31,9 @@ use storage_proofs_core::parameter_cache::{
 };
 use storage_proofs_porep::stacked::{StackedCircuit, StackedCompound, StackedDrg};
 use storage_proofs_post::fallback::{FallbackPoSt, FallbackPoStCircuit, FallbackPoStCompound};
+use storage_proofs_update::{
+    EmptySectorUpdate, EmptySectorUpdateCircuit, EmptySectorUpdateCompound,
+};
 
 use super::{io, partial};
 use crate::{ProofsError, registered};
@@ -50,6 +53,8 @@ pub enum ParamCircuit {
     PoRep(SealProof),
     /// A PoSt circuit.
     Post(PostProof),
+    /// The SnapDeals (empty sector update) circuit of a sector size.
+    Update(SealProof),
 }
 
 impl ParamCircuit {
@@ -57,6 +62,7 @@ impl ParamCircuit {
     pub fn label(&self) -> String {
         match self {
             ParamCircuit::PoRep(p) => format!("PoRep {}", p.sector_size()),
+            ParamCircuit::Update(p) => format!("SnapDeals update {}", p.sector_size()),
             ParamCircuit::Post(p) => match p.kind {
                 PostKind::Winning => format!("Winning PoSt {}", p.size),
                 PostKind::Window => format!("Window PoSt {}", p.size),
@@ -65,8 +71,9 @@ impl ParamCircuit {
     }
 }
 
-/// The circuits of a test sector size: PoRep, Winning PoSt, Window PoSt.
-pub fn circuits(size: SectorSize) -> Result<[ParamCircuit; 3], ProofsError> {
+/// The circuits of a test sector size: PoRep, Winning PoSt, Window PoSt and
+/// the SnapDeals update.
+pub fn circuits(size: SectorSize) -> Result<[ParamCircuit; 4], ProofsError> {
     if !size.is_test_size() {
         return Err(ProofsError::InvalidInput(format!(
             "parameters for {size} sectors must come from Filecoin's trusted setup: run `ferrite params fetch --sizes {size}`; only 2KiB and 8MiB can be generated"
@@ -77,6 +84,7 @@ pub fn circuits(size: SectorSize) -> Result<[ParamCircuit; 3], ProofsError> {
         ParamCircuit::PoRep(seal),
         ParamCircuit::Post(seal.winning_post()),
         ParamCircuit::Post(seal.window_post()),
+        ParamCircuit::Update(seal),
     ])
 }
 
@@ -117,7 +125,7 @@ pub fn generate_circuit(
     let start = Instant::now();
     // Only the test sizes share the base tree shape this generator builds.
     let size = match circuit {
-        ParamCircuit::PoRep(p) => p.sector_size(),
+        ParamCircuit::PoRep(p) | ParamCircuit::Update(p) => p.sector_size(),
         ParamCircuit::Post(p) => p.size,
     };
     circuits(size)?;
@@ -184,6 +192,19 @@ pub fn generate_circuit(
             >>::cache_meta(&pp);
             (draw(blank, &mut rng)?, meta)
         }
+        ParamCircuit::Update(p) => {
+            type Tree = SectorShapeBase;
+            let pp = storage_proofs_update::PublicParams::from_sector_size(p.sector_size().bytes());
+            let blank = <EmptySectorUpdateCompound<Tree> as CompoundProof<
+                EmptySectorUpdate<Tree>,
+                EmptySectorUpdateCircuit<Tree>,
+            >>::blank_circuit(&pp);
+            let meta = <EmptySectorUpdateCompound<Tree> as CacheableParameters<
+                EmptySectorUpdateCircuit<Tree>,
+                _,
+            >>::cache_meta(&pp);
+            (draw(blank, &mut rng)?, meta)
+        }
     };
     on_step(Step::WritingParams);
     write_atomically(&files[0], |w| params.write(w))?;
@@ -211,6 +232,10 @@ fn cache_id(circuit: ParamCircuit) -> Result<String, ProofsError> {
         }
         ParamCircuit::Post(p) => {
             let r = registered::post(p);
+            (r.circuit_identifier()?, r.cache_params_path()?)
+        }
+        ParamCircuit::Update(p) => {
+            let r = registered::update(p);
             (r.circuit_identifier()?, r.cache_params_path()?)
         }
     };
