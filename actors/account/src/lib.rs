@@ -40,9 +40,10 @@ pub struct AuthenticateMessageParams {
 pub fn invoke(params: u32) -> u32 {
     rt::sdk::initialize();
     match rt::sdk::message::method_number() {
+        // As in v18, parameters are checked before the caller.
         1 => {
+            let address: Address = rt::abort_on_err(rt::send::required_params(params));
             rt::require_caller(rt::SYSTEM_ACTOR);
-            let address: Address = rt::params(params);
             match address.protocol() {
                 Protocol::Secp256k1 | Protocol::BLS => {}
                 p => rt::abort(
@@ -54,11 +55,12 @@ pub fn invoke(params: u32) -> u32 {
             rt::ret_nothing()
         }
         2 => {
+            rt::abort_on_err(rt::send::no_args(params));
             let st: State = rt::load_state();
             rt::ret(&st.address)
         }
         AUTHENTICATE_MESSAGE => {
-            let p: AuthenticateMessageParams = rt::params(params);
+            let p: AuthenticateMessageParams = rt::abort_on_err(rt::send::required_params(params));
             let st: State = rt::load_state();
             let sig_type = match st.address.protocol() {
                 Protocol::Secp256k1 => SignatureType::Secp256k1,
@@ -79,6 +81,6 @@ pub fn invoke(params: u32) -> u32 {
             }
             rt::ret(&true)
         }
-        m => rt::unhandled_or_noop(m),
+        m => rt::receive_exported(m),
     }
 }

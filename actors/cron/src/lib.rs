@@ -39,13 +39,15 @@ pub struct ConstructorParams {
 pub fn invoke(params: u32) -> u32 {
     rt::sdk::initialize();
     match rt::sdk::message::method_number() {
+        // As in v18, parameters are checked before the caller.
         1 => {
+            let p: ConstructorParams = rt::abort_on_err(rt::send::required_params(params));
             rt::require_caller(rt::SYSTEM_ACTOR);
-            let p: ConstructorParams = rt::params(params);
             rt::save_state(&State { entries: p.entries });
             rt::ret_nothing()
         }
         2 => {
+            rt::abort_on_err(rt::send::no_args(params));
             rt::require_caller(rt::SYSTEM_ACTOR);
             let st: State = rt::load_state();
             for e in st.entries {
@@ -61,6 +63,6 @@ pub fn invoke(params: u32) -> u32 {
             }
             rt::ret_nothing()
         }
-        m => rt::unhandled_or_noop(m),
+        m => rt::unhandled(m),
     }
 }

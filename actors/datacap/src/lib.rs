@@ -3,5 +3,8 @@
 //! so actor type numbers match the official bundle, and refuses its methods
 //! with a clear message. Run the official bundle (`ferrite devnet
 //! --actors-bundle`) where it is needed.
+//!
+//! Its constructor takes v18's parameters (the governor's address), which
+//! genesis passes.
 
-ferrite_actor_rt::unimplemented_actor!("datacap");
+ferrite_actor_rt::unimplemented_actor!("datacap", ferrite_actor_rt::shared::address::Address);

@@ -25,6 +25,6 @@ pub fn invoke(_params: u32) -> u32 {
                 ),
             }
         }
-        m => rt::unhandled_or_noop(m),
+        m => rt::receive_exported(m),
     }
 }

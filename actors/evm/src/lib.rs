@@ -4,4 +4,4 @@
 //! with a clear message. Run the official bundle (`ferrite devnet
 //! --actors-bundle`) where it is needed.
 
-ferrite_actor_rt::unimplemented_actor!("evm");
+ferrite_actor_rt::unimplemented_actor!("evm", ferrite_actor_rt::AnyCbor);

@@ -68,9 +68,10 @@ pub struct ExecReturn {
 pub fn invoke(params: u32) -> u32 {
     rt::sdk::initialize();
     match rt::sdk::message::method_number() {
-        1 => constructor(rt::params(params)),
-        2 => exec(rt::params(params)),
-        m => rt::unhandled_or_noop(m),
+        // As in v18, parameters are decoded before anything else.
+        1 => constructor(rt::abort_on_err(rt::send::required_params(params))),
+        2 => exec(rt::abort_on_err(rt::send::required_params(params))),
+        m => rt::unhandled(m),
     }
 }
 

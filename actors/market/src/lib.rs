@@ -112,7 +112,7 @@ fn route(method: u64, params: u32) -> ActorResult<u32> {
         m::GET_DEAL_VERIFIED => return_value(&getters::verified(decode_params(params)?)?),
         m::GET_DEAL_ACTIVATION => return_value(&getters::activation(decode_params(params)?)?),
         m::GET_DEAL_SECTOR => return_value(&getters::sector(decode_params(params)?)?),
-        other => Ok(rt::unhandled_or_noop(other)),
+        other => Err(rt::ActorError::unknown_method(other)),
     }
 }
 

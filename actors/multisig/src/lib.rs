@@ -3,5 +3,8 @@
 //! so actor type numbers match the official bundle, and refuses its methods
 //! with a clear message. Run the official bundle (`ferrite devnet
 //! --actors-bundle`) where it is needed.
+//!
+//! As v18's multisig, it accepts FRC-42 exported methods it does not have as
+//! no-ops (the universal receiver hook).
 
-ferrite_actor_rt::unimplemented_actor!("multisig");
+ferrite_actor_rt::unimplemented_actor!("multisig", ferrite_actor_rt::AnyCbor, receives_exported);

@@ -1,6 +1,8 @@
 //! The placeholder actor: stands at an f4 address that has received funds
-//! before its real actor exists. It accepts FRC-42 exported methods as no-ops
-//! and nothing else.
+//! before its real actor exists. As v18's placeholder, it accepts every
+//! method, whatever its number or parameters, as a no-op, so that a send to
+//! an address whose actor is not deployed yet behaves like a plain
+//! transfer.
 
 use ferrite_actor_rt as rt;
 
@@ -8,5 +10,5 @@ use ferrite_actor_rt as rt;
 #[unsafe(no_mangle)]
 pub fn invoke(_params: u32) -> u32 {
     rt::sdk::initialize();
-    rt::unhandled_or_noop(rt::sdk::message::method_number())
+    rt::ret_nothing()
 }

@@ -41,7 +41,7 @@ pub fn invoke(params: u32) -> u32 {
         method::AWARD_BLOCK_REWARD => award::award_block_reward(params),
         method::THIS_EPOCH_REWARD => this_epoch_reward(params),
         method::UPDATE_NETWORK_KPI => update_network_kpi(params),
-        m => Ok(rt::unhandled_or_noop(m)),
+        m => Err(ActorError::unknown_method(m)),
     })
 }
 

@@ -51,6 +51,11 @@ impl ActorError {
     pub fn unhandled_message(msg: impl Into<String>) -> Self {
         Self::new(ExitCode::USR_UNHANDLED_MESSAGE, msg)
     }
+    /// `USR_UNHANDLED_MESSAGE` for a method the actor does not have, worded
+    /// as builtin-actors' dispatcher words it.
+    pub fn unknown_method(method: u64) -> Self {
+        Self::unhandled_message(format!("invalid method: {method}"))
+    }
     /// `USR_ASSERTION_FAILED`: an invariant of ours does not hold.
     pub fn assertion_failed(msg: impl Into<String>) -> Self {
         Self::new(ExitCode::USR_ASSERTION_FAILED, msg)

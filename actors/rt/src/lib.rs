@@ -62,6 +62,12 @@ pub fn abort(code: ExitCode, msg: &str) -> ! {
     fvm_sdk::vm::abort(code.value(), Some(msg))
 }
 
+/// The value, or an abort with the error's own code and message: for entry
+/// points that do not go through [`dispatch`].
+pub fn abort_on_err<T>(r: ActorResult<T>) -> T {
+    r.unwrap_or_else(|e| abort(e.code, &e.msg))
+}
+
 /// Aborts with `code` on an error, keeping its text.
 pub trait OrAbort<T> {
     /// The value, or an abort with `code` and the error's text after `what`.
@@ -129,49 +135,71 @@ pub fn require_caller(id: ActorID) {
     }
 }
 
-/// The answer to a method number the actor does not have: FRC-42 exported
-/// methods are accepted as no-ops (so that tokens and hooks can be sent to
-/// any account), everything else is `USR_UNHANDLED_MESSAGE`.
-pub fn unhandled_or_noop(method: u64) -> u32 {
+/// Any well-formed CBOR value: the constructor parameters of a stub actor
+/// whose v18 parameter type Ferrite does not define.
+pub type AnyCbor = serde::de::IgnoredAny;
+
+/// Aborts with `USR_UNHANDLED_MESSAGE`: builtin-actors v18's answer, on
+/// every actor but the account-like ones ([`receive_exported`]), to a
+/// method the actor does not have, exported or not.
+pub fn unhandled(method: u64) -> ! {
+    let e = ActorError::unknown_method(method);
+    abort(e.code, &e.msg)
+}
+
+/// The answer of v18's account-like actors (account, Ethereum account,
+/// multisig) to a method they do not have: an FRC-42 exported
+/// method is accepted as a no-op (the universal receiver hook, so that
+/// tokens can be sent to them), any other is [`unhandled`].
+pub fn receive_exported(method: u64) -> u32 {
     if method >= FIRST_EXPORTED_METHOD {
         ret_nothing()
     } else {
-        abort(
-            ExitCode::USR_UNHANDLED_MESSAGE,
-            &format!("unhandled method {method}"),
-        )
+        unhandled(method)
     }
 }
 
 /// The entry point of a builtin actor that Ferrite's bundle does not
 /// implement (payment channels, multisig, verified registry, datacap, EVM).
 /// It keeps the actor's place in the manifest, so that actor type numbers
-/// are builtin-actors'; its constructor accepts the system actor's call (so
-/// genesis can create the singleton) and every other method is refused with
-/// `USR_UNHANDLED_MESSAGE`, except FRC-42 exported methods, which are
-/// accepted as no-ops like any account's.
+/// are builtin-actors'. Its constructor decodes its parameters as `$params`
+/// (as v18's dispatcher does, before the caller is checked: a block that is
+/// not CBOR is `USR_SERIALIZATION`) and accepts only the system actor's call
+/// (so genesis can create the singleton). Every other method is refused
+/// with `USR_UNHANDLED_MESSAGE`, as v18 refuses a method an actor does not
+/// have; with `receives_exported`, FRC-42 exported methods are accepted as
+/// no-ops instead, as v18's account-like actors accept them.
 #[macro_export]
 macro_rules! unimplemented_actor {
-    ($name:literal) => {
+    ($name:literal, $params:ty) => {
+        $crate::unimplemented_actor!(@invoke $name, $params, |m| Err(
+            $crate::ActorError::unknown_method(m).context(concat!(
+                $name,
+                " (not implemented by Ferrite's devnet bundle)"
+            ))
+        ));
+    };
+    ($name:literal, $params:ty, receives_exported) => {
+        $crate::unimplemented_actor!(@invoke $name, $params, |m| Ok($crate::receive_exported(m)));
+    };
+    (@invoke $name:literal, $params:ty, $unknown:expr) => {
         /// The FVM entry point.
         #[unsafe(no_mangle)]
-        pub fn invoke(_params: u32) -> u32 {
+        pub fn invoke(params: u32) -> u32 {
             $crate::sdk::initialize();
-            match $crate::sdk::message::method_number() {
+            let method = $crate::sdk::message::method_number();
+            $crate::dispatch(|| match method {
                 1 => {
-                    $crate::require_caller($crate::SYSTEM_ACTOR);
+                    let _: $params = $crate::send::required_params(params)?;
+                    $crate::send::check_caller($crate::SYSTEM_ACTOR)?;
                     $crate::save_state(&());
-                    $crate::ret_nothing()
+                    Ok($crate::ret_nothing())
                 }
-                m if m >= $crate::FIRST_EXPORTED_METHOD => $crate::ret_nothing(),
-                m => $crate::abort(
-                    $crate::shared::error::ExitCode::USR_UNHANDLED_MESSAGE,
-                    &format!(
-                        "{}: method {m} is not implemented by Ferrite's devnet bundle",
-                        $name
-                    ),
-                ),
-            }
+                m => {
+                    let unknown: fn(u64) -> $crate::ActorResult<u32> = $unknown;
+                    unknown(m)
+                }
+            })
         }
     };
 }

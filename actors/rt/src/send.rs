@@ -144,6 +144,29 @@ pub fn decode_params<T: DeserializeOwned>(id: u32) -> ActorResult<T> {
         .map_err(|e| ActorError::serialization(format!("decode parameters: {e}")))
 }
 
+/// The method's parameters as builtin-actors' dispatcher reads them:
+/// `USR_ILLEGAL_ARGUMENT` if there are none, `USR_SERIALIZATION` if they do
+/// not decode.
+pub fn required_params<T: DeserializeOwned>(id: u32) -> ActorResult<T> {
+    match fvm_sdk::message::params_raw(id) {
+        Ok(Some(block)) => block
+            .deserialize()
+            .map_err(|e| ActorError::serialization(format!("decode parameters: {e}"))),
+        Ok(None) => Err(ActorError::illegal_argument("method expects arguments")),
+        Err(e) => Err(ActorError::serialization(format!("read parameters: {e:?}"))),
+    }
+}
+
+/// Like builtin-actors' dispatcher for a method without parameters:
+/// `USR_ILLEGAL_ARGUMENT` if the call has some.
+pub fn no_args(id: u32) -> ActorResult<()> {
+    match fvm_sdk::message::params_raw(id) {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(ActorError::illegal_argument("method expects no arguments")),
+        Err(e) => Err(ActorError::serialization(format!("read parameters: {e:?}"))),
+    }
+}
+
 /// Checks that the call has no parameters.
 pub fn no_params(id: u32) -> ActorResult<()> {
     match fvm_sdk::message::params_raw(id) {

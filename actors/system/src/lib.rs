@@ -3,7 +3,6 @@
 
 use cid::Cid;
 use ferrite_actor_rt as rt;
-use fvm_shared::error::ExitCode;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
 /// The state the FVM reads: the manifest's data CID.
@@ -15,17 +14,16 @@ pub struct State {
 
 /// The FVM entry point.
 #[unsafe(no_mangle)]
-pub fn invoke(_params: u32) -> u32 {
+pub fn invoke(params: u32) -> u32 {
     rt::sdk::initialize();
     match rt::sdk::message::method_number() {
-        // Constructor: genesis writes the state directly; only f00 may call it.
+        // Constructor: genesis writes the state directly; only f00 may call
+        // it. As in v18, it takes no parameters, checked before the caller.
         1 => {
+            rt::abort_on_err(rt::send::no_args(params));
             rt::require_caller(rt::SYSTEM_ACTOR);
             rt::ret_nothing()
         }
-        m => rt::abort(
-            ExitCode::USR_UNHANDLED_MESSAGE,
-            &format!("unhandled method {m}"),
-        ),
+        m => rt::unhandled(m),
     }
 }

@@ -3,5 +3,11 @@
 //! so actor type numbers match the official bundle, and refuses its methods
 //! with a clear message. Run the official bundle (`ferrite devnet
 //! --actors-bundle`) where it is needed.
+//!
+//! Its constructor takes v18's parameters (the root key's address), which
+//! genesis passes.
 
-ferrite_actor_rt::unimplemented_actor!("verifiedregistry");
+ferrite_actor_rt::unimplemented_actor!(
+    "verifiedregistry",
+    ferrite_actor_rt::shared::address::Address
+);
