@@ -93,6 +93,18 @@ pub struct VerifyInput {
     pub proof_bytes: UpdateProofBytes,
 }
 
+/// The update circuit's `.params` and `.vk` files. Not the registered
+/// update proof's `cache_params_path`: filecoin-proofs-api answers that
+/// with the PoRep circuit's files.
+fn param_files(proof: SealProof) -> [PathBuf; 2] {
+    use storage_proofs_core::parameter_cache as cache;
+    let id = crate::params::generate::update_circuit_id(proof);
+    [
+        cache::parameter_cache_params_path(&id),
+        cache::parameter_cache_verifying_key_path(&id),
+    ]
+}
+
 /// Encodes `input.staged_path` into the CC sector's replica, writing the
 /// new replica and cache. Needs no Groth16 parameters.
 pub fn encode(input: &EncodeInput) -> Result<Encoded, ProofsError> {
@@ -105,9 +117,14 @@ pub fn encode(input: &EncodeInput) -> Result<Encoded, ProofsError> {
     }
     std::fs::create_dir_all(&input.new_cache)
         .with_context(|| format!("create cache dir {}", input.new_cache.display()))?;
-    // The library writes the new replica into an existing file.
-    std::fs::File::create(&input.new_replica_path)
+    // The library writes the new replica into an existing file of the
+    // sector key's size.
+    let replica = std::fs::File::create(&input.new_replica_path)
         .with_context(|| format!("create new replica {}", input.new_replica_path.display()))?;
+    replica
+        .set_len(input.proof.sector_size().bytes())
+        .with_context(|| format!("size new replica {}", input.new_replica_path.display()))?;
+    drop(replica);
     let pieces: Vec<_> = input.pieces.iter().map(to_api_piece).collect();
     let out = guarded("encode the update", Vec::new, || {
         fupdate::empty_sector_update_encode_into(
@@ -131,10 +148,8 @@ pub fn encode(input: &EncodeInput) -> Result<Encoded, ProofsError> {
 /// update circuit's Groth16 parameters.
 pub fn prove(input: &ProveInput) -> Result<UpdateProofBytes, ProofsError> {
     let proof = registered::update(input.proof);
-    require_params(
-        &[proof.cache_params_path(), proof.cache_verifying_key_path()],
-        input.proof.sector_size(),
-    )?;
+    let [params, vk] = param_files(input.proof);
+    require_params(&[Ok(params), Ok(vk)], input.proof.sector_size())?;
     let out = guarded("prove the update", Vec::new, || {
         fupdate::generate_empty_sector_update_proof(
             proof,
@@ -154,10 +169,8 @@ pub fn prove(input: &ProveInput) -> Result<UpdateProofBytes, ProofsError> {
 /// Checks an update proof. Needs the update circuit's verifying key.
 pub fn verify(input: &VerifyInput) -> Result<bool, ProofsError> {
     let proof = registered::update(input.proof);
-    require_params(
-        &[proof.cache_verifying_key_path()],
-        input.proof.sector_size(),
-    )?;
+    let [_, vk] = param_files(input.proof);
+    require_params(&[Ok(vk)], input.proof.sector_size())?;
     Ok(guarded("verify the update", Vec::new, || {
         fupdate::verify_empty_sector_update_proof(
             proof,

@@ -118,19 +118,21 @@ fn a_cc_sector_is_updated_with_deal_data_and_the_proof_verifies() {
             encoded,
             proof_bytes,
         })
-        .unwrap()
     };
     assert!(
-        verify(old.comm_r, bytes.clone()),
+        verify(old.comm_r, bytes.clone()).unwrap(),
         "the update proof verifies"
     );
     assert!(
-        !verify(encoded.comm_r_new, bytes.clone()),
+        !verify(encoded.comm_r_new, bytes.clone()).unwrap(),
         "not against another sector key"
     );
+    // A flipped byte makes a point that is not on the curve: an error, or
+    // a proof that does not verify; never a pass.
     let mut flipped = bytes.clone();
     flipped.0[40] ^= 0x01;
-    assert!(!verify(old.comm_r, flipped), "not with a flipped byte");
+    let r = verify(old.comm_r, flipped);
+    assert!(!matches!(r, Ok(true)), "not with a flipped byte: {r:?}");
 
     // A sector key that is gone: an error naming the problem, no panic.
     let err = update::prove(&ProveInput {

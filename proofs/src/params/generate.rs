@@ -235,8 +235,12 @@ fn cache_id(circuit: ParamCircuit) -> Result<String, ProofsError> {
             (r.circuit_identifier()?, r.cache_params_path()?)
         }
         ParamCircuit::Update(p) => {
-            let r = registered::update(p);
-            (r.circuit_identifier()?, r.cache_params_path()?)
+            // filecoin-proofs-api's RegisteredUpdateProof names the PoRep
+            // circuit's files (it delegates to the PoRep config), while the
+            // prover looks the update circuit up by its own identifier.
+            let id = update_circuit_id(p);
+            let path = storage_proofs_core::parameter_cache::parameter_cache_params_path(&id);
+            (id, path)
         }
     };
     let name = parameter_id(&id);
@@ -247,6 +251,14 @@ fn cache_id(circuit: ParamCircuit) -> Result<String, ProofsError> {
         )));
     }
     Ok(id)
+}
+
+/// The update circuit's identifier, as the prover builds it when it looks
+/// its parameters up.
+pub(crate) fn update_circuit_id(p: SealProof) -> String {
+    type Tree = SectorShapeBase;
+    let pp = storage_proofs_update::PublicParams::from_sector_size(p.sector_size().bytes());
+    <EmptySectorUpdateCompound<Tree> as CacheableParameters<EmptySectorUpdateCircuit<Tree>, _>>::cache_identifier(&pp)
 }
 
 fn seeded_rng(id: &str) -> ChaCha20Rng {
