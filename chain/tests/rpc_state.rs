@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use cid::Cid;
 use cid::multihash::Multihash;
-use ferrite_chain::auth::ApiAuth;
 use common::{Actors, bundles};
+use ferrite_chain::auth::ApiAuth;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
 use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::metrics::Metrics;

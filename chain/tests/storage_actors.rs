@@ -14,14 +14,17 @@
 
 mod common;
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
+use common::state::{self, DELIBERATE, KNOWN_BUGS, Snapshot};
 use common::{Actors, bundles};
 use ferrite_chain::devnet::{Devnet, DevnetSettings, RandomnessSource, TABLES};
 use ferrite_chain::genesis::{GenesisSpec, MARKET_ACTOR, POWER_ACTOR, REWARD_ACTOR};
 use ferrite_chain::vm::VmSettings;
-use ferrite_chain::wallet::{KeyType, PrivateKey};
+use ferrite_chain::wallet::PrivateKey;
 use ferrite_proofs::ProofsConfig;
 use ferrite_proofs::post::{self, PostInput, ProvingSector};
 use ferrite_proofs::seal::{self, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
@@ -65,6 +68,9 @@ struct Net {
     dn: Devnet,
     owner: PrivateKey,
     worker: PrivateKey,
+    /// The gas fees each sender (by actor ID) burnt: the state comparison
+    /// adds them back to its balance, since gas is compared on its own.
+    burnt: RefCell<BTreeMap<u64, TokenAmount>>,
     _dir: tempfile::TempDir,
 }
 
@@ -120,6 +126,7 @@ impl Net {
             dn,
             owner,
             worker,
+            burnt: RefCell::default(),
             _dir: dir,
         }
     }
@@ -167,6 +174,11 @@ impl Net {
             gas_fee_cap: TokenAmount::from_atto(1_000),
             gas_premium: TokenAmount::from_atto(100),
         };
+        let (gas_limit, fee_cap, premium) = (
+            msg.gas_limit,
+            msg.gas_fee_cap.clone(),
+            msg.gas_premium.clone(),
+        );
         let sm = self.dn.push_next(msg, key).unwrap();
         let cid = sm.cid().unwrap();
         // It executes in the next block; its receipt shows with the one after.
@@ -174,6 +186,22 @@ impl Net {
         let epoch = self.height();
         self.dn.produce_block().unwrap();
         let found = self.dn.search(&cid).unwrap().expect("message executed");
+        let fees = fvm::gas::GasOutputs::compute(
+            found.receipt.gas_used,
+            gas_limit,
+            &self.dn.settings().base_fee,
+            &fee_cap,
+            &premium,
+        );
+        let sender = self
+            .dn
+            .lookup_id(&from, &[])
+            .unwrap()
+            .unwrap()
+            .id()
+            .unwrap();
+        *self.burnt.borrow_mut().entry(sender).or_default() +=
+            fees.base_fee_burn + fees.over_estimation_burn;
         let failure = if found.receipt.exit_code.is_success() {
             String::new()
         } else {
@@ -205,6 +233,12 @@ impl Net {
             .get_cbor(&actor.state)
             .unwrap()
             .expect("state block")
+    }
+
+    /// Everything the state holds now, for the comparison of the bundles.
+    fn snapshot(&self) -> Snapshot {
+        let root = self.dn.state_root(&[]).unwrap();
+        state::snapshot(self.dn.blockstore(), &root, &self.burnt.borrow())
     }
 
     fn miner_state(&self, id: u64) -> miner::State {
@@ -428,33 +462,74 @@ fn prove_commit(net: &Net, m: &Miner, number: u64, proof: Vec<u8>) -> Executed {
     )
 }
 
-/// Everything compared between the two bundles.
+/// Everything compared between the two bundles: each step's outcome and
+/// the state after it.
 #[derive(Debug, Default)]
 struct Trace {
-    steps: Vec<(&'static str, ExitCode, Vec<u8>, u64, bool)>,
+    steps: Vec<Step>,
+    /// Time spent taking the snapshots (printed: the comparison's cost).
+    snapshots: std::time::Duration,
+}
+
+#[derive(Debug)]
+struct Step {
+    name: &'static str,
+    /// The message's outcome; none for a checkpoint between messages.
+    call: Option<Call>,
+    state: Snapshot,
+}
+
+#[derive(Debug)]
+struct Call {
+    exit: ExitCode,
+    ret: Vec<u8>,
+    gas: u64,
+    /// False where the gas differs from builtin-actors on purpose (said
+    /// where the step is recorded).
+    gas_compared: bool,
 }
 
 impl Trace {
-    fn record(&mut self, step: &'static str, e: &Executed) {
-        self.steps.push((
-            step,
-            e.exit(),
-            e.receipt.return_data.to_vec(),
-            e.receipt.gas_used,
-            true,
-        ));
+    fn record(&mut self, net: &Net, step: &'static str, e: &Executed) {
+        self.push(net, step, e, true);
     }
 
     /// A step whose gas differs from builtin-actors on purpose (said where
-    /// it is called); its exit code and return value are still compared.
-    fn record_differing_gas(&mut self, step: &'static str, e: &Executed) {
-        self.steps.push((
-            step,
-            e.exit(),
-            e.receipt.return_data.to_vec(),
-            e.receipt.gas_used,
-            false,
-        ));
+    /// it is called); its exit code, return value and state are still compared.
+    fn record_differing_gas(&mut self, net: &Net, step: &'static str, e: &Executed) {
+        self.push(net, step, e, false);
+    }
+
+    fn push(&mut self, net: &Net, name: &'static str, e: &Executed, gas_compared: bool) {
+        let call = Call {
+            exit: e.exit(),
+            ret: e.receipt.return_data.to_vec(),
+            gas: e.receipt.gas_used,
+            gas_compared,
+        };
+        let state = self.snapshot(net);
+        self.steps.push(Step {
+            name,
+            call: Some(call),
+            state,
+        });
+    }
+
+    /// The state now, between messages (after cron work, say).
+    fn checkpoint(&mut self, net: &Net, name: &'static str) {
+        let state = self.snapshot(net);
+        self.steps.push(Step {
+            name,
+            call: None,
+            state,
+        });
+    }
+
+    fn snapshot(&mut self, net: &Net) -> Snapshot {
+        let start = std::time::Instant::now();
+        let state = net.snapshot();
+        self.snapshots += start.elapsed();
+        state
     }
 }
 
@@ -466,7 +541,7 @@ fn onboarding(actors: Actors) -> Trace {
     let net = Net::open(actors);
     let work = tempfile::tempdir().unwrap();
     let (m, created) = create_miner(&net);
-    trace.record("CreateMiner", &created);
+    trace.record(&net, "CreateMiner", &created);
 
     let pw = net.power_state();
     assert_eq!(pw.miner_count, 1);
@@ -490,7 +565,7 @@ fn onboarding(actors: Actors) -> Trace {
         "precommit 1 on {actors:?}: {}",
         pc1.failure
     );
-    trace.record("PreCommitSectorBatch2", &pc1);
+    trace.record(&net, "PreCommitSectorBatch2", &pc1);
     let pc2 = precommit(&net, &m, &s2);
     assert_eq!(
         pc2.exit(),
@@ -498,6 +573,7 @@ fn onboarding(actors: Actors) -> Trace {
         "precommit 2 on {actors:?}: {}",
         pc2.failure
     );
+    trace.record(&net, "PreCommitSectorBatch2 sector 2", &pc2);
 
     let st = net.miner_state(m.id);
     let pre = st
@@ -522,7 +598,7 @@ fn onboarding(actors: Actors) -> Trace {
         "corrupted proof on {actors:?}: {}",
         refused.failure
     );
-    trace.record("ProveCommitSectors3 corrupted", &refused);
+    trace.record(&net, "ProveCommitSectors3 corrupted", &refused);
     // A valid proof of sector 1 offered for sector 2 is refused too.
     let wrong = prove_commit(&net, &m, 2, proof1.clone());
     assert_eq!(
@@ -531,7 +607,7 @@ fn onboarding(actors: Actors) -> Trace {
         "wrong sector on {actors:?}: {}",
         wrong.failure
     );
-    trace.record("ProveCommitSectors3 wrong sector", &wrong);
+    trace.record(&net, "ProveCommitSectors3 wrong sector", &wrong);
     assert_eq!(net.dn.actor(&m.addr, &[]).unwrap().unwrap().state, before);
 
     let proved = prove_commit(&net, &m, 1, proof1);
@@ -541,7 +617,7 @@ fn onboarding(actors: Actors) -> Trace {
         "prove commit on {actors:?}: {}",
         proved.failure
     );
-    trace.record("ProveCommitSectors3", &proved);
+    trace.record(&net, "ProveCommitSectors3", &proved);
     let batch: fil_actors_shared::v18::BatchReturn = proved.ret();
     assert_eq!(batch.success_count, 1);
 
@@ -573,6 +649,7 @@ fn onboarding(actors: Actors) -> Trace {
         "{actors:?}: after ProveCommit, claim raw {} qa {}; partition unproven power {:?}",
         claim.raw_byte_power, claim.quality_adj_power, partition.unproven_power
     );
+    trace.checkpoint(&net, "end");
     trace
 }
 
@@ -612,15 +689,40 @@ fn window_post(
             sealed_path: s.sealed.clone(),
         })
         .collect();
-    let mut proofs = post::generate_window_post(&PostInput {
-        proof: SealProof::new(SectorSize::S2KiB).window_post(),
-        miner: ActorId(m.id),
-        randomness: rand,
-        sectors: proving,
-    })
-    .unwrap();
-    assert_eq!(proofs.len(), 1);
-    let mut bytes = proofs.remove(0).bytes;
+    // A SNARK is randomized: the proof is made once for both bundles' runs
+    // (as `c2_once` does for seals), since v18 keeps it in the deadline's
+    // optimistic submissions, which are compared.
+    static PROOFS: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    let comm_rs: Vec<_> = sectors
+        .iter()
+        .map(|s| (s.number, s.commitments.comm_r))
+        .collect();
+    let key = format!("{} {rand:?} {comm_rs:?}", m.id);
+    let cached = PROOFS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .get(&key)
+        .cloned();
+    let mut bytes = cached.unwrap_or_else(|| {
+        let mut proofs = post::generate_window_post(&PostInput {
+            proof: SealProof::new(SectorSize::S2KiB).window_post(),
+            miner: ActorId(m.id),
+            randomness: rand,
+            sectors: proving,
+        })
+        .unwrap();
+        assert_eq!(proofs.len(), 1);
+        let bytes = proofs.remove(0).bytes;
+        PROOFS
+            .get()
+            .unwrap()
+            .lock()
+            .unwrap()
+            .insert(key, bytes.clone());
+        bytes
+    });
     if corrupt {
         bytes[7] ^= 0xff;
     }
@@ -689,13 +791,16 @@ fn proving(actors: Actors) -> Trace {
     let mut trace = Trace::default();
     let net = Net::open(actors);
     let work = tempfile::tempdir().unwrap();
-    let (m, _) = create_miner(&net);
+    let (m, created) = create_miner(&net);
+    trace.record(&net, "CreateMiner", &created);
     let s1 = seal_cc_sector(&net, &m, 1, work.path());
     let pc = precommit(&net, &m, &s1);
     assert_eq!(pc.exit(), ExitCode::OK, "{}", pc.failure);
+    trace.record(&net, "PreCommitSectorBatch2", &pc);
     let seed1 = seed(&net, &m, pc.epoch);
     let proved = prove_commit(&net, &m, 1, c2_proof(&m, &s1, seed1));
     assert_eq!(proved.exit(), ExitCode::OK, "{}", proved.failure);
+    trace.record(&net, "ProveCommitSectors3", &proved);
     let bs = net.dn.blockstore();
     let (dl, part) = net.miner_state(m.id).find_sector(bs, 1).unwrap();
     money(&net, &m, "after prove commit");
@@ -711,8 +816,9 @@ fn proving(actors: Actors) -> Trace {
     // Builtin-actors v18 verifies a PoSt without recoveries only if it is
     // disputed later; Ferrite verifies every PoSt at once, so this step
     // costs more gas on purpose (the proof verification).
-    trace.record_differing_gas("SubmitWindowedPoSt", &posted);
+    trace.record_differing_gas(&net, "SubmitWindowedPoSt", &posted);
     net.advance_to(info.close + 1);
+    trace.checkpoint(&net, "first PoSt's deadline closed");
     money(&net, &m, "after first PoSt");
     let c = claim(&net, &m);
     assert_eq!(
@@ -726,6 +832,7 @@ fn proving(actors: Actors) -> Trace {
     // The next instance of the deadline passes without a PoSt: faulty, no power.
     let missed = next_deadline(&net, &m, dl);
     net.advance_to(missed.close + 1);
+    trace.checkpoint(&net, "missed deadline closed");
     let st = net.miner_state(m.id);
     let partition = st
         .load_deadlines(bs)
@@ -763,7 +870,7 @@ fn proving(actors: Actors) -> Trace {
         "recovery on {actors:?}: {}",
         declared.failure
     );
-    trace.record("DeclareFaultsRecovered", &declared);
+    trace.record(&net, "DeclareFaultsRecovered", &declared);
     // With a recovery in it, even builtin-actors verifies the PoSt at once.
     let (bad, _) = window_post(&net, &m, dl, part, &[&s1], true);
     assert_eq!(
@@ -772,7 +879,7 @@ fn proving(actors: Actors) -> Trace {
         "corrupted PoSt on {actors:?}: {}",
         bad.failure
     );
-    trace.record("SubmitWindowedPoSt corrupted", &bad);
+    trace.record(&net, "SubmitWindowedPoSt corrupted", &bad);
     let (good, info) = window_post(&net, &m, dl, part, &[&s1], false);
     assert_eq!(
         good.exit(),
@@ -780,8 +887,9 @@ fn proving(actors: Actors) -> Trace {
         "recovery PoSt on {actors:?}: {}",
         good.failure
     );
-    trace.record("SubmitWindowedPoSt recovered", &good);
+    trace.record(&net, "SubmitWindowedPoSt recovered", &good);
     net.advance_to(info.close + 1);
+    trace.checkpoint(&net, "recovered deadline closed");
     assert_eq!(
         claim(&net, &m).raw_byte_power,
         2048.into(),
@@ -817,7 +925,7 @@ fn proving(actors: Actors) -> Trace {
         "extend on {actors:?}: {}",
         extended.failure
     );
-    trace.record("ExtendSectorExpiration2", &extended);
+    trace.record(&net, "ExtendSectorExpiration2", &extended);
     let new_expiration = net
         .miner_state(m.id)
         .get_sector(bs, 1)
@@ -850,7 +958,7 @@ fn proving(actors: Actors) -> Trace {
         "declare fault on {actors:?}: {}",
         declared.failure
     );
-    trace.record("DeclareFaults", &declared);
+    trace.record(&net, "DeclareFaults", &declared);
     assert_eq!(
         claim(&net, &m).raw_byte_power,
         0.into(),
@@ -893,13 +1001,18 @@ fn proving(actors: Actors) -> Trace {
         "{}",
         terminated.failure
     );
-    trace.record("TerminateSectors (v18 pledge-total quirk)", &terminated);
+    trace.record(
+        &net,
+        "TerminateSectors (v18 pledge-total quirk)",
+        &terminated,
+    );
     let st = net.miner_state(m.id);
     assert!(
         st.get_sector(bs, 1).unwrap().is_some(),
         "nothing changed on {actors:?}"
     );
     assert_eq!(st.initial_pledge, sector_pledge(&net, &m));
+    trace.checkpoint(&net, "end");
     trace
 }
 
@@ -908,7 +1021,7 @@ fn proving(actors: Actors) -> Trace {
 fn proving_periods_faults_and_recovery_with_real_proofs() {
     let traces: Vec<(Actors, Trace)> = bundles().into_iter().map(|a| (a, proving(a))).collect();
     if let [(_, ours), (_, official)] = &traces[..] {
-        compare(ours, official);
+        compare("proving", ours, official);
     }
 }
 
@@ -939,10 +1052,13 @@ fn deal(actors: Actors) -> Trace {
     let mut trace = Trace::default();
     let net = Net::open(actors);
     let work = tempfile::tempdir().unwrap();
-    let (m, _) = create_miner(&net);
+    let (m, created) = create_miner(&net);
+    trace.record(&net, "CreateMiner", &created);
     let client = &net.owner; // a secp256k1 account with funds
     let client_addr = client.address().unwrap();
-    let stranger = PrivateKey::generate(KeyType::Secp256k1);
+    // Fixed, as all keys here: both runs must sign the same bytes.
+    let stranger =
+        PrivateKey::Secp256k1(k256::ecdsa::SigningKey::from_bytes(&[13u8; 32].into()).unwrap());
 
     let s = seal_deal_sector(&net, &m, 1, work.path());
     let piece = s.pieces[0];
@@ -982,7 +1098,7 @@ fn deal(actors: Actors) -> Trace {
         "client AddBalance on {actors:?}: {}",
         add.failure
     );
-    trace.record("AddBalance client", &add);
+    trace.record(&net, "AddBalance client", &add);
     let add = net.exec(
         &net.worker,
         market_addr,
@@ -996,6 +1112,7 @@ fn deal(actors: Actors) -> Trace {
         "provider AddBalance on {actors:?}: {}",
         add.failure
     );
+    trace.record(&net, "AddBalance provider", &add);
 
     let bad = net.exec(
         &net.worker,
@@ -1012,7 +1129,7 @@ fn deal(actors: Actors) -> Trace {
         "bad client signature on {actors:?}: {}",
         bad.failure
     );
-    trace.record("PublishStorageDeals bad signature", &bad);
+    trace.record(&net, "PublishStorageDeals bad signature", &bad);
 
     let published = net.exec(
         &net.worker,
@@ -1029,7 +1146,7 @@ fn deal(actors: Actors) -> Trace {
         "publish on {actors:?}: {}",
         published.failure
     );
-    trace.record("PublishStorageDeals", &published);
+    trace.record(&net, "PublishStorageDeals", &published);
     let ret: market::PublishStorageDealsReturn = published.ret();
     assert_eq!(ret.ids.len(), 1);
     let deal_id = ret.ids[0];
@@ -1063,6 +1180,7 @@ fn deal(actors: Actors) -> Trace {
         "deal precommit on {actors:?}: {}",
         pc.failure
     );
+    trace.record(&net, "PreCommitSectorBatch2 deal sector", &pc);
     // A precommit that names the deal has it checked by the market
     // (VerifyDealsForActivation, which computes the sector's CommD).
     let with_ids = miner::PreCommitSectorBatchParams2 {
@@ -1089,7 +1207,7 @@ fn deal(actors: Actors) -> Trace {
         "precommit with deal IDs on {actors:?}: {}",
         verified.failure
     );
-    trace.record("PreCommitSectorBatch2 with deal IDs", &verified);
+    trace.record(&net, "PreCommitSectorBatch2 with deal IDs", &verified);
     // With a CommD that does not match the deal's piece, it is refused.
     let mut wrong = with_ids.clone();
     wrong.sectors[0].sector_number = 3;
@@ -1107,7 +1225,7 @@ fn deal(actors: Actors) -> Trace {
         "wrong CommD on {actors:?}: {}",
         refused.failure
     );
-    trace.record("PreCommitSectorBatch2 wrong CommD", &refused);
+    trace.record(&net, "PreCommitSectorBatch2 wrong CommD", &refused);
 
     let seed = seed(&net, &m, pc.epoch);
     let proof = c2_proof(&m, &s, seed);
@@ -1143,7 +1261,7 @@ fn deal(actors: Actors) -> Trace {
         "deal prove commit on {actors:?}: {}",
         proved.failure
     );
-    trace.record("ProveCommitSectors3 with deal", &proved);
+    trace.record(&net, "ProveCommitSectors3 with deal", &proved);
 
     let st: market::State = net.state(MARKET_ACTOR);
     let bs = net.dn.blockstore();
@@ -1170,7 +1288,7 @@ fn deal(actors: Actors) -> Trace {
         "settle on {actors:?}: {}",
         settled.failure
     );
-    trace.record("SettleDealPayments", &settled);
+    trace.record(&net, "SettleDealPayments", &settled);
     let after = escrow(&net, &m.addr);
     let epochs = settled.epoch - start;
     assert_eq!(
@@ -1186,6 +1304,7 @@ fn deal(actors: Actors) -> Trace {
     net.dn.set_block_miner(Some(m.addr)).unwrap();
     net.advance_to(net.height() + 2);
     net.dn.set_block_miner(None).unwrap();
+    trace.checkpoint(&net, "2 blocks won by the miner");
     let bs = net.dn.blockstore();
     let (dl, part) = net.miner_state(m.id).find_sector(bs, 1).unwrap();
     while !miner::deadline_is_mutable(
@@ -1222,7 +1341,7 @@ fn deal(actors: Actors) -> Trace {
         "terminate the deal sector on {actors:?}: {}",
         terminated.failure
     );
-    trace.record("TerminateSectors with a deal", &terminated);
+    trace.record(&net, "TerminateSectors with a deal", &terminated);
     let done: miner::TerminateSectorsReturn = terminated.ret();
     assert!(done.done);
     let st: market::State = net.state(MARKET_ACTOR);
@@ -1246,6 +1365,7 @@ fn deal(actors: Actors) -> Trace {
         burnt >= TokenAmount::from_whole(1),
         "provider collateral burnt on {actors:?}: {burnt}"
     );
+    trace.checkpoint(&net, "end");
     trace
 }
 
@@ -1254,7 +1374,7 @@ fn deal(actors: Actors) -> Trace {
 fn a_deal_is_published_activated_and_paid_with_real_proofs() {
     let traces: Vec<(Actors, Trace)> = bundles().into_iter().map(|a| (a, deal(a))).collect();
     if let [(_, ours), (_, official)] = &traces[..] {
-        compare(ours, official);
+        compare("deal", ours, official);
     }
 }
 
@@ -1263,36 +1383,135 @@ fn a_deal_is_published_activated_and_paid_with_real_proofs() {
 fn onboarding_with_real_proofs() {
     let traces: Vec<(Actors, Trace)> = bundles().into_iter().map(|a| (a, onboarding(a))).collect();
     if let [(_, ours), (_, official)] = &traces[..] {
-        compare(ours, official);
+        compare("onboarding", ours, official);
     }
 }
 
-/// Exit codes must match exactly; gas may differ by `GAS_TOLERANCE`
-/// (our actors are different code); return values must match where they do
-/// not carry addresses or IDs the two runs allocate alike anyway.
-fn compare(ours: &Trace, official: &Trace) {
+/// Compares two runs of a scenario, step by step: exit codes and return
+/// values (on failure too) must match; so must the state after each step,
+/// save the paths in [`DELIBERATE`] (and in [`KNOWN_BUGS`], which must still
+/// differ). Gas is printed as a ratio and held to `GAS_TOLERANCE`. Every
+/// difference is collected before the test fails, and a state difference is
+/// reported at the step where it first shows.
+fn compare(scenario: &str, ours: &Trace, official: &Trace) {
+    // Both bundles run on the same FVM and price list, so gas differs only by
+    // the work the actors' code does: wasm instructions, and how many state
+    // blocks it reads and writes (the state it leaves is compared to the
+    // byte). Measured over the four scenarios the ratio is 0.91 to 1.36 (the
+    // market's balance methods highest); GAS_TOLERANCE leaves room for that
+    // and flags a call doing other work than v18's (a needless proof
+    // verification, a walk over a whole table), which the state comparison
+    // cannot see. Where the work differs on purpose the step says so
+    // (`record_differing_gas`).
     const GAS_TOLERANCE: f64 = 0.5;
-    assert_eq!(ours.steps.len(), official.steps.len());
-    for (a, b) in ours.steps.iter().zip(&official.steps) {
-        assert_eq!(a.0, b.0);
-        assert_eq!(a.1, b.1, "{}: exit code ours {} official {}", a.0, a.1, b.1);
-        let ratio = a.3 as f64 / b.3 as f64;
-        let note = if a.4 { "" } else { " (differs on purpose)" };
-        eprintln!(
-            "{:<34} gas ours {:>12} official {:>12} ratio {ratio:.2}{note}",
-            a.0, a.3, b.3
-        );
-        assert!(
-            !a.4 || (1.0 - GAS_TOLERANCE..=1.0 + GAS_TOLERANCE).contains(&ratio),
-            "{}: gas ours {} official {}",
-            a.0,
-            a.3,
-            b.3
-        );
-        if a.1.is_success() {
-            assert_eq!(a.2, b.2, "{}: return values differ", a.0);
+    eprintln!(
+        "state snapshots took {:.1?} (ours) and {:.1?} (official)",
+        ours.snapshots, official.snapshots
+    );
+    let names = |t: &Trace| t.steps.iter().map(|s| s.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(ours),
+        names(official),
+        "the runs took different steps"
+    );
+    let mut failures = Vec::new();
+    // A state the v18 crates cannot read, or one left out, would compare
+    // equal to one alike: the official run's must be read whole.
+    for step in &official.steps {
+        if let Err(e) = step.state.check_whole() {
+            failures.push(format!("official state after {}: {e}", step.name));
         }
     }
+    let mut deliberate = vec![false; DELIBERATE.len()];
+    let bugs: Vec<&state::KnownBug> = KNOWN_BUGS
+        .iter()
+        .filter(|b| b.scenario == scenario)
+        .collect();
+    let mut known = vec![false; bugs.len()];
+    let mut before: Vec<state::Difference> = Vec::new();
+    for (a, b) in ours.steps.iter().zip(&official.steps) {
+        let step = a.name;
+        if let (Some(x), Some(y)) = (&a.call, &b.call) {
+            if x.exit != y.exit {
+                failures.push(format!(
+                    "{step}: exit code ours {} official {}",
+                    x.exit, y.exit
+                ));
+            }
+            if x.ret != y.ret {
+                failures.push(format!(
+                    "{step}: return value ours {} official {}",
+                    hex::encode(&x.ret),
+                    hex::encode(&y.ret)
+                ));
+            }
+            let ratio = x.gas as f64 / y.gas as f64;
+            let note = if x.gas_compared {
+                ""
+            } else {
+                " (differs on purpose)"
+            };
+            eprintln!(
+                "{step:<42} gas ours {:>12} official {:>12} ratio {ratio:.2}{note}",
+                x.gas, y.gas
+            );
+            if x.gas_compared && !(1.0 - GAS_TOLERANCE..=1.0 + GAS_TOLERANCE).contains(&ratio) {
+                failures.push(format!(
+                    "{step}: gas ours {} official {} (ratio {ratio:.2})",
+                    x.gas, y.gas
+                ));
+            }
+        }
+        let mut differ = Vec::new();
+        for d in a.state.diff(&b.state) {
+            if let Some(i) = DELIBERATE
+                .iter()
+                .position(|e| state::matches(e.path, &d.path))
+            {
+                deliberate[i] = true;
+                continue;
+            }
+            if let Some(i) = bugs.iter().position(|e| state::matches(e.path, &d.path)) {
+                known[i] = true;
+                continue;
+            }
+            differ.push(d);
+        }
+        let new: Vec<String> = differ
+            .iter()
+            .filter(|d| !before.contains(d))
+            .map(|d| format!("  {d}"))
+            .collect();
+        if !new.is_empty() {
+            failures.push(format!(
+                "state after {step}: {} path(s) differ\n{}",
+                new.len(),
+                new.join("\n")
+            ));
+        }
+        before = differ;
+    }
+    for (same, seen) in DELIBERATE.iter().zip(deliberate) {
+        if !seen {
+            failures.push(format!(
+                "deliberate difference `{}` ({}) no longer shows: take it off DELIBERATE",
+                same.path, same.why
+            ));
+        }
+    }
+    for (bug, seen) in bugs.iter().zip(known) {
+        if !seen {
+            failures.push(format!(
+                "known bug `{}` ({}) no longer shows: take it off KNOWN_BUGS",
+                bug.path, bug.why
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "Ferrite's bundle and builtin-actors v18 differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The methods that need no proofs, each checked through v18's types:
@@ -1303,7 +1522,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     let mut trace = Trace::default();
     let net = Net::open(actors);
     let (m, created) = create_miner(&net);
-    trace.record("CreateMiner", &created);
+    trace.record(&net, "CreateMiner", &created);
     eprintln!(
         "{actors:?}: pledge total after CreateMiner {}",
         net.power_state().total_pledge_collateral
@@ -1333,7 +1552,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
             "{step} on {actors:?}: {}",
             e.failure
         );
-        trace.record(step, &e);
+        trace.record(&net, step, &e);
         e
     };
 
@@ -1438,6 +1657,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         TokenAmount::from_whole(5),
     );
     assert_eq!(sent.exit(), ExitCode::OK, "{}", sent.failure);
+    trace.record(&net, "Send to the miner", &sent);
     assert_eq!(available(&mut trace) - before, TokenAmount::from_whole(5));
     let w = miner::WithdrawBalanceParams {
         amount_requested: TokenAmount::from_whole(2),
@@ -1466,7 +1686,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         "worker withdraws on {actors:?}: {}",
         refused.failure
     );
-    trace.record("WithdrawBalance by worker", &refused);
+    trace.record(&net, "WithdrawBalance by worker", &refused);
     call(
         "RepayDebt",
         &mut trace,
@@ -1488,7 +1708,8 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     assert!(yes);
 
     // Worker change: proposed now, effective after the key-change delay, confirmed by the owner.
-    let new_worker = PrivateKey::generate(KeyType::Bls);
+    // A fixed key: both runs must create the same account.
+    let new_worker = PrivateKey::Bls(bls_signatures::PrivateKey::new([17u8; 32]));
     let fund = net.exec(
         owner,
         new_worker.address().unwrap(),
@@ -1497,6 +1718,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         TokenAmount::from_whole(1),
     );
     assert_eq!(fund.exit(), ExitCode::OK, "{}", fund.failure);
+    trace.record(&net, "Send to a new worker", &fund);
     let new_worker_id = net
         .dn
         .lookup_id(&new_worker.address().unwrap(), &[])
@@ -1544,7 +1766,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
             "{step} on {actors:?}: {}",
             e.failure
         );
-        trace.record(step, &e);
+        trace.record(&net, step, &e);
         e
     };
     let total: power::CurrentTotalPowerReturn = to_power(
@@ -1591,7 +1813,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         "ThisEpochReward on {actors:?}: {}",
         reward.failure
     );
-    trace.record("ThisEpochReward", &reward);
+    trace.record(&net, "ThisEpochReward", &reward);
     let r: fil_actor_reward_state::v18::ThisEpochRewardReturn = reward.ret();
     assert!(r.this_epoch_baseline_power > 0.into());
 
@@ -1609,7 +1831,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         "garbage params on {actors:?}: {}",
         garbage.failure
     );
-    trace.record("PreCommitSectorBatch2 garbage", &garbage);
+    trace.record(&net, "PreCommitSectorBatch2 garbage", &garbage);
     let garbage = net.exec_raw(
         owner,
         Address::new_id(POWER_ACTOR),
@@ -1623,7 +1845,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         "garbage CreateMiner on {actors:?}: {}",
         garbage.failure
     );
-    trace.record("CreateMiner garbage", &garbage);
+    trace.record(&net, "CreateMiner garbage", &garbage);
 
     // Block rewards: credited with the node's blocks, the miner is paid
     // each block's reward through AwardBlockReward and ApplyRewards, three
@@ -1634,6 +1856,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
     let from = net.height();
     net.advance_to(from + 3);
     net.dn.set_block_miner(None).unwrap();
+    trace.checkpoint(&net, "3 blocks won by the miner");
     assert_eq!(net.dn.tipset_at(from + 1).unwrap().blocks[0].miner, m.addr);
     let balance_after = net.dn.actor(&m.addr, &[]).unwrap().unwrap().balance;
     let locked_after = net.miner_state(m.id).locked_funds;
@@ -1660,7 +1883,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         TokenAmount::from_whole(3),
     );
     assert_eq!(add.exit(), ExitCode::OK, "{}", add.failure);
-    trace.record("Market AddBalance", &add);
+    trace.record(&net, "Market AddBalance", &add);
     let bal = net.exec(
         owner,
         market_addr,
@@ -1669,7 +1892,7 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         TokenAmount::default(),
     );
     assert_eq!(bal.exit(), ExitCode::OK, "{}", bal.failure);
-    trace.record("Market GetBalance", &bal);
+    trace.record(&net, "Market GetBalance", &bal);
     let b: market::GetBalanceReturn = bal.ret();
     assert_eq!(b.balance, TokenAmount::from_whole(3));
     assert!(b.locked.is_zero());
@@ -1685,10 +1908,11 @@ fn accounts_and_getters(actors: Actors) -> Trace {
         TokenAmount::default(),
     );
     assert_eq!(out.exit(), ExitCode::OK, "{}", out.failure);
-    trace.record("Market WithdrawBalance", &out);
+    trace.record(&net, "Market WithdrawBalance", &out);
     let got: TokenAmount = out.ret();
     assert_eq!(got, TokenAmount::from_whole(1));
     assert_eq!(escrow(&net, &owner_addr), TokenAmount::from_whole(2));
+    trace.checkpoint(&net, "end");
     trace
 }
 
@@ -1699,7 +1923,7 @@ fn accounts_getters_and_balances_match_v18() {
         .map(|a| (a, accounts_and_getters(a)))
         .collect();
     if let [(_, ours), (_, official)] = &traces[..] {
-        compare(ours, official);
+        compare("accounts_and_getters", ours, official);
     }
 }
 

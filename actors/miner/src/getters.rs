@@ -4,10 +4,13 @@
 use ferrite_actor_rt::{ActorBlockstore, ActorError, ActorResult};
 use ferrite_actor_types::EPOCHS_IN_DAY;
 use ferrite_actor_types::miner::{
-    CheckSectorProvenParams, GetAvailableBalanceReturn, GetMultiaddrsReturn, GetOwnerReturn,
-    GetPeerIDReturn, GetSectorSizeReturn, GetVestingFundsReturn, InitialPledgeReturn,
-    IsControllingAddressParam, IsControllingAddressReturn, MaxTerminationFeeParams,
-    MaxTerminationFeeReturn,
+    CheckSectorProvenParams, GenerateSectorLocationParams, GenerateSectorLocationReturn,
+    GetAvailableBalanceReturn, GetMultiaddrsReturn, GetNominalSectorExpirationParams,
+    GetNominalSectorExpirationReturn, GetOwnerReturn, GetPeerIDReturn, GetSectorSizeReturn,
+    GetVestingFundsReturn, InitialPledgeReturn, IsControllingAddressParam,
+    IsControllingAddressReturn, MaxTerminationFeeParams, MaxTerminationFeeReturn, NO_DEADLINE,
+    NO_PARTITION, SectorLocation, SectorStatusCode, ValidateSectorStatusParams,
+    ValidateSectorStatusReturn,
 };
 use fvm_shared::address::Address;
 
@@ -132,4 +135,110 @@ pub fn max_termination_fee(p: MaxTerminationFeeParams) -> ActorResult<MaxTermina
         &fault_fee,
     );
     Ok(MaxTerminationFeeReturn { max_fee })
+}
+
+/// GenerateSectorLocation: where a sector is and its status. A sector not
+/// in the sectors array (never committed, or terminated and compacted
+/// away) is `Dead` at no location. Searches every deadline: meant to be
+/// called off chain.
+pub fn generate_sector_location(
+    p: GenerateSectorLocationParams,
+) -> ActorResult<GenerateSectorLocationReturn> {
+    let st: State = env::state();
+    let store = ActorBlockstore;
+    if st.get_sector(&store, p.sector_number)?.is_none() {
+        return location_return(SectorStatusCode::Dead, NO_DEADLINE, NO_PARTITION);
+    }
+    // Every sector in the array is in some partition.
+    let (dl, part) = st.find_sector(&store, p.sector_number).map_err(|e| {
+        ActorError::illegal_state(format!("failed to find sector location: {}", e.msg))
+    })?;
+    let partition = st
+        .load_deadlines(&store)?
+        .load_deadline(&store, dl)?
+        .load_partition(&store, part)?;
+    let status = if partition.terminated.get(p.sector_number) {
+        SectorStatusCode::Dead
+    } else if partition.faults.get(p.sector_number) {
+        SectorStatusCode::Faulty
+    } else {
+        SectorStatusCode::Active
+    };
+    location_return(status, dl as i64, part as i64)
+}
+
+fn location_return(
+    status: SectorStatusCode,
+    deadline: i64,
+    partition: i64,
+) -> ActorResult<GenerateSectorLocationReturn> {
+    let aux_data = fvm_ipld_encoding::to_vec(&SectorLocation {
+        deadline,
+        partition,
+    })
+    .map_err(|e| ActorError::illegal_state(format!("encode sector location: {e}")))?;
+    Ok(GenerateSectorLocationReturn { status, aux_data })
+}
+
+/// ValidateSectorStatus: whether a sector has `status` at the location in
+/// `aux_data` (as GenerateSectorLocation gave it). Reads one partition.
+pub fn validate_sector_status(
+    p: ValidateSectorStatusParams,
+) -> ActorResult<ValidateSectorStatusReturn> {
+    let st: State = env::state();
+    let store = ActorBlockstore;
+    let at: SectorLocation = fvm_ipld_encoding::from_slice(&p.aux_data)
+        .map_err(|e| ActorError::illegal_argument(format!("invalid aux_data: {e}")))?;
+    let no_deadline = at.deadline == NO_DEADLINE;
+    if no_deadline != (at.partition == NO_PARTITION) {
+        return Err(ActorError::illegal_argument(
+            "invalid sector location: deadline and partition must both be NO or both be set",
+        ));
+    }
+    if no_deadline {
+        // No location proves a sector dead only if it is gone.
+        if st.get_sector(&store, p.sector_number)?.is_none() {
+            return Ok(ValidateSectorStatusReturn {
+                valid: p.status == SectorStatusCode::Dead,
+            });
+        }
+        return Err(ActorError::not_found(format!(
+            "sector {} not found at NO_DEADLINE, NO_PARTITION",
+            p.sector_number
+        )));
+    }
+    // Negative indices wrap to out-of-range ones, refused by the loads.
+    let partition = st
+        .load_deadlines(&store)?
+        .load_deadline(&store, at.deadline as u64)?
+        .load_partition(&store, at.partition as u64)?;
+    if !partition.sectors.get(p.sector_number) {
+        return Err(ActorError::not_found(format!(
+            "sector {} not found at deadline {} partition {}",
+            p.sector_number, at.deadline, at.partition
+        )));
+    }
+    let terminated = partition.terminated.get(p.sector_number);
+    let faulty = partition.faults.get(p.sector_number);
+    let valid = match p.status {
+        SectorStatusCode::Active => !terminated && !faulty,
+        SectorStatusCode::Dead => terminated,
+        SectorStatusCode::Faulty => faulty,
+    };
+    Ok(ValidateSectorStatusReturn { valid })
+}
+
+/// GetNominalSectorExpiration: the expiration in the sector's record
+/// (`USR_NOT_FOUND` if there is none). A terminated sector not yet
+/// compacted away still answers its original expiration.
+pub fn get_nominal_sector_expiration(
+    p: GetNominalSectorExpirationParams,
+) -> ActorResult<GetNominalSectorExpirationReturn> {
+    let st: State = env::state();
+    let sector = st
+        .get_sector(&ActorBlockstore, p.sector_number)?
+        .ok_or_else(|| ActorError::not_found(format!("sector {} not found", p.sector_number)))?;
+    Ok(GetNominalSectorExpirationReturn {
+        expiration: sector.expiration,
+    })
 }

@@ -18,18 +18,17 @@
 //! 11 DeclareFaultsRecovered, 12 OnDeferredCronEvent, 13 CheckSectorProven,
 //! 14 ApplyRewards, 15 ReportConsensusFault, 16 WithdrawBalance,
 //! 17 InternalSectorSetupForPreseal (genesis), 18 ChangeMultiaddrs,
-//! 20 CompactSectorNumbers, 21 ConfirmChangeWorkerAddress, 22 RepayDebt,
-//! 23 ChangeOwnerAddress, 24 DisputeWindowedPoSt (always fails: our PoSts
-//! are verified on submission), 28 PreCommitSectorBatch2,
-//! 30 ChangeBeneficiary, 31 GetBeneficiary, 32 ExtendSectorExpiration2,
-//! 34 ProveCommitSectors3, 36 ProveCommitSectorsNI, and the getters
-//! GetOwner, IsControllingAddress, GetSectorSize, GetAvailableBalance,
+//! 19 CompactPartitions, 20 CompactSectorNumbers,
+//! 21 ConfirmChangeWorkerAddress, 22 RepayDebt, 23 ChangeOwnerAddress,
+//! 24 DisputeWindowedPoSt (always fails: our PoSts are verified on
+//! submission), 28 PreCommitSectorBatch2, 30 ChangeBeneficiary,
+//! 31 GetBeneficiary, 32 ExtendSectorExpiration2, 34 ProveCommitSectors3,
+//! 35 ProveReplicaUpdates3 (SnapDeals, with real update proof
+//! verification), 36 ProveCommitSectorsNI, and the getters GetOwner,
+//! IsControllingAddress, GetSectorSize, GetAvailableBalance,
 //! GetVestingFunds, GetPeerID, GetMultiaddrs, InitialPledge,
-//! MaxTerminationFee.
-//!
-//! Not implemented (refused with `USR_UNHANDLED_MESSAGE`): 19
-//! CompactPartitions, 35 ProveReplicaUpdates3, and the getters
-//! GenerateSectorLocation, ValidateSectorStatus, GetNominalSectorExpiration.
+//! MaxTerminationFee, GenerateSectorLocation, ValidateSectorStatus and
+//! GetNominalSectorExpiration.
 //!
 //! As in builtin-actors, internal methods (below the FRC-42 range) refuse
 //! callers that are not builtin actors (or are EVM actors), a method
@@ -37,6 +36,7 @@
 //! method with `USR_UNHANDLED_MESSAGE`.
 
 mod commd;
+mod compaction;
 mod consensus;
 mod control;
 mod cron;
@@ -53,6 +53,7 @@ mod post;
 mod precommit;
 mod preseal;
 mod provecommit;
+mod snap;
 pub mod state;
 mod terminate;
 
@@ -106,6 +107,7 @@ fn dispatch(method: u64, params: u32) -> ActorResult<u32> {
         m::CHANGE_MULTIADDRS | m::CHANGE_MULTIADDRS_EXPORTED => {
             none(control::change_multiaddrs(args(params)?))
         }
+        m::COMPACT_PARTITIONS => none(compaction::compact_partitions(args(params)?)),
         m::COMPACT_SECTOR_NUMBERS => none(precommit::compact_sector_numbers(args(params)?)),
         m::CONFIRM_CHANGE_WORKER_ADDRESS | m::CONFIRM_CHANGE_WORKER_ADDRESS_EXPORTED => {
             no_args(params)?;
@@ -128,6 +130,7 @@ fn dispatch(method: u64, params: u32) -> ActorResult<u32> {
         }
         m::EXTEND_SECTOR_EXPIRATION2 => none(extend::extend_sector_expiration2(args(params)?)),
         m::PROVE_COMMIT_SECTORS3 => value(provecommit::prove_commit_sectors3(args(params)?)),
+        m::PROVE_REPLICA_UPDATES3 => value(snap::prove_replica_updates3(args(params)?)),
         m::PROVE_COMMIT_SECTORS_NI => value(ni::prove_commit_sectors_ni(args(params)?)),
         m::GET_OWNER_EXPORTED => getter(params, getters::get_owner),
         m::IS_CONTROLLING_ADDRESS_EXPORTED => value(getters::is_controlling_address(args(params)?)),
@@ -138,6 +141,13 @@ fn dispatch(method: u64, params: u32) -> ActorResult<u32> {
         m::GET_MULTIADDRS_EXPORTED => getter(params, getters::get_multiaddrs),
         m::INITIAL_PLEDGE_EXPORTED => getter(params, getters::initial_pledge),
         m::MAX_TERMINATION_FEE_EXPORTED => value(getters::max_termination_fee(args(params)?)),
+        m::GENERATE_SECTOR_LOCATION_EXPORTED => {
+            value(getters::generate_sector_location(args(params)?))
+        }
+        m::VALIDATE_SECTOR_STATUS_EXPORTED => value(getters::validate_sector_status(args(params)?)),
+        m::GET_NOMINAL_SECTOR_EXPIRATION_EXPORTED => {
+            value(getters::get_nominal_sector_expiration(args(params)?))
+        }
         other => Err(ActorError::unhandled_message(format!(
             "invalid method: {other}"
         ))),

@@ -435,7 +435,7 @@ fn seal_verify_info(miner: u64, i: &SealInputs, proof: &RawBytes) -> SealVerifyI
 
 /// The CommD of a sector holding `pieces` (the zero CommD of the sector
 /// size when there are none).
-fn unsealed_cid_of_pieces(
+pub(crate) fn unsealed_cid_of_pieces(
     pieces: &[PieceActivationManifest],
     proof: RegisteredSealProof,
 ) -> ActorResult<Cid> {
@@ -459,7 +459,7 @@ fn unsealed_cid_of_pieces(
 /// Less than v18: verified allocations (FIL+ claims through the verified
 /// registry) are not supported, since the registry is not implemented; a
 /// sector with such a piece fails activation.
-fn data_space(pieces: &[PieceActivationManifest]) -> ActorResult<DataSpace> {
+pub(crate) fn data_space(pieces: &[PieceActivationManifest]) -> ActorResult<DataSpace> {
     let mut unverified = BigInt::zero();
     for p in pieces {
         if p.verified_allocation_key.is_some() {
@@ -551,7 +551,7 @@ pub fn activate_new_sectors(
 }
 
 /// References to the items of `items` that succeeded in `batch`.
-fn successes_ref<'a, T>(batch: &BatchReturn, items: &'a [T]) -> Vec<&'a T> {
+pub(crate) fn successes_ref<'a, T>(batch: &BatchReturn, items: &'a [T]) -> Vec<&'a T> {
     items
         .iter()
         .zip(batch.codes())
@@ -562,7 +562,7 @@ fn successes_ref<'a, T>(batch: &BatchReturn, items: &'a [T]) -> Vec<&'a T> {
 
 /// Chains batches: each batch after the first covers only the successes
 /// of the one before; the result has one code per item of the first.
-fn stack(batches: &[BatchReturn]) -> BatchReturn {
+pub(crate) fn stack(batches: &[BatchReturn]) -> BatchReturn {
     let Some((first, rest)) = batches.split_first() else {
         return BatchReturn::ok(0);
     };

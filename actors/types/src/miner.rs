@@ -126,11 +126,11 @@ pub mod method {
     pub const MAX_TERMINATION_FEE_EXPORTED: u64 = 4127382196;
     /// FRC-42 `InitialPledge`.
     pub const INITIAL_PLEDGE_EXPORTED: u64 = 3180523767;
-    /// FRC-42 `GenerateSectorLocation` (not implemented by Ferrite).
+    /// FRC-42 `GenerateSectorLocation`.
     pub const GENERATE_SECTOR_LOCATION_EXPORTED: u64 = 1321604665;
-    /// FRC-42 `ValidateSectorStatus` (not implemented by Ferrite).
+    /// FRC-42 `ValidateSectorStatus`.
     pub const VALIDATE_SECTOR_STATUS_EXPORTED: u64 = 3092458564;
-    /// FRC-42 `GetNominalSectorExpiration` (not implemented by Ferrite).
+    /// FRC-42 `GetNominalSectorExpiration`.
     pub const GET_NOMINAL_SECTOR_EXPIRATION_EXPORTED: u64 = 3010055991;
 
     /// FRC-42 `SectorContentChanged`: what the miner calls on data
@@ -396,7 +396,8 @@ pub struct ProveCommitSectorsNIParams {
     pub require_activation_success: bool,
 }
 
-/// A sector update (ProveReplicaUpdates3; not implemented by Ferrite).
+/// A sector update (ProveReplicaUpdates3): a CC sector's new replica and
+/// the pieces now in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct SectorUpdateManifest {
     /// The sector.
@@ -411,7 +412,7 @@ pub struct SectorUpdateManifest {
     pub pieces: Vec<PieceActivationManifest>,
 }
 
-/// ProveReplicaUpdates3's parameters (not implemented by Ferrite).
+/// ProveReplicaUpdates3's parameters; it returns a [`crate::market::BatchReturn`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct ProveReplicaUpdates3Params {
     /// The updates.
@@ -713,6 +714,105 @@ pub struct MaxTerminationFeeReturn {
 pub struct InitialPledgeReturn {
     /// The miner's total initial pledge.
     pub initial_pledge: TokenAmount,
+}
+
+/// A sector's status, as GenerateSectorLocation reports it and
+/// ValidateSectorStatus checks it (a CBOR integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectorStatusCode {
+    /// Not live: terminated, or never committed.
+    Dead = 0,
+    /// Live and not faulty.
+    Active = 1,
+    /// Live and faulty.
+    Faulty = 2,
+}
+
+impl Serialize for SectorStatusCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
+    }
+}
+
+impl<'de> Deserialize<'de> for SectorStatusCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(Self::Dead),
+            1 => Ok(Self::Active),
+            2 => Ok(Self::Faulty),
+            other => Err(serde::de::Error::custom(format!(
+                "invalid sector status code {other}"
+            ))),
+        }
+    }
+}
+
+/// [`SectorLocation::deadline`] of a sector in no partition.
+pub const NO_DEADLINE: i64 = -1;
+/// [`SectorLocation::partition`] of a sector in no partition.
+pub const NO_PARTITION: i64 = -1;
+
+/// Where a sector is (the CBOR of this is GenerateSectorLocation's
+/// `aux_data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct SectorLocation {
+    /// The deadline, or [`NO_DEADLINE`].
+    pub deadline: i64,
+    /// The partition, or [`NO_PARTITION`].
+    pub partition: i64,
+}
+
+/// GenerateSectorLocation's parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct GenerateSectorLocationParams {
+    /// The sector.
+    pub sector_number: SectorNumber,
+}
+
+/// GenerateSectorLocation's return value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct GenerateSectorLocationReturn {
+    /// The sector's status now.
+    pub status: SectorStatusCode,
+    /// The CBOR of its [`SectorLocation`].
+    #[serde(with = "strict_bytes")]
+    pub aux_data: Vec<u8>,
+}
+
+/// ValidateSectorStatus' parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct ValidateSectorStatusParams {
+    /// The sector.
+    pub sector_number: SectorNumber,
+    /// The status to check.
+    pub status: SectorStatusCode,
+    /// The CBOR of a [`SectorLocation`], as GenerateSectorLocation gave it.
+    #[serde(with = "strict_bytes")]
+    pub aux_data: Vec<u8>,
+}
+
+/// ValidateSectorStatus' return value (transparent bool).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ValidateSectorStatusReturn {
+    /// Whether the sector has that status at that location.
+    pub valid: bool,
+}
+
+/// GetNominalSectorExpiration's parameters: the bare sector number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GetNominalSectorExpirationParams {
+    /// The sector.
+    pub sector_number: SectorNumber,
+}
+
+/// GetNominalSectorExpiration's return value (transparent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GetNominalSectorExpirationReturn {
+    /// The sector's expiration as its record holds it.
+    pub expiration: ChainEpoch,
 }
 
 // ---------------------------------------------------------------------------
@@ -1101,4 +1201,32 @@ pub struct WindowedPoSt {
     pub partitions: BitField,
     /// The proofs.
     pub proofs: Vec<PoStProof>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sector_status_codes_are_cbor_integers_and_unknown_ones_are_refused() {
+        let bytes = fvm_ipld_encoding::to_vec(&SectorStatusCode::Faulty).unwrap();
+        assert_eq!(bytes, vec![0x02]);
+        let back: SectorStatusCode = fvm_ipld_encoding::from_slice(&[0x01]).unwrap();
+        assert_eq!(back, SectorStatusCode::Active);
+        assert!(fvm_ipld_encoding::from_slice::<SectorStatusCode>(&[0x03]).is_err());
+        let params = ValidateSectorStatusParams {
+            sector_number: 7,
+            status: SectorStatusCode::Dead,
+            aux_data: fvm_ipld_encoding::to_vec(&SectorLocation {
+                deadline: NO_DEADLINE,
+                partition: NO_PARTITION,
+            })
+            .unwrap(),
+        };
+        // [7, 0, h'8220 20'] : the location [-1, -1] as a byte string.
+        assert_eq!(
+            fvm_ipld_encoding::to_vec(&params).unwrap(),
+            vec![0x83, 0x07, 0x00, 0x43, 0x82, 0x20, 0x20]
+        );
+    }
 }

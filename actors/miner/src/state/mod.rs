@@ -11,9 +11,8 @@
 //! actor, a memory store in tests); where v18 reads the runtime, callers
 //! pass plain values (the current epoch).
 //!
-//! Left out of v18 (not needed by Ferrite): replica updates, NI-PoRep,
-//! optimistic-PoSt disputes beyond keeping the proofs, and partition
-//! compaction/moving.
+//! Left out of v18 (not needed by Ferrite): optimistic-PoSt disputes
+//! beyond keeping the proofs, and moving partitions.
 
 mod bitfield_queue;
 mod deadline_assignment;
