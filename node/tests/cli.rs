@@ -363,8 +363,13 @@ fn a_corrupted_replica_stalls_nothing(home: &Path, log: &Path) {
     // and declares it faulty before the cutoff.
     let o = ferrite(home, &["proving", "info", "--json"]);
     let i: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let open = i["NextWithSectors"][0]["Open"].as_i64().unwrap();
+    // The sector's deadline may still be open (its first PoSt just landed):
+    // the declaration comes before its next window, a period later.
+    let mut open = i["NextWithSectors"][0]["Open"].as_i64().unwrap();
     let epoch = height(home);
+    while open - 125 <= epoch {
+        open += 48 * 60;
+    }
     if open - 125 > epoch {
         let n = (open - 125 - epoch).to_string();
         let adv = ferrite(home, &["chain", "advance", &n]);

@@ -45,7 +45,10 @@ impl BalanceTable {
     }
 
     /// Adds `delta` (which may be negative) to the balance of `a`; a result
-    /// below zero is an error, and a zero result removes the entry.
+    /// below zero is an error. A balance that falls to zero removes the
+    /// entry, but adding zero to an absent entry writes an explicit zero:
+    /// builtin-actors v18 does exactly this, and the table's root (so the
+    /// market's state root) must be the same.
     pub fn add(&mut self, a: &Address, delta: &TokenAmount) -> ActorResult<()> {
         let prev = self.get(a)?;
         let sum = &prev + delta;
@@ -54,10 +57,8 @@ impl BalanceTable {
                 "negative balance for {a}: {prev} + {delta}"
             )));
         }
-        if sum.is_zero() {
-            if !prev.is_zero() {
-                self.0.delete(&address_key(a)).state_err("delete balance")?;
-            }
+        if sum.is_zero() && !prev.is_zero() {
+            self.0.delete(&address_key(a)).state_err("delete balance")?;
         } else {
             self.0.set(address_key(a), sum).state_err("write balance")?;
         }

@@ -82,25 +82,7 @@ pub struct KnownBug {
 /// wrong: to be fixed, not accepted. Each entry must still differ in its
 /// scenario (the comparison fails when one no longer does, so that it is
 /// taken off this list when fixed); everything else must match.
-pub const KNOWN_BUGS: &[KnownBug] = &[
-    KnownBug {
-        scenario: "deal",
-        path: "market.locked_table[f0100]",
-        why: "v18's BalanceTable::add stores an explicit zero when it adds zero to an absent \
-              entry (unlocking the deal's zero client collateral at termination); ours \
-              leaves the entry out, so the market's state root differs",
-    },
-    KnownBug {
-        scenario: "deal",
-        path: "market.locked_table",
-        why: "the root of the table above",
-    },
-    KnownBug {
-        scenario: "deal",
-        path: "actor f05.head",
-        why: "the market's state root, over the table above",
-    },
-];
+pub const KNOWN_BUGS: &[KnownBug] = &[];
 
 /// Whether `path` matches `pattern`, where `*` matches any run of characters.
 pub fn matches(pattern: &str, path: &str) -> bool {
