@@ -18,18 +18,16 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
+use common::net::{Executed, Net};
 use common::{Actors, bundles};
-use ferrite_chain::devnet::{Devnet, DevnetSettings, RandomnessSource, TABLES};
-use ferrite_chain::genesis::{GenesisSpec, MARKET_ACTOR, POWER_ACTOR};
-use ferrite_chain::vm::VmSettings;
+use ferrite_chain::devnet::RandomnessSource;
+use ferrite_chain::genesis::{MARKET_ACTOR, POWER_ACTOR};
 use ferrite_chain::wallet::PrivateKey;
-use ferrite_proofs::ProofsConfig;
 use ferrite_proofs::post::{self, PostInput, ProvingSector};
 use ferrite_proofs::seal::{self, AddPieceInput, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
 use ferrite_proofs::update::{self, EncodeInput, Encoded, ProveInput};
-use ferrite_store::{Db, RocksDb, RocksOptions};
 use ferrite_types::{
     ActorId, PaddedPieceSize, PieceInfo, PostRandomness, SealProof, SectorId, SectorNumber,
     SectorSize, Seed, Ticket,
@@ -40,15 +38,12 @@ use fil_actor_power_state::v18 as power;
 use fil_actors_shared::v18::BatchReturn;
 use fil_actors_shared::v18::runtime::DomainSeparationTag;
 use fvm_ipld_bitfield::BitField;
-use fvm_ipld_encoding::{CborStore, RawBytes};
+use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
-use fvm_shared::message::Message;
 use fvm_shared::randomness::Randomness;
-use fvm_shared::receipt::Receipt;
 use fvm_shared::sector::{PoStProof, RegisteredPoStProof, RegisteredSealProof};
-use fvm_shared::version::NetworkVersion;
 use num_traits::Zero;
 
 /// The sector this scenario seals and updates.
@@ -56,91 +51,22 @@ const SECTOR: u64 = 1;
 /// A sector the miner never had.
 const NO_SECTOR: u64 = 999;
 
-fn init_proofs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let mut cfg = ProofsConfig::default();
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-            cfg.parameter_cache = PathBuf::from(p);
-        }
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-            cfg.parent_cache = PathBuf::from(p);
-        }
-        ferrite_proofs::init(&cfg).unwrap();
-    });
+/// The scenario's own ways to drive a [`Net`].
+trait Drive {
+    /// Sends a message signed by `key` with `params` CBOR-encoded, produces
+    /// blocks until it has executed, and returns its receipt.
+    fn exec<P: serde::Serialize + ?Sized>(
+        &self,
+        key: &PrivateKey,
+        to: Address,
+        method: u64,
+        params: &P,
+        value: TokenAmount,
+    ) -> Executed;
+    fn miner_state(&self, m: &Miner) -> miner::State;
 }
 
-/// A devnet with an owner (secp256k1, also the deal's client) and a worker
-/// (BLS, as v18 requires). Fixed keys: both bundles' runs create the same
-/// addresses and sign the same bytes.
-struct Net {
-    actors: Actors,
-    dn: Devnet,
-    owner: PrivateKey,
-    worker: PrivateKey,
-    _dir: tempfile::TempDir,
-}
-
-/// One executed message.
-struct Executed {
-    receipt: Receipt,
-    /// Why it failed, from a replay (the actors' abort messages).
-    failure: String,
-    /// The epoch it executed in.
-    epoch: i64,
-}
-
-impl Executed {
-    fn exit(&self) -> ExitCode {
-        self.receipt.exit_code
-    }
-    fn ret<T: serde::de::DeserializeOwned>(&self) -> T {
-        fvm_ipld_encoding::from_slice(self.receipt.return_data.bytes()).unwrap()
-    }
-}
-
-impl Net {
-    fn open(actors: Actors) -> Self {
-        init_proofs();
-        let dir = tempfile::tempdir().unwrap();
-        let owner =
-            PrivateKey::Secp256k1(k256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap());
-        let worker = PrivateKey::Bls(bls_signatures::PrivateKey::new([11u8; 32]));
-        let accounts = vec![
-            (owner.address().unwrap(), TokenAmount::from_whole(100_000)),
-            (worker.address().unwrap(), TokenAmount::from_whole(100_000)),
-        ];
-        let settings = DevnetSettings {
-            vm: VmSettings {
-                network_version: NetworkVersion::V25,
-                chain_id: 31415926,
-                base_fee: TokenAmount::from_atto(100),
-                circulating_supply: TokenAmount::from_whole(1_000_000),
-            },
-            genesis: GenesisSpec {
-                network_name: "miner-snap-test".to_string(),
-                accounts,
-            },
-        };
-        let db: Arc<dyn Db> = Arc::new(
-            RocksDb::open(&dir.path().join("chain"), &TABLES, RocksOptions::default()).unwrap(),
-        );
-        let dn = common::open_devnet(db, settings, actors);
-        Net {
-            actors,
-            dn,
-            owner,
-            worker,
-            _dir: dir,
-        }
-    }
-
-    fn height(&self) -> i64 {
-        self.dn.head().height()
-    }
-
-    /// Sends a message signed by `key`, produces blocks until it has
-    /// executed, and returns its receipt.
+impl Drive for Net {
     fn exec<P: serde::Serialize + ?Sized>(
         &self,
         key: &PrivateKey,
@@ -149,72 +75,11 @@ impl Net {
         params: &P,
         value: TokenAmount,
     ) -> Executed {
-        let msg = Message {
-            version: 0,
-            from: key.address().unwrap(),
-            to,
-            sequence: 0,
-            value,
-            method_num: method,
-            params: RawBytes::serialize(params).unwrap(),
-            gas_limit: 3_000_000_000,
-            gas_fee_cap: TokenAmount::from_atto(1_000),
-            gas_premium: TokenAmount::from_atto(100),
-        };
-        let cid = self.dn.push_next(msg, key).unwrap().cid().unwrap();
-        // It executes in the next block; its receipt shows with the one after.
-        self.dn.produce_block().unwrap();
-        let epoch = self.height();
-        self.dn.produce_block().unwrap();
-        let found = self.dn.search(&cid).unwrap().expect("message executed");
-        let failure = if found.receipt.exit_code.is_success() {
-            String::new()
-        } else {
-            format!("{:?}", self.dn.replay(&cid).unwrap().1.failure_info)
-        };
-        Executed {
-            receipt: found.receipt,
-            failure,
-            epoch,
-        }
-    }
-
-    /// Produces blocks until the head is `height`.
-    fn advance_to(&self, height: i64) {
-        while self.height() < height {
-            self.dn.produce_block().unwrap();
-        }
-    }
-
-    fn state<T: serde::de::DeserializeOwned>(&self, id: u64) -> T {
-        let actor = self
-            .dn
-            .actor(&Address::new_id(id), &[])
-            .unwrap()
-            .expect("actor exists");
-        self.dn
-            .blockstore()
-            .get_cbor(&actor.state)
-            .unwrap()
-            .expect("state block")
+        self.exec_raw(key, to, method, RawBytes::serialize(params).unwrap(), value)
     }
 
     fn miner_state(&self, m: &Miner) -> miner::State {
         self.state(m.id)
-    }
-
-    /// Randomness as the miner draws it (`entropy`: its address, or
-    /// nothing for the PoSt chain commit).
-    fn randomness(
-        &self,
-        source: RandomnessSource,
-        tag: DomainSeparationTag,
-        round: i64,
-        entropy: &[u8],
-    ) -> [u8; 32] {
-        self.dn
-            .randomness(source, tag as i64, round, entropy)
-            .unwrap()
     }
 }
 
@@ -757,7 +622,7 @@ fn compact(net: &Net, m: &Miner, deadline: u64, partitions: &[u64]) -> Executed 
 
 fn snap(actors: Actors) -> Trace {
     let mut trace = Trace::default();
-    let net = Net::open(actors);
+    let net = Net::open(actors, "miner-snap-test");
     let work = tempfile::tempdir().unwrap();
     let m = create_miner(&net);
     let bs = net.dn.blockstore();

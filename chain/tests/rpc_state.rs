@@ -22,13 +22,10 @@ use cid::Cid;
 use cid::multihash::Multihash;
 use common::{Actors, bundles};
 use ferrite_chain::auth::ApiAuth;
-use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
-use ferrite_chain::genesis::GenesisSpec;
+use ferrite_chain::devnet::{Devnet, DevnetSettings};
 use ferrite_chain::metrics::Metrics;
 use ferrite_chain::rpc::server::{RpcState, router};
-use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
-use ferrite_store::{Db, RocksDb, RocksOptions};
 use fil_actor_market_state::v18::{
     ClientDealProposal, DealProposal, Label, PublishStorageDealsParams, PublishStorageDealsReturn,
 };
@@ -40,30 +37,16 @@ use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use fvm_shared::piece::PaddedPieceSize;
 use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof};
-use fvm_shared::version::NetworkVersion;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 fn settings(accounts: Vec<(Address, TokenAmount)>) -> DevnetSettings {
-    DevnetSettings {
-        vm: VmSettings {
-            network_version: NetworkVersion::V25,
-            chain_id: 31415926,
-            base_fee: TokenAmount::from_atto(100),
-            circulating_supply: TokenAmount::from_whole(1_000_000),
-        },
-        genesis: GenesisSpec {
-            network_name: "test-devnet".to_string(),
-            accounts,
-        },
-    }
+    common::net::settings("test-devnet", accounts)
 }
 
 /// Opens a devnet on `actors`.
 fn open(dir: &std::path::Path, accounts: Vec<(Address, TokenAmount)>, actors: Actors) -> Devnet {
-    let db: Arc<dyn Db> =
-        Arc::new(RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default()).unwrap());
-    common::open_devnet(db, settings(accounts), actors)
+    common::net::open_in(dir, settings(accounts), actors)
 }
 
 struct Node {
@@ -708,21 +691,6 @@ async fn state_methods_answer_in_lotus_shapes_on(actors: Actors) {
     assert!(msg.contains("actor not found"), "{msg}");
 }
 
-/// The proof parameters' directories, as the other real-proof tests take them.
-fn init_proofs() {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        let mut cfg = ferrite_proofs::ProofsConfig::default();
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-            cfg.parameter_cache = p.into();
-        }
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-            cfg.parent_cache = p.into();
-        }
-        ferrite_proofs::init(&cfg).unwrap();
-    });
-}
-
 /// Seals 2 KiB CC sector `number` of `miner` for real and proves it: PC1/PC2,
 /// pre-commit, the interactive seed, C1/C2, ProveCommitSectors3.
 async fn onboard(
@@ -736,7 +704,7 @@ async fn onboard(
     use ferrite_types::{ActorId, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket};
     use fil_actors_shared::v18::runtime::DomainSeparationTag;
 
-    init_proofs();
+    common::net::init_proofs();
     let proof = SealProof::new(SectorSize::S2KiB);
     let sector = SectorId::new(ActorId(miner.id().unwrap()), SectorNumber(number));
     let entropy = fvm_ipld_encoding::to_vec(&miner).unwrap();

@@ -14,21 +14,17 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
 
+use common::net::{Executed, Net};
 use common::state::{self, DELIBERATE, KNOWN_BUGS, Snapshot};
 use common::{Actors, bundles};
-use ferrite_chain::devnet::{Devnet, DevnetSettings, RandomnessSource, TABLES};
-use ferrite_chain::genesis::{GenesisSpec, MARKET_ACTOR, POWER_ACTOR, REWARD_ACTOR};
-use ferrite_chain::vm::VmSettings;
+use ferrite_chain::devnet::RandomnessSource;
+use ferrite_chain::genesis::{MARKET_ACTOR, POWER_ACTOR, REWARD_ACTOR};
 use ferrite_chain::wallet::PrivateKey;
-use ferrite_proofs::ProofsConfig;
 use ferrite_proofs::post::{self, PostInput, ProvingSector};
 use ferrite_proofs::seal::{self, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
-use ferrite_store::{Db, RocksDb, RocksOptions};
 use ferrite_types::{
     ActorId, PieceInfo, PostRandomness, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket,
 };
@@ -37,106 +33,32 @@ use fil_actor_miner_state::v18 as miner;
 use fil_actor_power_state::v18 as power;
 use fil_actors_shared::v18::runtime::DomainSeparationTag;
 use fvm_ipld_bitfield::BitField;
-use fvm_ipld_encoding::{CborStore, RawBytes};
+use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
-use fvm_shared::message::Message;
 use fvm_shared::randomness::Randomness;
-use fvm_shared::receipt::Receipt;
 use fvm_shared::sector::PoStProof;
 use fvm_shared::sector::{RegisteredPoStProof, RegisteredSealProof};
-use fvm_shared::version::NetworkVersion;
 
-fn init_proofs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let mut cfg = ProofsConfig::default();
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-            cfg.parameter_cache = PathBuf::from(p);
-        }
-        if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-            cfg.parent_cache = PathBuf::from(p);
-        }
-        ferrite_proofs::init(&cfg).unwrap();
-    });
+/// The scenarios' own ways to drive a [`Net`].
+trait Drive {
+    /// Sends a message signed by `key` with `params` CBOR-encoded (or
+    /// none), produces blocks until it has executed, and returns its
+    /// receipt.
+    fn exec<P: serde::Serialize>(
+        &self,
+        key: &PrivateKey,
+        to: Address,
+        method: u64,
+        params: Option<&P>,
+        value: TokenAmount,
+    ) -> Executed;
+    fn miner_state(&self, id: u64) -> miner::State;
+    fn power_state(&self) -> power::State;
 }
 
-/// A devnet with an owner (secp256k1) and a worker (BLS, as v18 requires).
-struct Net {
-    actors: Actors,
-    dn: Devnet,
-    owner: PrivateKey,
-    worker: PrivateKey,
-    /// The gas fees each sender (by actor ID) burnt: the state comparison
-    /// adds them back to its balance, since gas is compared on its own.
-    burnt: RefCell<BTreeMap<u64, TokenAmount>>,
-    _dir: tempfile::TempDir,
-}
-
-/// One executed message.
-#[derive(Debug, Clone)]
-struct Executed {
-    receipt: Receipt,
-    /// Why it failed, from a replay (the actors' abort messages).
-    failure: String,
-    /// The epoch it executed in.
-    epoch: i64,
-}
-
-impl Executed {
-    fn exit(&self) -> ExitCode {
-        self.receipt.exit_code
-    }
-    fn ret<T: serde::de::DeserializeOwned>(&self) -> T {
-        fvm_ipld_encoding::from_slice(self.receipt.return_data.bytes()).unwrap()
-    }
-}
-
-impl Net {
-    fn open(actors: Actors) -> Self {
-        init_proofs();
-        let dir = tempfile::tempdir().unwrap();
-        // Fixed keys: both bundles' runs then create the same addresses.
-        let owner =
-            PrivateKey::Secp256k1(k256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap());
-        let worker = PrivateKey::Bls(bls_signatures::PrivateKey::new([11u8; 32]));
-        let accounts = vec![
-            (owner.address().unwrap(), TokenAmount::from_whole(100_000)),
-            (worker.address().unwrap(), TokenAmount::from_whole(100_000)),
-        ];
-        let settings = DevnetSettings {
-            vm: VmSettings {
-                network_version: NetworkVersion::V25,
-                chain_id: 31415926,
-                base_fee: TokenAmount::from_atto(100),
-                circulating_supply: TokenAmount::from_whole(1_000_000),
-            },
-            genesis: GenesisSpec {
-                network_name: "actors-test".to_string(),
-                accounts,
-            },
-        };
-        let db: Arc<dyn Db> = Arc::new(
-            RocksDb::open(&dir.path().join("chain"), &TABLES, RocksOptions::default()).unwrap(),
-        );
-        let dn = common::open_devnet(db, settings, actors);
-        Net {
-            actors,
-            dn,
-            owner,
-            worker,
-            burnt: RefCell::default(),
-            _dir: dir,
-        }
-    }
-
-    fn height(&self) -> i64 {
-        self.dn.head().height()
-    }
-
-    /// Sends a message signed by `key`, produces blocks until it has
-    /// executed, and returns its receipt.
+impl Drive for Net {
     fn exec<P: serde::Serialize>(
         &self,
         key: &PrivateKey,
@@ -152,113 +74,12 @@ impl Net {
         self.exec_raw(key, to, method, params, value)
     }
 
-    /// [`Net::exec`] with parameters already encoded.
-    fn exec_raw(
-        &self,
-        key: &PrivateKey,
-        to: Address,
-        method: u64,
-        params: RawBytes,
-        value: TokenAmount,
-    ) -> Executed {
-        let from = key.address().unwrap();
-        let msg = Message {
-            version: 0,
-            from,
-            to,
-            sequence: 0,
-            value,
-            method_num: method,
-            params,
-            gas_limit: 3_000_000_000,
-            gas_fee_cap: TokenAmount::from_atto(1_000),
-            gas_premium: TokenAmount::from_atto(100),
-        };
-        let (gas_limit, fee_cap, premium) = (
-            msg.gas_limit,
-            msg.gas_fee_cap.clone(),
-            msg.gas_premium.clone(),
-        );
-        let sm = self.dn.push_next(msg, key).unwrap();
-        let cid = sm.cid().unwrap();
-        // It executes in the next block; its receipt shows with the one after.
-        self.dn.produce_block().unwrap();
-        let epoch = self.height();
-        self.dn.produce_block().unwrap();
-        let found = self.dn.search(&cid).unwrap().expect("message executed");
-        let fees = fvm::gas::GasOutputs::compute(
-            found.receipt.gas_used,
-            gas_limit,
-            &self.dn.settings().base_fee,
-            &fee_cap,
-            &premium,
-        );
-        let sender = self
-            .dn
-            .lookup_id(&from, &[])
-            .unwrap()
-            .unwrap()
-            .id()
-            .unwrap();
-        *self.burnt.borrow_mut().entry(sender).or_default() +=
-            fees.base_fee_burn + fees.over_estimation_burn;
-        let failure = if found.receipt.exit_code.is_success() {
-            String::new()
-        } else {
-            let (_, ret) = self.dn.replay(&cid).unwrap();
-            format!("{:?}", ret.failure_info)
-        };
-        Executed {
-            receipt: found.receipt,
-            failure,
-            epoch,
-        }
-    }
-
-    /// Produces blocks until the head is `height`.
-    fn advance_to(&self, height: i64) {
-        while self.height() < height {
-            self.dn.produce_block().unwrap();
-        }
-    }
-
-    fn state<T: serde::de::DeserializeOwned>(&self, id: u64) -> T {
-        let actor = self
-            .dn
-            .actor(&Address::new_id(id), &[])
-            .unwrap()
-            .expect("actor exists");
-        self.dn
-            .blockstore()
-            .get_cbor(&actor.state)
-            .unwrap()
-            .expect("state block")
-    }
-
-    /// Everything the state holds now, for the comparison of the bundles.
-    fn snapshot(&self) -> Snapshot {
-        let root = self.dn.state_root(&[]).unwrap();
-        state::snapshot(self.dn.blockstore(), &root, &self.burnt.borrow())
-    }
-
     fn miner_state(&self, id: u64) -> miner::State {
         self.state(id)
     }
 
     fn power_state(&self) -> power::State {
         self.state(POWER_ACTOR)
-    }
-
-    fn randomness(
-        &self,
-        source: RandomnessSource,
-        tag: DomainSeparationTag,
-        round: i64,
-        entropy: &[u8],
-    ) -> [u8; 32] {
-        self.dn
-            .randomness(source, tag as i64, round, entropy)
-            .unwrap()
     }
 }
 
@@ -538,7 +359,7 @@ impl Trace {
 /// refused with USR_ILLEGAL_ARGUMENT and change nothing.
 fn onboarding(actors: Actors) -> Trace {
     let mut trace = Trace::default();
-    let net = Net::open(actors);
+    let net = Net::open(actors, "actors-test");
     let work = tempfile::tempdir().unwrap();
     let (m, created) = create_miner(&net);
     trace.record(&net, "CreateMiner", &created);
@@ -789,7 +610,7 @@ fn claim(net: &Net, m: &Miner) -> power::Claim {
 /// with a corrupted PoSt is refused, and with a real one the power returns.
 fn proving(actors: Actors) -> Trace {
     let mut trace = Trace::default();
-    let net = Net::open(actors);
+    let net = Net::open(actors, "actors-test");
     let work = tempfile::tempdir().unwrap();
     let (m, created) = create_miner(&net);
     trace.record(&net, "CreateMiner", &created);
@@ -1050,7 +871,7 @@ fn escrow(net: &Net, who: &Address) -> TokenAmount {
 /// paid as epochs pass. A deal with a bad client signature is refused.
 fn deal(actors: Actors) -> Trace {
     let mut trace = Trace::default();
-    let net = Net::open(actors);
+    let net = Net::open(actors, "actors-test");
     let work = tempfile::tempdir().unwrap();
     let (m, created) = create_miner(&net);
     trace.record(&net, "CreateMiner", &created);
@@ -1520,7 +1341,7 @@ fn compare(scenario: &str, ours: &Trace, official: &Trace) {
 /// and reward's getters; the market's balances.
 fn accounts_and_getters(actors: Actors) -> Trace {
     let mut trace = Trace::default();
-    let net = Net::open(actors);
+    let net = Net::open(actors, "actors-test");
     let (m, created) = create_miner(&net);
     trace.record(&net, "CreateMiner", &created);
     eprintln!(

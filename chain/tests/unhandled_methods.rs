@@ -32,18 +32,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use cid::Cid;
 use common::{Actors, bundles};
-use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES};
+use ferrite_chain::devnet::Devnet;
 use ferrite_chain::genesis::{
-    DATACAP_ACTOR, EAM_ACTOR, GenesisSpec, MARKET_ACTOR, POWER_ACTOR, REWARD_ACTOR, VERIFREG_ACTOR,
+    DATACAP_ACTOR, EAM_ACTOR, MARKET_ACTOR, POWER_ACTOR, REWARD_ACTOR, VERIFREG_ACTOR,
 };
-use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::PrivateKey;
-use ferrite_store::{Db, RocksDb, RocksOptions};
 use fil_actor_power_state::v18 as power;
 use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
@@ -52,7 +49,6 @@ use fvm_shared::error::ExitCode;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
 use fvm_shared::sector::RegisteredPoStProof;
-use fvm_shared::version::NetworkVersion;
 
 /// An FRC-42 number (at least 2^24) that is no actor's method.
 const UNKNOWN_EXPORTED: u64 = 0xFEED_BEEF;
@@ -175,29 +171,16 @@ impl Net {
     fn open(actors: Actors) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Fixed keys: both bundles' runs create the same addresses.
-        let sender =
-            PrivateKey::Secp256k1(k256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap());
-        let account = PrivateKey::Bls(bls_signatures::PrivateKey::new([11u8; 32]));
-        let settings = DevnetSettings {
-            vm: VmSettings {
-                network_version: NetworkVersion::V25,
-                chain_id: 31415926,
-                base_fee: TokenAmount::from_atto(100),
-                circulating_supply: TokenAmount::from_whole(1_000_000),
-            },
-            genesis: GenesisSpec {
-                network_name: "unhandled-methods".to_string(),
-                accounts: vec![
-                    (sender.address().unwrap(), TokenAmount::from_whole(10_000)),
-                    (account.address().unwrap(), TokenAmount::from_whole(10)),
-                ],
-            },
-        };
-        let db: Arc<dyn Db> = Arc::new(
-            RocksDb::open(&dir.path().join("chain"), &TABLES, RocksOptions::default()).unwrap(),
+        let (sender, account) = (common::net::owner_key(), common::net::worker_key());
+        let settings = common::net::settings(
+            "unhandled-methods",
+            vec![
+                (sender.address().unwrap(), TokenAmount::from_whole(10_000)),
+                (account.address().unwrap(), TokenAmount::from_whole(10)),
+            ],
         );
         Net {
-            dn: common::open_devnet(db, settings, actors),
+            dn: common::net::open_in(dir.path(), settings, actors),
             sender,
             account,
             _dir: dir,

@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{ferrite, ferrite_in, start_devnet, stderr, stdout};
+use common::{ferrite, ferrite_in, start_devnet, start_devnet_bound_by_modes, stderr, stdout};
 
 /// A failed command: exit status 1 and one line on stderr that contains
 /// every one of `wants`.
@@ -41,7 +41,7 @@ fn list_line(home: &Path, name: &str) -> Option<String> {
 fn storage_attach_list_detach_and_clear_errors() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let _node = start_devnet(home.path());
+    let _node = start_devnet_bound_by_modes(home.path());
 
     // The node's own sector directory, attached at its first start.
     let list = ferrite(home.path(), &["storage", "list"]);
@@ -131,31 +131,16 @@ fn storage_attach_list_detach_and_clear_errors() {
     assert_eq!(out.status.code(), Some(2), "clap refuses the size");
     assert!(stderr(&out).contains("lots"), "{}", stderr(&out));
 
-    // Read-only. Root ignores the mode bits through CAP_DAC_OVERRIDE, so as
-    // root the command runs with that capability dropped (setpriv, from
-    // util-linux), which makes mode 0555 refuse it as it refuses anyone else.
+    // Read-only. The node runs without the capabilities that let root
+    // ignore file modes (see `start_devnet_bound_by_modes`), so mode 0555
+    // refuses its probe file even when the tests run as root.
     let ro = data.path().join("read-only");
     std::fs::create_dir(&ro).unwrap();
     set_mode(&ro, 0o555);
-    let root = std::fs::write(ro.join("probe"), b"x").is_ok();
-    let _ = std::fs::remove_file(ro.join("probe"));
-    let out = if root {
-        std::process::Command::new("setpriv")
-            .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
-            .arg(env!("CARGO_BIN_EXE_ferrite"))
-            .arg("--home")
-            .arg(home.path())
-            .args(["storage", "attach", ro.to_str().unwrap(), "--seal"])
-            .current_dir(home.path())
-            .env_remove("FERRITE_CONFIG")
-            .output()
-            .expect("run setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
-    } else {
-        ferrite(
-            home.path(),
-            &["storage", "attach", ro.to_str().unwrap(), "--seal"],
-        )
-    };
+    let out = ferrite(
+        home.path(),
+        &["storage", "attach", ro.to_str().unwrap(), "--seal"],
+    );
     assert_one_line_error(&out, &[ro.to_str().unwrap(), "is not writable"]);
     set_mode(&ro, 0o755);
 

@@ -12,6 +12,7 @@
 #![allow(dead_code)] // each test crate uses a part of it
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
+pub mod net;
 pub mod state;
 
 use std::collections::HashMap;

@@ -49,7 +49,35 @@ pub fn start_devnet(home: &Path) -> Node {
 /// Starts `ferrite devnet ARGS` in `home`, its log to `log`, and waits for
 /// its API. Both listen on free loopback ports.
 pub fn start_devnet_with(home: &Path, args: &[&str], log: std::process::Stdio) -> Node {
-    let node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+    let cmd = Command::new(env!("CARGO_BIN_EXE_ferrite"));
+    spawn_devnet(cmd, home, args, log)
+}
+
+/// Starts `ferrite devnet` in `home` as [`start_devnet`] does, but when the
+/// tests run as root, without the capabilities that let root ignore file
+/// modes (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH; dropped with util-linux's
+/// setpriv): a directory of mode 0555 then refuses the node's writes as it
+/// refuses any other user's. The node's own files are the test's, owned by
+/// root, so it needs neither capability for them.
+pub fn start_devnet_bound_by_modes(home: &Path) -> Node {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+            .arg(env!("CARGO_BIN_EXE_ferrite"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_ferrite"))
+    };
+    spawn_devnet(cmd, home, &[], std::process::Stdio::null())
+}
+
+fn spawn_devnet(mut cmd: Command, home: &Path, args: &[&str], log: std::process::Stdio) -> Node {
+    let node = cmd
         .arg("--home")
         .arg(home)
         .args([
