@@ -146,9 +146,9 @@ enum Job {
     /// Prove the deadline window `w` (keyed by its period and index).
     Prove(DeadlineWindow),
     /// Check deadline `index` and declare before `cutoff`, for the window
-    /// open now (`key`: its period start and index).
+    /// `open` now (which keys it).
     Declare {
-        key: (ChainEpoch, u64),
+        open: DeadlineWindow,
         index: u64,
         cutoff: ChainEpoch,
     },
@@ -159,7 +159,7 @@ impl Job {
     fn key(&self) -> (u8, ChainEpoch, u64) {
         match self {
             Job::Prove(w) => (0, w.period_start, w.index),
-            Job::Declare { key, .. } => (1, key.0, key.1),
+            Job::Declare { open, .. } => (1, open.period_start, open.index),
         }
     }
 
@@ -308,7 +308,7 @@ impl WindowPoster {
             let t = plan::declaration_target(&w, count);
             if head < t.cutoff {
                 jobs.push(Job::Declare {
-                    key,
+                    open: w,
                     index: t.index,
                     cutoff: t.cutoff,
                 });
@@ -351,11 +351,14 @@ impl WindowPoster {
     async fn execute(&self, job: Job) -> Result<(), ProvingError> {
         match job {
             Job::Prove(w) => self.prove_deadline(&w).await,
-            Job::Declare { key, index, cutoff } => {
+            Job::Declare {
+                open,
+                index,
+                cutoff,
+            } => {
                 self.declare(index, cutoff).await?;
-                let w = self.chain.proving_deadline(&self.cfg.miner).await?;
                 let count = self.deadline_count().await?;
-                self.mark_declared(key, &w, count);
+                self.mark_declared((open.period_start, open.index), &open, count);
                 Ok(())
             }
         }
