@@ -10,7 +10,7 @@ use ferrite_proto::{
     ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
 };
 use ferrite_sealing::tasks::SectorFiles;
-use ferrite_sealing::{Job, JobOutput, PoRepProof};
+use ferrite_sealing::{Job, JobOutput, JobPiece, PoRepProof};
 
 fn paths_of(files: &SectorFiles, field: &str) -> Result<SectorPaths, ProtoError> {
     let host = |p: &PathBuf, name: &str| {
@@ -49,7 +49,16 @@ pub fn payload_of(job: &Job) -> Result<TaskPayload, ProtoError> {
             proof: *proof,
             paths: paths_of(files, "add_piece.paths")?,
             existing: existing.clone(),
-            adding: adding.iter().map(|s| PieceToAdd::Filler(*s)).collect(),
+            adding: adding
+                .iter()
+                .map(|piece| match piece {
+                    JobPiece::Zeros(size) => Ok(PieceToAdd::Filler(*size)),
+                    JobPiece::Deal { deal, .. } => Err(ProtoError::invalid(
+                        "add_piece.adding",
+                        format!("deal {deal}: deal data does not travel to workers yet"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
         }),
         Job::Pc1 {
             proof,
@@ -107,7 +116,7 @@ pub fn job_of(sector: ferrite_types::SectorId, payload: TaskPayload) -> Result<J
             let mut adding = Vec::with_capacity(t.adding.len());
             for piece in t.adding {
                 match piece {
-                    PieceToAdd::Filler(size) => adding.push(size),
+                    PieceToAdd::Filler(size) => adding.push(JobPiece::Zeros(size)),
                     PieceToAdd::Deal(d) => {
                         return Err(format!(
                             "deal {}: this worker writes only filler pieces; deal data is not wired yet",
@@ -214,7 +223,7 @@ mod tests {
                 proof,
                 files: files.clone(),
                 existing: vec![],
-                adding: vec![PaddedPieceSize::new(2048).unwrap()],
+                adding: vec![JobPiece::Zeros(PaddedPieceSize::new(2048).unwrap())],
             },
             Job::Pc2 {
                 proof,

@@ -125,6 +125,7 @@ mod tests {
             comm_r: CommR([n as u8; 32]),
             comm_d: None,
             ticket_epoch: 1,
+            deals_end: 0,
         }
     }
 

@@ -20,6 +20,11 @@ use fvm_shared::clock::ChainEpoch;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 
+use crate::DealPiece;
+
+/// The storage market actor (f05), notified of each deal piece activated.
+const STORAGE_MARKET_ACTOR: Address = Address::new_id(5);
+
 /// Randomness tags (Filecoin's domain separation).
 const TAG_SEAL_RANDOMNESS: i64 = 5;
 const TAG_INTERACTIVE_SEAL_CHALLENGE_SEED: i64 = 6;
@@ -62,6 +67,9 @@ pub struct PreCommitInput {
     pub comm_d: Option<CommD>,
     /// The epoch its ticket was drawn at.
     pub ticket_epoch: ChainEpoch,
+    /// The latest end epoch of its deals (0 for committed capacity): the
+    /// sector must not expire before it.
+    pub deals_end: ChainEpoch,
 }
 
 /// The chain steps of one miner.
@@ -121,8 +129,10 @@ impl ChainSteps {
                     sector_number: s.number,
                     sealed_cid: s.comm_r.to_cid(),
                     seal_rand_epoch: s.ticket_epoch,
+                    // v18 activates deals through the prove-commit's
+                    // piece manifests, not deal IDs here.
                     deal_ids: vec![],
-                    expiration: head + self.cfg.sector_lifetime,
+                    expiration: (head + self.cfg.sector_lifetime).max(s.deals_end),
                     unsealed_cid: match s.comm_d {
                         Some(d) => miner::CompactCommD::of(d.to_cid()),
                         None => miner::CompactCommD::empty(),
@@ -173,13 +183,46 @@ impl ChainSteps {
         Ok(Some((Seed(bytes), epoch)))
     }
 
+    /// The activation manifest of each deal piece: its CID and size, and a
+    /// notification to the storage market with the deal ID, so the market
+    /// activates the deal (builtin-actors' `SectorContentChanged`). Fillers
+    /// are left out: the miner computes CommD from these pieces and pads
+    /// with zeros, as the fillers are.
+    pub fn piece_manifests(
+        deals: &[&DealPiece],
+    ) -> Result<Vec<miner::PieceActivationManifest>, ChainError> {
+        deals
+            .iter()
+            .map(|d| {
+                let payload = RawBytes::serialize(d.deal.0).map_err(|e| {
+                    ChainError::Internal(anyhow::anyhow!("encode deal ID {}: {e}", d.deal))
+                })?;
+                Ok(miner::PieceActivationManifest {
+                    cid: d.piece.comm_p.to_cid(),
+                    size: fvm_shared::piece::PaddedPieceSize(d.piece.size.bytes()),
+                    verified_allocation_key: None,
+                    notify: vec![miner::DataActivationNotification {
+                        address: STORAGE_MARKET_ACTOR,
+                        payload,
+                    }],
+                })
+            })
+            .collect()
+    }
+
     /// Sends `ProveCommitSectors3` for one sector with its C2 proof (the
-    /// caller verifies the proof first); returns the message's CID.
-    pub async fn send_prove_commit(&self, number: u64, proof: &[u8]) -> Result<Cid, ChainError> {
+    /// caller verifies the proof first) and the activation manifests of its
+    /// deal pieces; returns the message's CID.
+    pub async fn send_prove_commit(
+        &self,
+        number: u64,
+        proof: &[u8],
+        deals: &[&DealPiece],
+    ) -> Result<Cid, ChainError> {
         let params = miner::ProveCommitSectors3Params {
             sector_activations: vec![miner::SectorActivationManifest {
                 sector_number: number,
-                pieces: vec![],
+                pieces: Self::piece_manifests(deals)?,
             }],
             sector_proofs: vec![RawBytes::new(proof.to_vec())],
             aggregate_proof: RawBytes::default(),
@@ -204,6 +247,11 @@ impl ChainSteps {
     /// it failed).
     pub async fn executed(&self, cid: &Cid) -> Result<Option<Execution>, ChainError> {
         self.chain.search(cid).await
+    }
+
+    /// The chain head's epoch.
+    pub async fn head(&self) -> Result<ChainEpoch, ChainError> {
+        Ok(self.chain.head().await?.height)
     }
 
     /// The seal proof of the miner's sectors, from its sector size on chain.

@@ -39,6 +39,7 @@ use tracing::{error, info, instrument, warn};
 use crate::batch::{BatchConfig, PreCommitBatch};
 use crate::chain::{ChainSteps, PreCommitInput};
 use crate::job::Executor;
+use crate::packing::{PackingConfig, deal_pieces};
 use crate::records::Records;
 use crate::tasks::{SectorStorage, Tasks};
 use crate::{
@@ -66,6 +67,12 @@ pub struct Pipeline {
     busy: Mutex<HashSet<SectorNumber>>,
     /// Sectors waiting to be precommitted together.
     batch: Mutex<PreCommitBatch>,
+    /// Serializes each read-modify-write of a record between a step and
+    /// [`Pipeline::add_piece`], which may queue a piece in a sector whose
+    /// AddPiece task is running.
+    writing: Mutex<()>,
+    /// When sectors with deal pieces start sealing.
+    packing: PackingConfig,
 }
 
 /// Holds a sector in [`Pipeline::busy`] while it is stepped.
@@ -155,6 +162,8 @@ impl Pipeline {
             allocating: Mutex::new(()),
             busy: Mutex::new(HashSet::new()),
             batch: Mutex::new(PreCommitBatch::new(BatchConfig::default())),
+            writing: Mutex::new(()),
+            packing: PackingConfig::default(),
         })
     }
 
@@ -202,6 +211,12 @@ impl Pipeline {
     /// message, at once).
     pub fn with_precommit_batch(self, config: BatchConfig) -> Self {
         *lock(&self.batch) = PreCommitBatch::new(config);
+        self
+    }
+
+    /// Packs deal pieces with `config` (default: [`PackingConfig::default`]).
+    pub fn with_packing(mut self, config: PackingConfig) -> Self {
+        self.packing = config;
         self
     }
 
@@ -255,6 +270,66 @@ impl Pipeline {
             record
         };
         info!(sector = %record.id, "pledged a committed-capacity sector");
+        Ok(record.id.number)
+    }
+
+    /// Puts a published deal's piece into a sector: the open sector with
+    /// the least room that still fits it, or a new one. The AddPiece task
+    /// then writes it (a piece assigned while the sector's AddPiece task
+    /// runs is written by the next one). Refused, with the reason, when the
+    /// deal starts too soon to be sealed first, or its piece is larger than
+    /// a sector. Returns the sector's number.
+    pub async fn add_piece(&self, deal: crate::DealPiece) -> Result<SectorNumber, SealingError> {
+        let proof = self
+            .chain
+            .seal_proof()
+            .await
+            .map_err(|e| unavailable("read the miner's sector size", e))?;
+        let head = self
+            .chain
+            .head()
+            .await
+            .map_err(|e| unavailable("read the chain head", e))?;
+        crate::packing::check_start(&deal, ChainEpoch(head), &self.packing)
+            .map_err(|reason| SealingError::PieceRefused { deal: deal.deal, reason })?;
+        let sector = ferrite_types::PaddedPieceSize::from(proof.sector_size()).bytes();
+        if deal.piece.size.bytes() > sector {
+            return Err(SealingError::PieceRefused {
+                deal: deal.deal,
+                reason: format!(
+                    "its piece of {} bytes is larger than a {} sector",
+                    deal.piece.size,
+                    proof.sector_size()
+                ),
+            });
+        }
+        let records = self.sectors().await?;
+        let event = Event::AssignPiece {
+            piece: deal.clone(),
+        };
+        for number in crate::packing::candidates(&records, deal.piece.size.bytes()) {
+            let _writing = lock(&self.writing);
+            let record = self.record(number)?;
+            // Another piece may have taken the room since the scan.
+            if let Ok(next) = record.apply(event.clone(), &self.policy, now_secs()) {
+                self.records.put(&next).context("write sector record")?;
+                info!(sector = %record.id, deal = %deal.deal, to = next.state.name(), "assigned a deal piece");
+                return Ok(number);
+            }
+        }
+        let record = {
+            let _one_at_a_time = lock(&self.allocating);
+            let number = self.records.next_number().context("read sector counter")?;
+            let now = now_secs();
+            let record = SectorRecord::new(SectorId::new(self.miner, number), proof, now)
+                .apply(event, &self.policy, now)
+                .map_err(SealingError::Refused)?;
+            self.records
+                .insert_new(&record)
+                .context("write new sector record")?;
+            record
+        };
+        info!(sector = %record.id, deal = %deal.deal, "opened a sector for a deal piece");
         Ok(record.id.number)
     }
 
@@ -315,6 +390,9 @@ impl Pipeline {
             return Ok(false);
         };
         let event_name = event.name();
+        let _writing = lock(&self.writing);
+        // Read again: `add_piece` may have queued a piece meanwhile.
+        let record = self.record(number)?;
         match record.apply(event, &self.policy, now_secs()) {
             Ok(next) => {
                 self.records.put(&next).context("write sector record")?;
@@ -379,10 +457,16 @@ impl Pipeline {
             match self.sectors().await {
                 Ok(records) => {
                     for r in records {
-                        let idle = matches!(
-                            r.state.next_action(&self.policy),
-                            Action::WaitPieces | Action::AwaitOperator | Action::None
-                        );
+                        let idle = match r.state.next_action(&self.policy) {
+                            // A sector with deal pieces is checked for its
+                            // start of sealing.
+                            Action::WaitPieces => !matches!(
+                                &r.state,
+                                SectorState::Packing { base } if deal_pieces(&base.pieces).next().is_some()
+                            ),
+                            Action::AwaitOperator | Action::None => true,
+                            _ => false,
+                        };
                         let number = r.id.number;
                         if idle || lock(&self.busy).contains(&number) {
                             continue;
@@ -434,6 +518,19 @@ impl Pipeline {
         let id = record.id;
         let n = id.number.0;
         let event = match (action, &record.state) {
+            (Action::WaitPieces, S::Packing { base }) if deal_pieces(&base.pieces).next().is_some() => {
+                let head = match self.chain.head().await {
+                    Ok(h) => Some(ChainEpoch(h)),
+                    Err(e) => {
+                        warn!("read the chain head for packing: {e:#}");
+                        None
+                    }
+                };
+                crate::packing::seal_now(record, now_secs(), &self.packing, || head).map(|why| {
+                    info!(sector = %id, reason = ?why, "closing the sector to new pieces");
+                    Event::StartSealing
+                })
+            }
             (Action::WaitPieces | Action::AwaitOperator | Action::None, _) => None,
             (Action::Retry { after }, _) => {
                 let since = record.since_secs().unwrap_or(0);
@@ -495,6 +592,10 @@ impl Pipeline {
                         comm_r: sealed.comm_r,
                         comm_d: (!is_cc(&base.pieces)).then_some(sealed.comm_d),
                         ticket_epoch: sealed.ticket.epoch.0,
+                        deals_end: deal_pieces(&base.pieces)
+                            .map(|d| d.end.0)
+                            .max()
+                            .unwrap_or(0),
                     };
                     self.precommit_batched(input).await?
                 }
@@ -563,7 +664,11 @@ impl Pipeline {
                         .verify(id, base.proof, sealed, challenge, proof)
                         .await
                     {
-                        Ok(true) => Some(match self.chain.send_prove_commit(n, &proof.0).await {
+                        Ok(true) => Some(match self
+                            .chain
+                            .send_prove_commit(n, &proof.0, &deal_pieces(&base.pieces).collect::<Vec<_>>())
+                            .await
+                        {
                             Ok(cid) => Event::ProveCommitSent {
                                 message: MessageCid(cid.to_string()),
                             },

@@ -71,6 +71,14 @@ pub enum SealingError {
     /// again later. The sector's record is unchanged.
     #[error("retry later: {0:#}")]
     Transient(anyhow::Error),
+    /// A deal piece that cannot be sealed in time, or at all.
+    #[error("deal {deal} refused: {reason}")]
+    PieceRefused {
+        /// The deal.
+        deal: DealId,
+        /// Why.
+        reason: String,
+    },
     /// An operator command that does not fit the sector's state.
     #[error("refused: {0}")]
     Refused(TransitionError),

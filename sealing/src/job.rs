@@ -18,7 +18,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -26,7 +26,8 @@ use ferrite_cluster::TaskKind;
 use ferrite_proofs::seal::{self, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
 use ferrite_proofs::{ProofsError, Stage, Workers};
 use ferrite_types::{
-    CommD, CommR, PaddedPieceSize, PieceInfo, SealProof, SectorId, Seed, Ticket, UnpaddedPieceSize,
+    CommD, CommR, DealId, PaddedPieceSize, PieceInfo, SealProof, SectorId, Seed, Ticket,
+    UnpaddedPieceSize,
 };
 use tracing::{info, warn};
 
@@ -36,8 +37,8 @@ use crate::{Pc1Output, PoRepProof};
 /// One sealing task's work, with every file named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    /// Writes zero fillers of the `adding` sizes after the `existing` pieces
-    /// of the unsealed file.
+    /// Writes the `adding` pieces (deal data or zero fillers) after the
+    /// `existing` pieces of the unsealed file.
     AddPiece {
         /// The sector's proof kind.
         proof: SealProof,
@@ -45,8 +46,8 @@ pub enum Job {
         files: SectorFiles,
         /// The pieces already in the unsealed file, in order.
         existing: Vec<PaddedPieceSize>,
-        /// The fillers to write after them, in order.
-        adding: Vec<PaddedPieceSize>,
+        /// The pieces to write after them, in order.
+        adding: Vec<JobPiece>,
     },
     /// PC1 over the unsealed file.
     Pc1 {
@@ -146,6 +147,35 @@ impl Job {
             Job::C2 { .. } => Stage::C2,
             // Finalize is file work, light enough for the verify slot.
             Job::Finalize { .. } => Stage::Verify,
+        }
+    }
+}
+
+/// A piece an AddPiece [`Job`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobPiece {
+    /// Zeros of this padded size.
+    Zeros(PaddedPieceSize),
+    /// A deal's payload, read from a file on the host that runs the job and
+    /// zero-filled up to the piece's unpadded size (as Boost and Curio pad a
+    /// payload shorter than its piece).
+    Deal {
+        /// The deal, for errors and logs.
+        deal: DealId,
+        /// The piece the deal names; the caller checks the CommP written
+        /// against it.
+        piece: PieceInfo,
+        /// The payload's file.
+        path: PathBuf,
+    },
+}
+
+impl JobPiece {
+    /// The padded size the piece takes in the sector.
+    pub fn size(&self) -> PaddedPieceSize {
+        match self {
+            JobPiece::Zeros(s) => *s,
+            JobPiece::Deal { piece, .. } => piece.size,
         }
     }
 }
@@ -316,11 +346,37 @@ pub fn execute(job: Job) -> Result<JobOutput, ProofsError> {
     }
 }
 
+/// The bytes AddPiece reads for `piece`: zeros, or a deal's payload from its
+/// file, zero-filled to the piece's unpadded size. A payload larger than the
+/// piece is refused before anything is written.
+fn piece_source(piece: &JobPiece) -> Result<Box<dyn Read>, ProofsError> {
+    let size = piece.size().unpadded().bytes();
+    match piece {
+        JobPiece::Zeros(_) => Ok(Box::new(std::io::repeat(0).take(size))),
+        JobPiece::Deal { deal, path, .. } => {
+            let file = fs::File::open(path)
+                .with_context(|| format!("open the data of deal {deal} at {}", path.display()))?;
+            let len = file
+                .metadata()
+                .with_context(|| format!("stat {}", path.display()))?
+                .len();
+            if len > size {
+                return Err(ProofsError::InvalidInput(format!(
+                    "deal {deal}: its data at {} has {len} bytes, more than the piece's {size} unpadded bytes",
+                    path.display()
+                )));
+            }
+            let payload = std::io::BufReader::with_capacity(1 << 20, file).take(len);
+            Ok(Box::new(payload.chain(std::io::repeat(0).take(size - len))))
+        }
+    }
+}
+
 fn add_pieces(
     proof: SealProof,
     files: &SectorFiles,
     existing: &[PaddedPieceSize],
-    adding: &[PaddedPieceSize],
+    adding: &[JobPiece],
 ) -> Result<Vec<PieceInfo>, ProofsError> {
     let mut sizes: Vec<UnpaddedPieceSize> = existing.iter().map(|p| p.unpadded()).collect();
     let used: u64 = existing.iter().map(|p| p.bytes()).sum();
@@ -331,8 +387,8 @@ fn add_pieces(
         // part of them, after the recorded ones: drop them.
         truncate_staged(&files.unsealed, used)?;
         let mut written = Vec::with_capacity(adding.len());
-        for padded in adding {
-            let size = padded.unpadded();
+        for piece in adding {
+            let size = piece.size().unpadded();
             let out = seal::add_piece(
                 &seal::AddPieceInput {
                     proof,
@@ -340,7 +396,7 @@ fn add_pieces(
                     size,
                     existing: sizes.clone(),
                 },
-                std::io::repeat(0).take(size.bytes()),
+                piece_source(piece)?,
             )?;
             sizes.push(size);
             written.push(out.piece);

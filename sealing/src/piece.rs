@@ -6,13 +6,24 @@
 //! both, purely from sizes: the AddPiece task then writes them and reports
 //! their CommPs.
 
+use std::path::PathBuf;
+
 use ferrite_types::{ChainEpoch, DealId, PaddedPieceSize, PieceInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::TransitionError;
 
+/// Where a deal piece's data is read from when AddPiece writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PieceData {
+    /// A file on the node (the market's staging area) holding the piece's
+    /// payload: at most its unpadded size, zero-filled up to it as Boost and
+    /// Curio do. A remote worker fetches it from the node over HTTP.
+    File(PathBuf),
+}
+
 /// A deal's piece, as the market hands it to sealing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealPiece {
     /// The piece's commitment and padded size, from the deal proposal.
     pub piece: PieceInfo,
@@ -22,10 +33,12 @@ pub struct DealPiece {
     pub start: ChainEpoch,
     /// The deal's end epoch: the sector must not expire before it.
     pub end: ChainEpoch,
+    /// Where its data is.
+    pub data: PieceData,
 }
 
 /// A piece written into a sector's unsealed data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SectorPiece {
     /// A deal's data.
     Deal(DealPiece),
@@ -45,7 +58,7 @@ impl SectorPiece {
 }
 
 /// A piece the AddPiece task must write next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PieceToAdd {
     /// A deal's piece, read from the market's staging area.
     Deal(DealPiece),
@@ -77,7 +90,7 @@ impl PieceToAdd {
                 "deal {} has CommP {} but AddPiece computed {}",
                 d.deal, d.piece.comm_p, reported.comm_p
             )),
-            PieceToAdd::Deal(d) => Ok(SectorPiece::Deal(*d)),
+            PieceToAdd::Deal(d) => Ok(SectorPiece::Deal(d.clone())),
             PieceToAdd::Filler(_) => Ok(SectorPiece::Filler(reported)),
         }
     }
@@ -132,6 +145,46 @@ pub(crate) fn place(
     Ok(adding)
 }
 
+/// The pieces to write to place every deal of `deals` after `pieces`,
+/// largest first (a piece never needs alignment fillers after a larger
+/// one), each with its alignment fillers; refused if they do not all fit.
+pub(crate) fn place_all(
+    pieces: &[SectorPiece],
+    deals: &[DealPiece],
+    sector_bytes: u64,
+) -> Result<Vec<PieceToAdd>, TransitionError> {
+    let mut order: Vec<&DealPiece> = deals.iter().collect();
+    order.sort_by_key(|d| std::cmp::Reverse(d.piece.size.bytes()));
+    let mut layout: Vec<SectorPiece> = pieces.to_vec();
+    let mut adding = Vec::new();
+    for deal in order {
+        for p in place(&layout, deal.clone(), sector_bytes)? {
+            layout.push(as_planned(&p));
+            adding.push(p);
+        }
+    }
+    Ok(adding)
+}
+
+/// A piece to write as if written (a filler with a placeholder commitment:
+/// only sizes matter for placing what comes after it).
+fn as_planned(p: &PieceToAdd) -> SectorPiece {
+    match p {
+        PieceToAdd::Deal(d) => SectorPiece::Deal(d.clone()),
+        PieceToAdd::Filler(size) => SectorPiece::Filler(PieceInfo {
+            comm_p: ferrite_types::CommP([0; 32]),
+            size: *size,
+        }),
+    }
+}
+
+/// The sector's pieces once `adding` is written.
+pub(crate) fn planned(base: &crate::SectorBase, adding: &[PieceToAdd]) -> Vec<SectorPiece> {
+    let mut out = base.pieces.clone();
+    out.extend(adding.iter().map(as_planned));
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -159,6 +212,7 @@ mod tests {
             deal: DealId(7),
             start: ChainEpoch(100),
             end: ChainEpoch(1000),
+            data: PieceData::File(PathBuf::from("/staging/7")),
         }
     }
 
@@ -183,6 +237,24 @@ mod tests {
     fn a_deal_piece_is_aligned_to_its_size() {
         let pieces = [filler(128)];
         let adding = place(&pieces, deal(512), 2048).unwrap();
+    // Several deals go largest first, so only the first needs alignment.
+    let small = DealPiece {
+        piece: PieceInfo {
+            comm_p: CommP([2; 32]),
+            size: padded(128),
+        },
+        ..deal(512)
+    };
+    let all = place_all(&[], &[small.clone(), deal(512), small.clone()], 2048).unwrap();
+    assert_eq!(
+        all,
+        vec![
+            PieceToAdd::Deal(deal(512)),
+            PieceToAdd::Deal(small.clone()),
+            PieceToAdd::Deal(small.clone()),
+        ]
+    );
+    assert!(place_all(&[], &[deal(1024), deal(1024), small], 2048).is_err());
         assert_eq!(
             adding,
             vec![

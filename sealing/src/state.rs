@@ -6,10 +6,10 @@ use ferrite_types::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::piece::{fillers, place, used_bytes};
+use crate::piece::{fillers, place, place_all, planned, used_bytes};
 use crate::{
-    Action, Attempts, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd, PoRepProof,
-    RetryPolicy, SectorPiece, Task, TransitionError,
+    Action, Attempts, DealPiece, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd,
+    PoRepProof, RetryPolicy, SectorPiece, Task, TransitionError,
 };
 
 /// What every live sector carries, whatever its stage.
@@ -93,6 +93,7 @@ pub struct Failure {
 ///
 /// ```text
 ///  new -> Packing --AssignPiece--> AddPiece --PieceAdded (a deal piece)--> Packing
+///           |                   (AssignPiece queues a piece for the next AddPiece)
 ///           |                        ^    |
 ///           +--StartSealing----------+    +--PieceAdded (closing fillers)--> Pc1
 ///           +--StartSealing (already full)---------------------------------> Pc1
@@ -145,6 +146,10 @@ pub enum SectorState {
         adding: Vec<PieceToAdd>,
         /// Where the sector goes once they are written.
         then: AfterAddPiece,
+        /// Deal pieces assigned while this AddPiece ran, written by the
+        /// next one (largest first).
+        #[serde(default)]
+        queued: Vec<DealPiece>,
     },
     /// Running PC1 (with a fresh ticket).
     Pc1 {
@@ -536,6 +541,28 @@ impl SectorState {
                     base: base.clone(),
                     adding,
                     then: AfterAddPiece::Packing,
+                    queued: Vec::new(),
+                })
+            }
+            (
+                S::AddPiece {
+                    base,
+                    adding,
+                    then: AfterAddPiece::Packing,
+                    queued,
+                },
+                Event::AssignPiece { piece },
+            ) => {
+                let mut more = queued.clone();
+                more.push(piece);
+                // Refused, and nothing changes, if the pieces would not fit
+                // after those being written.
+                place_all(&planned(base, adding), &more, base.sector_bytes())?;
+                Ok(S::AddPiece {
+                    base: base.clone(),
+                    adding: adding.clone(),
+                    then: AfterAddPiece::Packing,
+                    queued: more,
                 })
             }
             (S::Packing { base }, Event::StartSealing) => {
@@ -551,22 +578,35 @@ impl SectorState {
                         base: base.clone(),
                         adding,
                         then: AfterAddPiece::Seal,
+                        queued: Vec::new(),
                     })
                 }
             }
-            (S::AddPiece { base, adding, then }, Event::PieceAdded { pieces }) => {
-                match written(adding, &pieces) {
-                    Err(reason) => Ok(fail(FailureKind::Seal, reason, self.clone())),
-                    Ok(new) => {
-                        let mut base = base.clone();
-                        base.pieces.extend(new);
-                        Ok(match then {
-                            AfterAddPiece::Packing => S::Packing { base },
-                            AfterAddPiece::Seal => S::Pc1 { base },
-                        })
-                    }
+            (
+                S::AddPiece {
+                    base,
+                    adding,
+                    then,
+                    queued,
+                },
+                Event::PieceAdded { pieces },
+            ) => match written(adding, &pieces) {
+                Err(reason) => Ok(fail(FailureKind::Seal, reason, self.clone())),
+                Ok(new) => {
+                    let mut base = base.clone();
+                    base.pieces.extend(new);
+                    Ok(match then {
+                        AfterAddPiece::Packing if !queued.is_empty() => S::AddPiece {
+                            adding: place_all(&base.pieces, queued, base.sector_bytes())?,
+                            base,
+                            then: AfterAddPiece::Packing,
+                            queued: Vec::new(),
+                        },
+                        AfterAddPiece::Packing => S::Packing { base },
+                        AfterAddPiece::Seal => S::Pc1 { base },
+                    })
                 }
-            }
+            },
 
             // PreCommit.
             (

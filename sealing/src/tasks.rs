@@ -35,7 +35,7 @@ use ferrite_proofs::{ProofsError, Stage, Workers};
 use ferrite_types::{PaddedPieceSize, PieceInfo, SealProof, SectorId, SectorSize};
 use tracing::{info, warn};
 
-use crate::job::{Executor, Job, JobOutput, LocalExecutor, internal};
+use crate::job::{Executor, Job, JobOutput, JobPiece, LocalExecutor, internal};
 use crate::{Challenge, Pc1Output, PieceToAdd, PoRepProof, Sealed, SectorPiece};
 
 /// The name of C1's output in the cache directory.
@@ -394,8 +394,8 @@ impl Tasks {
     }
 
     /// AddPiece: writes `adding` after the `existing` pieces; returns the
-    /// commitment of each piece written. Only fillers (zeros) are written
-    /// here; deal data needs the market's staging area.
+    /// commitment of each piece written. Deal pieces are read from their
+    /// [`PieceData`](crate::PieceData); fillers are zeros.
     pub async fn add_pieces(
         &self,
         id: SectorId,
@@ -404,26 +404,26 @@ impl Tasks {
         adding: &[PieceToAdd],
     ) -> Result<Vec<PieceInfo>, TaskError> {
         let existing: Vec<PaddedPieceSize> = existing.iter().map(|p| p.info().size).collect();
-        let mut fillers = Vec::with_capacity(adding.len());
-        for piece in adding {
-            match piece {
-                PieceToAdd::Filler(size) => fillers.push(*size),
-                PieceToAdd::Deal(d) => {
-                    return Err(ProofsError::InvalidInput(format!(
-                        "deal {}: writing deal data is not wired to the market's staging area yet",
-                        d.deal
-                    ))
-                    .into());
-                }
-            }
-        }
+        let pieces: Vec<JobPiece> = adding
+            .iter()
+            .map(|piece| match piece {
+                PieceToAdd::Filler(size) => JobPiece::Zeros(*size),
+                PieceToAdd::Deal(d) => match &d.data {
+                    crate::PieceData::File(path) => JobPiece::Deal {
+                        deal: d.deal,
+                        piece: d.piece,
+                        path: path.clone(),
+                    },
+                },
+            })
+            .collect();
         let out = self
             .place_and_run(id, TaskKind::AddPiece, proof.sector_size(), |files| {
                 Job::AddPiece {
                     proof,
                     files,
                     existing,
-                    adding: fillers,
+                    adding: pieces,
                 }
             })
             .await?;

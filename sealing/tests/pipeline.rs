@@ -83,6 +83,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
             comm_r: sealed.comm_r,
             comm_d: None,
             ticket_epoch: sealed.ticket.epoch.0,
+            deals_end: 0,
         }])
         .await
         .unwrap();
@@ -126,7 +127,7 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     let SectorState::ProveCommitReady { proof, .. } = &r.state else {
         unreachable!()
     };
-    let first_prove_commit = net.steps.send_prove_commit(n.0, &proof.0).await.unwrap();
+    let first_prove_commit = net.steps.send_prove_commit(n.0, &proof.0, &[]).await.unwrap();
     drop(pipeline);
 
     // The rest runs as the node runs it: `Pipeline::run` over every sector.

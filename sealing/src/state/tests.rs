@@ -33,6 +33,7 @@ fn deal(id: u64, size: u64) -> DealPiece {
         deal: DealId(id),
         start: ChainEpoch(1000),
         end: ChainEpoch(100_000),
+        data: crate::piece::PieceData::File(std::path::PathBuf::from(format!("/staging/{id}"))),
     }
 }
 
