@@ -40,6 +40,9 @@ pub struct SealingConfig {
     /// `[sealing.precommit_batch]`: sectors per PreCommitSectorBatch2 and how
     /// long a batch waits to fill.
     pub precommit_batch: ferrite_sealing::BatchConfig,
+    /// `[sealing.packing]`: how long a sector with deal pieces waits for
+    /// more, and the epochs sealing takes (deals starting sooner are refused).
+    pub packing: ferrite_sealing::PackingConfig,
 }
 
 impl Default for SealingConfig {
@@ -49,6 +52,7 @@ impl Default for SealingConfig {
                 max_sectors: 16,
                 wait_secs: 5,
             },
+            packing: ferrite_sealing::PackingConfig::default(),
         }
     }
 }

@@ -191,7 +191,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                 )?
                 .with_storage(storage.clone())?
                 .with_executor(cluster.clone())
-                .with_precommit_batch(cfg.sealing.precommit_batch),
+                .with_precommit_batch(cfg.sealing.precommit_batch)
+                .with_packing(cfg.sealing.packing),
             )),
             _ => None,
         };
