@@ -1,5 +1,42 @@
-//! ferrite-market (not built yet): storage deals.
+//! ferrite-market: storage deals, from the client's proposal to the deal's
+//! activation, over the protocols real clients speak.
 //!
-//! It will own the deal API (Boost's `DealParams` over HTTP/JSON) and deal
-//! state machine, data transfer and offline import, CommP while streaming,
-//! PublishStorageDeals, packing pieces into sectors, and the piece index.
+//! What is here so far (the node does not run a market service yet):
+//!
+//! - [`wire`]: Boost's deal messages (`DealParams`, `DealResponse`, status
+//!   and ask) in cbor-gen's map encoding, with the v18 `ClientDealProposal`
+//!   embedded as the market actor sees it; decoding is tolerant the way Go
+//!   clients need (1.2.1 fields over 1.2.0, unknown keys skipped).
+//! - [`net`]: a libp2p host (TCP, Noise, Yamux, identify, ping) serving
+//!   `/fil/storage/mk/1.2.0` and `1.2.1`, `/fil/storage/status/1.2.0` and
+//!   `/fil/storage/ask/1.1.0` to a [`net::DealProtocols`] handler, reading one
+//!   CBOR item per stream with Boost's deadlines; and the client side.
+//! - [`checks`]: the pure checks before a deal is accepted, each
+//!   [`checks::Rejection`] with its own reason; [`filter`]: the operator's
+//!   external deal filter, with a timeout.
+//! - [`deal`]: the pure deal state machine (transfer, CommP check, publish
+//!   exactly once, sector, activation, expiry) and [`records`], its durable
+//!   records in ferrite-store; [`publish`]: PublishStorageDeals batches.
+//! - [`config`]: `[market]`, validated once.
+//!
+//! Data flow, once the node drives it: a `DealParams` arrives over libp2p →
+//! [`checks::check_deal`] and the [`filter`] → a [`records::DealRecord`] in
+//! Accepted → the transfer (HTTP pull or `deals import-data`) with CommP
+//! computed as the bytes stream in → Staged → a [`publish::PublishBatch`] →
+//! Published with its deal ID → `ferrite_sealing::Pipeline::add_piece` → the
+//! sector's prove-commit activates it on chain (its piece manifest notifies
+//! the market actor) → Active, paid over epochs, then Expired or Slashed.
+
+pub mod checks;
+pub mod config;
+pub mod deal;
+pub mod error;
+pub mod filter;
+pub mod net;
+pub mod publish;
+pub mod records;
+pub mod wire;
+
+pub use config::MarketConfig;
+pub use deal::{DealAction, DealEvent, DealState, DealUuid};
+pub use error::{DealTransitionError, MarketError};

@@ -290,8 +290,12 @@ impl Pipeline {
             .head()
             .await
             .map_err(|e| unavailable("read the chain head", e))?;
-        crate::packing::check_start(&deal, ChainEpoch(head), &self.packing)
-            .map_err(|reason| SealingError::PieceRefused { deal: deal.deal, reason })?;
+        crate::packing::check_start(&deal, ChainEpoch(head), &self.packing).map_err(|reason| {
+            SealingError::PieceRefused {
+                deal: deal.deal,
+                reason,
+            }
+        })?;
         let sector = ferrite_types::PaddedPieceSize::from(proof.sector_size()).bytes();
         if deal.piece.size.bytes() > sector {
             return Err(SealingError::PieceRefused {
@@ -518,7 +522,9 @@ impl Pipeline {
         let id = record.id;
         let n = id.number.0;
         let event = match (action, &record.state) {
-            (Action::WaitPieces, S::Packing { base }) if deal_pieces(&base.pieces).next().is_some() => {
+            (Action::WaitPieces, S::Packing { base })
+                if deal_pieces(&base.pieces).next().is_some() =>
+            {
                 let head = match self.chain.head().await {
                     Ok(h) => Some(ChainEpoch(h)),
                     Err(e) => {
@@ -664,18 +670,24 @@ impl Pipeline {
                         .verify(id, base.proof, sealed, challenge, proof)
                         .await
                     {
-                        Ok(true) => Some(match self
-                            .chain
-                            .send_prove_commit(n, &proof.0, &deal_pieces(&base.pieces).collect::<Vec<_>>())
-                            .await
-                        {
-                            Ok(cid) => Event::ProveCommitSent {
-                                message: MessageCid(cid.to_string()),
+                        Ok(true) => Some(
+                            match self
+                                .chain
+                                .send_prove_commit(
+                                    n,
+                                    &proof.0,
+                                    &deal_pieces(&base.pieces).collect::<Vec<_>>(),
+                                )
+                                .await
+                            {
+                                Ok(cid) => Event::ProveCommitSent {
+                                    message: MessageCid(cid.to_string()),
+                                },
+                                Err(e) => Event::ProveCommitFailed {
+                                    reason: send_failure("send the prove-commit", e)?,
+                                },
                             },
-                            Err(e) => Event::ProveCommitFailed {
-                                reason: send_failure("send the prove-commit", e)?,
-                            },
-                        }),
+                        ),
                         Ok(false) => Some(Event::ProofInvalid {
                             reason: "verify_seal rejected the proof".to_string(),
                         }),

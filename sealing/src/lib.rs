@@ -79,12 +79,12 @@ pub mod testnet;
 
 pub use action::Action;
 pub use batch::BatchConfig;
-pub use packing::PackingConfig;
 pub use driver::Pipeline;
 pub use error::{SealingError, TransitionError};
 pub use event::{Event, Task};
 pub use job::{Executor, Job, JobOutput, JobPiece, LocalExecutor};
 pub use output::{MessageCid, Pc1Output, PoRepProof};
+pub use packing::PackingConfig;
 pub use piece::{DealPiece, PieceData, PieceToAdd, SectorPiece};
 pub use record::{LogEntry, SectorRecord};
 pub use retry::{Attempts, FailureKind, RetryPolicy};

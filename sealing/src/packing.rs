@@ -111,7 +111,9 @@ pub fn seal_now(
 pub fn open_room(record: &SectorRecord) -> Option<u64> {
     let sector = |base: &crate::SectorBase| PaddedPieceSize::from(base.proof.sector_size()).bytes();
     match &record.state {
-        SectorState::Packing { base } => Some(sector(base).saturating_sub(used_bytes(&base.pieces))),
+        SectorState::Packing { base } => {
+            Some(sector(base).saturating_sub(used_bytes(&base.pieces)))
+        }
         SectorState::AddPiece {
             base,
             adding,
@@ -144,7 +146,9 @@ pub fn candidates(records: &[SectorRecord], size: u64) -> Vec<ferrite_types::Sec
 mod tests {
     use std::path::PathBuf;
 
-    use ferrite_types::{ActorId, CommP, DealId, PieceInfo, SealProof, SectorId, SectorNumber, SectorSize};
+    use ferrite_types::{
+        ActorId, CommP, DealId, PieceInfo, SealProof, SectorId, SectorNumber, SectorSize,
+    };
 
     use super::*;
     use crate::{Event, PieceData, RetryPolicy};
@@ -178,10 +182,19 @@ mod tests {
             };
             let pieces = adding.iter().map(|p| match p {
                 crate::PieceToAdd::Deal(d) => d.piece,
-                crate::PieceToAdd::Filler(s) => PieceInfo { comm_p: CommP([0; 32]), size: *s },
+                crate::PieceToAdd::Filler(s) => PieceInfo {
+                    comm_p: CommP([0; 32]),
+                    size: *s,
+                },
             });
             r = r
-                .apply(Event::PieceAdded { pieces: pieces.collect() }, &policy, at)
+                .apply(
+                    Event::PieceAdded {
+                        pieces: pieces.collect(),
+                    },
+                    &policy,
+                    at,
+                )
                 .unwrap();
         }
         r
@@ -189,7 +202,10 @@ mod tests {
 
     #[test]
     fn a_deal_starting_too_soon_is_refused_with_the_reason() {
-        let cfg = PackingConfig { max_wait_secs: 60, seal_epochs: 100 };
+        let cfg = PackingConfig {
+            max_wait_secs: 60,
+            seal_epochs: 100,
+        };
         assert!(check_start(&deal(1, 512, 200), ChainEpoch(100), &cfg).is_ok());
         let err = check_start(&deal(1, 512, 199), ChainEpoch(100), &cfg).unwrap_err();
         assert!(err.contains("deal 1 starts at epoch 199"), "{err}");
@@ -197,7 +213,10 @@ mod tests {
 
     #[test]
     fn a_sector_seals_when_full_waited_or_its_deal_is_near() {
-        let cfg = PackingConfig { max_wait_secs: 60, seal_epochs: 100 };
+        let cfg = PackingConfig {
+            max_wait_secs: 60,
+            seal_epochs: 100,
+        };
         let never = || -> Option<ChainEpoch> { panic!("the head is not needed") };
         // Empty: never (committed capacity is started by its pledge).
         let empty = SectorRecord::new(
@@ -205,7 +224,10 @@ mod tests {
             SealProof::new(SectorSize::S2KiB),
             0,
         );
-        assert_eq!(seal_now(&empty, 1_000_000, &cfg, || Some(ChainEpoch(0))), None);
+        assert_eq!(
+            seal_now(&empty, 1_000_000, &cfg, || Some(ChainEpoch(0))),
+            None
+        );
         // Full.
         let full = packed(1, &[deal(1, 1024, 500), deal(2, 1024, 500)], 10);
         assert_eq!(seal_now(&full, 10, &cfg, never), Some(SealReason::Full));
@@ -214,7 +236,10 @@ mod tests {
         assert_eq!(seal_now(&half, 69, &cfg, || Some(ChainEpoch(399))), None);
         assert_eq!(seal_now(&half, 70, &cfg, never), Some(SealReason::Waited));
         // The deal's start minus the sealing time comes first.
-        assert_eq!(seal_now(&half, 11, &cfg, || Some(ChainEpoch(400))), Some(SealReason::DealStart));
+        assert_eq!(
+            seal_now(&half, 11, &cfg, || Some(ChainEpoch(400))),
+            Some(SealReason::DealStart)
+        );
     }
 
     #[test]
@@ -223,7 +248,10 @@ mod tests {
         let tight = packed(2, &[deal(2, 1024, 500)], 0);
         let full = packed(3, &[deal(3, 2048, 500)], 0);
         let records = [roomy, tight, full];
-        assert_eq!(candidates(&records, 1024), vec![SectorNumber(2), SectorNumber(1)]);
+        assert_eq!(
+            candidates(&records, 1024),
+            vec![SectorNumber(2), SectorNumber(1)]
+        );
         assert_eq!(candidates(&records, 2048), Vec::<SectorNumber>::new());
         assert_eq!(open_room(&records[2]), Some(0));
     }

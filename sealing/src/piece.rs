@@ -237,24 +237,24 @@ mod tests {
     fn a_deal_piece_is_aligned_to_its_size() {
         let pieces = [filler(128)];
         let adding = place(&pieces, deal(512), 2048).unwrap();
-    // Several deals go largest first, so only the first needs alignment.
-    let small = DealPiece {
-        piece: PieceInfo {
-            comm_p: CommP([2; 32]),
-            size: padded(128),
-        },
-        ..deal(512)
-    };
-    let all = place_all(&[], &[small.clone(), deal(512), small.clone()], 2048).unwrap();
-    assert_eq!(
-        all,
-        vec![
-            PieceToAdd::Deal(deal(512)),
-            PieceToAdd::Deal(small.clone()),
-            PieceToAdd::Deal(small.clone()),
-        ]
-    );
-    assert!(place_all(&[], &[deal(1024), deal(1024), small], 2048).is_err());
+        // Several deals go largest first, so only the first needs alignment.
+        let small = DealPiece {
+            piece: PieceInfo {
+                comm_p: CommP([2; 32]),
+                size: padded(128),
+            },
+            ..deal(512)
+        };
+        let all = place_all(&[], &[small.clone(), deal(512), small.clone()], 2048).unwrap();
+        assert_eq!(
+            all,
+            vec![
+                PieceToAdd::Deal(deal(512)),
+                PieceToAdd::Deal(small.clone()),
+                PieceToAdd::Deal(small.clone()),
+            ]
+        );
+        assert!(place_all(&[], &[deal(1024), deal(1024), small], 2048).is_err());
         assert_eq!(
             adding,
             vec![

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::piece::{fillers, place, place_all, planned, used_bytes};
 use crate::{
-    Action, Attempts, DealPiece, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd,
-    PoRepProof, RetryPolicy, SectorPiece, Task, TransitionError,
+    Action, Attempts, DealPiece, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd, PoRepProof,
+    RetryPolicy, SectorPiece, Task, TransitionError,
 };
 
 /// What every live sector carries, whatever its stage.

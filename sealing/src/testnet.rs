@@ -382,7 +382,8 @@ impl TestNet {
             provider_collateral: TokenAmount::from_whole(1),
             client_collateral: TokenAmount::default(),
         };
-        let signature = lock(&self.wallet).sign(&self.owner, &fvm_ipld_encoding::to_vec(&proposal)?)?;
+        let signature =
+            lock(&self.wallet).sign(&self.owner, &fvm_ipld_encoding::to_vec(&proposal)?)?;
         self.exec(
             self.owner,
             market_addr,
@@ -417,12 +418,18 @@ impl TestNet {
             .await
             .context("PublishStorageDeals")?;
         let ret: market::PublishStorageDealsReturn = fvm_ipld_encoding::from_slice(&ret)?;
-        let id = ret.ids.first().context("PublishStorageDeals returned no deal ID")?;
+        let id = ret
+            .ids
+            .first()
+            .context("PublishStorageDeals returned no deal ID")?;
         Ok(DealId(*id))
     }
 
     /// The market's state of deal `id` (`None` until it is activated).
-    pub fn deal_state(&self, id: DealId) -> anyhow::Result<Option<fil_actor_market_state::v18::DealState>> {
+    pub fn deal_state(
+        &self,
+        id: DealId,
+    ) -> anyhow::Result<Option<fil_actor_market_state::v18::DealState>> {
         use fil_actor_market_state::v18 as market;
         let actor = self
             .devnet

@@ -45,10 +45,7 @@ async fn deals_are_packed_into_one_sector_sealed_and_activated() {
         max_wait_secs: 3,
         seal_epochs: 2000,
     };
-    let pipeline = net
-        .open_pipeline(FAST_RETRY)
-        .unwrap()
-        .with_packing(packing);
+    let pipeline = net.open_pipeline(FAST_RETRY).unwrap().with_packing(packing);
 
     // Three payloads: 254 B (a 256 B piece), 500 B (512) and 200 B (256).
     let staging = dir.path().join("staging");
@@ -84,7 +81,10 @@ async fn deals_are_packed_into_one_sector_sealed_and_activated() {
     match pipeline.add_piece(late).await {
         Err(SealingError::PieceRefused { deal, reason }) => {
             assert_eq!(deal, deals[0].deal);
-            assert!(reason.contains("cannot be proven before it starts"), "{reason}");
+            assert!(
+                reason.contains("cannot be proven before it starts"),
+                "{reason}"
+            );
         }
         other => panic!("a late deal was not refused: {other:?}"),
     }
@@ -93,7 +93,10 @@ async fn deals_are_packed_into_one_sector_sealed_and_activated() {
     // All three go into sector 1: the first starts an AddPiece, the others
     // queue behind it.
     for d in &deals {
-        assert_eq!(pipeline.add_piece(d.clone()).await.unwrap(), SectorNumber(1));
+        assert_eq!(
+            pipeline.add_piece(d.clone()).await.unwrap(),
+            SectorNumber(1)
+        );
     }
     let n = SectorNumber(1);
     let SectorState::AddPiece { queued, .. } = pipeline.record(n).unwrap().state else {
@@ -149,7 +152,11 @@ async fn deals_are_packed_into_one_sector_sealed_and_activated() {
         sector.expiration
     );
     // The deals' space counts as deal weight (space × remaining lifetime).
-    assert!(sector.deal_weight > fvm_shared::bigint::BigInt::from(0), "{:?}", sector.deal_weight);
+    assert!(
+        sector.deal_weight > fvm_shared::bigint::BigInt::from(0),
+        "{:?}",
+        sector.deal_weight
+    );
     drop(pipeline);
     net.stop().await.unwrap();
 }

@@ -127,7 +127,11 @@ async fn a_pledged_sector_reaches_proving_across_restarts() {
     let SectorState::ProveCommitReady { proof, .. } = &r.state else {
         unreachable!()
     };
-    let first_prove_commit = net.steps.send_prove_commit(n.0, &proof.0, &[]).await.unwrap();
+    let first_prove_commit = net
+        .steps
+        .send_prove_commit(n.0, &proof.0, &[])
+        .await
+        .unwrap();
     drop(pipeline);
 
     // The rest runs as the node runs it: `Pipeline::run` over every sector.

@@ -15,6 +15,8 @@
 //!   (`fil-commitment-unsealed` with `sha2-256-trunc254-padded`, and
 //!   `fil-commitment-sealed` with `poseidon-bls12_381-a2-fc1`).
 //! - [`piece`]: [`PieceInfo`], a piece's commitment and padded size.
+//! - [`piece_cid`]: [`PieceCidV2`], the FRC-0069 v2 piece CID (`bafkzcib…`):
+//!   commitment, padded size and payload size in one CID.
 //! - [`randomness`]: [`Ticket`], [`Seed`], [`PostRandomness`] and [`ProverId`].
 //! - [`address`]: [`address::parse`], Filecoin addresses from text, refused
 //!   and accepted exactly as go-address (and so Lotus) does.
@@ -39,6 +41,7 @@ pub mod commitment;
 mod error;
 pub mod ids;
 pub mod piece;
+pub mod piece_cid;
 pub mod proof;
 pub mod randomness;
 pub mod size;
@@ -47,6 +50,7 @@ pub use commitment::{CommD, CommP, CommR};
 pub use error::TypesError;
 pub use ids::{ActorId, ChainEpoch, DealId, SectorId, SectorNumber};
 pub use piece::PieceInfo;
+pub use piece_cid::PieceCidV2;
 pub use proof::{PostKind, PostProof, SealProof};
 pub use randomness::{PostRandomness, ProverId, Seed, Ticket};
 pub use size::{PaddedPieceSize, SectorSize, UnpaddedPieceSize};
