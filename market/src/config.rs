@@ -20,6 +20,9 @@ use crate::publish::PublishConfig;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MarketConfig {
+    /// Where the libp2p deal protocols listen (multiaddrs). Default:
+    /// `/ip4/0.0.0.0/tcp/24001` (Boost's port).
+    pub listen: Vec<String>,
     /// The storage ask. Default: Lotus's default ask (see [`Ask`]).
     pub ask: Ask,
     /// Epochs between a deal's acceptance and its start epoch, at least:
@@ -49,6 +52,7 @@ pub struct MarketConfig {
 impl Default for MarketConfig {
     fn default() -> Self {
         Self {
+            listen: vec!["/ip4/0.0.0.0/tcp/24001".to_string()],
             ask: Ask::default(),
             sealing_lead_epochs: 480,
             min_duration_epochs: MIN_DEAL_DURATION,

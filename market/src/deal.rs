@@ -463,6 +463,44 @@ impl DealState {
         }
     }
 
+    /// Why the deal failed, or why its transfer is being retried.
+    pub fn failure_reason(&self) -> Option<String> {
+        match self {
+            DealState::Failed(f) => Some(f.reason.clone()),
+            DealState::TransferRetry { reason, .. } => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// The deal's data bytes received so far (Boost's `NBytesReceived`).
+    pub fn bytes_received(&self) -> u64 {
+        match self {
+            DealState::Transferring { received, .. } => *received,
+            DealState::Staged { data, .. }
+            | DealState::WaitPublish { data, .. }
+            | DealState::Publishing { data, .. }
+            | DealState::Published { data, .. }
+            | DealState::AddingToSector { data, .. }
+            | DealState::Sealing { data, .. } => data.bytes,
+            _ => 0,
+        }
+    }
+
+    /// Where sealing stands, for a status answer (Boost's `SealingStatus`):
+    /// the sector, once the deal has one.
+    pub fn sealing_status(&self) -> String {
+        match self {
+            DealState::AddingToSector { placement, .. } => {
+                format!("adding to sector {}", placement.sector)
+            }
+            DealState::Sealing { placement, .. } => {
+                format!("sealing in sector {}", placement.sector)
+            }
+            DealState::Active { .. } => "active".to_string(),
+            _ => String::new(),
+        }
+    }
+
     /// The staging file the deal holds, if any.
     pub fn staged_file(&self) -> Option<&Path> {
         match self {

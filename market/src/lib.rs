@@ -35,6 +35,7 @@ pub mod filter;
 pub mod net;
 pub mod publish;
 pub mod records;
+pub mod transfer;
 pub mod wire;
 
 pub use config::MarketConfig;

@@ -86,6 +86,13 @@ pub enum Command {
     /// Configuration: print the documented default or the effective config
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Deals: the provider's storage deals, their data and the ask (talks to a running node)
+    #[command(subcommand)]
+    Deals(DealsCommand),
+    /// Client: make storage deals with a provider, as the `boost` client does (talks to a running
+    /// node for the chain and the wallet)
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +159,9 @@ pub struct DevnetArgs {
     /// gRPC listen address for workers (overrides cluster.grpc_listen)
     #[arg(long, value_name = "ADDR")]
     pub grpc_listen: Option<String>,
+    /// Where the libp2p deal protocols listen, a multiaddr (overrides market.listen)
+    #[arg(long, value_name = "MULTIADDR")]
+    pub market_listen: Option<String>,
     /// Start no worker in the node's process: every task waits for `ferrite worker`s
     /// (overrides cluster.local_worker)
     #[arg(long)]
@@ -181,6 +191,30 @@ pub enum ChainCommand {
         #[arg(long)]
         from: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DealsCommand {
+    /// Every deal, its state and how long it has been in it
+    List,
+    /// One deal's state, and with --log its history with times
+    Status {
+        /// The deal's UUID
+        uuid: String,
+        /// Print every transition
+        #[arg(long)]
+        log: bool,
+    },
+    /// Give an offline deal its data: the file is copied into the staging
+    /// area, its CommP checked against the proposal (admin token)
+    ImportData {
+        /// The deal's UUID
+        uuid: String,
+        /// The payload file, on the node's host
+        file: PathBuf,
+    },
+    /// The storage ask: prices and piece sizes taken ([market.ask] in the config)
+    Ask,
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,4 +361,111 @@ pub enum WorkersCommand {
     List,
     /// The tasks the scheduler holds: running (on which worker, for how long) and queued
     Jobs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Propose a storage deal: compute the file's CommP, sign the proposal with a key of the
+    /// node's wallet and send it to the provider over libp2p
+    Deal(ClientDealArgs),
+    /// Ask the provider where a deal stands (signed with the client's key)
+    DealStatus(ClientDealStatusArgs),
+    /// Add FIL to the client's storage-market escrow, which pays for its deals, and wait for it
+    AddBalance {
+        /// Amount in FIL (decimals allowed, e.g. 0.5)
+        amount: String,
+        /// The client address [default: the node's default wallet address]
+        #[arg(long, value_name = "ADDRESS")]
+        from: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientDealArgs {
+    /// The storage provider's miner address, e.g. f01000
+    #[arg(long, value_name = "ADDRESS")]
+    pub provider: String,
+    /// The payload (usually a CAR): its piece CID and size are computed from it
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// Where the provider downloads the file (http or https). Without it the deal is offline:
+    /// the provider imports the file with `ferrite deals import-data`
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A header the provider sends with its download, e.g. "Authorization: Bearer T"; repeatable
+    #[arg(long, value_name = "NAME: VALUE", requires = "url")]
+    pub http_header: Vec<String>,
+    /// Deal length in epochs (Boost's default: 180 days)
+    #[arg(long, value_name = "EPOCHS", default_value_t = 518_400)]
+    pub duration: u64,
+    /// The epoch by which the provider must have sealed the deal [default: head + --start-delay]
+    #[arg(long, value_name = "EPOCH", conflicts_with = "start_delay")]
+    pub start_epoch: Option<i64>,
+    /// Epochs from the chain head to the start epoch (Boost's default: 2 days)
+    #[arg(
+        long,
+        value_name = "EPOCHS",
+        default_value_t = 5_760,
+        alias = "start-epoch-head-offset"
+    )]
+    pub start_delay: u64,
+    /// Storage price in attoFIL per GiB (padded) per epoch, as Boost's --storage-price; the
+    /// proposal's price per epoch is this times the piece size, rounded up
+    #[arg(
+        long,
+        value_name = "ATTOFIL",
+        default_value = "1",
+        alias = "storage-price"
+    )]
+    pub price: String,
+    /// Collateral the provider locks, in attoFIL [default: the market's minimum for this piece
+    /// size plus 20%, as Boost does]
+    #[arg(long, value_name = "ATTOFIL")]
+    pub provider_collateral: Option<String>,
+    /// A verified (FIL+) deal, paid from the client's datacap
+    #[arg(long)]
+    pub verified: bool,
+    /// The client address; its key must be in the node's wallet [default: the node's default
+    /// wallet address]
+    #[arg(long, value_name = "ADDRESS", alias = "wallet")]
+    pub from: Option<String>,
+    /// The payload's root CID (the CAR root) [default: the piece CID]
+    #[arg(long, value_name = "CID")]
+    pub payload_cid: Option<String>,
+    /// The proposal's label [default: the payload CID]
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The provider's libp2p address, e.g. /ip4/1.2.3.4/tcp/24001/p2p/12D3Koo… [default: its
+    /// PeerId and Multiaddrs on chain]
+    #[arg(long, value_name = "MULTIADDR")]
+    pub provider_peer: Option<String>,
+    /// Ask the provider to drop its unsealed copy once the sector is sealed
+    #[arg(long)]
+    pub remove_unsealed_copy: bool,
+    /// Ask the provider not to announce the deal to IPNI
+    #[arg(long)]
+    pub skip_ipni_announce: bool,
+    /// Seconds to wait for the provider's answer
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientDealStatusArgs {
+    /// The deal's UUID, as `client deal` printed it
+    pub uuid: String,
+    /// The storage provider's miner address, e.g. f01000
+    #[arg(long, value_name = "ADDRESS")]
+    pub provider: String,
+    /// The provider's libp2p address, e.g. /ip4/1.2.3.4/tcp/24001/p2p/12D3Koo… [default: its
+    /// PeerId and Multiaddrs on chain]
+    #[arg(long, value_name = "MULTIADDR")]
+    pub provider_peer: Option<String>,
+    /// The deal's client address, whose key signs the request [default: the node's default
+    /// wallet address]
+    #[arg(long, value_name = "ADDRESS", alias = "wallet")]
+    pub from: Option<String>,
+    /// Seconds to wait for the provider's answer
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
 }

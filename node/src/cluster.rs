@@ -153,6 +153,8 @@ pub struct Cluster {
     metrics: ClusterMetrics,
     next_task: AtomicU64,
     wake: Notify,
+    /// Where workers download deal data from.
+    piece_urls: Option<crate::staging::PieceUrls>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -197,7 +199,14 @@ impl Cluster {
             metrics,
             next_task: AtomicU64::new(1),
             wake: Notify::new(),
+            piece_urls: None,
         }
+    }
+
+    /// Sends deal data to workers as URLs of the node's staging route.
+    pub fn with_piece_urls(mut self, urls: crate::staging::PieceUrls) -> Self {
+        self.piece_urls = Some(urls);
+        self
     }
 
     /// Names the node's in-process worker: its storage paths follow the
@@ -546,7 +555,7 @@ impl Cluster {
 #[async_trait]
 impl Executor for Cluster {
     async fn run(&self, sector: SectorId, job: Job) -> Result<JobOutput, TaskError> {
-        let payload = crate::jobs::payload_of(&job)
+        let payload = crate::jobs::payload_of(&job, self.piece_urls.as_ref())
             .map_err(|e| TaskError::Worker(format!("build the task: {e}")))?;
         let files: Vec<&SectorFiles> = match &job {
             Job::AddPiece { files, .. }

@@ -2,7 +2,9 @@
 
 mod auth;
 mod chain;
+mod client;
 mod config;
+mod deals;
 mod devnet;
 mod params;
 mod piece;
@@ -26,6 +28,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Workers(c) => workers::run(c, global),
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
+        Command::Deals(c) => deals::run(c, global),
         Command::Proving(c) => proving::run(c, global),
         Command::Storage(c) => storage::run(c, global),
         Command::Auth(c) => auth::run(c, global),
@@ -33,6 +36,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Piece(c) => piece::run(c),
         Command::Proofs(c) => proofs::run(c, global),
         Command::Config(c) => config::run(c, &cfg),
+        Command::Client(c) => client::run(c, global),
     }
 }
 

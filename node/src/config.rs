@@ -31,6 +31,8 @@ pub struct Config {
     pub devnet: DevnetConfig,
     pub cluster: ClusterConfig,
     pub sealing: SealingConfig,
+    /// `[market]`: storage deals.
+    pub market: ferrite_market::MarketConfig,
 }
 
 /// `[sealing]`: the node's sealing pipeline.

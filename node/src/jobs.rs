@@ -3,14 +3,18 @@
 //! job into a payload for a worker; the worker converts it back, runs it,
 //! and converts the output for the node.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use ferrite_proto::{
-    AddPieceTask, C1Output, C1Task, C2Task, FinalizeTask, Pc1Output, Pc1Task, Pc2Task, PieceToAdd,
-    ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
+    AddPieceTask, C1Output, C1Task, C2Task, DealPieceSource, FinalizeTask, Pc1Output, Pc1Task,
+    Pc2Task, PieceToAdd, ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
 };
 use ferrite_sealing::tasks::SectorFiles;
 use ferrite_sealing::{Job, JobOutput, JobPiece, PoRepProof};
+use ferrite_types::DealId;
+
+use crate::staging::PieceUrls;
 
 fn paths_of(files: &SectorFiles, field: &str) -> Result<SectorPaths, ProtoError> {
     let host = |p: &PathBuf, name: &str| {
@@ -37,8 +41,9 @@ fn files_of(paths: &SectorPaths) -> SectorFiles {
     }
 }
 
-/// The payload that asks a worker for `job`.
-pub fn payload_of(job: &Job) -> Result<TaskPayload, ProtoError> {
+/// The payload that asks a worker for `job`. Deal data travels by URL:
+/// `urls` names where the worker downloads each staged file from.
+pub fn payload_of(job: &Job, urls: Option<&PieceUrls>) -> Result<TaskPayload, ProtoError> {
     Ok(match job {
         Job::AddPiece {
             proof,
@@ -53,10 +58,19 @@ pub fn payload_of(job: &Job) -> Result<TaskPayload, ProtoError> {
                 .iter()
                 .map(|piece| match piece {
                     JobPiece::Zeros(size) => Ok(PieceToAdd::Filler(*size)),
-                    JobPiece::Deal { deal, .. } => Err(ProtoError::invalid(
-                        "add_piece.adding",
-                        format!("deal {deal}: deal data does not travel to workers yet"),
-                    )),
+                    JobPiece::Deal { deal, piece, path } => {
+                        let urls = urls.ok_or_else(|| {
+                            ProtoError::invalid(
+                                "add_piece.adding",
+                                format!("deal {deal}: the node serves no staged data to workers"),
+                            )
+                        })?;
+                        Ok(PieceToAdd::Deal(DealPieceSource {
+                            deal: *deal,
+                            piece: *piece,
+                            source: urls.url_of(path)?,
+                        }))
+                    }
                 })
                 .collect::<Result<_, _>>()?,
         }),
@@ -109,8 +123,13 @@ pub fn payload_of(job: &Job) -> Result<TaskPayload, ProtoError> {
 }
 
 /// The job a worker runs for `payload` on `sector`, or why this worker
-/// cannot run it (a kind it does not implement yet).
-pub fn job_of(sector: ferrite_types::SectorId, payload: TaskPayload) -> Result<Job, String> {
+/// cannot run it. Deal pieces are read from the files `fetched` names (the
+/// worker downloaded them first, see [`crate::staging::fetch`]).
+pub fn job_of(
+    sector: ferrite_types::SectorId,
+    payload: TaskPayload,
+    fetched: &HashMap<DealId, PathBuf>,
+) -> Result<Job, String> {
     Ok(match payload {
         TaskPayload::AddPiece(t) => {
             let mut adding = Vec::with_capacity(t.adding.len());
@@ -118,10 +137,14 @@ pub fn job_of(sector: ferrite_types::SectorId, payload: TaskPayload) -> Result<J
                 match piece {
                     PieceToAdd::Filler(size) => adding.push(JobPiece::Zeros(size)),
                     PieceToAdd::Deal(d) => {
-                        return Err(format!(
-                            "deal {}: this worker writes only filler pieces; deal data is not wired yet",
-                            d.deal
-                        ));
+                        let path = fetched
+                            .get(&d.deal)
+                            .ok_or_else(|| format!("deal {}: its data was not fetched", d.deal))?;
+                        adding.push(JobPiece::Deal {
+                            deal: d.deal,
+                            piece: d.piece,
+                            path: path.clone(),
+                        });
                     }
                 }
             }
@@ -242,9 +265,54 @@ mod tests {
             },
         ];
         for job in jobs {
-            let back = job_of(id, payload_of(&job).unwrap()).unwrap();
+            let back = job_of(id, payload_of(&job, None).unwrap(), &HashMap::new()).unwrap();
             assert_eq!(back, job);
         }
+    }
+
+    #[test]
+    fn deal_data_travels_as_a_url_and_comes_back_as_the_fetched_file() {
+        use ferrite_types::{CommP, PieceInfo};
+        let id = SectorId::new(ActorId(1000), SectorNumber(4));
+        let piece = PieceInfo {
+            comm_p: CommP([7; 32]),
+            size: PaddedPieceSize::new(1024).unwrap(),
+        };
+        let job = |path: &str| Job::AddPiece {
+            proof: SealProof::new(SectorSize::S2KiB),
+            files: SectorFiles::new(std::path::Path::new("/seal"), id),
+            existing: vec![],
+            adding: vec![
+                JobPiece::Deal {
+                    deal: DealId(9),
+                    piece,
+                    path: PathBuf::from(path),
+                },
+                JobPiece::Zeros(PaddedPieceSize::new(1024).unwrap()),
+            ],
+        };
+        let urls = PieceUrls {
+            base: "http://127.0.0.1:9".to_string(),
+            dir: PathBuf::from("/home/staging"),
+        };
+        // Without the node's staging route, or outside the staging area: refused.
+        assert!(payload_of(&job("/home/staging/d.data"), None).is_err());
+        assert!(payload_of(&job("/elsewhere/d.data"), Some(&urls)).is_err());
+        let payload = payload_of(&job("/home/staging/d.data"), Some(&urls)).unwrap();
+        let TaskPayload::AddPiece(t) = &payload else {
+            panic!("not an AddPiece payload")
+        };
+        let PieceToAdd::Deal(d) = &t.adding[0] else {
+            panic!("not a deal piece")
+        };
+        assert_eq!(d.source.as_str(), "http://127.0.0.1:9/staging/d.data");
+        // A worker that did not fetch the data refuses the task.
+        assert!(job_of(id, payload.clone(), &HashMap::new()).is_err());
+        let fetched = HashMap::from([(DealId(9), PathBuf::from("/seal/deal-9.piece"))]);
+        assert_eq!(
+            job_of(id, payload, &fetched).unwrap(),
+            job("/seal/deal-9.piece")
+        );
     }
 
     #[test]
@@ -255,7 +323,7 @@ mod tests {
             files: SectorFiles::new(std::path::Path::new("relative"), id),
             pc1: ferrite_sealing::Pc1Output(vec![1]),
         };
-        let err = payload_of(&job).unwrap_err();
+        let err = payload_of(&job, None).unwrap_err();
         assert!(err.field().starts_with("pc2.paths."), "{err}");
     }
 }

@@ -11,9 +11,11 @@ mod commands;
 mod config;
 mod jobs;
 mod logging;
+mod market;
 mod proving_api;
 mod replicas;
 mod sealing_api;
+mod staging;
 mod storage_api;
 mod worker;
 

@@ -117,7 +117,7 @@ fn sector_json(r: &SectorRecord, with_history: bool) -> Value {
     v
 }
 
-fn arg<T: serde::de::DeserializeOwned>(
+pub(crate) fn arg<T: serde::de::DeserializeOwned>(
     params: &[Value],
     i: usize,
     what: &str,

@@ -10,7 +10,8 @@
 //! outcome is still reported: the node refuses it if it no longer holds the
 //! task, and its pipeline will have queued the same idempotent job again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,9 +21,10 @@ use ferrite_proofs::Workers;
 use ferrite_proto::generated as pb;
 use ferrite_proto::{
     AssignedTask, BearerToken, Completion, Heartbeat, RegisterReply, TaskFailure, TaskOutcome,
-    WorkerClient,
+    TaskPayload, WorkerClient,
 };
 use ferrite_sealing::{Executor, LocalExecutor};
+use ferrite_types::DealId;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -180,11 +182,11 @@ async fn session(
                 };
                 let task_id = TaskId(assignment.task_id);
                 lock(running).insert(task_id);
-                let (client, executor, running) =
-                    (client.clone(), executor.clone(), running.clone());
+                let (client, executor, running, token) =
+                    (client.clone(), executor.clone(), running.clone(), spec.token.clone());
                 let worker = spec.info.id.clone();
                 tokio::spawn(async move {
-                    let outcome = run_task(&executor, assignment).await;
+                    let outcome = run_task(&executor, &token, assignment).await;
                     report(client, worker, task_id, outcome).await;
                     lock(&running).remove(&task_id);
                 });
@@ -197,8 +199,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Validates and runs one assignment.
-async fn run_task(executor: &LocalExecutor, assignment: pb::TaskAssignment) -> TaskOutcome {
+/// Validates and runs one assignment. The data of deal pieces is fetched
+/// from the node first, next to the sector's unsealed file, and removed
+/// after the task.
+async fn run_task(
+    executor: &LocalExecutor,
+    token: &BearerToken,
+    assignment: pb::TaskAssignment,
+) -> TaskOutcome {
     let assigned = match AssignedTask::try_from(assignment) {
         Ok(a) => a,
         Err(e) => {
@@ -209,16 +217,54 @@ async fn run_task(executor: &LocalExecutor, assignment: pb::TaskAssignment) -> T
         }
     };
     let (task, payload) = assigned.into_parts();
-    let job = match crate::jobs::job_of(task.sector, payload) {
+    let mut fetched: HashMap<DealId, PathBuf> = HashMap::new();
+    if let TaskPayload::AddPiece(t) = &payload {
+        let dir = t
+            .paths
+            .unsealed
+            .as_path()
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("/"));
+        for piece in &t.adding {
+            if let ferrite_proto::PieceToAdd::Deal(d) = piece {
+                let dest = dir.join(format!("deal-{}.piece", d.deal));
+                if let Err(e) = crate::staging::fetch(&d.source, token, &dest).await {
+                    remove_fetched(&fetched).await;
+                    return TaskOutcome::Failed(TaskFailure::new(
+                        format!("fetch the data of deal {}: {e:#}", d.deal),
+                        true,
+                    ));
+                }
+                fetched.insert(d.deal, dest);
+            }
+        }
+    }
+    let job = match crate::jobs::job_of(task.sector, payload, &fetched) {
         Ok(job) => job,
-        Err(reason) => return TaskOutcome::Failed(TaskFailure::new(reason, false)),
+        Err(reason) => {
+            remove_fetched(&fetched).await;
+            return TaskOutcome::Failed(TaskFailure::new(reason, false));
+        }
     };
     info!(task = %task.id, kind = %task.kind, sector = %task.sector, "running");
-    match executor.run(task.sector, job).await {
+    let outcome = match executor.run(task.sector, job).await {
         Ok(out) => TaskOutcome::Done(crate::jobs::output_of(out)),
         Err(e) => {
             warn!(task = %task.id, kind = %task.kind, sector = %task.sector, "failed: {e:#}");
             TaskOutcome::Failed(TaskFailure::new(format!("{e:#}"), true))
+        }
+    };
+    remove_fetched(&fetched).await;
+    outcome
+}
+
+async fn remove_fetched(fetched: &HashMap<DealId, PathBuf>) {
+    for path in fetched.values() {
+        if let Err(e) = tokio::fs::remove_file(path).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            warn!("remove {}: {e}", path.display());
         }
     }
 }

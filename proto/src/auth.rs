@@ -73,6 +73,18 @@ impl BearerToken {
         }
     }
 
+    /// Whether an HTTP `Authorization` header value carries this token
+    /// (`Bearer <token>`), compared in constant time: for the node's HTTP
+    /// routes that workers call.
+    pub fn matches_header(&self, value: &[u8]) -> bool {
+        strip_bearer(value).is_some_and(|t| constant_time_eq(t, self.secret.as_bytes()))
+    }
+
+    /// The `Authorization` header value for an HTTP request to the node.
+    pub fn header_value(&self) -> String {
+        format!("Bearer {}", self.secret)
+    }
+
     /// The server-side interceptor that checks this token.
     pub fn require(&self) -> RequireToken {
         RequireToken(self.clone())

@@ -72,6 +72,13 @@ pub struct PreCommitInput {
     pub deals_end: ChainEpoch,
 }
 
+/// A sector's expiration at precommit: its lifetime from the head, or later
+/// when a deal in it ends later (the market refuses to activate a deal in a
+/// sector that expires before the deal ends).
+pub fn expiration(head: ChainEpoch, lifetime: ChainEpoch, deals_end: ChainEpoch) -> ChainEpoch {
+    (head + lifetime).max(deals_end)
+}
+
 /// The chain steps of one miner.
 pub struct ChainSteps {
     chain: Arc<dyn Chain>,
@@ -132,7 +139,7 @@ impl ChainSteps {
                     // v18 activates deals through the prove-commit's
                     // piece manifests, not deal IDs here.
                     deal_ids: vec![],
-                    expiration: (head + self.cfg.sector_lifetime).max(s.deals_end),
+                    expiration: expiration(head, self.cfg.sector_lifetime, s.deals_end),
                     unsealed_cid: match s.comm_d {
                         Some(d) => miner::CompactCommD::of(d.to_cid()),
                         None => miner::CompactCommD::empty(),
@@ -284,5 +291,17 @@ impl ChainSteps {
             gas_premium: TokenAmount::default(),
         };
         self.chain.send(msg).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sector_outlives_its_deals() {
+        assert_eq!(expiration(100, 1000, 0), 1100);
+        assert_eq!(expiration(100, 1000, 1100), 1100);
+        assert_eq!(expiration(100, 1000, 5000), 5000);
     }
 }

@@ -141,6 +141,32 @@ pub fn candidates(records: &[SectorRecord], size: u64) -> Vec<ferrite_types::Sec
     open.into_iter().map(|(_, n)| n).collect()
 }
 
+/// Where deal `deal`'s piece is in the sector of `record`: `None` if the
+/// sector does not hold it; `Some(None)` if it is queued and its offset not
+/// yet fixed; `Some(Some(offset))` once it is written or being written.
+pub fn deal_offset(record: &SectorRecord, deal: ferrite_types::DealId) -> Option<Option<u64>> {
+    let base = record.state.base()?;
+    let mut at = 0u64;
+    for p in &base.pieces {
+        if matches!(p, SectorPiece::Deal(d) if d.deal == deal) {
+            return Some(Some(at));
+        }
+        at += p.info().size.bytes();
+    }
+    if let SectorState::AddPiece { adding, queued, .. } = &record.state {
+        for p in adding {
+            if matches!(p, crate::PieceToAdd::Deal(d) if d.deal == deal) {
+                return Some(Some(at));
+            }
+            at += p.size().bytes();
+        }
+        if queued.iter().any(|d| d.deal == deal) {
+            return Some(None);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -254,5 +280,7 @@ mod tests {
         );
         assert_eq!(candidates(&records, 2048), Vec::<SectorNumber>::new());
         assert_eq!(open_room(&records[2]), Some(0));
+        assert_eq!(deal_offset(&records[0], DealId(1)), Some(Some(0)));
+        assert_eq!(deal_offset(&records[0], DealId(2)), None);
     }
 }

@@ -38,7 +38,7 @@ use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
 use ferrite_proofs::{ProofsConfig, StageLimits, Workers};
 use ferrite_store::{Db, RocksDb, RocksOptions, Store};
-use ferrite_types::{ActorId, DealId, PieceInfo, SectorId, SectorNumber};
+use ferrite_types::{ActorId, SectorId, SectorNumber};
 use fil_actor_miner_state::v18 as miner;
 use fvm_ipld_encoding::CborStore;
 use fvm_shared::address::Address;
@@ -322,127 +322,6 @@ impl TestNet {
     pub async fn seal_cc_sector(&self) -> anyhow::Result<SectorRecord> {
         let pipeline = self.open_pipeline(FAST_RETRY)?;
         self.seal_cc_sector_with(&pipeline).await
-    }
-
-    /// Sends `params` to `to`'s `method` from `from` (a key in the wallet)
-    /// and waits for it; its return bytes, or the failure with its exit code.
-    pub async fn exec<P: serde::Serialize>(
-        &self,
-        from: Address,
-        to: Address,
-        method: u64,
-        params: &P,
-        value: TokenAmount,
-    ) -> anyhow::Result<Vec<u8>> {
-        use ferrite_chain::api::Chain;
-        let msg = fvm_shared::message::Message {
-            version: 0,
-            from,
-            to,
-            sequence: 0,
-            value,
-            method_num: method,
-            params: fvm_ipld_encoding::RawBytes::serialize(params)?,
-            gas_limit: 0,
-            gas_fee_cap: TokenAmount::default(),
-            gas_premium: TokenAmount::default(),
-        };
-        let cid = self.chain.send(msg).await?;
-        let done = self.chain.wait(&cid, 0).await?;
-        anyhow::ensure!(
-            done.receipt.exit_code.is_success(),
-            "method {method} of {to} failed with exit code {}",
-            done.receipt.exit_code
-        );
-        Ok(done.receipt.return_data.to_vec())
-    }
-
-    /// Publishes a storage deal for `piece` from the owner (as the client,
-    /// a secp256k1 account) to the miner, funding both sides' market
-    /// escrow first: what a client and the provider's market do before a
-    /// deal reaches sealing. Returns the deal's ID.
-    pub async fn publish_deal(
-        &self,
-        piece: PieceInfo,
-        start: i64,
-        end: i64,
-    ) -> anyhow::Result<DealId> {
-        use fil_actor_market_state::v18 as market;
-        let market_addr = Address::new_id(5);
-        let proposal = market::DealProposal {
-            piece_cid: piece.comm_p.to_cid(),
-            piece_size: fvm_shared::piece::PaddedPieceSize(piece.size.bytes()),
-            verified_deal: false,
-            client: self.owner,
-            provider: self.miner,
-            label: market::Label::String(format!("test deal {}", piece.comm_p)),
-            start_epoch: start,
-            end_epoch: end,
-            storage_price_per_epoch: TokenAmount::from_atto(1_000),
-            provider_collateral: TokenAmount::from_whole(1),
-            client_collateral: TokenAmount::default(),
-        };
-        let signature =
-            lock(&self.wallet).sign(&self.owner, &fvm_ipld_encoding::to_vec(&proposal)?)?;
-        self.exec(
-            self.owner,
-            market_addr,
-            market::Method::AddBalance as u64,
-            &self.owner,
-            proposal.client_balance_requirement(),
-        )
-        .await
-        .context("client AddBalance")?;
-        self.exec(
-            self.worker,
-            market_addr,
-            market::Method::AddBalance as u64,
-            &self.miner,
-            proposal.provider_collateral.clone(),
-        )
-        .await
-        .context("provider AddBalance")?;
-        let ret = self
-            .exec(
-                self.worker,
-                market_addr,
-                market::Method::PublishStorageDeals as u64,
-                &market::PublishStorageDealsParams {
-                    deals: vec![market::ClientDealProposal {
-                        proposal,
-                        client_signature: signature,
-                    }],
-                },
-                TokenAmount::default(),
-            )
-            .await
-            .context("PublishStorageDeals")?;
-        let ret: market::PublishStorageDealsReturn = fvm_ipld_encoding::from_slice(&ret)?;
-        let id = ret
-            .ids
-            .first()
-            .context("PublishStorageDeals returned no deal ID")?;
-        Ok(DealId(*id))
-    }
-
-    /// The market's state of deal `id` (`None` until it is activated).
-    pub fn deal_state(
-        &self,
-        id: DealId,
-    ) -> anyhow::Result<Option<fil_actor_market_state::v18::DealState>> {
-        use fil_actor_market_state::v18 as market;
-        let actor = self
-            .devnet
-            .actor(&Address::new_id(5), &[])?
-            .context("the market actor exists")?;
-        let state: market::State = self
-            .devnet
-            .blockstore()
-            .get_cbor(&actor.state)?
-            .context("the market's state block")?;
-        state
-            .find_deal_state(self.devnet.blockstore(), id.0)
-            .map_err(|e| anyhow::anyhow!("read deal state {id}: {e}"))
     }
 
     /// Stops the producer.

@@ -76,22 +76,26 @@ pub fn run(cmd: ChainCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Parses `1.5` FIL into attoFIL.
-fn parse_fil(s: &str) -> anyhow::Result<TokenAmount> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+/// `1.5` (FIL, up to 18 decimals, exactly) into attoFIL; a ` FIL` suffix is allowed.
+pub(super) fn parse_fil(text: &str) -> anyhow::Result<TokenAmount> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("FIL")
+        .or_else(|| t.strip_suffix("fil"))
+        .unwrap_or(t)
+        .trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let ok = !(whole.is_empty() && frac.is_empty())
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    anyhow::ensure!(ok, "invalid FIL amount {text:?}: want e.g. 1.5");
     anyhow::ensure!(
         frac.len() <= 18,
-        "invalid FIL amount {s:?}: more than 18 decimals"
+        "invalid FIL amount {text:?}: more than 18 decimals"
     );
-    anyhow::ensure!(
-        !whole.is_empty() || !frac.is_empty(),
-        "invalid FIL amount {s:?}"
-    );
-    let digits = format!("{whole}{frac:0<18}");
-    let atto: fvm_shared::bigint::BigInt = digits
-        .parse()
-        .with_context(|| format!("invalid FIL amount {s:?}"))?;
-    anyhow::ensure!(atto >= 0.into(), "negative FIL amount {s:?}");
+    let atto =
+        <fvm_shared::bigint::BigInt as std::str::FromStr>::from_str(&format!("{whole}{frac:0<18}"))
+            .with_context(|| format!("invalid FIL amount {text:?}"))?;
     Ok(TokenAmount::from_atto(atto))
 }
 
@@ -113,7 +117,11 @@ mod tests {
                 .to_string(),
             "2000000000000000001"
         );
-        for bad in ["", "x", "1.2.3", "0.0000000000000000001", "-1"] {
+        assert_eq!(
+            parse_fil("0.5 FIL").unwrap(),
+            TokenAmount::from_nano(500_000_000)
+        );
+        for bad in ["", "x", "1.2.3", "0.0000000000000000001", "-1", "1e3"] {
             assert!(parse_fil(bad).is_err(), "{bad}");
         }
     }

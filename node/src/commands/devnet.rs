@@ -102,6 +102,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     let db = RocksDb::open(&home.join("chain"), &TABLES, RocksOptions::default())
         .context("open the chain database")?;
     let bundle_file = args.actors_bundle.clone();
+    let market_listen = args.market_listen.clone();
     println!(
         "starting the devnet in {} (compiling the actors takes a few seconds)",
         home.display()
@@ -159,6 +160,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         if let Some(id) = &local_worker {
             cluster = cluster.with_local_worker(id.clone());
         }
+        // Workers fetch deal data from the market's staging area over the
+        // API's HTTP server (with the worker token).
+        let staging_dir = crate::market::staging_dir(&home, &cfg.market);
+        cluster = cluster.with_piece_urls(crate::staging::PieceUrls {
+            base: format!("http://{addr}"),
+            dir: staging_dir.clone(),
+        });
         let cluster = Arc::new(cluster);
         let grpc_listener = tokio::net::TcpListener::bind(&cc.grpc_listen)
             .await
@@ -212,7 +220,39 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             )?),
             _ => None,
         };
+        // The market service, with the same condition: deals go into the pipeline.
+        let market = match (&pipeline, miner, worker) {
+            (Some(p), Some(m), Some(w)) => {
+                let mut mc = cfg.market.clone();
+                if let Some(l) = &market_listen {
+                    mc.listen = vec![l.clone()];
+                }
+                let listen = mc.listen.clone();
+                let chain = Arc::new(ferrite_chain::api::DevnetChain::new(
+                    devnet.clone(),
+                    wallet.clone(),
+                    heads.subscribe(),
+                ));
+                let info = ferrite_chain::api::Chain::miner_info(chain.as_ref(), &m).await?;
+                let sector_size = SectorSize::from_bytes(info.sector_size)
+                    .map_err(|e| anyhow::anyhow!("miner {m}: {e}"))?;
+                let deps = crate::market::MarketDeps {
+                    chain: crate::market::MarketChain::new(devnet.clone(), wallet.clone()),
+                    pipeline: p.clone(),
+                    miner: m,
+                    worker: w,
+                    sector_size,
+                    seal_epochs: cfg.sealing.packing.seal_epochs,
+                    registry: registry.clone(),
+                };
+                Some(crate::market::serve(&home, mc, &listen, deps, chain, stop.clone()).await?)
+            }
+            _ => None,
+        };
         let mut extensions: Vec<Arc<dyn ferrite_chain::rpc::server::RpcExtension>> = Vec::new();
+        if let Some(m) = &market {
+            extensions.push(Arc::new(crate::market::MarketApi(m.market.clone())));
+        }
         extensions.push(Arc::new(crate::storage_api::StorageApi::new(
             storage, &home,
         )));
@@ -254,6 +294,11 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             "workers: ferrite worker --node {grpc_url} --token-file {}",
             home.join("worker-token").display()
         );
+        if let Some(m) = &market {
+            for a in &m.addrs {
+                println!("deals (libp2p): {a}");
+            }
+        }
         println!("default wallet address: {default_address}");
         match miner {
             Some(m) => println!("storage miner: {m} (credited with the blocks)"),
@@ -309,7 +354,8 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
         let proving = prover.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
-        let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        let app = router(state).merge(crate::staging::router(staging_dir, worker_token.clone()));
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop_server.changed().await;
         });
         let server = tokio::spawn(async move { server.await });
@@ -328,6 +374,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             let _ = w.await;
         }
         let _ = scheduler.await;
+        for t in market.into_iter().flat_map(|m| m.tasks) {
+            let _ = t.await;
+        }
         if let Some(s) = sector_states {
             let _ = s.await;
         }

@@ -82,7 +82,7 @@ pub fn run(cmd: SectorsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     })
 }
 
-fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -90,7 +90,7 @@ fn now_secs() -> u64 {
 }
 
 /// `125` seconds as `2m05s`.
-fn ago(now: u64, since: u64) -> String {
+pub(super) fn ago(now: u64, since: u64) -> String {
     let s = now.saturating_sub(since);
     if s >= 3600 {
         format!("{}h{:02}m", s / 3600, s % 3600 / 60)
