@@ -22,7 +22,7 @@ fn help_lists_the_commands_that_exist() {
     let help = stdout(&out);
     for cmd in [
         "devnet", "worker", "workers", "chain", "sectors", "proving", "storage", "auth", "params",
-        "piece", "proofs", "config",
+        "piece", "proofs", "config", "deals", "client",
     ] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }
@@ -420,6 +420,8 @@ fn devnet_serves_the_cli() {
             "127.0.0.1:0",
             "--grpc-listen",
             "127.0.0.1:0",
+            "--market-listen",
+            "/ip4/127.0.0.1/tcp/0",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -172,11 +172,7 @@ seal_epochs = 600
     )
     .unwrap();
     let log = std::fs::File::create(home.join("node.log")).unwrap();
-    let _node = start_devnet_with(
-        home,
-        &["--market-listen", "/ip4/127.0.0.1/tcp/0"],
-        log.into(),
-    );
+    let _node = start_devnet_with(home, &[], log.into());
     let peer_file = home.join("market-peer");
     let started = Instant::now();
     while !peer_file.exists() {

@@ -48,6 +48,10 @@ impl MarketMetrics {
         registry.register(Box::new(deals.clone()))?;
         registry.register(Box::new(bytes_received.clone()))?;
         registry.register(Box::new(rejections.clone()))?;
+        // Every reason is exported from the start, at 0.
+        for reason in Rejection::REASONS.iter().chain(&["internal"]) {
+            rejections.with_label_values(&[reason]);
+        }
         Ok(Self {
             deals,
             bytes_received,

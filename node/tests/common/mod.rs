@@ -47,7 +47,8 @@ pub fn start_devnet(home: &Path) -> Node {
 }
 
 /// Starts `ferrite devnet ARGS` in `home`, its log to `log`, and waits for
-/// its API. Both listen on free loopback ports.
+/// its API. The API, the gRPC endpoint and the deal protocols listen on free
+/// loopback ports.
 pub fn start_devnet_with(home: &Path, args: &[&str], log: std::process::Stdio) -> Node {
     let cmd = Command::new(env!("CARGO_BIN_EXE_ferrite"));
     spawn_devnet(cmd, home, args, log)
@@ -88,6 +89,8 @@ fn spawn_devnet(mut cmd: Command, home: &Path, args: &[&str], log: std::process:
             "127.0.0.1:0",
             "--grpc-listen",
             "127.0.0.1:0",
+            "--market-listen",
+            "/ip4/127.0.0.1/tcp/0",
         ])
         .args(args)
         .env_remove("FERRITE_CONFIG")
