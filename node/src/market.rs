@@ -77,6 +77,9 @@ pub struct Market {
     accepting: tokio::sync::Mutex<()>,
     /// Deals whose transfer runs now.
     transferring: Mutex<HashSet<DealUuid>>,
+    /// Serializes each read-modify-write of deal records (the driver, the
+    /// transfer tasks and `import-data` write them).
+    writing: Mutex<()>,
     pool: CommpPool,
     policy: RetryPolicy,
     metrics: intake::MarketMetrics,
@@ -141,6 +144,7 @@ impl Market {
             batch: Mutex::new(PublishBatch::new(cfg.publish)),
             accepting: tokio::sync::Mutex::new(()),
             transferring: Mutex::new(HashSet::new()),
+            writing: Mutex::new(()),
             pool: CommpPool::all_cores()?,
             policy: cfg.transfer.retry_policy(),
             metrics: intake::MarketMetrics::register(&deps.registry)?,
@@ -160,6 +164,7 @@ impl Market {
     /// Reads, applies and writes one deal's transition; the new record, or
     /// `None` when the event did not fit (logged).
     fn transition(&self, uuid: &DealUuid, event: DealEvent) -> anyhow::Result<Option<DealRecord>> {
+        let _one = lock(&self.writing);
         let record = self
             .deals
             .get(uuid)?
@@ -319,6 +324,21 @@ impl Market {
                 }
             }
         };
+        // A deal not active by its start epoch can no longer be: the market
+        // actor refuses it (Publishing waits for its message's fate).
+        let event = event.or_else(|| {
+            let head = self.chain.head();
+            let live = !matches!(
+                record.state,
+                ferrite_market::DealState::Publishing { .. }
+                    | ferrite_market::DealState::Active { .. }
+            ) && !record.state.is_terminal();
+            (live && head >= record.proposal.proposal.start_epoch).then_some(
+                DealEvent::StartEpochMissed {
+                    head: ChainEpoch(head),
+                },
+            )
+        });
         if let Some(event) = event {
             self.transition(&uuid, event)?;
         }
@@ -454,6 +474,7 @@ impl Market {
         let cid = signed.cid()?;
         let message = ferrite_market::deal::MessageCid(cid);
         let mut records = Vec::with_capacity(batch.len());
+        let one = lock(&self.writing);
         for d in &batch {
             let Some(r) = self.deals.get(&d.uuid)? else {
                 continue;
@@ -471,6 +492,7 @@ impl Market {
             return Ok(());
         }
         self.deals.put_all(&records)?;
+        drop(one);
         match self.chain.push(signed).await {
             Ok(_) => info!(deals = records.len(), message = %cid, "published a batch of deals"),
             // The deals find the message lost and join the next batch.
