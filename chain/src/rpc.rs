@@ -2,6 +2,7 @@
 //! `/rpc/v1` and `/rpc/v0`, and a client for any Lotus-compatible node.
 
 pub mod client;
+pub mod collateral;
 pub mod json;
 pub mod server;
 pub mod state;

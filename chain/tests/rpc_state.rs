@@ -1141,3 +1141,180 @@ async fn chain_trait_miner_queries_agree_in_process_and_over_rpc_on(actors: Acto
     }
     assert_eq!(answers[0], answers[1]);
 }
+
+/// StateDealProviderCollateralBounds answers `{"Min","Max"}` in attoFIL, Max
+/// the total FIL supply and Min 110% (floored) of the least provider
+/// collateral the market actor takes, computed from the state it reads:
+/// `ceil(Min × 100/110)` is published and one attoFIL less is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deal_collateral_bounds_are_what_the_market_enforces() {
+    for actors in bundles() {
+        eprintln!("deal_collateral_bounds_are_what_the_market_enforces on {actors:?}");
+        deal_collateral_bounds_are_what_the_market_enforces_on(actors).await;
+    }
+}
+
+async fn deal_collateral_bounds_are_what_the_market_enforces_on(actors: Actors) {
+    use fil_actor_power_state::v18::State as PowerState;
+    use fil_actor_reward_state::v18::State as RewardState;
+    use fvm_ipld_encoding::CborStore;
+    use fvm_shared::bigint::BigInt;
+
+    const MARKET: Address = Address::new_id(5);
+    let n = node(actors).await;
+    let miner = n.create_miner().await.unwrap();
+    let client = n.owner.address().unwrap();
+    for who in [client, miner] {
+        let params = RawBytes::serialize(who).unwrap();
+        n.send(&n.owner, MARKET, 2, params, TokenAmount::from_whole(1))
+            .await
+            .unwrap();
+    }
+    let tsk = |ts: &ferrite_chain::block::TipSet| -> Value {
+        json!(
+            ts.key
+                .iter()
+                .map(|c| json!({"/": c.to_string()}))
+                .collect::<Vec<_>>()
+        )
+    };
+    let bounds = |b: Value| -> BigInt {
+        assert_eq!(keys(&b), ["Max", "Min"], "{b}");
+        assert_eq!(b["Max"], "2000000000000000000000000000");
+        assert!(is_decimal(&b["Min"]), "{b}");
+        b["Min"].as_str().unwrap().parse().unwrap()
+    };
+    // The actor's minimum, from the power and reward states at `ts`.
+    let actor_min = |ts: &ferrite_chain::block::TipSet| -> TokenAmount {
+        let state = |id: u64| {
+            n.devnet
+                .actor(&Address::new_id(id), &ts.key)
+                .unwrap()
+                .unwrap()
+                .state
+        };
+        let bs = n.devnet.blockstore();
+        let pwr: PowerState = bs.get_cbor(&state(4)).unwrap().unwrap();
+        let rwd: RewardState = bs.get_cbor(&state(2)).unwrap().unwrap();
+        ferrite_actor_types::market::provider_collateral_min(
+            PaddedPieceSize(2048),
+            &pwr.this_epoch_raw_byte_power,
+            &rwd.this_epoch_baseline_power,
+            &n.devnet.settings().circulating_supply,
+        )
+    };
+
+    let head = n.devnet.head();
+    let min = bounds(
+        n.call(
+            "StateDealProviderCollateralBounds",
+            json!([2048, false, tsk(&head)]),
+        )
+        .await,
+    );
+    assert!(min > BigInt::from(0), "a 2 KiB deal needs some collateral");
+    assert_eq!(
+        min,
+        (actor_min(&head) * 110).div_floor(100).atto().clone(),
+        "Min is 110% of the actor's minimum"
+    );
+    // Verification does not move the bounds; the head is the default.
+    let verified = n
+        .call(
+            "StateDealProviderCollateralBounds",
+            json!([2048, true, null]),
+        )
+        .await;
+    assert_eq!(bounds(verified), min);
+
+    // The baseline grows every epoch, so the minimum drops a little (about 5
+    // atto here) before the message runs: offer the least the head asks for
+    // and up to 15 atto below it in one batch, then check the cut against the
+    // bounds of the state the message ran on.
+    let least = (&min * 100 + 109) / 110;
+    let start = n.devnet.head().height() + 200;
+    let offers: Vec<BigInt> = (0..16).map(|d| &least - d).collect();
+    let deals = offers
+        .iter()
+        .map(|c| {
+            let proposal = DealProposal {
+                piece_cid: Cid::new_v1(0xf101, Multihash::wrap(0x1012, &[4u8; 32]).unwrap()),
+                piece_size: PaddedPieceSize(2048),
+                verified_deal: false,
+                client,
+                provider: miner,
+                label: Label::String(DEAL_LABEL.to_string()),
+                start_epoch: start,
+                end_epoch: start + 518_400,
+                storage_price_per_epoch: TokenAmount::from_atto(0),
+                provider_collateral: TokenAmount::from_atto(c.clone()),
+                client_collateral: TokenAmount::from_atto(0),
+            };
+            let client_signature = n
+                .owner
+                .sign(&fvm_ipld_encoding::to_vec(&proposal).unwrap())
+                .unwrap();
+            ClientDealProposal {
+                proposal,
+                client_signature,
+            }
+        })
+        .collect();
+    let msg = Message {
+        version: 0,
+        from: n.worker.address().unwrap(),
+        to: MARKET,
+        sequence: 0,
+        value: TokenAmount::from_atto(0),
+        method_num: 4,
+        params: RawBytes::serialize(&PublishStorageDealsParams { deals }).unwrap(),
+        gas_limit: 0,
+        gas_fee_cap: TokenAmount::from_atto(0),
+        gas_premium: TokenAmount::from_atto(0),
+    };
+    let (dn, key) = (n.devnet.clone(), n.worker.clone());
+    let sent = tokio::task::spawn_blocking(move || {
+        let msg = dn.estimate_gas(msg, &TokenAmount::from_atto(0))?;
+        dn.push_next(msg, &key)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    n.produce(2).await;
+    let found = n.devnet.search(&sent.cid().unwrap()).unwrap().unwrap();
+    assert!(found.receipt.exit_code.is_success(), "{:?}", found.receipt);
+    let ret: PublishStorageDealsReturn = found.receipt.return_data.deserialize().unwrap();
+
+    // The message ran on the parent state of the tipset that included it.
+    let ran_on = n.devnet.tipset_at(found.tipset.height() - 1).unwrap();
+    let min_then = bounds(
+        n.call(
+            "StateDealProviderCollateralBounds",
+            json!([2048, false, tsk(&ran_on)]),
+        )
+        .await,
+    );
+    let enforced = actor_min(&ran_on);
+    assert_eq!(
+        min_then,
+        (enforced.clone() * 110).div_floor(100).atto().clone()
+    );
+    let least_then = (&min_then * 100 + 109) / 110;
+    assert_eq!(
+        &least_then,
+        enforced.atto(),
+        "ceil(Min × 100/110) is the actor's minimum"
+    );
+    let accepted: Vec<u64> = (0..offers.len() as u64)
+        .filter(|&i| offers[i as usize] >= least_then)
+        .collect();
+    assert!(
+        !accepted.is_empty() && accepted.len() < offers.len(),
+        "the offers {offers:?} do not straddle the minimum {least_then}"
+    );
+    assert_eq!(
+        ret.valid_deals.iter().collect::<Vec<_>>(),
+        accepted,
+        "the market took exactly the offers at or above ceil(Min × 100/110)"
+    );
+}

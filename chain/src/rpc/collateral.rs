@@ -151,4 +151,34 @@ mod tests {
         let b = provider_collateral_bounds(&devnet_policy(), PaddedPieceSize(2048), &one);
         assert_eq!(b.min, "1");
     }
+
+    #[test]
+    fn min_before_the_markup_is_what_the_devnet_market_actor_enforces() {
+        for (size, raw, baseline, supply) in [
+            (2048, 0, 0, 1),
+            (2048, 0, 1 << 40, 1_000_000),
+            (8 << 20, 3 << 30, 1 << 30, 123_456_789),
+            (1 << 35, 1 << 20, 1 << 25, 2_000_000_000),
+        ] {
+            let net = inputs(raw, baseline, supply);
+            let size = PaddedPieceSize(size);
+            let actor = ferrite_actor_types::market::provider_collateral_min(
+                size,
+                &net.raw_power,
+                &net.baseline_power,
+                &net.circulating_supply,
+            );
+            let (v18, max) = deal_provider_collateral_bounds(
+                &devnet_policy(),
+                size,
+                &net.raw_power,
+                &net.baseline_power,
+                &net.circulating_supply,
+            );
+            assert_eq!(v18, actor, "{size:?} {raw} {baseline} {supply}");
+            assert_eq!(max, ferrite_actor_types::market::total_filecoin());
+            let b = provider_collateral_bounds(&devnet_policy(), size, &net);
+            assert_eq!(b.min, (actor * 110).div_floor(100).atto().to_string());
+        }
+    }
 }

@@ -36,6 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::collateral;
 use super::json::{AddressJson, CidJson, TipSetKeyJson, key};
 use super::server::{Api, Params, RpcError};
 use crate::block::TipSet;
@@ -61,6 +62,7 @@ pub const METHODS: &[&str] = &[
     "StateMarketBalance",
     "StateMarketStorageDeal",
     "StateMarketDeals",
+    "StateDealProviderCollateralBounds",
 ];
 
 /// The power actor.
@@ -199,6 +201,26 @@ pub(super) async fn call(
             p.check(1)?;
             let k = tsk(p, 0)?;
             read(dn, k, move |r| r.market_deals()).await
+        }
+        "StateDealProviderCollateralBounds" => {
+            p.check(3)?;
+            let size = fvm_shared::piece::PaddedPieceSize(p.get(0)?);
+            let _verified: Option<bool> = p.get(1)?; // v18's bounds do not depend on it
+            let k = tsk(p, 2)?;
+            read(dn, k, move |r| {
+                let (_, rwd) = r.actor_state(&REWARD_ACTOR, "reward")?;
+                let net = collateral::CollateralInputs::from_state(
+                    &r.power()?,
+                    &rwd,
+                    &r.dn.settings().circulating_supply,
+                );
+                Ok(collateral::provider_collateral_bounds(
+                    &devnet_policy(),
+                    size,
+                    &net,
+                ))
+            })
+            .await
         }
         _ => Err(RpcError {
             code: -32601,
