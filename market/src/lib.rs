@@ -32,6 +32,7 @@ pub mod config;
 pub mod deal;
 pub mod error;
 pub mod filter;
+pub mod index;
 pub mod net;
 pub mod publish;
 pub mod records;

@@ -30,6 +30,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use ferrite_market::MarketConfig;
 use ferrite_market::deal::{DealAction, DealEvent, DealUuid, RetryPolicy, StagedPiece};
+use ferrite_market::index::{IndexError, PieceIndex, PieceLocation};
 use ferrite_market::publish::{PendingDeal, PublishBatch};
 use ferrite_market::records::{DealRecord, Deals};
 use ferrite_proofs::commp::CommpPool;
@@ -61,6 +62,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Market {
     cfg: MarketConfig,
     deals: Deals,
+    /// Where each piece is (sector, offset) and, for CAR data, each block.
+    index: PieceIndex,
     chain: MarketChain,
     pipeline: Arc<Pipeline>,
     miner: Address,
@@ -117,13 +120,16 @@ impl Market {
         cfg.validate()
             .map_err(|e| anyhow::anyhow!("[market]: {e}"))?;
         let dir = home.join("market");
-        let db = RocksDb::open(
-            &dir.join("db"),
-            ferrite_market::records::TABLES,
-            RocksOptions::default(),
-        )
-        .context("open the market database")?;
-        let deals = Deals::new(Store::new(db).context("open the market store")?);
+        let tables: Vec<&str> = ferrite_market::records::TABLES
+            .iter()
+            .chain(ferrite_market::index::TABLES)
+            .copied()
+            .collect();
+        let db = RocksDb::open(&dir.join("db"), &tables, RocksOptions::default())
+            .context("open the market database")?;
+        let store = Store::new(db).context("open the market store")?;
+        let deals = Deals::new(store.clone());
+        let index = PieceIndex::new(store);
         let staging = staging_dir(home, &cfg);
         std::fs::create_dir_all(&staging)
             .with_context(|| format!("create the staging area {}", staging.display()))?;
@@ -133,6 +139,7 @@ impl Market {
             .map(ferrite_market::filter::DealFilter::new);
         Ok(Self {
             deals,
+            index,
             chain: deps.chain,
             pipeline: deps.pipeline,
             miner: deps.miner,
@@ -340,7 +347,18 @@ impl Market {
             )
         });
         if let Some(event) = event {
-            self.transition(&uuid, event)?;
+            let over = matches!(
+                event,
+                DealEvent::Expired { .. }
+                    | DealEvent::Slashed { .. }
+                    | DealEvent::StartEpochMissed { .. }
+            );
+            if self.transition(&uuid, event)?.is_some() && over {
+                let index = self.index.clone();
+                tokio::task::spawn_blocking(move || index.remove_deal(uuid))
+                    .await
+                    .context("index task")??;
+            }
         }
         Ok(())
     }
@@ -582,10 +600,56 @@ impl Market {
             }
         };
         Ok(match found {
-            Some((sector, Some(offset))) => Some(DealEvent::SectorAssigned { sector, offset }),
+            Some((sector, Some(offset))) => {
+                self.index_piece(record, sector, offset).await?;
+                Some(DealEvent::SectorAssigned { sector, offset })
+            }
             // Queued behind a running AddPiece: its offset is fixed later.
             _ => None,
         })
+    }
+
+    /// Records where the deal's piece is, and for CAR data where each of
+    /// its blocks is in the payload (retrieval serves from it). Idempotent.
+    async fn index_piece(
+        &self,
+        record: &DealRecord,
+        sector: ferrite_types::SectorNumber,
+        offset: u64,
+    ) -> anyhow::Result<()> {
+        let base = record.state.base().context("a placed deal is live")?;
+        let piece = base.piece;
+        let staged = record
+            .state
+            .staged_file()
+            .context("a placed deal has staged data")?
+            .to_path_buf();
+        let location = PieceLocation {
+            deal: record.uuid,
+            sector,
+            offset,
+            size: piece.size,
+            payload: record.state.bytes_received(),
+        };
+        let index = self.index.clone();
+        let uuid = record.uuid;
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            index.add_piece(piece.comm_p, location)?;
+            let file = std::fs::File::open(&staged)
+                .with_context(|| format!("open {}", staged.display()))?;
+            match index.index_car(piece.comm_p, std::io::BufReader::new(file)) {
+                Ok(car) => {
+                    info!(deal = %uuid, blocks = car.blocks, "indexed the deal's CAR blocks")
+                }
+                Err(IndexError::NotCar(why)) => {
+                    info!(deal = %uuid, "not CAR data, no block index: {why}")
+                }
+                Err(e) => warn!(deal = %uuid, "index the deal's CAR blocks: {e}"),
+            }
+            Ok(())
+        })
+        .await
+        .context("index task")?
     }
 }
 
