@@ -1,7 +1,7 @@
 //! ferrite-market: storage deals, from the client's proposal to the deal's
 //! activation, over the protocols real clients speak.
 //!
-//! What is here so far (the node does not run a market service yet):
+//! The node's market service (`node/src/market.rs`) drives these pieces:
 //!
 //! - [`wire`]: Boost's deal messages (`DealParams`, `DealResponse`, status
 //!   and ask) in cbor-gen's map encoding, with the v18 `ClientDealProposal`
@@ -17,9 +17,13 @@
 //! - [`deal`]: the pure deal state machine (transfer, CommP check, publish
 //!   exactly once, sector, activation, expiry) and [`records`], its durable
 //!   records in ferrite-store; [`publish`]: PublishStorageDeals batches.
+//! - [`transfer`]: the HTTP pull (resumed with Range, bounded, with the
+//!   client's headers) and the offline import, CommP computed as bytes arrive.
+//! - [`index`]: the piece index (piece → deal, sector, offset) and, for CAR
+//!   data, the block index (multihash → offset in the payload).
 //! - [`config`]: `[market]`, validated once.
 //!
-//! Data flow, once the node drives it: a `DealParams` arrives over libp2p →
+//! Data flow: a `DealParams` arrives over libp2p →
 //! [`checks::check_deal`] and the [`filter`] → a [`records::DealRecord`] in
 //! Accepted → the transfer (HTTP pull or `deals import-data`) with CommP
 //! computed as the bytes stream in → Staged → a [`publish::PublishBatch`] →

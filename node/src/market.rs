@@ -20,6 +20,7 @@
 
 pub mod api;
 mod chain;
+pub mod http;
 mod intake;
 
 use std::collections::HashSet;
@@ -80,6 +81,9 @@ pub struct Market {
     accepting: tokio::sync::Mutex<()>,
     /// Deals whose transfer runs now.
     transferring: Mutex<HashSet<DealUuid>>,
+    /// Bytes each running transfer has received; the driver records them in
+    /// the deal's state (`TransferProgress`) at its next step.
+    progress: Mutex<std::collections::HashMap<DealUuid, u64>>,
     /// Serializes each read-modify-write of deal records (the driver, the
     /// transfer tasks and `import-data` write them).
     writing: Mutex<()>,
@@ -151,6 +155,7 @@ impl Market {
             batch: Mutex::new(PublishBatch::new(cfg.publish)),
             accepting: tokio::sync::Mutex::new(()),
             transferring: Mutex::new(HashSet::new()),
+            progress: Mutex::new(Default::default()),
             writing: Mutex::new(()),
             pool: CommpPool::all_cores()?,
             policy: cfg.transfer.retry_policy(),
@@ -258,7 +263,15 @@ impl Market {
             DealAction::StartTransfer => Some(DealEvent::TransferStarted),
             DealAction::Transfer => {
                 self.start_transfer(&record);
-                None
+                let got = lock(&self.progress).get(&uuid).copied();
+                match (got, &record.state) {
+                    (Some(n), ferrite_market::DealState::Transferring { received, .. })
+                        if n > *received =>
+                    {
+                        Some(DealEvent::TransferProgress { received: n })
+                    }
+                    _ => None,
+                }
             }
             DealAction::RetryTransfer { after } => {
                 let since = record.since_secs().unwrap_or_default();
@@ -383,6 +396,7 @@ impl Market {
             if let Err(e) = me.transition(&uuid, event) {
                 warn!(deal = %uuid, "record the transfer: {e:#}");
             }
+            lock(&me.progress).remove(&uuid);
             lock(&me.transferring).remove(&uuid);
         });
     }
@@ -411,7 +425,9 @@ impl Market {
                 ..self.cfg.transfer
             },
             &self.pool,
-            |_| {},
+            |n| {
+                lock(&self.progress).insert(record.uuid, n);
+            },
         )
         .await
         {

@@ -309,6 +309,9 @@ seal_epochs = 600
         "timed out",
     );
 
+    // The same deal messages over HTTP, as Curio serves them (mk12).
+    let http_deal = mk12_over_http(home, provider, &files.join("offline"), &start);
+
     // Data that is not the proposal's piece, and a transfer always cut short.
     let other = format!("{base}/other");
     let mismatch = uuid_of(&run(&["--url", &other, "--label", "mismatch"], "online").unwrap());
@@ -372,8 +375,21 @@ seal_epochs = 600
         sectors.get(&offline_deal),
         "packed into one sector"
     );
-    let list = stdout(&ferrite(home, &["sectors", "list"]));
-    assert!(list.contains("Proving"), "{list}");
+    assert_eq!(
+        status(home, &http_deal)["state"],
+        "Accepted",
+        "no data, no publish"
+    );
+    // Activation lands with the prove-commit; finalizing follows.
+    let started = Instant::now();
+    loop {
+        let list = stdout(&ferrite(home, &["sectors", "list"]));
+        if list.contains("Proving") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{list}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     // The metrics count the deals and the rejections by reason.
     let api = std::fs::read_to_string(home.join("api")).unwrap();
@@ -398,6 +414,199 @@ seal_epochs = 600
             "{reason}: {body}"
         );
     }
+}
+
+/// `/market/mk12`: a store without the API token is refused, a malformed
+/// body is a 400 naming the problem, the ask answers in CBOR, and an offline
+/// deal signed through the node's wallet is accepted over HTTP and waits for
+/// its data. Returns its UUID.
+fn mk12_over_http(home: &Path, provider: &str, data: &Path, start: &str) -> String {
+    use base64::Engine as _;
+    use ferrite_market::wire::{
+        AskRequest, AskResponse, DealParams, DealResponse, Transfer, WireMessage,
+    };
+    use fil_actor_market_state::v18 as market;
+    use fvm_shared::address::Address;
+
+    let api = std::fs::read_to_string(home.join("api")).unwrap();
+    let base = api.trim().trim_end_matches("/rpc/v1").to_string();
+    let token = std::fs::read_to_string(home.join("token")).unwrap();
+    let token = token.trim();
+    let store = format!("{base}/market/mk12/store");
+
+    let (code, _) = http(
+        &store,
+        "POST",
+        &[("Content-Type", "application/cbor")],
+        b"\xa0",
+    );
+    assert_eq!(code, 401, "a store without the token");
+    let auth = format!("Bearer {token}");
+    let (code, body) = http(
+        &store,
+        "POST",
+        &[("Authorization", &auth), ("Content-Type", "text/plain")],
+        b"x",
+    );
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
+    let (code, body) = http(
+        &store,
+        "POST",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/cbor"),
+        ],
+        b"\x82\x01",
+    );
+    assert_eq!(code, 400);
+    assert!(
+        String::from_utf8_lossy(&body).contains("DealParams"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+
+    let miner: Address = provider.parse().unwrap();
+    let (code, body) = http(
+        &format!("{base}/market/mk12/ask"),
+        "GET",
+        &[("Content-Type", "application/cbor")],
+        &AskRequest { miner }.to_cbor().unwrap(),
+    );
+    assert_eq!(code, 200);
+    let ask = AskResponse::from_cbor(&body)
+        .unwrap()
+        .ask
+        .unwrap()
+        .ask
+        .unwrap();
+    assert_eq!(ask.price.atto().to_string(), PRICE);
+    assert_eq!(ask.miner, miner);
+
+    // An offline deal, its proposal signed by the node's wallet.
+    let bytes = std::fs::read(data).unwrap();
+    let size = ferrite_types::PaddedPieceSize::for_payload(bytes.len() as u64).unwrap();
+    let source = std::io::Read::chain(&bytes[..], std::io::repeat(0));
+    let piece = ferrite_proofs::commp::piece_commitment(
+        std::io::Read::take(source, size.unpadded().bytes()),
+        size.unpadded(),
+    )
+    .unwrap();
+    let client: String = rpc(
+        &base,
+        token,
+        "Filecoin.WalletDefaultAddress",
+        serde_json::json!([]),
+    );
+    let start: i64 = start.parse().unwrap();
+    let per_epoch = (PRICE.parse::<u128>().unwrap() * u128::from(size.bytes())).div_ceil(1 << 30);
+    let proposal = market::DealProposal {
+        piece_cid: piece.comm_p.to_cid(),
+        piece_size: fvm_shared::piece::PaddedPieceSize(size.bytes()),
+        verified_deal: false,
+        client: client.parse().unwrap(),
+        provider: miner,
+        label: market::Label::String("over http".to_string()),
+        start_epoch: start,
+        end_epoch: start + 518_400,
+        storage_price_per_epoch: fvm_shared::econ::TokenAmount::from_atto(per_epoch),
+        provider_collateral: fvm_shared::econ::TokenAmount::from_atto(
+            COLLATERAL.parse::<u64>().unwrap(),
+        ),
+        client_collateral: Default::default(),
+    };
+    let signed: serde_json::Value = rpc(
+        &base,
+        token,
+        "Filecoin.WalletSign",
+        serde_json::json!([
+            client,
+            base64::engine::general_purpose::STANDARD
+                .encode(fvm_ipld_encoding::to_vec(&proposal).unwrap())
+        ]),
+    );
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(signed["Data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(signed["Type"], 1, "the default address is a secp256k1 key");
+    let uuid = ferrite_market::deal::DealUuid::new_random();
+    let params = DealParams {
+        deal_uuid: uuid,
+        is_offline: true,
+        client_deal_proposal: market::ClientDealProposal {
+            proposal,
+            client_signature: fvm_shared::crypto::signature::Signature::new_secp256k1(sig),
+        },
+        deal_data_root: piece.comm_p.to_cid(),
+        transfer: Transfer {
+            kind: String::new(),
+            client_id: String::new(),
+            params: Vec::new(),
+            size: 0,
+        },
+        remove_unsealed_copy: false,
+        skip_ipni_announce: false,
+    };
+    let (code, body) = http(
+        &store,
+        "POST",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/cbor"),
+        ],
+        &params.to_cbor().unwrap(),
+    );
+    assert_eq!(code, 200);
+    let answer = DealResponse::from_cbor(&body).unwrap();
+    assert!(answer.accepted, "{}", answer.message);
+    let s = status(home, &uuid.to_string());
+    assert_eq!(s["state"], "Accepted", "{s:?}");
+    uuid.to_string()
+}
+
+/// A JSON-RPC call to the node.
+fn rpc<T: serde::de::DeserializeOwned>(
+    base: &str,
+    token: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> T {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let auth = format!("Bearer {token}");
+    let (code, out) = http(
+        &format!("{base}/rpc/v1"),
+        "POST",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    serde_json::from_value(v["result"].clone()).unwrap_or_else(|e| panic!("{method}: {e}: {v}"))
+}
+
+/// One HTTP/1.0 request on loopback: the status code and the body.
+fn http(url: &str, method: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let mut req = format!(
+        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (code, out[split + 4..].to_vec())
 }
 
 /// A plain HTTP GET on loopback.

@@ -195,6 +195,22 @@ fn start_node(home: &Path) -> Node {
     node
 }
 
+/// Prints the node's log when the test fails, before its home is removed.
+struct LogOnPanic(std::path::PathBuf);
+
+impl Drop for LogOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().filter(|l| !l.contains("new block")).collect();
+            eprintln!("--- {} (last 60 lines) ---", self.0.display());
+            for l in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
 /// `kill -9` (the child's `kill` sends SIGKILL), and reaps it.
 fn kill_9(node: &mut Node) {
     let pid = node.0.id();
@@ -408,10 +424,8 @@ fn assert_published_once(home: &Path, label: &str, s: &HashMap<String, String>) 
 fn deals_survive_kill_9_while_transferring_and_publishing() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let keep = dir.path().to_path_buf();
-    std::mem::forget(dir);
-    println!("HOME {}", keep.display()); // DEBUG
-    let home = keep.as_path();
+    let home = dir.path();
+    let _log = LogOnPanic(home.join("node.log"));
     // The sector waits an hour for more deals: nothing seals during the test.
     std::fs::write(
         home.join("config.toml"),
@@ -528,12 +542,6 @@ seal_epochs = 600
     let publishing = loop {
         let pending = mpool(home);
         let s = status(home, &offline_deal);
-        println!(
-            "DEBUG {:?} {} {pending:?} head {}",
-            t.elapsed(),
-            s["state"],
-            head(home)
-        ); // DEBUG
         if s["state"] == "Publishing" {
             break s;
         }
@@ -544,7 +552,8 @@ seal_epochs = 600
             .iter()
             .any(|(_, to, m)| to.get(1..) == Some("05") && *m == 2)
         {
-            rpc(home, "Ferrite.ChainAdvance", json!([1])).unwrap();
+            // Two blocks: one carries it, the next executes it.
+            rpc(home, "Ferrite.ChainAdvance", json!([2])).unwrap();
         }
         assert!(
             t.elapsed() < Duration::from_secs(30),

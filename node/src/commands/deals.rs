@@ -108,10 +108,12 @@ fn print_deal(d: &Value) {
     );
     println!("epochs:      {} to {}", d["StartEpoch"], d["EndEpoch"]);
     println!("offline:     {}", d["Offline"]);
-    println!(
-        "received:    {} of {} bytes",
-        d["BytesReceived"], d["TransferSize"]
-    );
+    match d["TransferSize"].as_u64() {
+        Some(total) if total > 0 => {
+            println!("received:    {} of {total} bytes", d["BytesReceived"])
+        }
+        _ => println!("received:    {} bytes", d["BytesReceived"]),
+    }
     if let Some(id) = d["DealID"].as_u64() {
         println!("deal id:     {id}");
     }

@@ -263,6 +263,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         if let Some(p) = &prover {
             extensions.push(Arc::new(crate::proving_api::ProvingApi::new(p.clone())));
         }
+        let http_auth = auth.clone();
         let state = Arc::new(RpcState {
             devnet: devnet.clone(),
             wallet: wallet.clone(),
@@ -354,7 +355,11 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let sealing = pipeline.map(|p| tokio::spawn(p.run(stop.clone())));
         let proving = prover.map(|p| tokio::spawn(p.run(stop.clone())));
         let mut stop_server = stop.clone();
-        let app = router(state).merge(crate::staging::router(staging_dir, worker_token.clone()));
+        let mut app =
+            router(state).merge(crate::staging::router(staging_dir, worker_token.clone()));
+        if let Some(m) = &market {
+            app = app.merge(crate::market::http::router(m.market.clone(), http_auth));
+        }
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop_server.changed().await;
         });
