@@ -186,6 +186,16 @@ impl Market {
             Ok(next) => {
                 self.deals.put(&next)?;
                 info!(deal = %uuid, event = name, from = record.state.name(), to = next.state.name(), "deal moved on");
+                // A deal that failed with staged data it does not keep for
+                // inspection frees its staging space.
+                if let ferrite_market::DealState::Failed(f) = &next.state
+                    && f.kept_file.is_none()
+                    && let Some(staged) = record.state.staged_file()
+                    && let Err(e) = std::fs::remove_file(staged)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    warn!(deal = %uuid, "remove the staged file {}: {e}", staged.display());
+                }
                 Ok(Some(next))
             }
             Err(e) => {
@@ -232,7 +242,12 @@ impl Market {
             if let Err(e) = self.step_all().await {
                 warn!("market step: {e:#}");
             }
-            self.metrics.export_states(&self.deals);
+            let deals = self.deals.clone();
+            match tokio::task::spawn_blocking(move || deals.all()).await {
+                Ok(Ok(all)) => self.metrics.export_states(&all),
+                Ok(Err(e)) => warn!("read the deals for the metrics: {e}"),
+                Err(e) => warn!("read the deals for the metrics: {e}"),
+            }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}

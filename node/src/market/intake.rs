@@ -60,10 +60,9 @@ impl MarketMetrics {
     }
 
     /// Sets the per-state gauge from the records (every state, 0 when empty).
-    pub(super) fn export_states(&self, deals: &ferrite_market::records::Deals) {
-        let Ok(all) = deals.all() else { return };
+    pub(super) fn export_states(&self, all: &[DealRecord]) {
         let mut counts: std::collections::BTreeMap<&'static str, i64> = Default::default();
-        for r in &all {
+        for r in all {
             *counts.entry(r.state.name()).or_default() += 1;
         }
         for state in ferrite_market::DealState::NAMES {

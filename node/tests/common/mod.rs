@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+pub mod market;
+
 /// Runs `ferrite --home HOME ARGS` in `cwd`.
 pub fn ferrite_in(cwd: &Path, home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ferrite"))
