@@ -172,7 +172,8 @@ seal_epochs = 600
         let err = result.expect_err("the deal was accepted");
         assert!(err.contains(want), "expected {want:?} in: {err}");
     };
-    rejected(
+    // The online deal's file and URL, with its start epoch and price set.
+    let online_at = |start: &str, price: &str| {
         deal(
             home,
             provider,
@@ -182,56 +183,23 @@ seal_epochs = 600
                 "--url",
                 &good_url,
                 "--start-epoch",
-                &start,
+                start,
                 "--price",
-                "1",
+                price,
                 "--provider-collateral",
                 COLLATERAL,
             ],
-        ),
-        "below the ask",
-    );
+        )
+    };
+    rejected(online_at(&start, "1"), "below the ask");
     let soon = (head(home) + 5).to_string();
-    rejected(
-        deal(
-            home,
-            provider,
-            &[
-                "--file",
-                &file("online"),
-                "--url",
-                &good_url,
-                "--start-epoch",
-                &soon,
-                "--price",
-                PRICE,
-                "--provider-collateral",
-                COLLATERAL,
-            ],
-        ),
-        "before a sector can be sealed",
-    );
+    rejected(online_at(&soon, PRICE), "before a sector can be sealed");
     rejected(
         run(&["--url", &format!("{base}/big")], "big"),
         "piece size 4096 is not accepted",
     );
     rejected(
-        deal(
-            home,
-            provider,
-            &[
-                "--file",
-                &file("online"),
-                "--url",
-                &good_url,
-                "--start-epoch",
-                &start,
-                "--price",
-                "100000000000000000000000",
-                "--provider-collateral",
-                COLLATERAL,
-            ],
-        ),
+        online_at(&start, "100000000000000000000000"),
         "does not cover",
     );
     rejected(run(&["--url", &good_url], "online"), "duplicates deal");
