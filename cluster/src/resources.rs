@@ -14,6 +14,9 @@
 //!   worker without GPUs it runs on the CPU and takes `cores`.
 //! - Lotus has no entry for Finalize; it moves files, so it gets Fetch's.
 //!   Unseal gets PC1's, as in Lotus.
+//! - SnapDeals: UpdateEncode (Lotus's ReplicaUpdate) builds trees over the
+//!   whole sector as PC2 does, and gets PC2's entry; UpdateProve (Lotus's
+//!   ProveReplicaUpdate2, whose entry Lotus copied from Commit2) gets C2's.
 
 use std::collections::BTreeMap;
 
@@ -185,7 +188,7 @@ fn default_row(kind: TaskKind) -> Row {
             cpu(56 * GIB, 1),
             cpu(112 * GIB, 1),
         ],
-        TaskKind::Pc2 => [
+        TaskKind::Pc2 | TaskKind::UpdateEncode => [
             cpu(2 * KIB, ALL_CORES),
             cpu(8 * MIB, ALL_CORES),
             cpu(GIB, ALL_CORES),
@@ -200,7 +203,7 @@ fn default_row(kind: TaskKind) -> Row {
             cpu(GIB, 0),
             cpu(GIB, 0),
         ],
-        TaskKind::C2 => [
+        TaskKind::C2 | TaskKind::UpdateProve => [
             gpu(2 * KIB, 1, 0),
             gpu(8 * MIB, 1, 0),
             gpu(GIB, 1, 0),
@@ -290,6 +293,26 @@ mod tests {
                 gpus: 0
             }
         );
+    }
+
+    #[test]
+    fn snap_deal_kinds_default_to_pc2_and_c2() {
+        let t = ResourceTable::default();
+        for size in SectorSize::ALL {
+            assert_eq!(
+                t.get(TaskKind::UpdateEncode, size),
+                t.get(TaskKind::Pc2, size)
+            );
+            assert_eq!(
+                t.get(TaskKind::UpdateProve, size),
+                t.get(TaskKind::C2, size)
+            );
+        }
+        let prove = t
+            .get(TaskKind::UpdateProve, SectorSize::S32GiB)
+            .copied()
+            .unwrap();
+        assert_eq!(prove.on(&worker(32, 1)).gpus, 1);
     }
 
     #[test]

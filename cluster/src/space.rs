@@ -30,6 +30,15 @@
 //! | Fetch | sealed + sealing cache (a sector moving between sealing hosts, the worst case) | 1 × + 14.1 × |
 //! | WindowPoSt, WinningPoSt | none | 0 |
 //! | Unseal | unsealed | 1 × |
+//! | UpdateEncode (SnapDeals) | new replica + its cache: tree D, then tree R-last and the aux files | 1 × + 2 × + 0.1 × |
+//! | UpdateProve (SnapDeals) | none (it reads the update) | 0 |
+//!
+//! UpdateEncode writes `update` and `update-cache` beside the sector key.
+//! The replica is counted as a [`FileKind::Sealed`], and the cache as a
+//! [`FileKind::FinalizedCache`] plus the new tree D that filecoin-proofs'
+//! `encode_into` builds there (a binary tree over the sector, 2 × its size):
+//! 2.1 × in all, Lotus's `FSOverheadSeal[FTUpdateCache] = 21` for
+//! ReplicaUpdate, which allocates `FTUpdate | FTUpdateCache`.
 //!
 //! Finalize with `keep-unsealed` needs [`FileKind::Unsealed`] more; the
 //! caller adds it with [`file_bytes`].
@@ -71,12 +80,24 @@ pub fn files_written(kind: TaskKind) -> &'static [FileKind] {
     match kind {
         TaskKind::AddPiece | TaskKind::Unseal => &[FileKind::Unsealed],
         TaskKind::Pc1 | TaskKind::Fetch => &[FileKind::Sealed, FileKind::SealingCache],
-        TaskKind::Finalize => &[FileKind::Sealed, FileKind::FinalizedCache],
+        TaskKind::Finalize | TaskKind::UpdateEncode => {
+            &[FileKind::Sealed, FileKind::FinalizedCache]
+        }
         TaskKind::Pc2
         | TaskKind::C1
         | TaskKind::C2
+        | TaskKind::UpdateProve
         | TaskKind::WindowPost
         | TaskKind::WinningPost => &[],
+    }
+}
+
+/// Bytes a task of `kind` writes besides the files of [`files_written`]:
+/// UpdateEncode's tree D in the update cache (see the module documentation).
+fn extra_bytes(kind: TaskKind, size: SectorSize) -> u64 {
+    match kind {
+        TaskKind::UpdateEncode => size.bytes().saturating_mul(2),
+        _ => 0,
     }
 }
 
@@ -85,7 +106,7 @@ pub fn task_bytes(kind: TaskKind, size: SectorSize) -> u64 {
     files_written(kind)
         .iter()
         .map(|f| file_bytes(*f, size))
-        .sum()
+        .fold(extra_bytes(kind, size), u64::saturating_add)
 }
 
 #[cfg(test)]
@@ -109,5 +130,18 @@ mod tests {
             assert_eq!(task_bytes(TaskKind::C2, size), 0);
             assert!(task_bytes(TaskKind::Finalize, size) > size.bytes());
         }
+    }
+
+    #[test]
+    fn update_encode_needs_a_replica_and_lotus_update_cache_and_proving_nothing() {
+        for size in SectorSize::ALL {
+            // Lotus: FTUpdate 10 + FTUpdateCache 21 tenths.
+            let s = size.bytes();
+            assert_eq!(task_bytes(TaskKind::UpdateEncode, size), s + s * 21 / 10);
+            assert_eq!(task_bytes(TaskKind::UpdateProve, size), 0);
+        }
+        // 32 GiB × 3.1 ≈ 99.2 GiB.
+        let need = task_bytes(TaskKind::UpdateEncode, SectorSize::S32GiB);
+        assert!(need > 99 << 30 && need < 100 << 30);
     }
 }

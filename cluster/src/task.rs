@@ -35,6 +35,12 @@ pub enum TaskKind {
     C2,
     /// Move the sector to long-term storage and drop the PC1 layers.
     Finalize,
+    /// SnapDeals: encode new data into a proven CC sector's replica.
+    #[serde(rename = "update-encode")]
+    UpdateEncode,
+    /// SnapDeals: prove the update (the SNARK, GPU when there is one).
+    #[serde(rename = "update-prove")]
+    UpdateProve,
     /// Copy sector files between hosts.
     Fetch,
     /// WindowPoSt for a partition; has a chain deadline.
@@ -49,13 +55,15 @@ pub enum TaskKind {
 
 impl TaskKind {
     /// Every kind, in declaration order.
-    pub const ALL: [TaskKind; 10] = [
+    pub const ALL: [TaskKind; 12] = [
         TaskKind::AddPiece,
         TaskKind::Pc1,
         TaskKind::Pc2,
         TaskKind::C1,
         TaskKind::C2,
         TaskKind::Finalize,
+        TaskKind::UpdateEncode,
+        TaskKind::UpdateProve,
         TaskKind::Fetch,
         TaskKind::WindowPost,
         TaskKind::WinningPost,
@@ -71,6 +79,8 @@ impl TaskKind {
             TaskKind::C1 => "c1",
             TaskKind::C2 => "c2",
             TaskKind::Finalize => "finalize",
+            TaskKind::UpdateEncode => "update-encode",
+            TaskKind::UpdateProve => "update-prove",
             TaskKind::Fetch => "fetch",
             TaskKind::WindowPost => "wdpost",
             TaskKind::WinningPost => "wnpost",
@@ -95,7 +105,7 @@ impl fmt::Display for TaskKind {
 /// A task kind name that is not one of [`TaskKind::name`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown task kind {0:?} (expected one of addpiece, pc1, pc2, c1, c2, finalize, fetch, wdpost, wnpost, unseal)"
+    "unknown task kind {0:?} (expected one of addpiece, pc1, pc2, c1, c2, finalize, update-encode, update-prove, fetch, wdpost, wnpost, unseal)"
 )]
 pub struct UnknownTaskKind(pub String);
 

@@ -328,12 +328,13 @@ pub struct WorkerArgs {
     /// The node's worker token itself (prefer --token-file or the environment)
     #[arg(long, env = "FERRITE_WORKER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Task kinds this worker takes: addpiece, pc1, pc2, c1, c2, finalize
+    /// Task kinds this worker takes: addpiece, pc1, pc2, c1, c2, finalize, and
+    /// SnapDeals' update-encode and update-prove
     #[arg(
         long,
         value_name = "KINDS",
         value_delimiter = ',',
-        default_value = "addpiece,pc1,pc2,c1,c2,finalize"
+        default_value = "addpiece,pc1,pc2,c1,c2,finalize,update-encode,update-prove"
     )]
     pub tasks: Vec<ferrite_cluster::TaskKind>,
     /// A storage path this host mounts where the node has it (attached on the node

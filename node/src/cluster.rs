@@ -561,7 +561,9 @@ impl Executor for Cluster {
             Job::AddPiece { files, .. }
             | Job::Pc1 { files, .. }
             | Job::Pc2 { files, .. }
-            | Job::C1 { files, .. } => vec![files],
+            | Job::C1 { files, .. }
+            | Job::UpdateEncode { files, .. }
+            | Job::UpdateProve { files, .. } => vec![files],
             Job::C2 { .. } => vec![],
             Job::Finalize { from, to, .. } => vec![from, to],
         };

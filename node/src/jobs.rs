@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use ferrite_proto::{
     AddPieceTask, C1Output, C1Task, C2Task, DealPieceSource, FinalizeTask, Pc1Output, Pc1Task,
     Pc2Task, PieceToAdd, ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
+    UpdateEncodeTask, UpdateProofBytes, UpdateProveTask,
 };
 use ferrite_sealing::tasks::SectorFiles;
 use ferrite_sealing::{Job, JobOutput, JobPiece, PoRepProof};
@@ -113,6 +114,28 @@ pub fn payload_of(job: &Job, urls: Option<&PieceUrls>) -> Result<TaskPayload, Pr
             proof: *proof,
             c1_output: C1Output(c1.clone()),
         }),
+        Job::UpdateEncode {
+            proof,
+            files,
+            pieces,
+        } => TaskPayload::UpdateEncode(UpdateEncodeTask {
+            proof: *proof,
+            paths: paths_of(files, "update_encode.paths")?,
+            pieces: pieces.clone(),
+        }),
+        Job::UpdateProve {
+            proof,
+            files,
+            comm_r_old,
+            comm_r_new,
+            comm_d_new,
+        } => TaskPayload::UpdateProve(UpdateProveTask {
+            proof: *proof,
+            paths: paths_of(files, "update_prove.paths")?,
+            comm_r_old: *comm_r_old,
+            comm_r_new: *comm_r_new,
+            comm_d_new: *comm_d_new,
+        }),
         Job::Finalize { proof, from, to } => TaskPayload::Finalize(FinalizeTask {
             proof: *proof,
             from: paths_of(from, "finalize.from")?,
@@ -182,6 +205,18 @@ pub fn job_of(
             sector,
             c1: t.c1_output.0,
         },
+        TaskPayload::UpdateEncode(t) => Job::UpdateEncode {
+            proof: t.proof,
+            files: files_of(&t.paths),
+            pieces: t.pieces,
+        },
+        TaskPayload::UpdateProve(t) => Job::UpdateProve {
+            proof: t.proof,
+            files: files_of(&t.paths),
+            comm_r_old: t.comm_r_old,
+            comm_r_new: t.comm_r_new,
+            comm_d_new: t.comm_d_new,
+        },
         TaskPayload::Finalize(t) => {
             if !t.keep_unsealed {
                 return Err("finalize without keeping the unsealed copy is not supported".into());
@@ -209,6 +244,14 @@ pub fn output_of(out: JobOutput) -> TaskOutput {
         JobOutput::Pc2 { comm_r, comm_d } => TaskOutput::Pc2 { comm_r, comm_d },
         JobOutput::C1(bytes) => TaskOutput::C1(C1Output(bytes)),
         JobOutput::C2(proof) => TaskOutput::C2(SealProofBytes(proof.0)),
+        JobOutput::UpdateEncoded {
+            comm_r_new,
+            comm_d_new,
+        } => TaskOutput::UpdateEncode {
+            comm_r_new,
+            comm_d_new,
+        },
+        JobOutput::UpdateProof(bytes) => TaskOutput::UpdateProve(UpdateProofBytes(bytes)),
         JobOutput::Finalized => TaskOutput::Finalize,
     }
 }
@@ -222,6 +265,14 @@ pub fn job_output_of(out: TaskOutput) -> Option<JobOutput> {
         TaskOutput::Pc2 { comm_r, comm_d } => JobOutput::Pc2 { comm_r, comm_d },
         TaskOutput::C1(o) => JobOutput::C1(o.0),
         TaskOutput::C2(p) => JobOutput::C2(PoRepProof(p.0)),
+        TaskOutput::UpdateEncode {
+            comm_r_new,
+            comm_d_new,
+        } => JobOutput::UpdateEncoded {
+            comm_r_new,
+            comm_d_new,
+        },
+        TaskOutput::UpdateProve(p) => JobOutput::UpdateProof(p.0),
         TaskOutput::Finalize => JobOutput::Finalized,
         TaskOutput::Fetch { .. }
         | TaskOutput::WindowPost(_)
@@ -232,7 +283,10 @@ pub fn job_output_of(out: TaskOutput) -> Option<JobOutput> {
 
 #[cfg(test)]
 mod tests {
-    use ferrite_types::{ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize};
+    use ferrite_types::{
+        ActorId, CommD, CommP, CommR, PaddedPieceSize, PieceInfo, SealProof, SectorId,
+        SectorNumber, SectorSize,
+    };
 
     use super::*;
 
@@ -263,10 +317,69 @@ mod tests {
                 from: files.clone(),
                 to: SectorFiles::new(std::path::Path::new("/store"), id),
             },
+            Job::UpdateEncode {
+                proof,
+                files: files.clone(),
+                pieces: vec![PieceInfo {
+                    comm_p: CommP([7; 32]),
+                    size: PaddedPieceSize::new(2048).unwrap(),
+                }],
+            },
+            Job::UpdateProve {
+                proof,
+                files: files.clone(),
+                comm_r_old: CommR([1; 32]),
+                comm_r_new: CommR([2; 32]),
+                comm_d_new: CommD([3; 32]),
+            },
         ];
         for job in jobs {
             let back = job_of(id, payload_of(&job, None).unwrap(), &HashMap::new()).unwrap();
             assert_eq!(back, job);
+        }
+    }
+
+    #[test]
+    fn the_update_files_are_where_the_worker_looks_for_them() {
+        // Only the sealed file's directory travels; the update's paths
+        // derive from it on the worker.
+        let id = SectorId::new(ActorId(1000), SectorNumber(4));
+        let files = SectorFiles::new(std::path::Path::new("/seal"), id);
+        let job = Job::UpdateProve {
+            proof: SealProof::new(SectorSize::S2KiB),
+            files: files.clone(),
+            comm_r_old: CommR([1; 32]),
+            comm_r_new: CommR([2; 32]),
+            comm_d_new: CommD([3; 32]),
+        };
+        let Job::UpdateProve { files: back, .. } =
+            job_of(id, payload_of(&job, None).unwrap(), &HashMap::new()).unwrap()
+        else {
+            panic!("not an UpdateProve job")
+        };
+        assert_eq!(back.update(), files.update());
+        assert_eq!(back.update_cache(), files.update_cache());
+    }
+
+    #[test]
+    fn sealing_outputs_survive_the_trip_back() {
+        let outputs = [
+            JobOutput::Pc2 {
+                comm_r: CommR([1; 32]),
+                comm_d: CommD([2; 32]),
+            },
+            JobOutput::C2(PoRepProof(vec![5; 192])),
+            JobOutput::UpdateEncoded {
+                comm_r_new: CommR([3; 32]),
+                comm_d_new: CommD([4; 32]),
+            },
+            JobOutput::UpdateProof(vec![6; 192]),
+            JobOutput::Finalized,
+        ];
+        for out in outputs {
+            let wire = output_of(out.clone());
+            assert_eq!(wire.kind(), out.kind());
+            assert_eq!(job_output_of(wire), Some(out));
         }
     }
 

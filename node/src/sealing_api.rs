@@ -107,6 +107,21 @@ fn sector_json(r: &SectorRecord, with_history: bool) -> Value {
     if let Some(f) = r.state.failure() {
         v["Error"] = json!(f.1.reason);
     }
+    if let Some(sealed) = r.state.sealed() {
+        v["CommR"] = json!(sealed.comm_r.to_cid().to_string());
+        v["CommD"] = json!(sealed.comm_d.to_cid().to_string());
+    }
+    if let Some(base) = r.state.base() {
+        let deals: Vec<u64> = base
+            .pieces
+            .iter()
+            .filter_map(|p| match p {
+                ferrite_sealing::SectorPiece::Deal(d) => Some(d.deal.0),
+                ferrite_sealing::SectorPiece::Filler(_) => None,
+            })
+            .collect();
+        v["Deals"] = json!(deals);
+    }
     if with_history {
         v["History"] = r
             .history

@@ -61,13 +61,15 @@ pub fn local_info(id: WorkerId, paths: Vec<ferrite_cluster::PathId>) -> WorkerIn
 }
 
 /// The kinds a worker can run today.
-pub const RUNNABLE: [ferrite_cluster::TaskKind; 6] = [
+pub const RUNNABLE: [ferrite_cluster::TaskKind; 8] = [
     ferrite_cluster::TaskKind::AddPiece,
     ferrite_cluster::TaskKind::Pc1,
     ferrite_cluster::TaskKind::Pc2,
     ferrite_cluster::TaskKind::C1,
     ferrite_cluster::TaskKind::C2,
     ferrite_cluster::TaskKind::Finalize,
+    ferrite_cluster::TaskKind::UpdateEncode,
+    ferrite_cluster::TaskKind::UpdateProve,
 ];
 
 /// This host's name.

@@ -14,7 +14,13 @@
 //!   its piece CID fails with both CIDs and keeps the file; a transfer that
 //!   is cut short every time is retried, then fails, and keeps the file.
 //!
-//! One sector, one C2: about two minutes on two cores.
+//! - SnapDeals: a committed-capacity sector pledged at the start is proven
+//!   by a Window PoSt; a third deal then goes into it (its replica updated
+//!   with ProveReplicaUpdates3, not a new sector), is activated, and the
+//!   updated sector passes its next Window PoSt.
+//!
+//! Two sectors sealed at once (two C2s) and one update proof: about four
+//! minutes on two cores.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
@@ -99,6 +105,7 @@ timeout_secs = 2
 [sealing.packing]
 max_wait_secs = 3
 seal_epochs = 600
+snap_deals = true
 "#,
     )
     .unwrap();
@@ -129,6 +136,16 @@ seal_epochs = 600
 
     let add = ferrite(home, &["client", "add-balance", "1"]);
     assert!(add.status.success(), "{}", stderr(&add));
+    // A committed-capacity sector, sealed beside the deals' sector, for the
+    // SnapDeals deal at the end. Still sealing when the first deals come, so
+    // they go into a new sector.
+    let pledged = ferrite(home, &["sectors", "pledge"]);
+    assert!(pledged.status.success(), "{}", stderr(&pledged));
+    let cc = stdout(&pledged)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.trim_end_matches(':').parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no sector number in {}", stdout(&pledged)));
 
     // Sealing takes a few hundred 200 ms epochs here: start well after.
     let start = (head(home) + 2500).to_string();
@@ -279,16 +296,11 @@ seal_epochs = 600
         "Accepted",
         "no data, no publish"
     );
-    // Activation lands with the prove-commit; finalizing follows.
-    let started = Instant::now();
-    loop {
-        let list = stdout(&ferrite(home, &["sectors", "list"]));
-        if list.contains("Proving") {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{list}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let deal_sector: u64 = sectors[&online_deal].parse().unwrap();
+    assert_ne!(deal_sector, cc, "the deals did not go into the CC sector");
+    // Activation lands with the prove-commit; finalizing follows. The CC
+    // sector gets there too.
+    wait_proving(home, &[deal_sector, cc]);
 
     // The metrics count the deals and the rejections by reason.
     let api = std::fs::read_to_string(home.join("api")).unwrap();
@@ -313,6 +325,160 @@ seal_epochs = 600
             "{reason}: {body}"
         );
     }
+
+    snap_deal_into_the_cc_sector(home, provider, cc, &files);
+}
+
+/// Waits until every sector of `numbers` is Proving.
+fn wait_proving(home: &Path, numbers: &[u64]) {
+    let started = Instant::now();
+    loop {
+        let list = stdout(&ferrite(home, &["sectors", "list"]));
+        let proving = |n: &u64| {
+            list.lines().any(|l| {
+                let mut words = l.split_whitespace();
+                words.next() == Some(&n.to_string()) && l.contains("Proving")
+            })
+        };
+        if numbers.iter().all(proving) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(300), "{list}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `ferrite proving info --json`.
+fn proving_info(home: &Path) -> serde_json::Value {
+    let o = ferrite(home, &["proving", "info", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+/// The deadline that holds `sector`, from `ferrite proving deadline`.
+fn deadline_of(home: &Path, sector: u64) -> u64 {
+    let info = proving_info(home);
+    let holds = |d: u64| {
+        let o = ferrite(home, &["proving", "deadline", &d.to_string()]);
+        let text = stdout(&o);
+        text.lines().any(|l| {
+            l.split_once("sectors [")
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .is_some_and(|(list, _)| {
+                    list.split(|c: char| !c.is_ascii_digit())
+                        .any(|n| n == sector.to_string())
+                })
+        })
+    };
+    info["NextWithSectors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["Index"].as_u64())
+        .find(|d| holds(*d))
+        .unwrap_or_else(|| panic!("sector {sector} is in no deadline: {info}"))
+}
+
+/// Skips the chain (`chain advance`, fast blocks) to a few epochs before the
+/// next challenge of `sector`'s deadline, then waits in real time for the
+/// node's Window PoSt of it; returns that PoSt as `proving info` shows it.
+fn next_window_post(home: &Path, sector: u64) -> serde_json::Value {
+    let d = deadline_of(home, sector);
+    let info = proving_info(home);
+    let posts_before = info["RecentPosts"].as_array().map_or(0, Vec::len);
+    let next = info["NextWithSectors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["Index"].as_u64() == Some(d))
+        .cloned()
+        .unwrap();
+    let (challenge, epoch) = (
+        next["Challenge"].as_i64().unwrap(),
+        info["Epoch"].as_i64().unwrap(),
+    );
+    if challenge - 5 > epoch {
+        let n = (challenge - 5 - epoch).to_string();
+        let adv = ferrite(home, &["chain", "advance", &n]);
+        assert!(adv.status.success(), "{}", stderr(&adv));
+    }
+    let started = Instant::now();
+    loop {
+        let i = proving_info(home);
+        let posts = i["RecentPosts"].as_array().cloned().unwrap_or_default();
+        if let Some(post) = posts
+            .iter()
+            .find(|p| p["Deadline"].as_u64() == Some(d))
+            .filter(|_| posts.len() > posts_before || posts_before == 0)
+        {
+            return post.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no Window PoSt of deadline {d}: {i}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// SnapDeals: once the CC sector is proven by a Window PoSt, a deal goes
+/// into it rather than into a new sector; the update lands, the deal is
+/// activated, the sector's CommR on chain is the new replica's, and the
+/// updated sector passes its next Window PoSt.
+fn snap_deal_into_the_cc_sector(home: &Path, provider: &str, cc: u64, files: &Path) {
+    let post = next_window_post(home, cc);
+    assert_eq!(post["ExitCode"], 0, "{post}");
+    let before = stdout(&ferrite(home, &["sectors", "status", &cc.to_string()]));
+
+    std::fs::write(files.join("snap"), payload(400, 4)).unwrap();
+    let snap_file = files.join("snap").to_string_lossy().into_owned();
+    let start = (head(home) + 800).to_string();
+    let out = deal(
+        home,
+        provider,
+        &[
+            "--file",
+            &snap_file,
+            "--start-epoch",
+            &start,
+            "--price",
+            PRICE,
+            "--provider-collateral",
+            COLLATERAL,
+        ],
+    )
+    .unwrap();
+    let snap = uuid_of(&out);
+    let import = ferrite(home, &["deals", "import-data", &snap, &snap_file]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    // Placed in the CC sector, not a new one.
+    let placed = wait_for(home, &snap, Duration::from_secs(120), |s| {
+        s.get("sealing")
+            .is_some_and(|v| v.starts_with("sealing in sector "))
+            || s["state"] == "Failed"
+    });
+    assert_eq!(
+        placed.get("sealing").map(String::as_str),
+        Some(format!("sealing in sector {cc}").as_str()),
+        "{placed:?}"
+    );
+    let active = wait_for(home, &snap, Duration::from_secs(300), |s| {
+        s["state"] == "Active" || s["state"] == "Failed"
+    });
+    assert_eq!(active["state"], "Active", "{active:?}");
+    wait_proving(home, &[cc]);
+    let after = stdout(&ferrite(home, &["sectors", "status", &cc.to_string()]));
+    let comm_r = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("CommR:"))
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| panic!("no CommR in {text}"))
+    };
+    assert_ne!(comm_r(&before), comm_r(&after), "{before}\n{after}");
+    let post = next_window_post(home, cc);
+    assert_eq!(post["ExitCode"], 0, "the updated sector's PoSt: {post}");
+    let info = proving_info(home);
+    assert_eq!(info["Sectors"]["Faulty"], 0, "{info}");
 }
 
 /// `/market/mk12`: a store without the API token is refused, a malformed

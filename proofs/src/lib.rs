@@ -11,6 +11,7 @@
 //!       finalize: clear_cache ─► winning / window PoSt over the sealed replica
 //!       retrieval: unseal_range ─► the original bytes
 //!       SnapDeals (update): encode ─► prove ─► verify, into a proven CC sector
+//!         (then PoSt proves the replica whose replica_comm_r is the chain's CommR)
 //! ```
 //!
 //! - [`seal`] and [`post`]: the phases, as synchronous functions. They are CPU
@@ -21,6 +22,8 @@
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.
 //! - [`update`]: SnapDeals, the empty-sector-update phases.
+//! - [`replica`]: which replica a cache belongs to ([`replica::replica_comm_r`]),
+//!   so that a PoSt proves a snapped sector's replica the chain names.
 //! - [`commp`]: streaming piece commitments in constant memory.
 //! - [`selftest`]: the whole pipeline on one sector, checked and timed.
 //! - [`ProofsConfig`] and [`init`]: the `[proofs]` config section, and the one
@@ -49,6 +52,7 @@ mod guard;
 pub mod params;
 pub mod post;
 mod registered;
+pub mod replica;
 pub mod seal;
 pub mod selftest;
 mod settings;

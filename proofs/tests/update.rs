@@ -3,12 +3,14 @@
 //! and its cache, not the seal proof), deal data is staged with AddPiece and
 //! encoded into it, the update is proven and verified. A proof checked
 //! against another CommR, or with a flipped byte, is refused, and a sector
-//! key that is not there is a clear error, not a panic.
+//! key that is not there is a clear error, not a panic. Each cache's `p_aux`
+//! gives back its replica's CommR (`replica_comm_r`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 use std::path::PathBuf;
 
+use ferrite_proofs::replica::replica_comm_r;
 use ferrite_proofs::seal::{self, AddPieceInput, Pc1Input, Pc2Input};
 use ferrite_proofs::update::{self, EncodeInput, ProveInput, VerifyInput};
 use ferrite_proofs::{ProofsConfig, ProofsError};
@@ -93,6 +95,17 @@ fn a_cc_sector_is_updated_with_deal_data_and_the_proof_verifies() {
     assert_eq!(
         encoded.comm_d_new.0, piece.piece.comm_p.0,
         "one piece filling the sector: CommD is its CommP"
+    );
+    // Each cache names its own replica, as the PoSt provers tell them apart.
+    assert_eq!(
+        replica_comm_r(&d.join("cc-cache")).unwrap(),
+        old.comm_r,
+        "the sector key's cache: the sealed CommR"
+    );
+    assert_eq!(
+        replica_comm_r(&d.join("update-cache")).unwrap(),
+        encoded.comm_r_new,
+        "the update's cache: the new CommR"
     );
 
     let prove = ProveInput {

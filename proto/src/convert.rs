@@ -14,7 +14,7 @@ use crate::{
     AddPieceTask, AssignedTask, C1Task, C2Task, Completion, DealPieceSource, FetchFile, FetchTask,
     FinalizeTask, Heartbeat, Pc1Task, Pc2Task, PieceToAdd, PostOutput, PostProofBytes, PostSector,
     ProgressReport, RegisterReply, SectorPaths, TaskFailure, TaskOutcome, TaskOutput, TaskPayload,
-    UnsealTask, WindowPostTask, WinningPostTask,
+    UnsealTask, UpdateEncodeTask, UpdateProveTask, WindowPostTask, WinningPostTask,
 };
 
 fn seal_code(p: SealProof) -> Option<i64> {
@@ -42,6 +42,8 @@ impl From<TaskKind> for pb::TaskKind {
             TaskKind::WindowPost => pb::TaskKind::WindowPost,
             TaskKind::WinningPost => pb::TaskKind::WinningPost,
             TaskKind::Unseal => pb::TaskKind::Unseal,
+            TaskKind::UpdateEncode => pb::TaskKind::UpdateEncode,
+            TaskKind::UpdateProve => pb::TaskKind::UpdateProve,
         }
     }
 }
@@ -171,6 +173,8 @@ impl From<TaskPayload> for pb::task_assignment::Payload {
             TaskPayload::WindowPost(t) => P::WindowPost(t.into()),
             TaskPayload::WinningPost(t) => P::WinningPost(t.into()),
             TaskPayload::Unseal(t) => P::Unseal(t.into()),
+            TaskPayload::UpdateEncode(t) => P::UpdateEncode(t.into()),
+            TaskPayload::UpdateProve(t) => P::UpdateProve(t.into()),
         }
     }
 }
@@ -333,6 +337,28 @@ impl From<UnsealTask> for pb::UnsealTask {
     }
 }
 
+impl From<UpdateEncodeTask> for pb::UpdateEncodeTask {
+    fn from(t: UpdateEncodeTask) -> Self {
+        pb::UpdateEncodeTask {
+            registered_seal_proof: seal_code(t.proof),
+            paths: Some(t.paths.into()),
+            pieces: pieces(t.pieces),
+        }
+    }
+}
+
+impl From<UpdateProveTask> for pb::UpdateProveTask {
+    fn from(t: UpdateProveTask) -> Self {
+        pb::UpdateProveTask {
+            registered_seal_proof: seal_code(t.proof),
+            paths: Some(t.paths.into()),
+            comm_r_old: t.comm_r_old.0.to_vec(),
+            comm_r_new: t.comm_r_new.0.to_vec(),
+            comm_d_new: t.comm_d_new.0.to_vec(),
+        }
+    }
+}
+
 // ----------------------------------------------------------------- results
 
 impl From<Completion> for pb::CompleteRequest {
@@ -364,6 +390,14 @@ impl From<TaskOutcome> for pb::complete_request::Outcome {
                 TaskOutput::WindowPost(p) => O::WindowPost(p.into()),
                 TaskOutput::WinningPost(p) => O::WinningPost(p.into()),
                 TaskOutput::Unseal => O::Unseal(pb::UnsealResult {}),
+                TaskOutput::UpdateEncode {
+                    comm_r_new,
+                    comm_d_new,
+                } => O::UpdateEncode(pb::UpdateEncodeResult {
+                    comm_r_new: comm_r_new.0.to_vec(),
+                    comm_d_new: comm_d_new.0.to_vec(),
+                }),
+                TaskOutput::UpdateProve(p) => O::UpdateProve(pb::UpdateProveResult { proof: p.0 }),
             },
         }
     }

@@ -18,7 +18,7 @@
 //!   [`TaskFailure`]. Also [`RegisterReply`], [`Heartbeat`] and
 //!   [`ProgressReport`]. Files are [`HostPath`]s on the worker and
 //!   [`HttpUrl`]s elsewhere; large proof blobs are opaque bytes
-//!   ([`Pc1Output`], [`C1Output`], [`SealProofBytes`]).
+//!   ([`Pc1Output`], [`C1Output`], [`SealProofBytes`], [`UpdateProofBytes`]).
 //! - `TryFrom<wire> for domain` validates every inbound message, on both
 //!   sides, into a [`ProtoError`] that names the field by its path
 //!   (`pc1.pieces[2].comm_p`); `From<ProtoError> for tonic::Status` makes it
@@ -74,12 +74,13 @@ pub use error::ProtoError;
 pub use location::{HostPath, HttpUrl};
 pub use output::{
     Completion, GROTH16_PROOF_BYTES, MAX_REASON_BYTES, PostOutput, PostProofBytes, SealProofBytes,
-    TaskFailure, TaskOutcome, TaskOutput,
+    TaskFailure, TaskOutcome, TaskOutput, UpdateProofBytes,
 };
 pub use service::{MAX_MESSAGE_BYTES, WorkerClient, WorkerServer, client, connect, server};
 pub use task::{
     AddPieceTask, AssignedTask, C1Output, C1Task, C2Task, DealPieceSource, FetchFile, FetchTask,
     FinalizeTask, Pc1Output, Pc1Task, Pc2Task, PieceToAdd, PostSector, SectorPaths, TaskPayload,
-    UnsealTask, WPOST_PERIOD_DEADLINES, WindowPostTask, WinningPostTask,
+    UnsealTask, UpdateEncodeTask, UpdateProveTask, WPOST_PERIOD_DEADLINES, WindowPostTask,
+    WinningPostTask,
 };
 pub use worker::{Heartbeat, MAX_NOTE_BYTES, ProgressReport, RegisterReply};

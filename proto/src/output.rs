@@ -96,6 +96,16 @@ pub enum TaskOutput {
     WinningPost(PostOutput),
     /// The range is unsealed.
     Unseal,
+    /// The updated sector's commitments, for the update proof and
+    /// ProveReplicaUpdates3.
+    UpdateEncode {
+        /// The new replica's CommR.
+        comm_r_new: CommR,
+        /// The new data's CommD.
+        comm_d_new: CommD,
+    },
+    /// The update proof.
+    UpdateProve(UpdateProofBytes),
 }
 
 impl TaskOutput {
@@ -112,6 +122,8 @@ impl TaskOutput {
             TaskOutput::WindowPost(_) => TaskKind::WindowPost,
             TaskOutput::WinningPost(_) => TaskKind::WinningPost,
             TaskOutput::Unseal => TaskKind::Unseal,
+            TaskOutput::UpdateEncode { .. } => TaskKind::UpdateEncode,
+            TaskOutput::UpdateProve(_) => TaskKind::UpdateProve,
         }
     }
 }
@@ -124,6 +136,17 @@ pub struct SealProofBytes(pub Vec<u8>);
 impl fmt::Debug for SealProofBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SealProofBytes({} bytes)", self.0.len())
+    }
+}
+
+/// A SnapDeals update proof, as ProveReplicaUpdates3 carries it: a non-zero
+/// multiple of [`GROTH16_PROOF_BYTES`] on the wire (one per partition).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpdateProofBytes(pub Vec<u8>);
+
+impl fmt::Debug for UpdateProofBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UpdateProofBytes({} bytes)", self.0.len())
     }
 }
 

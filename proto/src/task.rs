@@ -87,6 +87,10 @@ pub enum TaskPayload {
     WinningPost(WinningPostTask),
     /// Unseal a range of the sector.
     Unseal(UnsealTask),
+    /// SnapDeals: encode new data into a CC sector.
+    UpdateEncode(UpdateEncodeTask),
+    /// SnapDeals: prove the update.
+    UpdateProve(UpdateProveTask),
 }
 
 impl TaskPayload {
@@ -103,6 +107,8 @@ impl TaskPayload {
             TaskPayload::WindowPost(_) => TaskKind::WindowPost,
             TaskPayload::WinningPost(_) => TaskKind::WinningPost,
             TaskPayload::Unseal(_) => TaskKind::Unseal,
+            TaskPayload::UpdateEncode(_) => TaskKind::UpdateEncode,
+            TaskPayload::UpdateProve(_) => TaskKind::UpdateProve,
         }
     }
 
@@ -123,6 +129,8 @@ impl TaskPayload {
             TaskPayload::C2(t) => Some(t.proof.sector_size()),
             TaskPayload::Finalize(t) => Some(t.proof.sector_size()),
             TaskPayload::Unseal(t) => Some(t.proof.sector_size()),
+            TaskPayload::UpdateEncode(t) => Some(t.proof.sector_size()),
+            TaskPayload::UpdateProve(t) => Some(t.proof.sector_size()),
             TaskPayload::WindowPost(t) => Some(t.proof.size),
             TaskPayload::WinningPost(t) => Some(t.proof.size),
             TaskPayload::Fetch(_) => None,
@@ -168,6 +176,8 @@ impl TaskPayload {
             }
             TaskPayload::Pc1(t) => check_fills(&t.pieces, size),
             TaskPayload::C1(t) => check_fills(&t.pieces, size),
+            TaskPayload::UpdateEncode(t) => check_fills(&t.pieces, size),
+            TaskPayload::UpdateProve(_) => Ok(()),
             TaskPayload::Pc2(t) => check_blob("pc1_output", &t.pc1_output.0),
             TaskPayload::C2(t) => check_blob("c1_output", &t.c1_output.0),
             TaskPayload::Finalize(_) => Ok(()),
@@ -233,6 +243,8 @@ pub(crate) fn case_name(kind: TaskKind) -> &'static str {
         TaskKind::WindowPost => "window_post",
         TaskKind::WinningPost => "winning_post",
         TaskKind::Unseal => "unseal",
+        TaskKind::UpdateEncode => "update_encode",
+        TaskKind::UpdateProve => "update_prove",
     }
 }
 
@@ -402,6 +414,35 @@ pub struct C2Task {
     pub proof: SealProof,
     /// C1's output.
     pub c1_output: C1Output,
+}
+
+/// SnapDeals: encode new data into a proven committed-capacity sector. The
+/// new replica and its cache go beside the sector key, as `update` and
+/// `update-cache` in the directory of `paths.sealed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateEncodeTask {
+    /// The CC sector's proof kind (the update proof kind follows from it).
+    pub proof: SealProof,
+    /// Reads `sealed` and `cache` (the sector key, left as they are) and
+    /// `unsealed` (the new data).
+    pub paths: SectorPaths,
+    /// The new pieces, in order, filling the sector exactly.
+    pub pieces: Vec<PieceInfo>,
+}
+
+/// SnapDeals: prove the update that [`UpdateEncodeTask`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateProveTask {
+    /// The CC sector's proof kind.
+    pub proof: SealProof,
+    /// The sector key's files, with the update beside them.
+    pub paths: SectorPaths,
+    /// The CC sector's CommR, as on chain.
+    pub comm_r_old: CommR,
+    /// The new replica's CommR, from the encode.
+    pub comm_r_new: CommR,
+    /// The new data's CommD, from the encode.
+    pub comm_d_new: CommD,
 }
 
 /// Finalize: move the sector to long-term storage and drop the layers.

@@ -23,7 +23,7 @@ use crate::{
     FetchTask, FinalizeTask, Heartbeat, HostPath, HttpUrl, Pc1Output, Pc1Task, Pc2Task, PieceToAdd,
     PostOutput, PostProofBytes, PostSector, ProgressReport, ProtoError, RegisterReply,
     SealProofBytes, SectorPaths, TaskFailure, TaskOutcome, TaskOutput, TaskPayload, UnsealTask,
-    WindowPostTask, WinningPostTask,
+    UpdateEncodeTask, UpdateProofBytes, UpdateProveTask, WindowPostTask, WinningPostTask,
 };
 
 /// Longest worker id accepted.
@@ -169,6 +169,8 @@ impl TryFrom<pb::TaskKind> for TaskKind {
             pb::TaskKind::WindowPost => TaskKind::WindowPost,
             pb::TaskKind::WinningPost => TaskKind::WinningPost,
             pb::TaskKind::Unseal => TaskKind::Unseal,
+            pb::TaskKind::UpdateEncode => TaskKind::UpdateEncode,
+            pb::TaskKind::UpdateProve => TaskKind::UpdateProve,
         })
     }
 }
@@ -373,6 +375,14 @@ impl TryFrom<pb::task_assignment::Payload> for TaskPayload {
                 t.try_into().map(TaskPayload::WinningPost),
             ),
             P::Unseal(t) => (TaskKind::Unseal, t.try_into().map(TaskPayload::Unseal)),
+            P::UpdateEncode(t) => (
+                TaskKind::UpdateEncode,
+                t.try_into().map(TaskPayload::UpdateEncode),
+            ),
+            P::UpdateProve(t) => (
+                TaskKind::UpdateProve,
+                t.try_into().map(TaskPayload::UpdateProve),
+            ),
         };
         payload.map_err(|e| e.at(case_name(kind)))
     }
@@ -555,6 +565,30 @@ impl TryFrom<pb::UnsealTask> for UnsealTask {
     }
 }
 
+impl TryFrom<pb::UpdateEncodeTask> for UpdateEncodeTask {
+    type Error = ProtoError;
+    fn try_from(m: pb::UpdateEncodeTask) -> Result<Self, ProtoError> {
+        Ok(UpdateEncodeTask {
+            proof: seal_proof("registered_seal_proof", m.registered_seal_proof)?,
+            paths: paths("paths", m.paths)?,
+            pieces: each("pieces", m.pieces)?,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateProveTask> for UpdateProveTask {
+    type Error = ProtoError;
+    fn try_from(m: pb::UpdateProveTask) -> Result<Self, ProtoError> {
+        Ok(UpdateProveTask {
+            proof: seal_proof("registered_seal_proof", m.registered_seal_proof)?,
+            paths: paths("paths", m.paths)?,
+            comm_r_old: CommR(bytes32("comm_r_old", &m.comm_r_old)?),
+            comm_r_new: CommR(bytes32("comm_r_new", &m.comm_r_new)?),
+            comm_d_new: CommD(bytes32("comm_d_new", &m.comm_d_new)?),
+        })
+    }
+}
+
 // ----------------------------------------------------------------- results
 
 impl TryFrom<pb::CompleteRequest> for Completion {
@@ -607,6 +641,12 @@ impl TryFrom<pb::complete_request::Outcome> for TaskOutcome {
                 post_output(r, PostKind::Winning).map(TaskOutput::WinningPost),
             ),
             O::Unseal(pb::UnsealResult {}) => (TaskKind::Unseal, Ok(TaskOutput::Unseal)),
+            O::UpdateEncode(r) => (TaskKind::UpdateEncode, update_encode_output(r)),
+            O::UpdateProve(r) => (
+                TaskKind::UpdateProve,
+                groth_proofs("proof", r.proof)
+                    .map(|b| TaskOutput::UpdateProve(UpdateProofBytes(b))),
+            ),
         };
         output
             .map(TaskOutcome::Done)
@@ -618,6 +658,13 @@ fn pc2_output(r: pb::Pc2Result) -> Result<TaskOutput, ProtoError> {
     Ok(TaskOutput::Pc2 {
         comm_r: CommR(bytes32("comm_r", &r.comm_r)?),
         comm_d: CommD(bytes32("comm_d", &r.comm_d)?),
+    })
+}
+
+fn update_encode_output(r: pb::UpdateEncodeResult) -> Result<TaskOutput, ProtoError> {
+    Ok(TaskOutput::UpdateEncode {
+        comm_r_new: CommR(bytes32("comm_r_new", &r.comm_r_new)?),
+        comm_d_new: CommD(bytes32("comm_d_new", &r.comm_d_new)?),
     })
 }
 

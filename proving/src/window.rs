@@ -510,7 +510,7 @@ impl WindowPoster {
         let comm_r = CommR::from_cid(&s.sealed_cid).map_err(|e| format!("sealed CID: {e}"))?;
         let replica = self
             .replicas
-            .locate(self.miner_id, SectorNumber(s.number))
+            .locate(self.miner_id, SectorNumber(s.number), comm_r)
             .ok_or_else(|| "the replica is not on this node".to_string())?;
         Ok((
             seal.window_post(),

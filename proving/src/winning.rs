@@ -4,7 +4,8 @@
 //!
 //! The devnet calls it from block production, which already runs off the
 //! async runtime (`spawn_blocking`), so it proves synchronously: it locates
-//! the challenged sectors' replicas through [`Replicas`], checks them first
+//! the challenged sectors' replicas through [`Replicas`] (by the CommR the
+//! chain holds: a snapped sector's update once it landed), checks them first
 //! (Lotus's `CheckProvable`: the vanilla proofs of the leaves this block's
 //! randomness challenges, read from the sealed file and checked against the
 //! cached tree), and only then runs ferrite-proofs' `generate_winning_post`
@@ -47,21 +48,22 @@ impl BlockProver for WinningProver {
     }
 
     fn prove(&self, req: &WinningPostRequest) -> anyhow::Result<Vec<PoStProof>> {
-        let sectors =
-            req.sectors
-                .iter()
-                .map(|s| {
-                    let replica = self.replicas.locate(req.miner, s.number).with_context(|| {
-                        format!("no replica of challenged sector {}", s.number.0)
-                    })?;
-                    Ok(ProvingSector {
-                        number: s.number,
-                        comm_r: s.comm_r,
-                        cache_dir: replica.cache,
-                        sealed_path: replica.sealed,
-                    })
+        let sectors = req
+            .sectors
+            .iter()
+            .map(|s| {
+                let replica = self
+                    .replicas
+                    .locate(req.miner, s.number, s.comm_r)
+                    .with_context(|| format!("no replica of challenged sector {}", s.number.0))?;
+                Ok(ProvingSector {
+                    number: s.number,
+                    comm_r: s.comm_r,
+                    cache_dir: replica.cache,
+                    sealed_path: replica.sealed,
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let bad =
             ferrite_proofs::post::check_provable(req.proof, req.miner, req.randomness, &sectors)
                 .with_context(|| format!("check the challenged sectors of epoch {}", req.epoch))?;

@@ -28,7 +28,7 @@ use ferrite_chain::api::{
 use ferrite_chain::message::SignedMessage;
 use ferrite_proofs::{StageLimits, Workers};
 use ferrite_proving::{ProverConfig, Replica, Replicas, WindowPoster};
-use ferrite_types::{ActorId, SectorNumber};
+use ferrite_types::{ActorId, CommR, SectorNumber};
 use fil_actor_miner_state::v18 as miner;
 use fvm_shared::address::Address;
 use fvm_shared::clock::ChainEpoch;
@@ -263,7 +263,7 @@ impl Chain for ScriptedChain {
 struct NoReplicas;
 
 impl Replicas for NoReplicas {
-    fn locate(&self, _: ActorId, _: SectorNumber) -> Option<Replica> {
+    fn locate(&self, _: ActorId, _: SectorNumber, _: CommR) -> Option<Replica> {
         None
     }
 }

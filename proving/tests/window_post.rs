@@ -31,7 +31,7 @@ use ferrite_chain::api::Chain;
 use ferrite_proofs::{StageLimits, Workers};
 use ferrite_proving::{ProverConfig, Replica, Replicas, WindowPoster};
 use ferrite_sealing::testnet::{FAST_RETRY, SEAL_TIMEOUT, TestNet, init_proofs_from_env};
-use ferrite_types::{ActorId, SectorId, SectorNumber};
+use ferrite_types::{ActorId, CommR, SectorId, SectorNumber};
 use fvm_shared::clock::ChainEpoch;
 use tokio::sync::watch;
 
@@ -41,11 +41,12 @@ const STEP: Duration = Duration::from_millis(40);
 const SLOW_STEP: Duration = Duration::from_millis(150);
 
 /// The replicas the test pipeline left in the net's seal directory.
+/// Its sectors are not snapped: the sealed pair, whatever the CommR.
 #[derive(Debug)]
 struct SealDir(std::path::PathBuf);
 
 impl Replicas for SealDir {
-    fn locate(&self, miner: ActorId, number: SectorNumber) -> Option<Replica> {
+    fn locate(&self, miner: ActorId, number: SectorNumber, _: CommR) -> Option<Replica> {
         let f = ferrite_sealing::tasks::SectorFiles::new(&self.0, SectorId::new(miner, number));
         Some(Replica {
             sealed: f.sealed,

@@ -53,11 +53,12 @@ use fvm_shared::sector::{PoStProof, RegisteredPoStProof};
 use serde::de::IgnoredAny;
 
 /// The sector files the test's pipeline wrote, as the node's replicas.
+/// Its sectors are not snapped: the sealed pair, whatever the CommR.
 #[derive(Debug)]
 struct SealDir(std::path::PathBuf);
 
 impl Replicas for SealDir {
-    fn locate(&self, miner: ActorId, number: SectorNumber) -> Option<Replica> {
+    fn locate(&self, miner: ActorId, number: SectorNumber, _: CommR) -> Option<Replica> {
         let f = SectorFiles::new(&self.0, SectorId::new(miner, number));
         f.sealed.exists().then_some(Replica {
             sealed: f.sealed,

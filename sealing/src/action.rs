@@ -37,6 +37,18 @@ pub enum Action {
     WaitProveCommit,
     /// Run the Finalize task.
     Finalize,
+    /// SnapDeals: run the encode task.
+    UpdateEncode,
+    /// SnapDeals: run the update-proof task.
+    UpdateProve,
+    /// SnapDeals: verify the update proof; if it is valid, send
+    /// ProveReplicaUpdates3 once the sector's deadline may be changed (or
+    /// report `UpdateLanded` if the chain already has the new CommR).
+    VerifyAndSendUpdate,
+    /// SnapDeals: wait for the update message to land (or fail).
+    WaitUpdate,
+    /// SnapDeals: drop the sector key and the update's data tree.
+    FinalizeUpdate,
     /// Delete the sector's files on every path that holds them.
     RemoveData,
     /// Send `Retry` once this long has passed since the failure.
@@ -61,7 +73,12 @@ impl Action {
             Action::C2 => Some(Task::C2),
             Action::Finalize => Some(Task::Finalize),
             Action::RemoveData => Some(Task::RemoveData),
+            Action::UpdateEncode => Some(Task::UpdateEncode),
+            Action::UpdateProve => Some(Task::UpdateProve),
+            Action::FinalizeUpdate => Some(Task::FinalizeUpdate),
             Action::WaitPieces
+            | Action::VerifyAndSendUpdate
+            | Action::WaitUpdate
             | Action::SendPreCommit
             | Action::WaitPreCommit
             | Action::WaitSeed

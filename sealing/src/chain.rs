@@ -1,6 +1,7 @@
 //! The pipeline's chain steps, through the [`Chain`] trait (the embedded
 //! devnet or a Lotus node alike): the seal ticket, precommit batches,
-//! the interactive seed, the prove-commit, and the checks that make each
+//! the interactive seed, the prove-commit, SnapDeals' replica update (when
+//! the sector's deadline allows it), and the checks that make each
 //! step idempotent (a sector already precommitted or proven on chain is
 //! reported as such instead of being sent again).
 //!
@@ -70,6 +71,39 @@ pub struct PreCommitInput {
     /// The latest end epoch of its deals (0 for committed capacity): the
     /// sector must not expire before it.
     pub deals_end: ChainEpoch,
+}
+
+/// Whether an update may be sent now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateWindow {
+    /// It may: the sector's place on chain.
+    Open {
+        /// Its deadline.
+        deadline: u64,
+        /// Its partition in the deadline.
+        partition: u64,
+    },
+    /// Not yet, and why.
+    Wait(String),
+}
+
+/// One sector's update, as ProveReplicaUpdates3 carries it.
+#[derive(Debug, Clone)]
+pub struct UpdateInput<'a> {
+    /// The sector number.
+    pub number: u64,
+    /// Its seal proof.
+    pub proof: SealProof,
+    /// Its deadline.
+    pub deadline: u64,
+    /// Its partition.
+    pub partition: u64,
+    /// The new replica's CommR.
+    pub comm_r_new: CommR,
+    /// The deal pieces in the new data.
+    pub deals: &'a [&'a DealPiece],
+    /// The update proof.
+    pub proof_bytes: &'a [u8],
 }
 
 /// A sector's expiration at precommit: its lifetime from the head, or later
@@ -241,6 +275,70 @@ impl ChainSteps {
             miner::Method::ProveCommitSectors3 as u64,
             &params,
             self.cfg.provecommit_value.clone(),
+        )
+        .await
+    }
+
+    /// Where sector `number` sits (its deadline and partition), and whether
+    /// ProveReplicaUpdates3 may change it now: the sector must be active
+    /// (proven by a Window PoSt, not faulty), and its deadline neither the
+    /// one open now nor the next one (builtin-actors' `deadline_is_mutable`).
+    pub async fn update_window(&self, number: u64) -> Result<UpdateWindow, ChainError> {
+        let miner = &self.cfg.miner;
+        let count = self.chain.deadlines(miner).await?.len() as u64;
+        for deadline in 0..count {
+            let partitions = self.chain.partitions(miner, deadline).await?;
+            let Some(partition) = partitions.iter().position(|p| p.all.get(number)) else {
+                continue;
+            };
+            if !partitions[partition].active.get(number) {
+                return Ok(UpdateWindow::Wait(format!(
+                    "sector {number} is not active (its first Window PoSt is not in yet, or it is faulty)"
+                )));
+            }
+            let current = self.chain.proving_deadline(miner).await?.index;
+            if count > 0 && (deadline == current || deadline == (current + 1) % count) {
+                return Ok(UpdateWindow::Wait(format!(
+                    "its deadline {deadline} is open or next (deadline {current} is open)"
+                )));
+            }
+            return Ok(UpdateWindow::Open {
+                deadline,
+                partition: partition as u64,
+            });
+        }
+        Ok(UpdateWindow::Wait(format!(
+            "sector {number} is in no partition of miner {miner}"
+        )))
+    }
+
+    /// Sends `ProveReplicaUpdates3` for one sector: its new CommR, the
+    /// activation manifest of each deal piece (notifying the market, as at
+    /// prove-commit) and the update proof; returns the message's CID.
+    pub async fn send_update(&self, update: &UpdateInput<'_>) -> Result<Cid, ChainError> {
+        let seal: fvm_shared::sector::RegisteredSealProof = update.proof.into();
+        let update_proofs_type = seal
+            .registered_update_proof()
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("update proof of {seal:?}: {e}")))?;
+        let params = miner::ProveReplicaUpdates3Params {
+            sector_updates: vec![miner::SectorUpdateManifest {
+                sector: update.number,
+                deadline: update.deadline,
+                partition: update.partition,
+                new_sealed_cid: update.comm_r_new.to_cid(),
+                pieces: Self::piece_manifests(update.deals)?,
+            }],
+            sector_proofs: vec![RawBytes::new(update.proof_bytes.to_vec())],
+            aggregate_proof: RawBytes::default(),
+            update_proofs_type,
+            aggregate_proof_type: None,
+            require_activation_success: true,
+            require_notification_success: true,
+        };
+        self.send(
+            miner::Method::ProveReplicaUpdates3 as u64,
+            &params,
+            TokenAmount::default(),
         )
         .await
     }

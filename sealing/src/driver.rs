@@ -47,6 +47,8 @@ use crate::{
     Task,
 };
 
+mod update;
+
 /// How often a sector that waits on the chain is looked at again. Default
 /// of [`Pipeline::new`]; change it with [`Pipeline::with_poll_interval`].
 const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -274,7 +276,9 @@ impl Pipeline {
     }
 
     /// Puts a published deal's piece into a sector: the open sector with
-    /// the least room that still fits it, or a new one. The AddPiece task
+    /// the least room that still fits it, or, with
+    /// [`PackingConfig::snap_deals`], a proven committed-capacity sector
+    /// (which is then updated), or a new one. The AddPiece task
     /// then writes it (a piece assigned while the sector's AddPiece task
     /// runs is written by the next one). Refused, with the reason, when the
     /// deal starts too soon to be sealed first, or its piece is larger than
@@ -320,6 +324,12 @@ impl Pipeline {
                 info!(sector = %record.id, deal = %deal.deal, to = next.state.name(), "assigned a deal piece");
                 return Ok(number);
             }
+        }
+        if self.packing.snap_deals {
+            if let Some(number) = self.snap_into_cc(&deal, &records).await? {
+                return Ok(number);
+            }
+            info!(deal = %deal.deal, "no proven CC sector can take the deal: it goes into a new sector");
         }
         let record = {
             let _one_at_a_time = lock(&self.allocating);
@@ -466,7 +476,7 @@ impl Pipeline {
                             // start of sealing.
                             Action::WaitPieces => !matches!(
                                 &r.state,
-                                SectorState::Packing { base } if deal_pieces(&base.pieces).next().is_some()
+                                SectorState::Packing { base, .. } if deal_pieces(&base.pieces).next().is_some()
                             ),
                             Action::AwaitOperator | Action::None => true,
                             _ => false,
@@ -522,7 +532,7 @@ impl Pipeline {
         let id = record.id;
         let n = id.number.0;
         let event = match (action, &record.state) {
-            (Action::WaitPieces, S::Packing { base })
+            (Action::WaitPieces, S::Packing { base, .. })
                 if deal_pieces(&base.pieces).next().is_some() =>
             {
                 let head = match self.chain.head().await {
@@ -712,6 +722,14 @@ impl Pipeline {
                     Err(e) => task_failed(Task::Finalize, e),
                 })
             }
+            (
+                Action::UpdateEncode
+                | Action::UpdateProve
+                | Action::VerifyAndSendUpdate
+                | Action::WaitUpdate
+                | Action::FinalizeUpdate,
+                _,
+            ) => self.act_update(record, action).await?,
             (Action::RemoveData, S::Removing) => Some(match self.tasks.remove(id).await {
                 Ok(()) => Event::DataRemoved,
                 Err(e) => task_failed(Task::RemoveData, e),

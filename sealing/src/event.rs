@@ -4,7 +4,7 @@
 use ferrite_types::{ChainEpoch, CommD, CommR, PieceInfo, Seed, Ticket};
 use serde::{Deserialize, Serialize};
 
-use crate::{DealPiece, MessageCid, Pc1Output, PoRepProof};
+use crate::{DealPiece, MessageCid, Pc1Output, PoRepProof, UpdateProof};
 
 /// A task that a worker runs for a sector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +21,13 @@ pub enum Task {
     C2,
     /// Move the sealed sector to a store path and drop its PC1 layers.
     Finalize,
+    /// SnapDeals: encode the new pieces into the CC sector's replica.
+    UpdateEncode,
+    /// SnapDeals: prove the update.
+    UpdateProve,
+    /// SnapDeals: drop the sector key and the update's data tree once the
+    /// update is on chain.
+    FinalizeUpdate,
     /// Delete every file of a removed sector.
     RemoveData,
 }
@@ -35,6 +42,9 @@ impl Task {
             Task::C1 => "C1",
             Task::C2 => "C2",
             Task::Finalize => "Finalize",
+            Task::UpdateEncode => "UpdateEncode",
+            Task::UpdateProve => "UpdateProve",
+            Task::FinalizeUpdate => "FinalizeUpdate",
             Task::RemoveData => "RemoveData",
         }
     }
@@ -44,7 +54,8 @@ impl Task {
 /// [`SectorState::apply`](crate::SectorState::apply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    /// The market assigned a deal's piece to this sector (in Packing).
+    /// The market assigned a deal's piece to this sector (in Packing, or,
+    /// for SnapDeals, a proven committed-capacity sector).
     AssignPiece {
         /// The piece and its deal.
         piece: DealPiece,
@@ -124,8 +135,36 @@ pub enum Event {
         /// Why, for the operator.
         reason: String,
     },
-    /// Finalize finished: the sector is on long-term storage.
+    /// Finalize finished: the sector is on long-term storage (or, after an
+    /// update, the sector key is dropped).
     Finalized,
+    /// SnapDeals: the new pieces are encoded into a new replica.
+    UpdateEncoded {
+        /// The new replica's commitment.
+        comm_r: CommR,
+        /// The new data's commitment.
+        comm_d: CommD,
+    },
+    /// SnapDeals: the update proof is computed.
+    UpdateProved {
+        /// The proof, not yet verified.
+        proof: UpdateProof,
+    },
+    /// SnapDeals: the ProveReplicaUpdates3 message is in the mpool.
+    UpdateSent {
+        /// The message's CID.
+        message: MessageCid,
+    },
+    /// SnapDeals: the chain holds the sector with the new replica's CommR.
+    UpdateLanded {
+        /// The epoch the update was seen on chain.
+        epoch: ChainEpoch,
+    },
+    /// SnapDeals: the update could not be sent, or its message failed.
+    UpdateFailed {
+        /// Why, for the operator.
+        reason: String,
+    },
     /// A task failed.
     TaskFailed {
         /// The task, so that a stale failure of an earlier task is refused.
@@ -165,6 +204,11 @@ impl Event {
             Event::ProveCommitLanded { .. } => "ProveCommitLanded",
             Event::ProveCommitFailed { .. } => "ProveCommitFailed",
             Event::Finalized => "Finalized",
+            Event::UpdateEncoded { .. } => "UpdateEncoded",
+            Event::UpdateProved { .. } => "UpdateProved",
+            Event::UpdateSent { .. } => "UpdateSent",
+            Event::UpdateLanded { .. } => "UpdateLanded",
+            Event::UpdateFailed { .. } => "UpdateFailed",
             Event::TaskFailed { .. } => "TaskFailed",
             Event::Retry => "Retry",
             Event::Restart => "Restart",

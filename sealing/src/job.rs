@@ -24,6 +24,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use ferrite_cluster::TaskKind;
 use ferrite_proofs::seal::{self, C1Input, C2Input, Pc1Input, Pc2Input, Pc2Output};
+use ferrite_proofs::update::{self, EncodeInput, Encoded};
 use ferrite_proofs::{ProofsError, Stage, Workers};
 use ferrite_types::{
     CommD, CommR, DealId, PaddedPieceSize, PieceInfo, SealProof, SectorId, Seed, Ticket,
@@ -99,6 +100,33 @@ pub enum Job {
         /// C1's output (ferrite-proofs' encoding).
         c1: Vec<u8>,
     },
+    /// SnapDeals: encodes the staged pieces ([`SectorFiles::unsealed`]) into
+    /// a proven committed-capacity sector, whose replica and cache are the
+    /// sector key ([`SectorFiles::sealed`], [`SectorFiles::cache`], left as
+    /// they are), writing the new replica and its cache
+    /// ([`SectorFiles::update`], [`SectorFiles::update_cache`]).
+    UpdateEncode {
+        /// The sector's proof kind.
+        proof: SealProof,
+        /// The sector's files.
+        files: SectorFiles,
+        /// The new pieces, filling the sector exactly.
+        pieces: Vec<PieceInfo>,
+    },
+    /// SnapDeals: proves the update that [`Job::UpdateEncode`] wrote (vanilla
+    /// partition proofs, then the SNARK).
+    UpdateProve {
+        /// The sector's proof kind.
+        proof: SealProof,
+        /// The sector's files, with the update written.
+        files: SectorFiles,
+        /// The CC sector's CommR, on chain.
+        comm_r_old: CommR,
+        /// The new replica's CommR.
+        comm_r_new: CommR,
+        /// The new data's CommD.
+        comm_d_new: CommD,
+    },
     /// Drops the layers and trees proving does not need and C1's output, then
     /// moves what is left from `from` to `to` (a store path; equal to `from`
     /// to finalize in place).
@@ -121,6 +149,8 @@ impl Job {
             | Job::Pc2 { proof, .. }
             | Job::C1 { proof, .. }
             | Job::C2 { proof, .. }
+            | Job::UpdateEncode { proof, .. }
+            | Job::UpdateProve { proof, .. }
             | Job::Finalize { proof, .. } => *proof,
         }
     }
@@ -133,6 +163,8 @@ impl Job {
             Job::Pc2 { .. } => TaskKind::Pc2,
             Job::C1 { .. } => TaskKind::C1,
             Job::C2 { .. } => TaskKind::C2,
+            Job::UpdateEncode { .. } => TaskKind::UpdateEncode,
+            Job::UpdateProve { .. } => TaskKind::UpdateProve,
             Job::Finalize { .. } => TaskKind::Finalize,
         }
     }
@@ -145,6 +177,10 @@ impl Job {
             Job::Pc2 { .. } => Stage::Pc2,
             Job::C1 { .. } => Stage::C1,
             Job::C2 { .. } => Stage::C2,
+            // Encoding is tree building over the sector, as PC2 is; the
+            // update's SNARK is C2's kind of work.
+            Job::UpdateEncode { .. } => Stage::Pc2,
+            Job::UpdateProve { .. } => Stage::C2,
             // Finalize is file work, light enough for the verify slot.
             Job::Finalize { .. } => Stage::Verify,
         }
@@ -198,6 +234,15 @@ pub enum JobOutput {
     C1(Vec<u8>),
     /// The PoRep proof.
     C2(PoRepProof),
+    /// The updated sector's commitments.
+    UpdateEncoded {
+        /// The new replica's CommR.
+        comm_r_new: CommR,
+        /// The new data's CommD.
+        comm_d_new: CommD,
+    },
+    /// The update proof, as ProveReplicaUpdates3 carries it.
+    UpdateProof(Vec<u8>),
     /// Finalize is done.
     Finalized,
 }
@@ -211,6 +256,8 @@ impl JobOutput {
             JobOutput::Pc2 { .. } => TaskKind::Pc2,
             JobOutput::C1(_) => TaskKind::C1,
             JobOutput::C2(_) => TaskKind::C2,
+            JobOutput::UpdateEncoded { .. } => TaskKind::UpdateEncode,
+            JobOutput::UpdateProof(_) => TaskKind::UpdateProve,
             JobOutput::Finalized => TaskKind::Finalize,
         }
     }
@@ -334,6 +381,46 @@ pub fn execute(job: Job) -> Result<JobOutput, ProofsError> {
             Ok(JobOutput::C2(PoRepProof(
                 seal::c2(C2Input { c1, sector })?.0,
             )))
+        }
+        Job::UpdateEncode {
+            proof,
+            files,
+            pieces,
+        } => {
+            let out = update::encode(&EncodeInput {
+                proof,
+                sector_key_path: files.sealed.clone(),
+                sector_key_cache: files.cache.clone(),
+                staged_path: files.unsealed.clone(),
+                pieces,
+                new_replica_path: files.update(),
+                new_cache: files.update_cache(),
+            })?;
+            Ok(JobOutput::UpdateEncoded {
+                comm_r_new: out.comm_r_new,
+                comm_d_new: out.comm_d_new,
+            })
+        }
+        Job::UpdateProve {
+            proof,
+            files,
+            comm_r_old,
+            comm_r_new,
+            comm_d_new,
+        } => {
+            let out = update::prove(&update::ProveInput {
+                proof,
+                comm_r_old,
+                encoded: Encoded {
+                    comm_r_new,
+                    comm_d_new,
+                },
+                sector_key_path: files.sealed.clone(),
+                sector_key_cache: files.cache.clone(),
+                new_replica_path: files.update(),
+                new_cache: files.update_cache(),
+            })?;
+            Ok(JobOutput::UpdateProof(out.0))
         }
         Job::Finalize { from, to, .. } => {
             seal::clear_cache(&from.cache)?;
@@ -487,7 +574,7 @@ fn copy_any(src: &Path, dst: &Path) -> Result<(), ProofsError> {
     }
 }
 
-fn remove_any(path: &Path) -> Result<(), ProofsError> {
+pub(crate) fn remove_any(path: &Path) -> Result<(), ProofsError> {
     let removed = if path.is_dir() {
         fs::remove_dir_all(path)
     } else {

@@ -83,9 +83,12 @@ pub use driver::Pipeline;
 pub use error::{SealingError, TransitionError};
 pub use event::{Event, Task};
 pub use job::{Executor, Job, JobOutput, JobPiece, LocalExecutor};
-pub use output::{MessageCid, Pc1Output, PoRepProof};
+pub use output::{MessageCid, Pc1Output, PoRepProof, UpdateProof};
 pub use packing::PackingConfig;
 pub use piece::{DealPiece, PieceData, PieceToAdd, SectorPiece};
 pub use record::{LogEntry, SectorRecord};
 pub use retry::{Attempts, FailureKind, RetryPolicy};
-pub use state::{AfterAddPiece, Challenge, Failure, Sealed, SectorBase, SectorState, TicketInfo};
+pub use state::{
+    AfterAddPiece, Challenge, Failure, Sealed, SectorBase, SectorKey, SectorState, Target,
+    TicketInfo, Update,
+};

@@ -48,6 +48,11 @@ byte_output!(
     PoRepProof
 );
 
+byte_output!(
+    /// The SnapDeals update proof, sent in ProveReplicaUpdates3.
+    UpdateProof
+);
+
 struct BytesVisitor;
 
 impl<'de> Visitor<'de> for BytesVisitor {

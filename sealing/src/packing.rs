@@ -10,6 +10,10 @@
 //! sealing when it is full, when its first piece has waited
 //! [`PackingConfig::max_wait_secs`], or when its earliest deal's start epoch
 //! minus [`PackingConfig::seal_epochs`] has come, whichever is first.
+//!
+//! With [`PackingConfig::snap_deals`], a piece that no open sector takes goes
+//! into a proven committed-capacity sector ([`snap_candidates`]) instead of a
+//! new one, and that sector is packed, then updated, the same way.
 
 use ferrite_types::{ChainEpoch, PaddedPieceSize};
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,11 @@ pub struct PackingConfig {
     /// than this after the head is refused; a sector starts sealing at the
     /// latest this many epochs before its earliest deal starts.
     pub seal_epochs: i64,
+    /// SnapDeals: put deal pieces into proven committed-capacity sectors
+    /// (an update of their replica) rather than into new sectors. A deal
+    /// for which no CC sector is proven, or whose end comes after every CC
+    /// sector's expiration, goes into a new sector.
+    pub snap_deals: bool,
 }
 
 impl Default for PackingConfig {
@@ -37,6 +46,7 @@ impl Default for PackingConfig {
         Self {
             max_wait_secs: 3600,
             seal_epochs: 2880,
+            snap_deals: false,
         }
     }
 }
@@ -90,7 +100,7 @@ pub fn seal_now(
     cfg: &PackingConfig,
     head: impl FnOnce() -> Option<ChainEpoch>,
 ) -> Option<SealReason> {
-    let SectorState::Packing { base } = &record.state else {
+    let SectorState::Packing { base, .. } = &record.state else {
         return None;
     };
     let earliest_start = deal_pieces(&base.pieces).map(|d| d.start.0).min()?;
@@ -111,7 +121,7 @@ pub fn seal_now(
 pub fn open_room(record: &SectorRecord) -> Option<u64> {
     let sector = |base: &crate::SectorBase| PaddedPieceSize::from(base.proof.sector_size()).bytes();
     match &record.state {
-        SectorState::Packing { base } => {
+        SectorState::Packing { base, .. } => {
             Some(sector(base).saturating_sub(used_bytes(&base.pieces)))
         }
         SectorState::AddPiece {
@@ -119,6 +129,7 @@ pub fn open_room(record: &SectorRecord) -> Option<u64> {
             adding,
             then: crate::AfterAddPiece::Packing,
             queued,
+            ..
         } => {
             let used = used_bytes(&base.pieces)
                 + adding.iter().map(|p| p.size().bytes()).sum::<u64>()
@@ -139,6 +150,19 @@ pub fn candidates(records: &[SectorRecord], size: u64) -> Vec<ferrite_types::Sec
         .collect();
     open.sort();
     open.into_iter().map(|(_, n)| n).collect()
+}
+
+/// SnapDeals: the proven committed-capacity sectors that may take a deal
+/// piece, by number (the driver then checks each one's expiration on chain).
+pub fn snap_candidates(records: &[SectorRecord]) -> Vec<ferrite_types::SectorNumber> {
+    records
+        .iter()
+        .filter(|r| match &r.state {
+            SectorState::Proving { base, .. } => deal_pieces(&base.pieces).next().is_none(),
+            _ => false,
+        })
+        .map(|r| r.id.number)
+        .collect()
 }
 
 /// Where deal `deal`'s piece is in the sector of `record`: `None` if the
@@ -231,6 +255,7 @@ mod tests {
         let cfg = PackingConfig {
             max_wait_secs: 60,
             seal_epochs: 100,
+            snap_deals: false,
         };
         assert!(check_start(&deal(1, 512, 200), ChainEpoch(100), &cfg).is_ok());
         let err = check_start(&deal(1, 512, 199), ChainEpoch(100), &cfg).unwrap_err();
@@ -242,6 +267,7 @@ mod tests {
         let cfg = PackingConfig {
             max_wait_secs: 60,
             seal_epochs: 100,
+            snap_deals: false,
         };
         let never = || -> Option<ChainEpoch> { panic!("the head is not needed") };
         // Empty: never (committed capacity is started by its pledge).

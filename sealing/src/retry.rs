@@ -66,6 +66,9 @@ pub enum FailureKind {
     ProveCommit,
     /// Moving the sector to long-term storage failed.
     Finalize,
+    /// A SnapDeals stage failed: the encode, the update proof, its message,
+    /// or the clean-up after it.
+    Update,
 }
 
 /// How many times each kind of stage has failed for one sector.
@@ -81,6 +84,9 @@ pub struct Attempts {
     pub prove_commit: u32,
     /// Finalize failures.
     pub finalize: u32,
+    /// SnapDeals failures.
+    #[serde(default)]
+    pub update: u32,
 }
 
 impl Attempts {
@@ -92,6 +98,7 @@ impl Attempts {
             FailureKind::ComputeProof => self.compute_proof,
             FailureKind::ProveCommit => self.prove_commit,
             FailureKind::Finalize => self.finalize,
+            FailureKind::Update => self.update,
         }
     }
 
@@ -102,6 +109,7 @@ impl Attempts {
             FailureKind::ComputeProof => &mut self.compute_proof,
             FailureKind::ProveCommit => &mut self.prove_commit,
             FailureKind::Finalize => &mut self.finalize,
+            FailureKind::Update => &mut self.update,
         }
     }
 

@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::piece::{fillers, place, place_all, planned, used_bytes};
 use crate::{
     Action, Attempts, DealPiece, Event, FailureKind, MessageCid, Pc1Output, PieceToAdd, PoRepProof,
-    RetryPolicy, SectorPiece, Task, TransitionError,
+    RetryPolicy, SectorPiece, Task, TransitionError, UpdateProof,
 };
+
+mod update;
+pub use update::{SectorKey, Target, Update};
 
 /// What every live sector carries, whatever its stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +113,14 @@ pub struct Failure {
 ///
 ///  Finalizing --Finalized--> Proving
 ///
+///  SnapDeals (a proven committed-capacity sector takes deal pieces):
+///  Proving --AssignPiece--> AddPiece (target Snap) ... Packing (target Snap) as above, then
+///  UpdateEncode --UpdateEncoded--> UpdateProve --UpdateProved--> UpdateReady --UpdateSent--> Updating
+///                                                                     |                         |
+///                                                                     | UpdateLanded            | UpdateLanded
+///                                                                     +--> UpdateFinalizing <---+
+///  UpdateFinalizing --Finalized--> Proving (the new CommR and CommD, the new pieces)
+///
 ///  Failures keep the state to retry from. `Retry` resumes it after the
 ///  backoff while the kind's attempts are below max_attempts; past that the
 ///  sector waits for the operator's `Restart` (which clears the count).
@@ -124,6 +135,11 @@ pub struct Failure {
 ///  ProveCommitReady                    ProofInvalid           ComputeProofFailed    C1
 ///  ProveCommitReady, ProveCommitting   ProveCommitFailed      ProveCommitFailed     ProveCommitReady
 ///  Finalizing                          TaskFailed             FinalizeFailed        Finalizing
+///  UpdateEncode, UpdateProve,          TaskFailed             UpdateFailed          the same state
+///    UpdateFinalizing
+///  UpdateProve                         UpdateProved (empty)   UpdateFailed          UpdateProve
+///  UpdateReady                         ProofInvalid           UpdateFailed          UpdateProve
+///  UpdateReady, Updating               UpdateFailed           UpdateFailed          UpdateReady
 ///
 ///  any state but Removing, Removed --Remove--> Removing --DataRemoved--> Removed
 ///  (Removing --TaskFailed--> Removing: deleting files is simply tried again)
@@ -133,10 +149,14 @@ pub struct Failure {
 /// Removed is terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SectorState {
-    /// Open for deal pieces. The first state of every sector.
+    /// Open for deal pieces. The first state of every sector, and of a
+    /// SnapDeals update.
     Packing {
         /// The sector so far.
         base: SectorBase,
+        /// What the pieces are packed for: a new sector, or an update.
+        #[serde(default)]
+        target: Target,
     },
     /// Writing pieces into the unsealed sector file.
     AddPiece {
@@ -150,6 +170,9 @@ pub enum SectorState {
         /// next one (largest first).
         #[serde(default)]
         queued: Vec<DealPiece>,
+        /// What the pieces are packed for: a new sector, or an update.
+        #[serde(default)]
+        target: Target,
     },
     /// Running PC1 (with a fresh ticket).
     Pc1 {
@@ -250,6 +273,56 @@ pub enum SectorState {
         /// The epoch the prove-commit landed at.
         activation: ChainEpoch,
     },
+    /// SnapDeals: encoding the new pieces into the CC sector's replica.
+    UpdateEncode {
+        /// The new pieces, filling the sector.
+        base: SectorBase,
+        /// The CC sector being updated.
+        key: SectorKey,
+    },
+    /// SnapDeals: proving the update.
+    UpdateProve {
+        /// The new pieces.
+        base: SectorBase,
+        /// The CC sector being updated.
+        key: SectorKey,
+        /// The encode's commitments.
+        update: Update,
+    },
+    /// SnapDeals: the update proof is computed; it is to be verified and
+    /// sent once the sector's deadline may be changed.
+    UpdateReady {
+        /// The new pieces.
+        base: SectorBase,
+        /// The CC sector being updated.
+        key: SectorKey,
+        /// The encode's commitments.
+        update: Update,
+        /// The update proof.
+        proof: UpdateProof,
+    },
+    /// SnapDeals: ProveReplicaUpdates3 is sent and waiting to land.
+    Updating {
+        /// The new pieces.
+        base: SectorBase,
+        /// The CC sector being updated.
+        key: SectorKey,
+        /// The encode's commitments.
+        update: Update,
+        /// The proof sent, kept for a resend.
+        proof: UpdateProof,
+        /// The message that carries it.
+        message: MessageCid,
+    },
+    /// SnapDeals: the update is on chain; the sector key is being dropped.
+    UpdateFinalizing {
+        /// The new pieces.
+        base: SectorBase,
+        /// The CC sector that was updated.
+        key: SectorKey,
+        /// The new commitments, now on chain.
+        update: Update,
+    },
     /// AddPiece, PC1 or PC2 failed.
     SealFailed(Failure),
     /// The precommit failed, or its ticket expired.
@@ -260,6 +333,8 @@ pub enum SectorState {
     ProveCommitFailed(Failure),
     /// Finalize failed.
     FinalizeFailed(Failure),
+    /// A SnapDeals stage failed.
+    UpdateFailed(Failure),
     /// Removed by the operator; its files are being deleted.
     Removing,
     /// Gone. Terminal.
@@ -271,11 +346,12 @@ impl SectorState {
     pub fn new(proof: SealProof) -> Self {
         SectorState::Packing {
             base: SectorBase::new(proof),
+            target: Target::Seal,
         }
     }
 
     /// Every [`SectorState::name`], in the order of the diagram.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 26] = [
         "Packing",
         "AddPiece",
         "PC1",
@@ -289,11 +365,17 @@ impl SectorState {
         "ProveCommitting",
         "Finalizing",
         "Proving",
+        "UpdateEncode",
+        "UpdateProve",
+        "UpdateReady",
+        "Updating",
+        "UpdateFinalizing",
         "SealFailed",
         "PreCommitFailed",
         "ComputeProofFailed",
         "ProveCommitFailed",
         "FinalizeFailed",
+        "UpdateFailed",
         "Removing",
         "Removed",
     ];
@@ -314,11 +396,17 @@ impl SectorState {
             SectorState::ProveCommitting { .. } => "ProveCommitting",
             SectorState::Finalizing { .. } => "Finalizing",
             SectorState::Proving { .. } => "Proving",
+            SectorState::UpdateEncode { .. } => "UpdateEncode",
+            SectorState::UpdateProve { .. } => "UpdateProve",
+            SectorState::UpdateReady { .. } => "UpdateReady",
+            SectorState::Updating { .. } => "Updating",
+            SectorState::UpdateFinalizing { .. } => "UpdateFinalizing",
             SectorState::SealFailed(_) => "SealFailed",
             SectorState::PreCommitFailed(_) => "PreCommitFailed",
             SectorState::ComputeProofFailed(_) => "ComputeProofFailed",
             SectorState::ProveCommitFailed(_) => "ProveCommitFailed",
             SectorState::FinalizeFailed(_) => "FinalizeFailed",
+            SectorState::UpdateFailed(_) => "UpdateFailed",
             SectorState::Removing => "Removing",
             SectorState::Removed => "Removed",
         }
@@ -328,7 +416,7 @@ impl SectorState {
     /// [`Failure::retry_from`]) and removed sectors.
     pub fn base(&self) -> Option<&SectorBase> {
         match self {
-            SectorState::Packing { base }
+            SectorState::Packing { base, .. }
             | SectorState::AddPiece { base, .. }
             | SectorState::Pc1 { base }
             | SectorState::Pc2 { base, .. }
@@ -340,14 +428,19 @@ impl SectorState {
             | SectorState::ProveCommitReady { base, .. }
             | SectorState::ProveCommitting { base, .. }
             | SectorState::Finalizing { base, .. }
-            | SectorState::Proving { base, .. } => Some(base),
+            | SectorState::Proving { base, .. }
+            | SectorState::UpdateEncode { base, .. }
+            | SectorState::UpdateProve { base, .. }
+            | SectorState::UpdateReady { base, .. }
+            | SectorState::Updating { base, .. }
+            | SectorState::UpdateFinalizing { base, .. } => Some(base),
             _ => None,
         }
     }
 
     fn base_mut(&mut self) -> Option<&mut SectorBase> {
         match self {
-            SectorState::Packing { base }
+            SectorState::Packing { base, .. }
             | SectorState::AddPiece { base, .. }
             | SectorState::Pc1 { base }
             | SectorState::Pc2 { base, .. }
@@ -359,7 +452,41 @@ impl SectorState {
             | SectorState::ProveCommitReady { base, .. }
             | SectorState::ProveCommitting { base, .. }
             | SectorState::Finalizing { base, .. }
-            | SectorState::Proving { base, .. } => Some(base),
+            | SectorState::Proving { base, .. }
+            | SectorState::UpdateEncode { base, .. }
+            | SectorState::UpdateProve { base, .. }
+            | SectorState::UpdateReady { base, .. }
+            | SectorState::Updating { base, .. }
+            | SectorState::UpdateFinalizing { base, .. } => Some(base),
+            _ => None,
+        }
+    }
+
+    /// The sealing the chain knows the sector by (its ticket, CommR and
+    /// CommD), once PC2 has produced it; during an update, the CC sector's
+    /// until the update lands.
+    pub fn sealed(&self) -> Option<&Sealed> {
+        match self {
+            SectorState::PreCommitReady { sealed, .. }
+            | SectorState::PreCommitting { sealed, .. }
+            | SectorState::WaitSeed { sealed, .. }
+            | SectorState::C1 { sealed, .. }
+            | SectorState::C2 { sealed, .. }
+            | SectorState::ProveCommitReady { sealed, .. }
+            | SectorState::ProveCommitting { sealed, .. }
+            | SectorState::Finalizing { sealed, .. }
+            | SectorState::Proving { sealed, .. } => Some(sealed),
+            SectorState::UpdateEncode { key, .. }
+            | SectorState::UpdateProve { key, .. }
+            | SectorState::UpdateReady { key, .. }
+            | SectorState::Updating { key, .. }
+            | SectorState::UpdateFinalizing { key, .. } => Some(&key.sealed),
+            SectorState::Packing { target, .. } | SectorState::AddPiece { target, .. } => {
+                match target {
+                    Target::Snap(key) => Some(&key.sealed),
+                    Target::Seal => None,
+                }
+            }
             _ => None,
         }
     }
@@ -372,6 +499,7 @@ impl SectorState {
             SectorState::ComputeProofFailed(f) => Some((FailureKind::ComputeProof, f)),
             SectorState::ProveCommitFailed(f) => Some((FailureKind::ProveCommit, f)),
             SectorState::FinalizeFailed(f) => Some((FailureKind::Finalize, f)),
+            SectorState::UpdateFailed(f) => Some((FailureKind::Update, f)),
             _ => None,
         }
     }
@@ -393,7 +521,15 @@ impl SectorState {
             | SectorState::ProveCommitReady { .. }
             | SectorState::ProveCommitting { .. }
             | SectorState::Finalizing { .. }
-            | SectorState::Proving { .. } => true,
+            | SectorState::Proving { .. }
+            | SectorState::UpdateEncode { .. }
+            | SectorState::UpdateProve { .. }
+            | SectorState::UpdateReady { .. }
+            | SectorState::Updating { .. }
+            | SectorState::UpdateFinalizing { .. } => true,
+            SectorState::Packing { target, .. } | SectorState::AddPiece { target, .. } => {
+                matches!(target, Target::Snap(_))
+            }
             _ => self
                 .failure()
                 .is_some_and(|(_, f)| f.retry_from.is_on_chain()),
@@ -409,6 +545,9 @@ impl SectorState {
             SectorState::C1 { .. } => Some(Task::C1),
             SectorState::C2 { .. } => Some(Task::C2),
             SectorState::Finalizing { .. } => Some(Task::Finalize),
+            SectorState::UpdateEncode { .. } => Some(Task::UpdateEncode),
+            SectorState::UpdateProve { .. } => Some(Task::UpdateProve),
+            SectorState::UpdateFinalizing { .. } => Some(Task::FinalizeUpdate),
             SectorState::Removing => Some(Task::RemoveData),
             _ => None,
         }
@@ -429,13 +568,19 @@ impl SectorState {
             SectorState::ProveCommitReady { .. } => Action::VerifyAndSendProveCommit,
             SectorState::ProveCommitting { .. } => Action::WaitProveCommit,
             SectorState::Finalizing { .. } => Action::Finalize,
+            SectorState::UpdateEncode { .. } => Action::UpdateEncode,
+            SectorState::UpdateProve { .. } => Action::UpdateProve,
+            SectorState::UpdateReady { .. } => Action::VerifyAndSendUpdate,
+            SectorState::Updating { .. } => Action::WaitUpdate,
+            SectorState::UpdateFinalizing { .. } => Action::FinalizeUpdate,
             SectorState::Proving { .. } | SectorState::Removed => Action::None,
             SectorState::Removing => Action::RemoveData,
             SectorState::SealFailed(_)
             | SectorState::PreCommitFailed(_)
             | SectorState::ComputeProofFailed(_)
             | SectorState::ProveCommitFailed(_)
-            | SectorState::FinalizeFailed(_) => {
+            | SectorState::FinalizeFailed(_)
+            | SectorState::UpdateFailed(_) => {
                 let attempts = self.failed_attempts().unwrap_or(0);
                 if policy.allows_retry(attempts) {
                     Action::Retry {
@@ -526,6 +671,9 @@ impl SectorState {
                         retry_c1(base, sealed, challenge),
                     ),
                     S::Finalizing { .. } => fail(FailureKind::Finalize, reason, self.clone()),
+                    S::UpdateEncode { .. } | S::UpdateProve { .. } | S::UpdateFinalizing { .. } => {
+                        fail(FailureKind::Update, reason, self.clone())
+                    }
                     // Deleting files has no failure state: the driver tries again.
                     _ => self.clone(),
                 });
@@ -535,21 +683,31 @@ impl SectorState {
 
         match (self, event) {
             // Packing and AddPiece.
-            (S::Packing { base }, Event::AssignPiece { piece }) => {
+            (S::Packing { base, target }, Event::AssignPiece { piece }) => {
                 let adding = place(&base.pieces, piece, base.sector_bytes())?;
                 Ok(S::AddPiece {
                     base: base.clone(),
                     adding,
                     then: AfterAddPiece::Packing,
                     queued: Vec::new(),
+                    target: target.clone(),
                 })
             }
+            (
+                S::Proving {
+                    base,
+                    sealed,
+                    activation,
+                },
+                Event::AssignPiece { piece },
+            ) => update::open(base, sealed, *activation, piece).map_err(invalid),
             (
                 S::AddPiece {
                     base,
                     adding,
                     then: AfterAddPiece::Packing,
                     queued,
+                    target,
                 },
                 Event::AssignPiece { piece },
             ) => {
@@ -563,22 +721,24 @@ impl SectorState {
                     adding: adding.clone(),
                     then: AfterAddPiece::Packing,
                     queued: more,
+                    target: target.clone(),
                 })
             }
-            (S::Packing { base }, Event::StartSealing) => {
+            (S::Packing { base, target }, Event::StartSealing) => {
                 let adding: Vec<PieceToAdd> =
                     fillers(used_bytes(&base.pieces), base.sector_bytes())?
                         .into_iter()
                         .map(PieceToAdd::Filler)
                         .collect();
                 if adding.is_empty() {
-                    Ok(S::Pc1 { base: base.clone() })
+                    Ok(packed(base.clone(), target))
                 } else {
                     Ok(S::AddPiece {
                         base: base.clone(),
                         adding,
                         then: AfterAddPiece::Seal,
                         queued: Vec::new(),
+                        target: target.clone(),
                     })
                 }
             }
@@ -588,6 +748,7 @@ impl SectorState {
                     adding,
                     then,
                     queued,
+                    target,
                 },
                 Event::PieceAdded { pieces },
             ) => match written(adding, &pieces) {
@@ -601,9 +762,13 @@ impl SectorState {
                             base,
                             then: AfterAddPiece::Packing,
                             queued: Vec::new(),
+                            target: target.clone(),
                         },
-                        AfterAddPiece::Packing => S::Packing { base },
-                        AfterAddPiece::Seal => S::Pc1 { base },
+                        AfterAddPiece::Packing => S::Packing {
+                            base,
+                            target: target.clone(),
+                        },
+                        AfterAddPiece::Seal => packed(base, target),
                     })
                 }
             },
@@ -831,13 +996,30 @@ impl SectorState {
             }),
             (S::Removing, Event::DataRemoved) => Ok(S::Removed),
 
-            _ => Err(illegal()),
+            // SnapDeals.
+            (s, event) => match update::apply(s, event) {
+                Some(Ok(next)) => Ok(next),
+                Some(Err(reason)) => Err(invalid(reason)),
+                None => Err(illegal()),
+            },
         }
     }
 }
 
+/// Where a packed sector goes: PC1 for a new sector, the encode for an
+/// update.
+fn packed(base: SectorBase, target: &Target) -> SectorState {
+    match target {
+        Target::Seal => SectorState::Pc1 { base },
+        Target::Snap(key) => SectorState::UpdateEncode {
+            base,
+            key: key.clone(),
+        },
+    }
+}
+
 /// The failure of `kind`, counted in `retry_from`'s attempts.
-fn fail(kind: FailureKind, reason: String, mut retry_from: SectorState) -> SectorState {
+pub(crate) fn fail(kind: FailureKind, reason: String, mut retry_from: SectorState) -> SectorState {
     if let Some(base) = retry_from.base_mut() {
         base.attempts.record(kind);
     }
@@ -851,6 +1033,7 @@ fn fail(kind: FailureKind, reason: String, mut retry_from: SectorState) -> Secto
         FailureKind::ComputeProof => SectorState::ComputeProofFailed(f),
         FailureKind::ProveCommit => SectorState::ProveCommitFailed(f),
         FailureKind::Finalize => SectorState::FinalizeFailed(f),
+        FailureKind::Update => SectorState::UpdateFailed(f),
     }
 }
 

@@ -38,6 +38,8 @@ use tracing::{info, warn};
 use crate::job::{Executor, Job, JobOutput, JobPiece, LocalExecutor, internal};
 use crate::{Challenge, Pc1Output, PieceToAdd, PoRepProof, Sealed, SectorPiece};
 
+mod update;
+
 /// The name of C1's output in the cache directory.
 const C1_OUTPUT: &str = "c1-output.cbor";
 
@@ -69,6 +71,17 @@ impl SectorFiles {
     /// C1's output, which C2 reads.
     pub fn c1_output(&self) -> PathBuf {
         self.cache.join(C1_OUTPUT)
+    }
+
+    /// SnapDeals: the updated replica, beside the sector key
+    /// ([`SectorFiles::sealed`]) until the update is final on chain.
+    pub fn update(&self) -> PathBuf {
+        self.dir.join("update")
+    }
+
+    /// SnapDeals: the updated replica's cache.
+    pub fn update_cache(&self) -> PathBuf {
+        self.dir.join("update-cache")
     }
 }
 

@@ -45,6 +45,16 @@ pub fn run(cmd: SectorsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 println!("sector:   {}", s["Number"]);
                 println!("state:    {}", s["State"].as_str().unwrap_or("?"));
                 println!("on chain: {}", s["OnChain"]);
+                if let Some(r) = s["CommR"].as_str() {
+                    println!("CommR:    {r}");
+                }
+                if let Some(d) = s["CommD"].as_str() {
+                    println!("CommD:    {d}");
+                }
+                if let Some(deals) = s["Deals"].as_array().filter(|d| !d.is_empty()) {
+                    let ids: Vec<String> = deals.iter().map(|d| d.to_string()).collect();
+                    println!("deals:    {}", ids.join(", "));
+                }
                 if let Some(e) = s["Error"].as_str() {
                     println!("error:    {e}");
                 }

@@ -106,16 +106,16 @@ pub struct TaskAssignment {
     /// 4: higher runs first; informational for the worker.
     #[prost(int32, tag = "4")]
     pub priority: i32,
-    /// 10..19: what to do, one case per task kind. The case is the task kind.
+    /// 10..21: what to do, one case per task kind. The case is the task kind.
     #[prost(
         oneof = "task_assignment::Payload",
-        tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19"
+        tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21"
     )]
     pub payload: ::core::option::Option<task_assignment::Payload>,
 }
 /// Nested message and enum types in `TaskAssignment`.
 pub mod task_assignment {
-    /// 10..19: what to do, one case per task kind. The case is the task kind.
+    /// 10..21: what to do, one case per task kind. The case is the task kind.
     #[allow(clippy::all)]
     #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Payload {
@@ -139,6 +139,10 @@ pub mod task_assignment {
         WinningPost(super::WinningPostTask),
         #[prost(message, tag = "19")]
         Unseal(super::UnsealTask),
+        #[prost(message, tag = "20")]
+        UpdateEncode(super::UpdateEncodeTask),
+        #[prost(message, tag = "21")]
+        UpdateProve(super::UpdateProveTask),
     }
 }
 /// A piece to write into the unsealed file.
@@ -274,6 +278,46 @@ pub struct FinalizeTask {
     #[prost(bool, tag = "4")]
     pub keep_unsealed: bool,
 }
+/// SnapDeals: encode new data into a proven committed-capacity sector. The
+/// new replica and its cache are written beside the sector key, as `update`
+/// and `update-cache` in the directory that holds `paths.sealed`.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct UpdateEncodeTask {
+    /// 1: RegisteredSealProof chain code of the CC sector (its update proof
+    /// kind follows from it).
+    #[prost(int64, optional, tag = "1")]
+    pub registered_seal_proof: ::core::option::Option<i64>,
+    /// 2: the sector's files: reads `sealed` and `cache` (the sector key, left
+    /// as they are) and `unsealed` (the new data, as AddPiece wrote it).
+    #[prost(message, optional, tag = "2")]
+    pub paths: ::core::option::Option<SectorPaths>,
+    /// 3: the new pieces in order; they fill the sector exactly.
+    #[prost(message, repeated, tag = "3")]
+    pub pieces: ::prost::alloc::vec::Vec<PieceInfo>,
+}
+/// SnapDeals: prove the update UpdateEncode wrote (vanilla partition proofs,
+/// then the SNARK).
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateProveTask {
+    /// 1: RegisteredSealProof chain code of the CC sector.
+    #[prost(int64, optional, tag = "1")]
+    pub registered_seal_proof: ::core::option::Option<i64>,
+    /// 2: the sector's files: reads the sector key (`sealed`, `cache`) and the
+    /// update beside it (`update`, `update-cache`).
+    #[prost(message, optional, tag = "2")]
+    pub paths: ::core::option::Option<SectorPaths>,
+    /// 3: the CC sector's CommR as on chain, 32 bytes.
+    #[prost(bytes = "vec", tag = "3")]
+    pub comm_r_old: ::prost::alloc::vec::Vec<u8>,
+    /// 4: the new replica's CommR from UpdateEncode, 32 bytes.
+    #[prost(bytes = "vec", tag = "4")]
+    pub comm_r_new: ::prost::alloc::vec::Vec<u8>,
+    /// 5: the new data's CommD from UpdateEncode, 32 bytes.
+    #[prost(bytes = "vec", tag = "5")]
+    pub comm_d_new: ::prost::alloc::vec::Vec<u8>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FetchFile {
@@ -403,16 +447,16 @@ pub struct CompleteRequest {
     /// 2: the task.
     #[prost(uint64, tag = "2")]
     pub task_id: u64,
-    /// 10..19: the task's output, in the case of its kind; 30: a failure.
+    /// 10..21: the task's output, in the case of its kind; 30: a failure.
     #[prost(
         oneof = "complete_request::Outcome",
-        tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 30"
+        tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 30"
     )]
     pub outcome: ::core::option::Option<complete_request::Outcome>,
 }
 /// Nested message and enum types in `CompleteRequest`.
 pub mod complete_request {
-    /// 10..19: the task's output, in the case of its kind; 30: a failure.
+    /// 10..21: the task's output, in the case of its kind; 30: a failure.
     #[allow(clippy::all)]
     #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Outcome {
@@ -436,6 +480,10 @@ pub mod complete_request {
         WinningPost(super::PostResult),
         #[prost(message, tag = "19")]
         Unseal(super::UnsealResult),
+        #[prost(message, tag = "20")]
+        UpdateEncode(super::UpdateEncodeResult),
+        #[prost(message, tag = "21")]
+        UpdateProve(super::UpdateProveResult),
         #[prost(message, tag = "30")]
         Failure(super::TaskFailure),
     }
@@ -516,6 +564,24 @@ pub struct PostResult {
 pub struct UnsealResult {}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateEncodeResult {
+    /// 1: the new replica's CommR, 32 bytes.
+    #[prost(bytes = "vec", tag = "1")]
+    pub comm_r_new: ::prost::alloc::vec::Vec<u8>,
+    /// 2: the new data's CommD, 32 bytes.
+    #[prost(bytes = "vec", tag = "2")]
+    pub comm_d_new: ::prost::alloc::vec::Vec<u8>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateProveResult {
+    /// 1: the update proof, as ProveReplicaUpdates3 carries it: one or more
+    /// 192-byte Groth16 proofs (one per partition).
+    #[prost(bytes = "vec", tag = "1")]
+    pub proof: ::prost::alloc::vec::Vec<u8>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct TaskFailure {
     /// 1: why, for the operator and the logs; not empty, at most 4096 bytes.
     #[prost(string, tag = "1")]
@@ -541,6 +607,8 @@ pub enum TaskKind {
     WindowPost = 8,
     WinningPost = 9,
     Unseal = 10,
+    UpdateEncode = 11,
+    UpdateProve = 12,
 }
 impl TaskKind {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -560,6 +628,8 @@ impl TaskKind {
             Self::WindowPost => "TASK_KIND_WINDOW_POST",
             Self::WinningPost => "TASK_KIND_WINNING_POST",
             Self::Unseal => "TASK_KIND_UNSEAL",
+            Self::UpdateEncode => "TASK_KIND_UPDATE_ENCODE",
+            Self::UpdateProve => "TASK_KIND_UPDATE_PROVE",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -576,6 +646,8 @@ impl TaskKind {
             "TASK_KIND_WINDOW_POST" => Some(Self::WindowPost),
             "TASK_KIND_WINNING_POST" => Some(Self::WinningPost),
             "TASK_KIND_UNSEAL" => Some(Self::Unseal),
+            "TASK_KIND_UPDATE_ENCODE" => Some(Self::UpdateEncode),
+            "TASK_KIND_UPDATE_PROVE" => Some(Self::UpdateProve),
             _ => None,
         }
     }

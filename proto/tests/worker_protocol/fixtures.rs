@@ -177,6 +177,24 @@ pub fn unseal() -> pb::UnsealTask {
     }
 }
 
+pub fn update_encode() -> pb::UpdateEncodeTask {
+    pb::UpdateEncodeTask {
+        registered_seal_proof: Some(SEAL_2KIB),
+        paths: Some(paths()),
+        pieces: vec![piece(1024), piece(1024)],
+    }
+}
+
+pub fn update_prove() -> pb::UpdateProveTask {
+    pb::UpdateProveTask {
+        registered_seal_proof: Some(SEAL_2KIB),
+        paths: Some(paths()),
+        comm_r_old: vec![3; 32],
+        comm_r_new: vec![5; 32],
+        comm_d_new: vec![4; 32],
+    }
+}
+
 /// One valid payload of every kind.
 pub fn every_payload() -> Vec<pb::task_assignment::Payload> {
     use pb::task_assignment::Payload as P;
@@ -191,6 +209,8 @@ pub fn every_payload() -> Vec<pb::task_assignment::Payload> {
         P::WindowPost(window_post()),
         P::WinningPost(winning_post()),
         P::Unseal(unseal()),
+        P::UpdateEncode(update_encode()),
+        P::UpdateProve(update_prove()),
     ]
 }
 
@@ -237,6 +257,13 @@ pub fn every_outcome() -> Vec<pb::complete_request::Outcome> {
         O::WindowPost(post_result(WINDOW_2KIB)),
         O::WinningPost(post_result(WINNING_2KIB)),
         O::Unseal(pb::UnsealResult {}),
+        O::UpdateEncode(pb::UpdateEncodeResult {
+            comm_r_new: vec![5; 32],
+            comm_d_new: vec![4; 32],
+        }),
+        O::UpdateProve(pb::UpdateProveResult {
+            proof: vec![8; 192],
+        }),
         O::Failure(pb::TaskFailure {
             reason: "sealed file unreadable".into(),
             retryable: false,

@@ -11,7 +11,8 @@ use ferrite_proto::{
     FetchTask, FinalizeTask, Heartbeat, HostPath, HttpUrl, Pc1Output, Pc1Task, Pc2Task, PieceToAdd,
     PostOutput, PostProofBytes, PostSector, ProgressReport, ProtoError, RegisterReply,
     SealProofBytes, SectorPaths, TaskFailure, TaskOutcome, TaskOutput, TaskPayload, UnsealTask,
-    WPOST_PERIOD_DEADLINES, WindowPostTask, WinningPostTask,
+    UpdateEncodeTask, UpdateProofBytes, UpdateProveTask, WPOST_PERIOD_DEADLINES, WindowPostTask,
+    WinningPostTask,
 };
 use ferrite_types::{
     ActorId, ChainEpoch, CommD, CommP, CommR, DealId, PaddedPieceSize, PieceInfo, PostKind,
@@ -276,6 +277,22 @@ fn payload(size: SectorSize) -> BoxedStrategy<TaskPayload> {
                     length,
                 })
             }),
+        (sector_paths(), filling_pieces(size)).prop_map(move |(paths, pieces)| {
+            TaskPayload::UpdateEncode(UpdateEncodeTask {
+                proof,
+                paths,
+                pieces,
+            })
+        }),
+        (sector_paths(), b32(), b32(), b32()).prop_map(move |(paths, old, new, d)| {
+            TaskPayload::UpdateProve(UpdateProveTask {
+                proof,
+                paths,
+                comm_r_old: CommR(old),
+                comm_r_new: CommR(new),
+                comm_d_new: CommD(d),
+            })
+        }),
     ]
     .boxed()
 }
@@ -336,6 +353,11 @@ fn outcome() -> impl Strategy<Value = TaskOutcome> {
         post_output(PostKind::Window).prop_map(TaskOutput::WindowPost),
         post_output(PostKind::Winning).prop_map(TaskOutput::WinningPost),
         Just(TaskOutput::Unseal),
+        (b32(), b32()).prop_map(|(r, d)| TaskOutput::UpdateEncode {
+            comm_r_new: CommR(r),
+            comm_d_new: CommD(d),
+        }),
+        groth().prop_map(|b| TaskOutput::UpdateProve(UpdateProofBytes(b))),
     ];
     prop_oneof![
         done.prop_map(TaskOutcome::Done),

@@ -304,6 +304,20 @@ fn seal_proofs_must_be_present_supported_and_of_the_sector_size() {
         "c2.registered_seal_proof",
     );
     refused_task(
+        P::UpdateEncode(pb::UpdateEncodeTask {
+            registered_seal_proof: None,
+            ..update_encode()
+        }),
+        "update_encode.registered_seal_proof",
+    );
+    refused_task(
+        P::UpdateProve(pb::UpdateProveTask {
+            registered_seal_proof: Some(SEAL_8MIB),
+            ..update_prove()
+        }),
+        "update_prove.registered_seal_proof",
+    );
+    refused_task(
         P::Finalize(pb::FinalizeTask {
             registered_seal_proof: None,
             ..finalize()
@@ -364,9 +378,33 @@ fn commitments_tickets_and_seeds_must_be_32_bytes() {
         }),
         "unseal.ticket",
     );
+    refused_task(
+        P::UpdateProve(pb::UpdateProveTask {
+            comm_r_old: vec![],
+            ..update_prove()
+        }),
+        "update_prove.comm_r_old",
+    );
+    refused_task(
+        P::UpdateProve(pb::UpdateProveTask {
+            comm_r_new: vec![0; 31],
+            ..update_prove()
+        }),
+        "update_prove.comm_r_new",
+    );
+    refused_task(
+        P::UpdateProve(pb::UpdateProveTask {
+            comm_d_new: vec![0; 33],
+            ..update_prove()
+        }),
+        "update_prove.comm_d_new",
+    );
     let mut p = pc1();
     p.pieces[1].comm_p = vec![0; 31];
     refused_task(P::Pc1(p), "pc1.pieces[1].comm_p");
+    let mut u = update_encode();
+    u.pieces[0].comm_p = vec![];
+    refused_task(P::UpdateEncode(u), "update_encode.pieces[0].comm_p");
     let mut w = winning_post();
     w.sectors[0].comm_r = vec![];
     refused_task(P::WinningPost(w), "winning_post.sectors[0].comm_r");
@@ -402,6 +440,14 @@ fn piece_sizes_must_be_powers_of_two_that_fill_or_fit_the_sector() {
         }),
         "c1.pieces",
     );
+    let msg = refused_task(
+        P::UpdateEncode(pb::UpdateEncodeTask {
+            pieces: vec![piece(1024)],
+            ..update_encode()
+        }),
+        "update_encode.pieces",
+    );
+    assert!(msg.contains("must fill"), "{msg}");
 
     refused_task(
         P::AddPiece(pb::AddPieceTask {
@@ -483,6 +529,16 @@ fn paths_must_be_present_and_absolute() {
         }),
         "finalize.to",
     );
+    refused_task(
+        P::UpdateEncode(pb::UpdateEncodeTask {
+            paths: None,
+            ..update_encode()
+        }),
+        "update_encode.paths",
+    );
+    let mut p = update_prove();
+    p.paths.as_mut().unwrap().sealed = "relative/sealed".into();
+    refused_task(P::UpdateProve(p), "update_prove.paths.sealed");
     let mut w = window_post();
     w.sectors[1].sealed = "relative".into();
     refused_task(P::WindowPost(w), "window_post.sectors[1].sealed");
@@ -745,7 +801,28 @@ fn results_refuse_bad_commitments_and_proofs() {
             "c2.proof",
         );
         assert!(msg.contains("multiple of 192"), "{msg}");
+        let msg = refused_outcome(
+            O::UpdateProve(pb::UpdateProveResult {
+                proof: vec![1; len],
+            }),
+            "update_prove.proof",
+        );
+        assert!(msg.contains("multiple of 192"), "{msg}");
     }
+    refused_outcome(
+        O::UpdateEncode(pb::UpdateEncodeResult {
+            comm_r_new: vec![5; 31],
+            comm_d_new: vec![4; 32],
+        }),
+        "update_encode.comm_r_new",
+    );
+    refused_outcome(
+        O::UpdateEncode(pb::UpdateEncodeResult {
+            comm_r_new: vec![5; 32],
+            comm_d_new: vec![],
+        }),
+        "update_encode.comm_d_new",
+    );
     refused_outcome(
         O::AddPiece(pb::AddPieceResult {
             pieces: vec![piece(128), piece(0)],

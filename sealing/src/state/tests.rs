@@ -91,11 +91,26 @@ fn progress(s: &SectorState) -> Option<Event> {
             epoch: challenge.seed_epoch.plus(10),
         },
         S::Finalizing { .. } => Event::Finalized,
+        S::UpdateEncode { .. } => Event::UpdateEncoded {
+            comm_r: CommR([8; 32]),
+            comm_d: CommD([9; 32]),
+        },
+        S::UpdateProve { .. } => Event::UpdateProved {
+            proof: UpdateProof(vec![10; 192]),
+        },
+        S::UpdateReady { .. } => Event::UpdateSent {
+            message: MessageCid("bafy-update".to_string()),
+        },
+        S::Updating { key, .. } => Event::UpdateLanded {
+            epoch: key.activation.plus(3000),
+        },
+        S::UpdateFinalizing { .. } => Event::Finalized,
         S::SealFailed(_)
         | S::PreCommitFailed(_)
         | S::ComputeProofFailed(_)
         | S::ProveCommitFailed(_)
-        | S::FinalizeFailed(_) => Event::Retry,
+        | S::FinalizeFailed(_)
+        | S::UpdateFailed(_) => Event::Retry,
         S::Removing => Event::DataRemoved,
         S::Proving { .. } | S::Removed => return None,
     })
@@ -543,4 +558,179 @@ fn operator_commands_outside_failures_are_refused() {
         let err = s.apply(ev, &POLICY).unwrap_err();
         assert!(matches!(err, TransitionError::Illegal { .. }), "{err}");
     }
+}
+
+/// A committed-capacity sector, sealed and proven.
+fn proven_cc() -> SectorState {
+    advance(cc_sector(), "Proving")
+}
+
+#[test]
+fn snap_deals_fill_a_proven_cc_sector_and_update_its_replica() {
+    let cc = proven_cc();
+    let SectorState::Proving { sealed: old, .. } = cc.clone() else {
+        panic!()
+    };
+    let s = step(
+        &cc,
+        Event::AssignPiece {
+            piece: deal(1, 1024),
+        },
+    );
+    let SectorState::AddPiece {
+        base,
+        target: Target::Snap(key),
+        ..
+    } = &s
+    else {
+        panic!("{s:?}")
+    };
+    // The update starts from an empty sector; the CC sector is kept as the key.
+    assert!(base.pieces.is_empty());
+    assert_eq!(key.sealed, old);
+    assert!(s.is_on_chain(), "a sector being updated is on chain");
+    let s = step(&s, progress(&s).unwrap());
+    assert_eq!(s.name(), "Packing");
+    // A second small deal joins the same update.
+    let s = step(
+        &s,
+        Event::AssignPiece {
+            piece: deal(2, 512),
+        },
+    );
+    let mut seen = vec![];
+    let mut s = s;
+    while let Some(ev) = progress(&s) {
+        s = step(&s, ev);
+        seen.push((s.name(), s.next_action(&POLICY)));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("Packing", Action::WaitPieces),
+            ("AddPiece", Action::AddPiece),
+            ("UpdateEncode", Action::UpdateEncode),
+            ("UpdateProve", Action::UpdateProve),
+            ("UpdateReady", Action::VerifyAndSendUpdate),
+            ("Updating", Action::WaitUpdate),
+            ("UpdateFinalizing", Action::FinalizeUpdate),
+            ("Proving", Action::None),
+        ]
+    );
+    let SectorState::Proving {
+        base,
+        sealed,
+        activation,
+    } = &s
+    else {
+        panic!("{s:?}")
+    };
+    assert_eq!(sealed.comm_r, CommR([8; 32]));
+    assert_eq!(sealed.comm_d, CommD([9; 32]));
+    assert_eq!(sealed.ticket, old.ticket);
+    assert_eq!(*activation, ChainEpoch(100 + 150 + 10));
+    let deals: Vec<u64> = base
+        .pieces
+        .iter()
+        .filter_map(|p| match p {
+            SectorPiece::Deal(d) => Some(d.deal.0),
+            SectorPiece::Filler(_) => None,
+        })
+        .collect();
+    assert_eq!(deals, [1, 2]);
+    // An updated sector holds deals: it takes no second update.
+    let again = s.apply(
+        Event::AssignPiece {
+            piece: deal(3, 256),
+        },
+        &POLICY,
+    );
+    assert!(
+        matches!(&again, Err(TransitionError::Invalid { reason, .. }) if reason.contains("holds deals")),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn snap_deal_failures_retry_the_right_stage() {
+    let s = step(
+        &proven_cc(),
+        Event::AssignPiece {
+            piece: deal(1, 2048),
+        },
+    );
+    let s = advance(s, "UpdateProve");
+    // A failed proof task is retried in place.
+    let failed = step(
+        &s,
+        Event::TaskFailed {
+            task: Task::UpdateProve,
+            reason: "out of memory".into(),
+        },
+    );
+    assert_eq!(failed.name(), "UpdateFailed");
+    assert_eq!(
+        failed.next_action(&POLICY),
+        Action::Retry {
+            after: POLICY.backoff(1)
+        }
+    );
+    let s = step(&failed, Event::Retry);
+    assert_eq!(s.name(), "UpdateProve");
+    // An empty proof, then a proof the verifier rejects, go back to proving.
+    let empty = step(
+        &s,
+        Event::UpdateProved {
+            proof: UpdateProof(vec![]),
+        },
+    );
+    assert_eq!(empty.name(), "UpdateFailed");
+    let s = advance(step(&empty, Event::Retry), "UpdateReady");
+    let bad = step(
+        &s,
+        Event::ProofInvalid {
+            reason: "nope".into(),
+        },
+    );
+    // Three failures exhaust the policy's attempts: the operator restarts.
+    assert!(bad.apply(Event::Retry, &POLICY).is_err());
+    assert_eq!(step(&bad, Event::Restart).name(), "UpdateProve");
+    // A failed message is resent with the same proof.
+    let s = advance(step(&bad, Event::Restart), "Updating");
+    let failed = step(
+        &s,
+        Event::UpdateFailed {
+            reason: "exit 16".into(),
+        },
+    );
+    let retried = step(&failed, Event::Retry);
+    let (SectorState::UpdateReady { proof: p1, .. }, SectorState::Updating { proof: p2, .. }) =
+        (&retried, &s)
+    else {
+        panic!("{retried:?}")
+    };
+    assert_eq!(p1, p2);
+    assert_eq!(retried.failed_attempts(), None);
+    let SectorState::UpdateReady { base, .. } = &retried else {
+        panic!()
+    };
+    assert_eq!(base.attempts.get(FailureKind::Update), 1);
+    // The encode's report must be a new replica.
+    let s = advance(
+        step(
+            &proven_cc(),
+            Event::AssignPiece {
+                piece: deal(1, 2048),
+            },
+        ),
+        "UpdateEncode",
+    );
+    let same = s.apply(
+        Event::UpdateEncoded {
+            comm_r: CommR([4; 32]),
+            comm_d: CommD([9; 32]),
+        },
+        &POLICY,
+    );
+    assert!(same.is_err(), "{same:?}");
 }
