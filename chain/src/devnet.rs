@@ -671,12 +671,35 @@ impl Devnet {
         self.produce(false)
     }
 
+    /// Produces `n` blocks as [`Devnet::produce_block_unelected`] does, with
+    /// no other block in between: the block producer's next elected block
+    /// (and its WinningPoSt) waits until the run is over. `each` sees every
+    /// block. Returns the last one.
+    pub fn produce_blocks_unelected(
+        &self,
+        n: u64,
+        mut each: impl FnMut(&TipSet),
+    ) -> Result<TipSet, ChainError> {
+        let _producing = lock(&self.producing);
+        let mut last = self.head();
+        for _ in 0..n {
+            last = self.produce_held(false)?;
+            each(&last);
+        }
+        Ok(last)
+    }
+
     fn produce(&self, elect: bool) -> Result<TipSet, ChainError> {
+        let _producing = lock(&self.producing);
+        self.produce_held(elect)
+    }
+
+    /// One block; the caller holds `producing`.
+    fn produce_held(&self, elect: bool) -> Result<TipSet, ChainError> {
         // One block at a time. The head lock is taken only to read the head
         // and then to build, execute and publish the block, so that message
         // pushes and state reads are not held up while the WinningPoSt is
         // made (seconds on a small CPU): only this function moves the head.
-        let _producing = lock(&self.producing);
         let (parent_key, parent_state, height) = {
             let head = lock(&self.head);
             (

@@ -61,6 +61,23 @@ pub struct Ask {
     pub max_piece_size: PaddedPieceSize,
 }
 
+impl Ask {
+    /// Checks the ask's values against each other; the problem, if any.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min_piece_size > self.max_piece_size {
+            return Err(format!(
+                "the smallest piece {} exceeds the largest {}",
+                self.min_piece_size, self.max_piece_size
+            ));
+        }
+        if self.price_per_gib_epoch.is_negative() || self.verified_price_per_gib_epoch.is_negative()
+        {
+            return Err("ask prices must not be negative".to_string());
+        }
+        Ok(())
+    }
+}
+
 /// What the store already holds for a deal's UUID and proposal
 /// ([`crate::records::Deals::known`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -135,15 +135,8 @@ impl MarketConfig {
     /// rules; the first problem as [`MarketError::Config`].
     pub fn validate(&self) -> Result<(), MarketError> {
         let bad = |msg: String| Err(MarketError::Config(msg));
-        let ask = &self.ask;
-        if ask.min_piece_size > ask.max_piece_size {
-            return bad(format!(
-                "ask.min_piece_size {} exceeds ask.max_piece_size {}",
-                ask.min_piece_size, ask.max_piece_size
-            ));
-        }
-        if ask.price_per_gib_epoch.is_negative() || ask.verified_price_per_gib_epoch.is_negative() {
-            return bad("ask prices must not be negative".to_string());
+        if let Err(e) = self.ask.validate() {
+            return bad(format!("ask: {e}"));
         }
         if self.sealing_lead_epochs < 0 {
             return bad(format!(

@@ -241,8 +241,9 @@ pub struct DealFailure {
 ///     +--(offline) Imported (CommP matches)------------------------------------------------------------------------> Staged
 ///
 ///  Staged --PublishQueued--> WaitPublish --PublishSigned{msg} (recorded BEFORE the push)--> Publishing{msg}
-///                               ^                                                               |
-///                               +--PublishMessageLost / PublishFailed (retryable, below limit)--+
+///                         |     ^                                                               |
+///                         |     +--PublishMessageLost / PublishFailed (retryable, below limit)--+
+///                         +--PublishFailed (the message could not be made; retryable, below limit)--> WaitPublish
 ///                                                                                               |
 ///  Publishing --PublishLanded{deal id}--> Published --SectorAssigned--> AddingToSector --PieceAdded--> Sealing
 ///                                                                             |                          |
@@ -253,7 +254,7 @@ pub struct DealFailure {
 ///  to Failed{reason, from}:
 ///    Transferring, Accepted   TransferDone/Imported with another CommP or too many bytes (file kept)
 ///    Transferring             TransferFailed fatal, or retries exhausted
-///    Publishing               PublishFailed fatal (the actor refused the deal), or retries exhausted
+///    WaitPublish, Publishing  PublishFailed fatal (the actor refused the deal), or retries exhausted
 ///    all before Active        StartEpochMissed, except Publishing (its message decides)
 ///    Accepted .. WaitPublish  Abort (refused once a message may exist)
 /// ```
@@ -683,6 +684,27 @@ impl DealState {
                 } else {
                     Ok(failed(
                         format!("publish failed in {message}: {reason}"),
+                        None,
+                    ))
+                }
+            }
+
+            // The batch's message could not be made (its gas estimate runs
+            // it, and the actor refused it): nothing was sent.
+            (S::WaitPublish { base, data }, DealEvent::PublishFailed { retryable, reason }) => {
+                let failures = base.publish_failures.saturating_add(1);
+                if retryable && policy.allows_retry(failures) {
+                    let mut base = base.clone();
+                    base.publish_failures = failures;
+                    Ok(S::WaitPublish {
+                        base,
+                        data: data.clone(),
+                    })
+                } else {
+                    Ok(failed(
+                        format!(
+                            "publish failed {failures} times, before a message was sent: {reason}"
+                        ),
                         None,
                     ))
                 }

@@ -18,7 +18,7 @@ use ferrite_store::{Key, Store, StoreError, Table};
 use fil_actor_market_state::v18::ClientDealProposal;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{CheckedDeal, Known};
+use crate::checks::{Ask, CheckedDeal, Known};
 use crate::deal::{DealEvent, DealState, DealUuid, ProposalCid, RetryPolicy};
 use crate::error::DealTransitionError;
 
@@ -28,8 +28,15 @@ pub const DEALS: Table<DealUuid, DealRecord> = Table::new("market-deals");
 /// Proposal CID → the deal that carries it.
 pub const BY_PROPOSAL: Table<ProposalCid, DealUuid> = Table::new("market-deals-by-proposal");
 
+/// The ask set with `ferrite deals ask set`, under the key [`ASK_KEY`]; it
+/// takes the place of `[market.ask]` from then on.
+pub const ASK: Table<String, Ask> = Table::new("market-ask");
+
+/// The one key of [`ASK`].
+const ASK_KEY: &str = "ask";
+
 /// The tables this module needs: open the database with them.
-pub const TABLES: &[&str] = &[DEALS.name(), BY_PROPOSAL.name()];
+pub const TABLES: &[&str] = &[DEALS.name(), BY_PROPOSAL.name(), ASK.name()];
 
 impl Key for DealUuid {
     fn encode(&self) -> Vec<u8> {
@@ -194,6 +201,16 @@ impl Deals {
     /// The records in `store` (opened with [`TABLES`]).
     pub fn new(store: Store) -> Self {
         Self { store }
+    }
+
+    /// The ask set by the operator, if one was.
+    pub fn ask(&self) -> Result<Option<Ask>, StoreError> {
+        self.store.get(&ASK, &ASK_KEY.to_string())
+    }
+
+    /// Stores the operator's ask; it outlives restarts.
+    pub fn set_ask(&self, ask: &Ask) -> Result<(), StoreError> {
+        self.store.put(&ASK, &ASK_KEY.to_string(), ask)
     }
 
     /// The deal `uuid`.

@@ -213,8 +213,34 @@ pub enum DealsCommand {
         /// The payload file, on the node's host
         file: PathBuf,
     },
-    /// The storage ask: prices and piece sizes taken ([market.ask] in the config)
-    Ask,
+    /// The storage ask: prices and piece sizes taken ([market.ask] in the
+    /// config, until `deals ask set` stores another)
+    Ask {
+        #[command(subcommand)]
+        command: Option<AskCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AskCommand {
+    /// Show the ask in force (the default)
+    Get,
+    /// Change the ask: it is stored and takes the place of [market.ask] from
+    /// now on, restarts included (admin token)
+    Set {
+        /// The least price of a deal, in attoFIL per GiB (padded) per epoch
+        #[arg(long, value_name = "ATTOFIL")]
+        price: Option<String>,
+        /// The least price of a verified (FIL+) deal, in attoFIL per GiB per epoch
+        #[arg(long, value_name = "ATTOFIL")]
+        verified_price: Option<String>,
+        /// The smallest piece taken, padded, e.g. 256B or 1MiB
+        #[arg(long, value_name = "SIZE")]
+        min_piece_size: Option<String>,
+        /// The largest piece taken, padded, e.g. 32GiB
+        #[arg(long, value_name = "SIZE")]
+        max_piece_size: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

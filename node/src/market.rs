@@ -23,7 +23,7 @@ mod chain;
 pub mod http;
 mod intake;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +59,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Epochs a publish message must stay out of the mpool, unexecuted, before
+/// it counts as lost: the block that includes a message executes it, and
+/// its receipt shows, only at the next epoch.
+const LOST_AFTER_EPOCHS: i64 = 2;
+
 /// The market service of the node's miner.
 pub struct Market {
     cfg: MarketConfig,
@@ -76,6 +81,14 @@ pub struct Market {
     staging: PathBuf,
     filter: Option<ferrite_market::filter::DealFilter>,
     batch: Mutex<PublishBatch>,
+    /// The ask in force: `[market.ask]`, or the one `ferrite deals ask set`
+    /// stored (and whether it is that one).
+    ask: Mutex<(ferrite_market::checks::Ask, bool)>,
+    /// Publish messages seen neither in the mpool nor executed, and the
+    /// head when that was first seen: a message included in the head waits
+    /// there for its receipt until the next epoch, so only a message still
+    /// missing [`LOST_AFTER_EPOCHS`] later is lost.
+    missing: Mutex<HashMap<cid::Cid, i64>>,
     /// Serializes acceptance, so two proposals cannot both pass the
     /// duplicate check.
     accepting: tokio::sync::Mutex<()>,
@@ -134,6 +147,10 @@ impl Market {
         let store = Store::new(db).context("open the market store")?;
         let deals = Deals::new(store.clone());
         let index = PieceIndex::new(store);
+        let ask = match deals.ask().context("read the stored ask")? {
+            Some(stored) => (stored, true),
+            None => (cfg.ask.clone(), false),
+        };
         let staging = staging_dir(home, &cfg);
         std::fs::create_dir_all(&staging)
             .with_context(|| format!("create the staging area {}", staging.display()))?;
@@ -153,6 +170,8 @@ impl Market {
             staging,
             filter,
             batch: Mutex::new(PublishBatch::new(cfg.publish)),
+            missing: Mutex::new(HashMap::new()),
+            ask: Mutex::new(ask),
             accepting: tokio::sync::Mutex::new(()),
             transferring: Mutex::new(HashSet::new()),
             progress: Mutex::new(Default::default()),
@@ -162,6 +181,28 @@ impl Market {
             metrics: intake::MarketMetrics::register(&deps.registry)?,
             cfg,
         })
+    }
+
+    /// The ask in force, and whether `ferrite deals ask set` stored it
+    /// (rather than `[market.ask]`).
+    pub fn ask_in_force(&self) -> (ferrite_market::checks::Ask, bool) {
+        lock(&self.ask).clone()
+    }
+
+    /// Stores `ask` as the ask in force, for this run and the next ones.
+    pub fn set_ask(&self, ask: ferrite_market::checks::Ask) -> anyhow::Result<()> {
+        ask.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut current = lock(&self.ask);
+        self.deals.set_ask(&ask).context("store the ask")?;
+        info!(
+            price = %ask.price_per_gib_epoch.atto(),
+            verified_price = %ask.verified_price_per_gib_epoch.atto(),
+            min_piece = ask.min_piece_size.bytes(),
+            max_piece = ask.max_piece_size.bytes(),
+            "the ask is set"
+        );
+        *current = (ask, true);
+        Ok(())
     }
 
     /// The deal records.
@@ -572,6 +613,20 @@ impl Market {
                 .map(|(_, o)| o.into_event()));
         }
         if self.chain.in_mpool(&message) {
+            lock(&self.missing).remove(&message);
+            return Ok(None);
+        }
+        // Out of the mpool and not executed: included in the head (its
+        // receipt comes with the next block, which may take a WinningPoSt's
+        // time), or lost. Only the epochs tell.
+        let head = self.chain.head();
+        let since = *lock(&self.missing).entry(message).or_insert(head);
+        if head < since + LOST_AFTER_EPOCHS {
+            return Ok(None);
+        }
+        lock(&self.missing).remove(&message);
+        if self.chain.executed(message).await?.is_some() {
+            // Executed since the first look: the next step reads its fate.
             return Ok(None);
         }
         if self.chain.is_pending(record.proposal_cid.0).await? {

@@ -679,15 +679,13 @@ async fn call(
                 )));
             }
             let heads = state.heads.clone();
+            // A test-only fast-forward: no WinningPoSt per epoch, and no
+            // elected block of the producer in between (see
+            // `Devnet::produce_blocks_unelected`).
             let ts = blocking(move || {
-                let mut last = dn.head();
-                for _ in 0..n {
-                    // A test-only fast-forward: no WinningPoSt per epoch
-                    // (see `Devnet::produce_block_unelected`).
-                    last = dn.produce_block_unelected()?;
-                    heads.send_replace(last.height());
-                }
-                Ok(last)
+                dn.produce_blocks_unelected(n, |ts| {
+                    heads.send_replace(ts.height());
+                })
             })
             .await?;
             to_value(TipSetJson::from(&ts))

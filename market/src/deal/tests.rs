@@ -451,6 +451,29 @@ fn publish_failures_retry_within_the_policy_or_fail() {
 }
 
 #[test]
+fn a_publish_message_that_cannot_be_made_is_retried_then_fails() {
+    // Gas estimation runs the message; the actor refusing it (a deal it
+    // already holds, say) leaves nothing sent, and the deal waits again.
+    let refused = || DealEvent::PublishFailed {
+        retryable: true,
+        reason: "all deal proposals are invalid".into(),
+    };
+    let s = walk(wait_publish(), [refused()]);
+    assert_eq!(s.name(), "WaitPublish");
+    assert_eq!(s.base().unwrap().publish_failures, 1);
+    let s = walk(s, [refused(), refused()]);
+    let DealState::Failed(f) = &s else {
+        panic!("expected Failed, got {}", s.name())
+    };
+    assert!(f.reason.contains("3 times"), "{}", f.reason);
+    assert!(
+        f.reason.contains("all deal proposals are invalid"),
+        "{}",
+        f.reason
+    );
+}
+
+#[test]
 fn a_landed_deal_cannot_land_again() {
     let err = published()
         .apply(

@@ -20,8 +20,12 @@ pub const STATUS: &str = "Ferrite.DealsStatus";
 /// `Ferrite.DealsImportData [uuid, path]`: an offline deal's data, from a
 /// file on the node's host.
 pub const IMPORT_DATA: &str = "Ferrite.DealsImportData";
-/// `Ferrite.DealsAsk []`: the storage ask.
+/// `Ferrite.DealsAsk []`: the storage ask in force.
 pub const ASK: &str = "Ferrite.DealsAsk";
+/// `Ferrite.DealsAskSet [{Price, VerifiedPrice, MinPieceSize, MaxPieceSize}]`:
+/// changes the ask (the fields given; attoFIL per GiB per epoch, bytes) and
+/// stores it, in place of `[market.ask]`, from now on.
+pub const ASK_SET: &str = "Ferrite.DealsAskSet";
 
 /// The `Ferrite.Deals*` methods over the market service.
 #[derive(Debug)]
@@ -70,6 +74,69 @@ fn uuid_arg(params: &[Value]) -> Result<DealUuid, (i64, String)> {
         .map_err(|e| (-32602, format!("bad deal UUID {text:?}: {e}")))
 }
 
+fn ask_json(market: &Market) -> Value {
+    let (a, stored) = market.ask_in_force();
+    json!({
+        "Miner": market.miner.to_string(),
+        "Price": a.price_per_gib_epoch.atto().to_string(),
+        "VerifiedPrice": a.verified_price_per_gib_epoch.atto().to_string(),
+        "MinPieceSize": a.min_piece_size.bytes(),
+        "MaxPieceSize": a.max_piece_size.bytes(),
+        "SealingLeadEpochs": market.lead_epochs,
+        "Source": if stored { "ferrite deals ask set" } else { "[market.ask]" },
+    })
+}
+
+/// Applies the fields of an `ASK_SET` request to `ask`: prices as attoFIL
+/// strings, sizes as padded byte counts (a power of two, at most a sector).
+fn apply_ask_change(
+    ask: &mut ferrite_market::checks::Ask,
+    change: &Value,
+    sector: ferrite_types::SectorSize,
+) -> Result<(), (i64, String)> {
+    let bad = |msg: String| (-32602, msg);
+    let fields = change
+        .as_object()
+        .ok_or_else(|| bad("the ask change is not an object".to_string()))?;
+    for (name, value) in fields {
+        match name.as_str() {
+            "Price" | "VerifiedPrice" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| bad(format!("{name} is not a string")))?;
+                let atto: fvm_shared::bigint::BigInt = text
+                    .parse()
+                    .map_err(|e| bad(format!("{name} {text:?}: {e}")))?;
+                let amount = fvm_shared::econ::TokenAmount::from_atto(atto);
+                if name == "Price" {
+                    ask.price_per_gib_epoch = amount;
+                } else {
+                    ask.verified_price_per_gib_epoch = amount;
+                }
+            }
+            "MinPieceSize" | "MaxPieceSize" => {
+                let bytes = value
+                    .as_u64()
+                    .ok_or_else(|| bad(format!("{name} is not a byte count")))?;
+                let size = ferrite_types::PaddedPieceSize::new(bytes)
+                    .map_err(|e| bad(format!("{name} {bytes}: {e}")))?;
+                if bytes > sector.bytes() {
+                    return Err(bad(format!(
+                        "{name} {bytes} is larger than the {sector} sector"
+                    )));
+                }
+                if name == "MinPieceSize" {
+                    ask.min_piece_size = size;
+                } else {
+                    ask.max_piece_size = size;
+                }
+            }
+            other => return Err(bad(format!("unknown ask field {other:?}"))),
+        }
+    }
+    Ok(())
+}
+
 fn internal(e: impl std::fmt::Display) -> (i64, String) {
     (1, e.to_string())
 }
@@ -79,7 +146,7 @@ impl RpcExtension for MarketApi {
     fn permission(&self, method: &str) -> Option<Permission> {
         Some(match method {
             LIST | STATUS | ASK => Permission::Read,
-            IMPORT_DATA => Permission::Admin,
+            IMPORT_DATA | ASK_SET => Permission::Admin,
             _ => return None,
         })
     }
@@ -117,16 +184,15 @@ impl RpcExtension for MarketApi {
                     .map_err(|e| (1, format!("{e:#}")))?;
                 Ok(deal_json(&r, false))
             }
-            ASK => {
-                let a = &market.cfg.ask;
-                Ok(json!({
-                    "Miner": market.miner.to_string(),
-                    "Price": a.price_per_gib_epoch.atto().to_string(),
-                    "VerifiedPrice": a.verified_price_per_gib_epoch.atto().to_string(),
-                    "MinPieceSize": a.min_piece_size.bytes(),
-                    "MaxPieceSize": a.max_piece_size.bytes(),
-                    "SealingLeadEpochs": market.lead_epochs,
-                }))
+            ASK => Ok(ask_json(market)),
+            ASK_SET => {
+                let change: Value = arg(&params, 0, "ask fields")?;
+                let (mut ask, _) = market.ask_in_force();
+                apply_ask_change(&mut ask, &change, market.sector_size)?;
+                market
+                    .set_ask(ask)
+                    .map_err(|e| (-32602, format!("{e:#}")))?;
+                Ok(ask_json(market))
             }
             _ => Err((-32601, format!("method '{method}' not found"))),
         }

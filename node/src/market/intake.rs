@@ -2,7 +2,8 @@
 //! goes through the checks (ferrite-market's `check_deal`, with what they
 //! need read from the chain and the store) and the operator's filter, and is
 //! recorded Accepted; a status request is answered once its signature is the
-//! client's; the ask is the configured one, signed by the worker key.
+//! client's; the ask is the one in force (`[market.ask]`, or the one
+//! `ferrite deals ask set` stored), signed by the worker key.
 
 use std::sync::Arc;
 
@@ -165,6 +166,7 @@ impl Market {
             .deals
             .known(&params.deal_uuid, &proposal_cid)
             .map_err(|e| Refusal::Internal(e.into()))?;
+        let (ask, _) = self.ask_in_force();
         let ctx = CheckContext {
             provider: self.miner,
             client_key,
@@ -173,7 +175,7 @@ impl Market {
             sealing_lead_epochs: self.lead_epochs,
             min_duration: self.cfg.min_duration_epochs,
             max_duration: self.cfg.max_duration_epochs,
-            ask: &self.cfg.ask,
+            ask: &ask,
             client_available,
             provider_available,
             staging_free_bytes,
@@ -283,7 +285,7 @@ impl Market {
     async fn signed_ask(&self) -> anyhow::Result<ferrite_market::wire::SignedStorageAsk> {
         use ferrite_market::wire::WireMessage;
         let head = self.chain.head();
-        let a = &self.cfg.ask;
+        let (a, _) = self.ask_in_force();
         let ask = ferrite_market::wire::StorageAsk {
             price: a.price_per_gib_epoch.clone(),
             verified_price: a.verified_price_per_gib_epoch.clone(),
