@@ -66,7 +66,7 @@ impl Ask {
     pub fn validate(&self) -> Result<(), String> {
         if self.min_piece_size > self.max_piece_size {
             return Err(format!(
-                "the smallest piece {} exceeds the largest {}",
+                "min_piece_size {} exceeds max_piece_size {}",
                 self.min_piece_size, self.max_piece_size
             ));
         }
