@@ -82,6 +82,9 @@ fn serve(data: Vec<u8>) -> String {
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 fn online_and_offline_deals_are_published_sealed_and_activated() {
     let dir = tempfile::tempdir().unwrap();
+    let dir = dir.keep();
+    eprintln!("KEEP {}", dir.display());
+    let dir = DirKeep(dir);
     let home = dir.path();
     std::fs::write(
         home.join("config.toml"),
@@ -326,6 +329,37 @@ snap_deals = true
         );
     }
 
+    // The ask changes at run time, and the new one is enforced.
+    let ask = |args: &[&str]| {
+        let mut all = vec!["deals", "ask"];
+        all.extend_from_slice(args);
+        ferrite(home, &all)
+    };
+    let set = ask(&[
+        "set",
+        "--price",
+        "2000000000000",
+        "--max-piece-size",
+        "1KiB",
+    ]);
+    assert!(set.status.success(), "{}", stderr(&set));
+    let shown = stdout(&ask(&["get"]));
+    assert!(
+        shown.contains("price:              2000000000000"),
+        "{shown}"
+    );
+    assert!(shown.contains("to 1024 bytes"), "{shown}");
+    assert!(
+        shown.contains("set by:             ferrite deals ask set"),
+        "{shown}"
+    );
+    let bad = ask(&["set", "--min-piece-size", "3KiB"]);
+    assert!(!bad.status.success(), "a size that is no power of two");
+    let start = (head(home) + 2500).to_string();
+    rejected(online_at(&start, PRICE), "below the ask");
+    let reset = ask(&["set", "--price", PRICE, "--max-piece-size", "2KiB"]);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+
     snap_deal_into_the_cc_sector(home, provider, cc, &files);
 }
 
@@ -379,45 +413,91 @@ fn deadline_of(home: &Path, sector: u64) -> u64 {
         .unwrap_or_else(|| panic!("sector {sector} is in no deadline: {info}"))
 }
 
-/// Skips the chain (`chain advance`, fast blocks) to a few epochs before the
-/// next challenge of `sector`'s deadline, then waits in real time for the
-/// node's Window PoSt of it; returns that PoSt as `proving info` shows it.
-fn next_window_post(home: &Path, sector: u64) -> serde_json::Value {
-    let d = deadline_of(home, sector);
+/// The head's epoch and the deadline with sectors whose window closes next
+/// and whose PoSt has not landed in it: (epoch, (deadline, challenge, open)).
+fn next_challenge(home: &Path) -> (i64, Option<(u64, i64, i64)>) {
     let info = proving_info(home);
-    let posts_before = info["RecentPosts"].as_array().map_or(0, Vec::len);
+    let epoch = info["Epoch"].as_i64().unwrap();
+    let posts = info["RecentPosts"].as_array().cloned().unwrap_or_default();
     let next = info["NextWithSectors"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|n| n["Index"].as_u64() == Some(d))
-        .cloned()
-        .unwrap();
-    let (challenge, epoch) = (
-        next["Challenge"].as_i64().unwrap(),
-        info["Epoch"].as_i64().unwrap(),
-    );
-    if challenge - 5 > epoch {
-        let n = (challenge - 5 - epoch).to_string();
-        let adv = ferrite(home, &["chain", "advance", &n]);
+        .filter_map(|n| {
+            Some((
+                n["Index"].as_u64()?,
+                n["Challenge"].as_i64()?,
+                n["Open"].as_i64()?,
+                n["Close"].as_i64()?,
+            ))
+        })
+        .filter(|(k, _, open, close)| {
+            *close > epoch
+                && !posts.iter().any(|p| {
+                    p["Deadline"].as_u64() == Some(*k) && p["Landed"].as_i64() >= Some(*open)
+                })
+        })
+        .min_by_key(|(_, c, _, _)| *c)
+        .map(|(k, c, open, _)| (k, c, open));
+    (epoch, next)
+}
+
+/// Skips up to `n` epochs with `chain advance` (unelected blocks, fast),
+/// never past the epoch before the next window of a deadline with sectors
+/// whose PoSt has not landed: there the node proves at once (its challenge
+/// is drawn) and sends as the window opens, in real time.
+fn skip_epochs(home: &Path, n: i64) {
+    let (epoch, next) = next_challenge(home);
+    let n = next.map_or(n, |(_, _, open)| n.min(open - 1 - epoch));
+    if n > 0 {
+        let adv = ferrite(home, &["chain", "advance", &n.to_string()]);
         assert!(adv.status.success(), "{}", stderr(&adv));
     }
+}
+
+/// The next Window PoSt of `sector`'s deadline, as `proving info` shows it:
+/// skips the chain to the epoch before each deadline with sectors opens, in
+/// order (its challenge is drawn by then, so the node proves at once and
+/// sends as the window opens), and waits in real time for its PoSt.
+fn next_window_post(home: &Path, sector: u64) -> serde_json::Value {
+    let d = deadline_of(home, sector);
     let started = Instant::now();
     loop {
-        let i = proving_info(home);
-        let posts = i["RecentPosts"].as_array().cloned().unwrap_or_default();
-        if let Some(post) = posts
-            .iter()
-            .find(|p| p["Deadline"].as_u64() == Some(d))
-            .filter(|_| posts.len() > posts_before || posts_before == 0)
-        {
-            return post.clone();
+        let (epoch, next) = next_challenge(home);
+        let Some((k, _, open)) = next else {
+            // Every window open now is proven; the next ones are listed
+            // once the current one closes.
+            skip_epochs(home, 60);
+            assert!(
+                started.elapsed() < Duration::from_secs(240),
+                "no deadline ahead at {epoch}"
+            );
+            continue;
+        };
+        if open - 1 > epoch {
+            let n = (open - 1 - epoch).to_string();
+            let adv = ferrite(home, &["chain", "advance", &n]);
+            assert!(adv.status.success(), "{}", stderr(&adv));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no Window PoSt of deadline {d}: {i}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
+        loop {
+            let i = proving_info(home);
+            let posts = i["RecentPosts"].as_array().cloned().unwrap_or_default();
+            let landed = posts
+                .iter()
+                .find(|p| p["Deadline"].as_u64() == Some(k) && p["Landed"].as_i64() >= Some(open));
+            if let Some(post) = landed {
+                assert_eq!(post["ExitCode"], 0, "{i}");
+                if k == d {
+                    return post.clone();
+                }
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(240),
+                "no Window PoSt of deadline {k}: {i}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 }
 
@@ -426,8 +506,7 @@ fn next_window_post(home: &Path, sector: u64) -> serde_json::Value {
 /// activated, the sector's CommR on chain is the new replica's, and the
 /// updated sector passes its next Window PoSt.
 fn snap_deal_into_the_cc_sector(home: &Path, provider: &str, cc: u64, files: &Path) {
-    let post = next_window_post(home, cc);
-    assert_eq!(post["ExitCode"], 0, "{post}");
+    next_window_post(home, cc);
     let before = stdout(&ferrite(home, &["sectors", "status", &cc.to_string()]));
 
     std::fs::write(files.join("snap"), payload(400, 4)).unwrap();
@@ -462,9 +541,24 @@ fn snap_deal_into_the_cc_sector(home: &Path, provider: &str, cc: u64, files: &Pa
         Some(format!("sealing in sector {cc}").as_str()),
         "{placed:?}"
     );
-    let active = wait_for(home, &snap, Duration::from_secs(300), |s| {
-        s["state"] == "Active" || s["state"] == "Failed"
-    });
+    // The update waits until the sector's deadline is neither open nor next:
+    // the chain skips ahead (fast blocks) while the update is ready.
+    let started = Instant::now();
+    let active = loop {
+        let s = status(home, &snap);
+        if s["state"] == "Active" || s["state"] == "Failed" {
+            break s;
+        }
+        let sector = stdout(&ferrite(home, &["sectors", "status", &cc.to_string()]));
+        if sector.contains("state:    UpdateReady") {
+            skip_epochs(home, 60);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the snap deal is stuck: {s:?}\n{sector}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert_eq!(active["state"], "Active", "{active:?}");
     wait_proving(home, &[cc]);
     let after = stdout(&ferrite(home, &["sectors", "status", &cc.to_string()]));
@@ -683,4 +777,10 @@ fn reqwest_get(url: &str) -> String {
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
     body
+}
+struct DirKeep(std::path::PathBuf);
+impl DirKeep {
+    fn path(&self) -> &Path {
+        &self.0
+    }
 }
