@@ -16,9 +16,7 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
 
 use common::net::{Executed, Net};
 use common::{Actors, bundles};
@@ -499,17 +497,14 @@ fn getters(net: &Net, m: &Miner, dl: u64, part: u64, trace: &mut Trace) {
 /// commitments): both bundles' runs update the same replica with the same
 /// data, so the SNARK is made once.
 fn update_proof_once(input: &ProveInput) -> Vec<u8> {
-    static PROOFS: OnceLock<Mutex<HashMap<Vec<u8>, Vec<u8>>>> = OnceLock::new();
+    static PROOFS: common::ProofCache<Vec<u8>> = common::ProofCache::new();
     let key = serde_json::to_vec(&(input.comm_r_old, input.encoded)).unwrap();
-    let proofs = PROOFS.get_or_init(Default::default);
-    if let Some(p) = proofs.lock().unwrap().get(&key) {
-        return p.clone();
-    }
-    let t = std::time::Instant::now();
-    let proof = update::prove(input).unwrap().0;
-    eprintln!("2 KiB update proof in {:?}", t.elapsed());
-    proofs.lock().unwrap().insert(key, proof.clone());
-    proof
+    PROOFS.get_or_prove(key, || {
+        let t = std::time::Instant::now();
+        let proof = update::prove(input).unwrap().0;
+        eprintln!("2 KiB update proof in {:?}", t.elapsed());
+        proof
+    })
 }
 
 /// The deal's data, staged and encoded into the CC sector's replica.

@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::net::{Executed, Net};
@@ -513,20 +512,13 @@ fn window_post(
     // A SNARK is randomized: the proof is made once for both bundles' runs
     // (as `c2_once` does for seals), since v18 keeps it in the deadline's
     // optimistic submissions, which are compared.
-    static PROOFS: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Vec<u8>>>> =
-        std::sync::OnceLock::new();
+    static PROOFS: common::ProofCache<String> = common::ProofCache::new();
     let comm_rs: Vec<_> = sectors
         .iter()
         .map(|s| (s.number, s.commitments.comm_r))
         .collect();
     let key = format!("{} {rand:?} {comm_rs:?}", m.id);
-    let cached = PROOFS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap()
-        .get(&key)
-        .cloned();
-    let mut bytes = cached.unwrap_or_else(|| {
+    let mut bytes = PROOFS.get_or_prove(key, || {
         let mut proofs = post::generate_window_post(&PostInput {
             proof: SealProof::new(SectorSize::S2KiB).window_post(),
             miner: ActorId(m.id),
@@ -535,14 +527,7 @@ fn window_post(
         })
         .unwrap();
         assert_eq!(proofs.len(), 1);
-        let bytes = proofs.remove(0).bytes;
-        PROOFS
-            .get()
-            .unwrap()
-            .lock()
-            .unwrap()
-            .insert(key, bytes.clone());
-        bytes
+        proofs.remove(0).bytes
     });
     if corrupt {
         bytes[7] ^= 0xff;

@@ -82,9 +82,6 @@ fn serve(data: Vec<u8>) -> String {
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 fn online_and_offline_deals_are_published_sealed_and_activated() {
     let dir = tempfile::tempdir().unwrap();
-    let dir = dir.keep();
-    eprintln!("KEEP {}", dir.display());
-    let dir = DirKeep(dir);
     let home = dir.path();
     std::fs::write(
         home.join("config.toml"),
@@ -777,10 +774,4 @@ fn reqwest_get(url: &str) -> String {
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
     body
-}
-struct DirKeep(std::path::PathBuf);
-impl DirKeep {
-    fn path(&self) -> &Path {
-        &self.0
-    }
 }

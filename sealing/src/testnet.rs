@@ -159,8 +159,10 @@ impl TestNet {
         };
         let creator = owner_key.clone();
         let (devnet, miner) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let db: Arc<dyn Db> =
-                Arc::new(RocksDb::open(&chain_dir, &TABLES, RocksOptions::default())?);
+            // A test chain need not survive power loss: its writes (thousands
+            // of blocks' worth) are not fsynced.
+            let opts = RocksOptions { sync_writes: false };
+            let db: Arc<dyn Db> = Arc::new(RocksDb::open(&chain_dir, &TABLES, opts)?);
             let dn = Devnet::open(db, settings, Bundle::embedded)?;
             // Genesis' state is read through the tipset above it.
             dn.produce_block()?;

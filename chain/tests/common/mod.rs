@@ -15,7 +15,7 @@
 pub mod net;
 pub mod state;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ferrite_chain::bundle::Bundle;
@@ -76,18 +76,32 @@ pub fn require_reference_bundle() {
     );
 }
 
+/// Proofs by key, each made once. A caller whose key is being proved by
+/// another thread waits for that proof rather than making it again: the
+/// scenarios that prove the same sector run in parallel test threads, and two
+/// SNARKs at once each take twice as long.
+pub struct ProofCache<K>(Mutex<BTreeMap<K, Arc<OnceLock<Vec<u8>>>>>);
+
+impl<K: Ord> ProofCache<K> {
+    /// An empty cache, for a `static`.
+    pub const fn new() -> Self {
+        Self(Mutex::new(BTreeMap::new()))
+    }
+
+    /// The proof for `key`, made by `prove` if no caller has made it yet.
+    pub fn get_or_prove(&self, key: K, prove: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+        let cell = self.0.lock().unwrap().entry(key).or_default().clone();
+        cell.get_or_init(prove).clone()
+    }
+}
+
 /// C2 proofs by their input. Both bundles' runs of a scenario use the same
 /// keys, epochs and deterministic randomness, so their C1 outputs are the
 /// same bytes; the SNARK (most of a 2 KiB seal's time) is made once. A proof
 /// for identical public inputs is as valid for one run as for the other.
 pub fn c2_once(input: &ferrite_proofs::seal::C2Input) -> Vec<u8> {
-    static PROOFS: OnceLock<Mutex<HashMap<Vec<u8>, Vec<u8>>>> = OnceLock::new();
-    let key = serde_json::to_vec(input).unwrap();
-    let proofs = PROOFS.get_or_init(Default::default);
-    if let Some(p) = proofs.lock().unwrap().get(&key) {
-        return p.clone();
-    }
-    let proof = ferrite_proofs::seal::c2(input.clone()).unwrap().0;
-    proofs.lock().unwrap().insert(key, proof.clone());
-    proof
+    static PROOFS: ProofCache<Vec<u8>> = ProofCache::new();
+    PROOFS.get_or_prove(serde_json::to_vec(input).unwrap(), || {
+        ferrite_proofs::seal::c2(input.clone()).unwrap().0
+    })
 }
