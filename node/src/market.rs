@@ -598,6 +598,7 @@ impl Market {
         message: cid::Cid,
     ) -> anyhow::Result<Option<DealEvent>> {
         if let Some((exit, ret)) = self.chain.executed(message).await? {
+            lock(&self.missing).remove(&message);
             if !exit.is_success() {
                 return Ok(Some(ferrite_market::publish::message_failed(exit, "")));
             }

@@ -91,6 +91,22 @@ impl Pipeline {
                 if let Some(landed) = self.update_on_chain(n, update).await? {
                     return Ok(Some(landed));
                 }
+                let (deadline, partition) = match self
+                    .chain
+                    .update_window(n)
+                    .await
+                    .map_err(|e| unavailable("find the sector's deadline", e))?
+                {
+                    UpdateWindow::Open {
+                        deadline,
+                        partition,
+                    } => (deadline, partition),
+                    UpdateWindow::Wait(why) => {
+                        debug!(sector = n, "the update waits: {why}");
+                        return Ok(None);
+                    }
+                };
+                // Verified once the update may go, not at every wait.
                 match self
                     .tasks
                     .verify_update(base.proof, key.sealed.comm_r, update, proof)
@@ -108,21 +124,6 @@ impl Pipeline {
                         }));
                     }
                 }
-                let (deadline, partition) = match self
-                    .chain
-                    .update_window(n)
-                    .await
-                    .map_err(|e| unavailable("find the sector's deadline", e))?
-                {
-                    UpdateWindow::Open {
-                        deadline,
-                        partition,
-                    } => (deadline, partition),
-                    UpdateWindow::Wait(why) => {
-                        debug!(sector = n, "the update waits: {why}");
-                        return Ok(None);
-                    }
-                };
                 let deals: Vec<&DealPiece> = deal_pieces(&base.pieces).collect();
                 let input = UpdateInput {
                     number: n,
