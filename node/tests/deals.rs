@@ -19,7 +19,7 @@
 //!   with ProveReplicaUpdates3, not a new sector), is activated, and the
 //!   updated sector passes its next Window PoSt.
 //!
-//! Two sectors sealed at once (two C2s) and one update proof: about four
+//! Two sectors sealed at once (two C2s) and one update proof: about five
 //! minutes on two cores.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
