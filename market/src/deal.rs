@@ -657,6 +657,9 @@ impl DealState {
                     data: data.clone(),
                 })
             }
+            // The message failed on chain; or, from WaitPublish, the batch's
+            // message could not be made (its gas estimate runs it, and the
+            // actor refused it), so nothing was sent.
             (
                 S::Publishing {
                     base,
@@ -664,50 +667,13 @@ impl DealState {
                     message,
                 },
                 DealEvent::PublishFailed { retryable, reason },
-            ) => {
-                let failures = base.publish_failures.saturating_add(1);
-                if retryable && policy.allows_retry(failures) {
-                    let mut base = base.clone();
-                    base.publish_failures = failures;
-                    Ok(S::WaitPublish {
-                        base,
-                        data: data.clone(),
-                    })
-                } else if retryable {
-                    Ok(failed(
-                        format!(
-                            "publish failed {failures} times (limit {}), last in {message}: {reason}",
-                            policy.max_attempts
-                        ),
-                        None,
-                    ))
-                } else {
-                    Ok(failed(
-                        format!("publish failed in {message}: {reason}"),
-                        None,
-                    ))
-                }
-            }
-
-            // The batch's message could not be made (its gas estimate runs
-            // it, and the actor refused it): nothing was sent.
+            ) => Ok(
+                publish_failed(base, data, Some(message), retryable, &reason, policy)
+                    .unwrap_or_else(|why| failed(why, None)),
+            ),
             (S::WaitPublish { base, data }, DealEvent::PublishFailed { retryable, reason }) => {
-                let failures = base.publish_failures.saturating_add(1);
-                if retryable && policy.allows_retry(failures) {
-                    let mut base = base.clone();
-                    base.publish_failures = failures;
-                    Ok(S::WaitPublish {
-                        base,
-                        data: data.clone(),
-                    })
-                } else {
-                    Ok(failed(
-                        format!(
-                            "publish failed {failures} times, before a message was sent: {reason}"
-                        ),
-                        None,
-                    ))
-                }
+                Ok(publish_failed(base, data, None, retryable, &reason, policy)
+                    .unwrap_or_else(|why| failed(why, None)))
             }
 
             // Sealing and the chain.
@@ -840,3 +806,36 @@ fn stage(base: &DealBase, piece: StagedPiece) -> Result<DealState, (String, Opti
 
 #[cfg(test)]
 mod tests;
+
+/// After a failed publish: back to the batcher while a passing failure is
+/// within the policy's attempts, else `Err` with why the deal fails (naming
+/// the message, if one was sent).
+fn publish_failed(
+    base: &DealBase,
+    data: &Staged,
+    message: Option<&MessageCid>,
+    retryable: bool,
+    reason: &str,
+    policy: &RetryPolicy,
+) -> Result<DealState, String> {
+    let failures = base.publish_failures.saturating_add(1);
+    if retryable && policy.allows_retry(failures) {
+        let mut base = base.clone();
+        base.publish_failures = failures;
+        return Ok(DealState::WaitPublish {
+            base,
+            data: data.clone(),
+        });
+    }
+    let why = match (message, retryable) {
+        (Some(m), true) => format!(
+            "publish failed {failures} times (limit {}), last in {m}: {reason}",
+            policy.max_attempts
+        ),
+        (Some(m), false) => format!("publish failed in {m}: {reason}"),
+        (None, _) => {
+            format!("publish failed {failures} times, before a message was sent: {reason}")
+        }
+    };
+    Err(why)
+}
