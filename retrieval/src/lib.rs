@@ -1,5 +1,39 @@
-//! ferrite-retrieval (not built yet): serving stored data.
+//! ferrite-retrieval: serving stored data back to clients over HTTP.
 //!
-//! It will own `/piece/{cid}` with HTTP Range, the IPFS trustless gateway for
-//! blocks and CARs, and unsealing on demand through an unseal task for the
-//! cluster when no unsealed copy exists.
+//! ```text
+//!  GET /piece/{pieceCid} ─► piece: PieceName ─► market PieceIndex::locations ─► sector, offset
+//!  GET /ipfs/{cid}       ─► gateway: PieceIndex::find_block ─► piece, offset in its payload
+//!        ─► Retrieval::unsealed(sector): SectorAccess (the copy there is)
+//!                                        or Unseals (one Unsealer task per sector, shared)
+//!        ─► unpad::UnpaddedReader (Fr32 unpadded, a chunk at a time, on a blocking thread)
+//!        ─► body::stream (paced per client, counted) ─► the client
+//! ```
+//!
+//! - [`server`]: the routes, the shared [`Retrieval`] state, `/info`, `/health`.
+//! - [`piece`]: `/piece/{cid}` (v1 and v2 piece CIDs) with Range ([`range`]).
+//! - [`gateway`]: the IPFS trustless gateway (raw blocks and CARs).
+//! - [`unseal`]: unsealing on demand, once per sector, and dropping idle copies.
+//! - [`source`]: what the node provides: [`SectorAccess`] (where unsealed
+//!   copies are) and [`Unsealer`] (the cluster's unseal task). This crate
+//!   imports neither sealing nor the scheduler.
+//! - [`limits`]: the transfer cap (429) and the per-client pace;
+//!   [`metrics`]: what Prometheus scrapes; [`config`]: `[retrieval]`.
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod limits;
+pub mod metrics;
+pub mod piece;
+pub mod range;
+pub mod server;
+pub mod source;
+pub mod unpad;
+pub mod unseal;
+
+pub use config::RetrievalConfig;
+pub use error::RetrievalError;
+pub use metrics::RetrievalMetrics;
+pub use server::Retrieval;
+pub use source::{SectorAccess, Unsealer};

@@ -1,0 +1,104 @@
+//! `[retrieval]` in ferrite.toml: where the HTTP server listens, its limits,
+//! and what happens when a piece has no unsealed copy. Checked once with
+//! [`RetrievalConfig::validate`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RetrievalError;
+
+/// `[retrieval]` in ferrite.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrievalConfig {
+    /// Serve retrievals at all. Default: true.
+    pub enabled: bool,
+    /// Where the HTTP server listens. Default: `0.0.0.0:2347` (Curio's port).
+    pub listen: String,
+    /// Transfers served at once; a request past it gets 429 with
+    /// Retry-After. Default: 256.
+    pub max_concurrent_transfers: usize,
+    /// Bytes per second one client (one IP address) is sent, over all its
+    /// transfers; 0 for no limit. Default: 0.
+    pub max_bytes_per_second_per_client: u64,
+    /// `[retrieval.unseal]`: unsealing on demand.
+    pub unseal: UnsealConfig,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "0.0.0.0:2347".to_string(),
+            max_concurrent_transfers: 256,
+            max_bytes_per_second_per_client: 0,
+            unseal: UnsealConfig::default(),
+        }
+    }
+}
+
+/// `[retrieval.unseal]`: a piece whose sector has no unsealed copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnsealConfig {
+    /// Hold the request until the unseal is done (true), or answer 503 with
+    /// `Retry-After` at once and unseal in the background (false).
+    /// Default: true.
+    pub wait: bool,
+    /// The Retry-After, in seconds, when not waiting. Default: 60.
+    pub retry_after_secs: u64,
+    /// How long an unsealed copy made on demand is kept after its last
+    /// read, in seconds; 0 keeps it for good. Copies that sealing kept are
+    /// never removed. Default: 0.
+    pub keep_secs: u64,
+}
+
+impl Default for UnsealConfig {
+    fn default() -> Self {
+        Self {
+            wait: true,
+            retry_after_secs: 60,
+            keep_secs: 0,
+        }
+    }
+}
+
+impl RetrievalConfig {
+    /// Checks the values no type can.
+    pub fn validate(&self) -> Result<(), RetrievalError> {
+        if self.max_concurrent_transfers == 0 {
+            return Err(RetrievalError::Config(
+                "retrieval.max_concurrent_transfers must be at least 1".into(),
+            ));
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(RetrievalError::Config(format!(
+                "retrieval.listen {:?} is not an address:port",
+                self.listen
+            )));
+        }
+        if !self.unseal.wait && self.unseal.retry_after_secs == 0 {
+            return Err(RetrievalError::Config(
+                "retrieval.unseal.retry_after_secs must be at least 1 when wait is false".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_mistakes_do_not() {
+        assert!(RetrievalConfig::default().validate().is_ok());
+        let mut c = RetrievalConfig {
+            max_concurrent_transfers: 0,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("at least 1"));
+        c.max_concurrent_transfers = 1;
+        c.listen = "nowhere".into();
+        assert!(c.validate().unwrap_err().to_string().contains("nowhere"));
+    }
+}
