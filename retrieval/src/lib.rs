@@ -11,7 +11,9 @@
 //!
 //! - [`server`]: the routes, the shared [`Retrieval`] state, `/info`, `/health`.
 //! - [`piece`]: `/piece/{cid}` (v1 and v2 piece CIDs) with Range ([`range`]).
-//! - [`gateway`]: the IPFS trustless gateway (raw blocks and CARs).
+//! - [`gateway`]: the IPFS trustless gateway (raw blocks and CARs) over
+//!   [`dag`]: request parsing, the verified DFS walk (dag-scope,
+//!   entity-bytes) and CAR framing.
 //! - [`unseal`]: unsealing on demand, once per sector, and dropping idle copies.
 //! - [`source`]: what the node provides: [`SectorAccess`] (where unsealed
 //!   copies are) and [`Unsealer`] (the cluster's unseal task). This crate
@@ -19,8 +21,11 @@
 //! - [`limits`]: the transfer cap (429) and the per-client pace;
 //!   [`metrics`]: what Prometheus scrapes; [`config`]: `[retrieval]`.
 
+#![warn(missing_docs)]
+
 pub mod body;
 pub mod config;
+pub mod dag;
 pub mod error;
 pub mod gateway;
 pub mod limits;
