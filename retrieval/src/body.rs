@@ -53,44 +53,68 @@ pub struct Transfer {
     pub started: Instant,
 }
 
-/// The body made of `parts`.
+/// The body made of `parts`, read on a blocking thread.
 pub fn stream(
     parts: Vec<Part>,
     transfer: Transfer,
     limits: Limits,
     metrics: RetrievalMetrics,
 ) -> Body {
-    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_CHUNKS);
+    let (tx, rx) = channel();
     tokio::task::spawn_blocking(move || produce(parts, &tx));
+    from_channel(None, rx, transfer, limits, metrics)
+}
+
+/// A channel for a blocking producer of body chunks; an error aborts the
+/// body.
+pub fn channel() -> (
+    mpsc::Sender<std::io::Result<Bytes>>,
+    mpsc::Receiver<std::io::Result<Bytes>>,
+) {
+    mpsc::channel(CHANNEL_CHUNKS)
+}
+
+/// The body of `first` (if any) then what `rx` yields, paced and counted,
+/// holding `transfer` until it is sent or dropped.
+pub fn from_channel(
+    first: Option<Bytes>,
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    transfer: Transfer,
+    limits: Limits,
+    metrics: RetrievalMetrics,
+) -> Body {
     metrics.transfers.inc();
     let guard = Guard {
         metrics: metrics.clone(),
         transfer,
         first: true,
     };
-    let chunks =
-        futures_util::stream::unfold((rx, guard, limits), |(mut rx, mut g, l)| async move {
-            let item = rx.recv().await?;
-            if let Ok(b) = &item {
-                let wait = l.delay(g.transfer.client, b.len() as u64);
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                let endpoint = g.transfer.endpoint;
-                if g.first {
-                    g.first = false;
-                    g.metrics
-                        .ttfb
-                        .with_label_values(&[endpoint])
-                        .observe(g.transfer.started.elapsed().as_secs_f64());
-                }
-                g.metrics
-                    .bytes
-                    .with_label_values(&[endpoint])
-                    .inc_by(b.len() as u64);
+    let state = (first, rx, guard, limits);
+    let chunks = futures_util::stream::unfold(state, |(first, mut rx, mut g, l)| async move {
+        let item = match first {
+            Some(b) => Ok(b),
+            None => rx.recv().await?,
+        };
+        if let Ok(b) = &item {
+            let wait = l.delay(g.transfer.client, b.len() as u64);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
-            Some((item, (rx, g, l)))
-        });
+            let endpoint = g.transfer.endpoint;
+            if g.first {
+                g.first = false;
+                g.metrics
+                    .ttfb
+                    .with_label_values(&[endpoint])
+                    .observe(g.transfer.started.elapsed().as_secs_f64());
+            }
+            g.metrics
+                .bytes
+                .with_label_values(&[endpoint])
+                .inc_by(b.len() as u64);
+        }
+        Some((item, (None, rx, g, l)))
+    });
     Body::from_stream(chunks.boxed())
 }
 
