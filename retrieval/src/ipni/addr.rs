@@ -1,8 +1,10 @@
 //! HTTP endpoints as multiaddrs, text and binary.
 //!
 //! go-libipni `maurl/convert.go` (`FromURL`) turns `scheme://host:port/path`
-//! into `/ip4|ip6|dns/<host>/tcp/<port>/<http|https>/http-path/<escaped>`,
-//! the path escaped with Go's `url.PathEscape` (so `/` becomes `%2F`).
+//! into `/ip4|ip6|dns/<host>/tcp/<port>/<http|https>/http-path/<escaped>`.
+//! go-multiaddr's `http-path` transcoder (`transcoders.go`) keeps the raw
+//! path (`/ipni-provider/12D3...`) in the binary form and shows it
+//! `url.QueryEscape`d in the text form (`%2Fipni-provider%2F12D3...`).
 //! Unlike `FromURL` the port is always written (the scheme's default when
 //! the URL has none), as Curio's `FromURLWithPort` does for ad addresses.
 //! rust-libp2p's `Multiaddr` (multiaddr 0.18) has no `http-path`, so the few
@@ -105,7 +107,7 @@ impl HttpAddr {
         s.push_str(if self.tls { "/https" } else { "/http" });
         if !self.path.is_empty() {
             s.push_str("/http-path/");
-            s.push_str(&path_escape(&self.path));
+            s.push_str(&query_escape(&self.path));
         }
         s
     }
@@ -133,10 +135,9 @@ impl HttpAddr {
         b.extend(self.port.to_be_bytes());
         put_uvarint(&mut b, if self.tls { code::HTTPS } else { code::HTTP });
         if !self.path.is_empty() {
-            let escaped = path_escape(&self.path);
             put_uvarint(&mut b, code::HTTP_PATH);
-            put_uvarint(&mut b, escaped.len() as u64);
-            b.extend_from_slice(escaped.as_bytes());
+            put_uvarint(&mut b, self.path.len() as u64);
+            b.extend_from_slice(self.path.as_bytes());
         }
         if let Some(peer) = peer {
             let id = peer.to_bytes();
@@ -148,13 +149,15 @@ impl HttpAddr {
     }
 }
 
-/// Go's `url.PathEscape`: keeps unreserved bytes and `$&+:=@`, escapes the
-/// rest (`/` included) as upper-case `%XX`.
-fn path_escape(s: &str) -> String {
+/// Go's `url.QueryEscape`: keeps ASCII letters, digits and `-_.~`, writes a
+/// space as `+` and every other byte (`/` included) as upper-case `%XX`.
+fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~$&+:=@".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
@@ -206,10 +209,8 @@ mod tests {
     fn http_path_component_bytes() {
         let a = HttpAddr::from_url("http://127.0.0.1:80/a").unwrap();
         let b = a.to_multiaddr_bytes(None);
-        // ... 0xe0 0x03 (http), 0xe1 0x03 (http-path), len 4, "%2Fa"
-        assert_eq!(
-            &b[b.len() - 9..],
-            &[0xe0, 0x03, 0xe1, 0x03, 4, b'%', b'2', b'F', b'a']
-        );
+        // ... 0xe0 0x03 (http), 0xe1 0x03 (http-path), len 2, the raw "/a"
+        assert_eq!(&b[b.len() - 7..], &[0xe0, 0x03, 0xe1, 0x03, 2, b'/', b'a']);
+        assert!(a.to_multiaddr_string().ends_with("/http/http-path/%2Fa"));
     }
 }
