@@ -18,6 +18,9 @@
 //! - [`source`]: what the node provides: [`SectorAccess`] (where unsealed
 //!   copies are) and [`Unsealer`] (the cluster's unseal task). This crate
 //!   imports neither sealing nor the scheduler.
+//! - [`ipni`]: IPNI advertisements (signed, chained, with entry chunks),
+//!   served at `/ipni-provider/{peerId}/ipni/v1/ad/…` and announced to
+//!   indexers, so that clients find the provider by CID or piece CID.
 //! - [`limits`]: the transfer cap (429) and the per-client pace;
 //!   [`metrics`]: what Prometheus scrapes; [`config`]: `[retrieval]`.
 
@@ -28,6 +31,7 @@ pub mod config;
 pub mod dag;
 pub mod error;
 pub mod gateway;
+pub mod ipni;
 pub mod limits;
 pub mod metrics;
 pub mod piece;
