@@ -284,6 +284,28 @@ impl PieceIndex {
         Ok(IndexedCar { roots, blocks })
     }
 
+    /// Every piece with a location, and its locations (a scan of the whole
+    /// table: for periodic reconciliation, not per request).
+    pub fn pieces(&self) -> Result<Vec<(CommP, Vec<PieceLocation>)>, StoreError> {
+        Ok(self
+            .store
+            .scan(&PIECE_LOCATIONS, &[])?
+            .into_iter()
+            .map(|(k, v)| (k.0, v))
+            .collect())
+    }
+
+    /// The multihashes of the blocks indexed in `piece` (none for a piece
+    /// whose payload is not a CAR).
+    pub fn block_multihashes(&self, piece: &CommP) -> Result<Vec<Multihash<64>>, StoreError> {
+        Ok(self
+            .store
+            .scan(&PIECE_BLOCKS, &PieceKey(*piece).encode())?
+            .into_iter()
+            .map(|(k, ())| k.block)
+            .collect())
+    }
+
     /// Every piece that holds the block with this multihash, and where.
     pub fn find_block(&self, multihash: &Multihash<64>) -> Result<Vec<BlockLocation>, StoreError> {
         Ok(self

@@ -130,6 +130,20 @@ fn car_v1_blocks_are_found_at_their_exact_offsets() {
     assert_eq!(indexed.roots, vec![blocks[0].0]);
     assert_eq!(indexed.blocks, blocks.len() as u64);
     assert_blocks_served(&index, &car, &blocks);
+    // Listed for IPNI: the piece's blocks, and the piece once it has a place.
+    let mut listed: Vec<_> = index.block_multihashes(&PIECE).unwrap();
+    listed.sort_by_key(|m| m.to_bytes());
+    let mut want: Vec<_> = blocks.iter().map(|(c, _)| *c.hash()).collect();
+    want.sort_by_key(|m| m.to_bytes());
+    want.dedup();
+    assert_eq!(listed, want);
+    assert!(index.pieces().unwrap().is_empty());
+    let deal = DealUuid::new_random();
+    index.add_piece(PIECE, location(deal, 3)).unwrap();
+    let pieces = index.pieces().unwrap();
+    assert_eq!(pieces.len(), 1);
+    assert_eq!(pieces[0].0, PIECE);
+    assert_eq!(pieces[0].1, vec![location(deal, 3)]);
 }
 
 #[test]

@@ -93,6 +93,15 @@ pub enum Command {
     /// node for the chain and the wallet)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Retrieval: what the node's HTTP retrieval server has served (talks to a running node)
+    #[command(subcommand)]
+    Retrieval(RetrievalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetrievalCommand {
+    /// Requests by endpoint and status, bytes sent, time to first byte, unseals
+    Stats,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +171,9 @@ pub struct DevnetArgs {
     /// Where the libp2p deal protocols listen, a multiaddr (overrides market.listen)
     #[arg(long, value_name = "MULTIADDR")]
     pub market_listen: Option<String>,
+    /// Where the retrieval HTTP server listens, address:port (overrides retrieval.listen)
+    #[arg(long, value_name = "ADDR")]
+    pub retrieval_listen: Option<String>,
     /// Start no worker in the node's process: every task waits for `ferrite worker`s
     /// (overrides cluster.local_worker)
     #[arg(long)]
@@ -397,6 +409,18 @@ pub enum ClientCommand {
     Deal(ClientDealArgs),
     /// Ask the provider where a deal stands (signed with the client's key)
     DealStatus(ClientDealStatusArgs),
+    /// Retrieve a piece (by piece CID) or a DAG (by CID, as a CAR) from a provider's retrieval
+    /// server, and check it: the piece's CommP, or every block's hash and the DAG's completeness
+    Retrieve {
+        /// A piece CID (baga… or bafkzcib…) or a payload CID
+        cid: String,
+        /// The provider's retrieval URL, e.g. http://127.0.0.1:2347
+        #[arg(long, value_name = "URL")]
+        provider: String,
+        /// Where to write it [default: the CID, in the working directory]
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Add FIL to the client's storage-market escrow, which pays for its deals, and wait for it
     AddBalance {
         /// Amount in FIL (decimals allowed, e.g. 0.5)

@@ -563,7 +563,8 @@ impl Executor for Cluster {
             | Job::Pc2 { files, .. }
             | Job::C1 { files, .. }
             | Job::UpdateEncode { files, .. }
-            | Job::UpdateProve { files, .. } => vec![files],
+            | Job::UpdateProve { files, .. }
+            | Job::Unseal { files, .. } => vec![files],
             Job::C2 { .. } => vec![],
             Job::Finalize { from, to, .. } => vec![from, to],
         };

@@ -10,6 +10,8 @@ mod params;
 mod piece;
 mod proofs;
 mod proving;
+mod retrieval;
+mod retrieve;
 mod sectors;
 mod storage;
 mod worker;
@@ -29,6 +31,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Chain(c) => chain::run(c, global),
         Command::Sectors(c) => sectors::run(c, global),
         Command::Deals(c) => deals::run(c, global),
+        Command::Retrieval(c) => retrieval::run(c, global),
         Command::Proving(c) => proving::run(c, global),
         Command::Storage(c) => storage::run(c, global),
         Command::Auth(c) => auth::run(c, global),

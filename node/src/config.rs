@@ -33,6 +33,8 @@ pub struct Config {
     pub sealing: SealingConfig,
     /// `[market]`: storage deals.
     pub market: ferrite_market::MarketConfig,
+    /// `[retrieval]`: serving pieces and blocks over HTTP.
+    pub retrieval: ferrite_retrieval::RetrievalConfig,
 }
 
 /// `[sealing]`: the node's sealing pipeline.

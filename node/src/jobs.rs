@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use ferrite_proto::{
     AddPieceTask, C1Output, C1Task, C2Task, DealPieceSource, FinalizeTask, Pc1Output, Pc1Task,
     Pc2Task, PieceToAdd, ProtoError, SealProofBytes, SectorPaths, TaskOutput, TaskPayload,
-    UpdateEncodeTask, UpdateProofBytes, UpdateProveTask,
+    UnsealTask, UpdateEncodeTask, UpdateProofBytes, UpdateProveTask,
 };
 use ferrite_sealing::tasks::SectorFiles;
 use ferrite_sealing::{Job, JobOutput, JobPiece, PoRepProof};
@@ -136,6 +136,20 @@ pub fn payload_of(job: &Job, urls: Option<&PieceUrls>) -> Result<TaskPayload, Pr
             comm_r_new: *comm_r_new,
             comm_d_new: *comm_d_new,
         }),
+        Job::Unseal {
+            proof,
+            files,
+            comm_d,
+            ticket,
+            ..
+        } => TaskPayload::Unseal(UnsealTask {
+            proof: *proof,
+            paths: paths_of(files, "unseal.paths")?,
+            comm_d: *comm_d,
+            ticket: *ticket,
+            offset: 0,
+            length: proof.sector_size().bytes() / 128 * 127,
+        }),
         Job::Finalize { proof, from, to } => TaskPayload::Finalize(FinalizeTask {
             proof: *proof,
             from: paths_of(from, "finalize.from")?,
@@ -217,6 +231,22 @@ pub fn job_of(
             comm_r_new: t.comm_r_new,
             comm_d_new: t.comm_d_new,
         },
+        TaskPayload::Unseal(t) => {
+            let whole = t.proof.sector_size().bytes() / 128 * 127;
+            if t.offset != 0 || t.length != whole {
+                return Err(format!(
+                    "unseal of bytes {}+{}: this worker unseals whole sectors ({whole} bytes)",
+                    t.offset, t.length
+                ));
+            }
+            Job::Unseal {
+                proof: t.proof,
+                sector,
+                files: files_of(&t.paths),
+                comm_d: t.comm_d,
+                ticket: t.ticket,
+            }
+        }
         TaskPayload::Finalize(t) => {
             if !t.keep_unsealed {
                 return Err("finalize without keeping the unsealed copy is not supported".into());
@@ -252,6 +282,7 @@ pub fn output_of(out: JobOutput) -> TaskOutput {
             comm_d_new,
         },
         JobOutput::UpdateProof(bytes) => TaskOutput::UpdateProve(UpdateProofBytes(bytes)),
+        JobOutput::Unsealed => TaskOutput::Unseal,
         JobOutput::Finalized => TaskOutput::Finalize,
     }
 }
@@ -274,10 +305,10 @@ pub fn job_output_of(out: TaskOutput) -> Option<JobOutput> {
         },
         TaskOutput::UpdateProve(p) => JobOutput::UpdateProof(p.0),
         TaskOutput::Finalize => JobOutput::Finalized,
-        TaskOutput::Fetch { .. }
-        | TaskOutput::WindowPost(_)
-        | TaskOutput::WinningPost(_)
-        | TaskOutput::Unseal => return None,
+        TaskOutput::Unseal => JobOutput::Unsealed,
+        TaskOutput::Fetch { .. } | TaskOutput::WindowPost(_) | TaskOutput::WinningPost(_) => {
+            return None;
+        }
     })
 }
 
@@ -331,6 +362,13 @@ mod tests {
                 comm_r_old: CommR([1; 32]),
                 comm_r_new: CommR([2; 32]),
                 comm_d_new: CommD([3; 32]),
+            },
+            Job::Unseal {
+                proof,
+                sector: id,
+                files: files.clone(),
+                comm_d: CommD([4; 32]),
+                ticket: ferrite_types::Ticket([5; 32]),
             },
         ];
         for job in jobs {

@@ -14,6 +14,7 @@ mod logging;
 mod market;
 mod proving_api;
 mod replicas;
+mod retrieval;
 mod sealing_api;
 mod staging;
 mod storage_api;

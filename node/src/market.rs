@@ -183,6 +183,16 @@ impl Market {
         })
     }
 
+    /// The piece and block index (retrieval reads it).
+    pub fn index(&self) -> &PieceIndex {
+        &self.index
+    }
+
+    /// The sector size of the miner's sectors.
+    pub fn sector_size(&self) -> SectorSize {
+        self.sector_size
+    }
+
     /// The ask in force, and whether `ferrite deals ask set` stored it
     /// (rather than `[market.ask]`).
     pub fn ask_in_force(&self) -> (ferrite_market::checks::Ask, bool) {

@@ -61,7 +61,7 @@ pub fn local_info(id: WorkerId, paths: Vec<ferrite_cluster::PathId>) -> WorkerIn
 }
 
 /// The kinds a worker can run today.
-pub const RUNNABLE: [ferrite_cluster::TaskKind; 8] = [
+pub const RUNNABLE: [ferrite_cluster::TaskKind; 9] = [
     ferrite_cluster::TaskKind::AddPiece,
     ferrite_cluster::TaskKind::Pc1,
     ferrite_cluster::TaskKind::Pc2,
@@ -70,6 +70,7 @@ pub const RUNNABLE: [ferrite_cluster::TaskKind; 8] = [
     ferrite_cluster::TaskKind::Finalize,
     ferrite_cluster::TaskKind::UpdateEncode,
     ferrite_cluster::TaskKind::UpdateProve,
+    ferrite_cluster::TaskKind::Unseal,
 ];
 
 /// This host's name.

@@ -408,6 +408,56 @@ pub fn unseal_range(input: &UnsealInput, out: impl Write) -> Result<u64, ProofsE
     Ok(n.0)
 }
 
+/// Recreates a sector's whole unsealed copy at `staged_path`, Fr32-padded
+/// as AddPiece wrote it, from its sealed replica: the original bytes are
+/// unsealed into a scratch file beside it, padded into a second one, which
+/// is synced and renamed into place, so `staged_path` is either absent or
+/// whole. `input.offset` and `input.len` are ignored: the whole sector is
+/// unsealed. Returns the padded bytes written (the sector size).
+pub fn unseal_sector(input: &UnsealInput, staged_path: &Path) -> Result<u64, ProofsError> {
+    let sector_bytes = input.proof.sector_size().bytes();
+    let unpadded = sector_bytes / 128 * 127;
+    let raw = staged_path.with_extension("unseal-raw.tmp");
+    let padded = staged_path.with_extension("unseal.tmp");
+    let result = (|| {
+        let out = File::create(&raw).with_context(|| format!("create {}", raw.display()))?;
+        let whole = UnsealInput {
+            offset: 0,
+            len: unpadded,
+            ..input.clone()
+        };
+        let n = unseal_range(&whole, std::io::BufWriter::with_capacity(1 << 20, out))?;
+        if n != unpadded {
+            return Err(ProofsError::Proof(anyhow::anyhow!(
+                "unsealed {n} bytes of sector {}, expected {unpadded}",
+                input.sector.number
+            )));
+        }
+        let source = File::open(&raw).with_context(|| format!("open {}", raw.display()))?;
+        let mut reader = fr32::Fr32Reader::new(std::io::BufReader::with_capacity(1 << 20, source));
+        let mut dest =
+            File::create(&padded).with_context(|| format!("create {}", padded.display()))?;
+        let written = std::io::copy(&mut reader, &mut dest)
+            .with_context(|| format!("pad into {}", padded.display()))?;
+        if written != sector_bytes {
+            return Err(ProofsError::Proof(anyhow::anyhow!(
+                "padded {written} bytes for sector {}, expected {sector_bytes}",
+                input.sector.number
+            )));
+        }
+        dest.sync_all()
+            .with_context(|| format!("sync {}", padded.display()))?;
+        fs::rename(&padded, staged_path)
+            .with_context(|| format!("rename into {}", staged_path.display()))?;
+        Ok(written)
+    })();
+    let _ = fs::remove_file(&raw);
+    if result.is_err() {
+        let _ = fs::remove_file(&padded);
+    }
+    result
+}
+
 fn require_seal_params(proof: api::RegisteredSealProof) -> Result<(), ProofsError> {
     let size = ferrite_types::SectorSize::from_bytes(u64::from(proof.sector_size()))
         .map_err(|e| ProofsError::InvalidInput(e.to_string()))?;

@@ -22,6 +22,37 @@ pub struct RetrievalConfig {
     pub max_bytes_per_second_per_client: u64,
     /// `[retrieval.unseal]`: unsealing on demand.
     pub unseal: UnsealConfig,
+    /// `[retrieval.ipni]`: advertising to network indexers.
+    pub ipni: IpniConfig,
+}
+
+/// `[retrieval.ipni]`: IPNI advertisements of the pieces and blocks stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IpniConfig {
+    /// Build and serve advertisements. Default: true.
+    pub enabled: bool,
+    /// The URL clients reach this retrieval server at, put in every ad
+    /// (e.g. `https://sp.example.com`). Default: empty, meaning
+    /// `http://<retrieval.listen>` (fine for loopback tests only).
+    pub public_url: String,
+    /// Indexers told of each new ad (HTTP announce), e.g.
+    /// `https://cid.contact/ingest/announce`. Default: none.
+    pub announce_urls: Vec<String>,
+    /// Seconds between passes that advertise new pieces and withdraw gone
+    /// ones. Default: 30.
+    pub interval_secs: u64,
+}
+
+impl Default for IpniConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            public_url: String::new(),
+            announce_urls: Vec::new(),
+            interval_secs: 30,
+        }
+    }
 }
 
 impl Default for RetrievalConfig {
@@ -32,6 +63,7 @@ impl Default for RetrievalConfig {
             max_concurrent_transfers: 256,
             max_bytes_per_second_per_client: 0,
             unseal: UnsealConfig::default(),
+            ipni: IpniConfig::default(),
         }
     }
 }
@@ -75,6 +107,11 @@ impl RetrievalConfig {
                 "retrieval.listen {:?} is not an address:port",
                 self.listen
             )));
+        }
+        if self.ipni.enabled && self.ipni.interval_secs == 0 {
+            return Err(RetrievalError::Config(
+                "retrieval.ipni.interval_secs must be at least 1".into(),
+            ));
         }
         if !self.unseal.wait && self.unseal.retry_after_secs == 0 {
             return Err(RetrievalError::Config(

@@ -21,11 +21,15 @@
 //! - [`ipni`]: IPNI advertisements (signed, chained, with entry chunks),
 //!   served at `/ipni-provider/{peerId}/ipni/v1/ad/…` and announced to
 //!   indexers, so that clients find the provider by CID or piece CID.
+//! - [`advertise`]: keeps the ad chain in step with the piece index (a
+//!   pass every few seconds: new pieces advertised, gone ones withdrawn),
+//!   stored in RocksDB, served over HTTP and announced.
 //! - [`limits`]: the transfer cap (429) and the per-client pace;
 //!   [`metrics`]: what Prometheus scrapes; [`config`]: `[retrieval]`.
 
 #![warn(missing_docs)]
 
+pub mod advertise;
 pub mod body;
 pub mod config;
 pub mod dag;

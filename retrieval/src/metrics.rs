@@ -2,10 +2,31 @@
 //! or alert reads exists from the start (at zero), so a quiet server still
 //! shows them.
 
+use std::collections::BTreeMap;
+
+use prometheus::core::Collector;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use serde::{Deserialize, Serialize};
 
 /// The endpoints, as the `endpoint` label names them.
 pub const ENDPOINTS: [&str; 4] = ["piece", "ipfs", "ipni", "other"];
+
+/// What `ferrite retrieval stats` shows: the metrics' totals since start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Answers by endpoint, then by status (only those seen).
+    pub requests: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Body bytes sent, by endpoint.
+    pub bytes: BTreeMap<String, u64>,
+    /// Mean time to first byte in seconds, by endpoint (answered ones only).
+    pub mean_ttfb_secs: BTreeMap<String, f64>,
+    /// Bodies being sent now.
+    pub transfers: i64,
+    /// Unseals done for retrievals.
+    pub unseals_ok: u64,
+    /// Unseals that failed.
+    pub unseals_failed: u64,
+}
 
 /// The statuses every endpoint's counter starts with.
 const STATUSES: [&str; 8] = ["200", "206", "400", "404", "416", "429", "500", "503"];
@@ -39,6 +60,49 @@ impl RetrievalMetrics {
         r.register(Box::new(m.unseals.clone()))?;
         r.register(Box::new(m.unseal_seconds.clone()))?;
         Ok(m)
+    }
+
+    /// The totals since start.
+    pub fn stats(&self) -> Stats {
+        let mut requests = BTreeMap::new();
+        let mut bytes = BTreeMap::new();
+        let mut mean_ttfb_secs = BTreeMap::new();
+        for family in self.requests.collect() {
+            for m in family.get_metric() {
+                let label = |name: &str| {
+                    m.get_label()
+                        .iter()
+                        .find(|l| l.name() == name)
+                        .map(|l| l.value().to_string())
+                        .unwrap_or_default()
+                };
+                let n = m.get_counter().get_value() as u64;
+                if n > 0 {
+                    requests
+                        .entry(label("endpoint"))
+                        .or_insert_with(BTreeMap::new)
+                        .insert(label("status"), n);
+                }
+            }
+        }
+        for e in ENDPOINTS {
+            bytes.insert(e.to_string(), self.bytes.with_label_values(&[e]).get());
+            let h = self.ttfb.with_label_values(&[e]);
+            if h.get_sample_count() > 0 {
+                mean_ttfb_secs.insert(
+                    e.to_string(),
+                    h.get_sample_sum() / h.get_sample_count() as f64,
+                );
+            }
+        }
+        Stats {
+            requests,
+            bytes,
+            mean_ttfb_secs,
+            transfers: self.transfers.get(),
+            unseals_ok: self.unseals.with_label_values(&["ok"]).get(),
+            unseals_failed: self.unseals.with_label_values(&["failed"]).get(),
+        }
     }
 
     /// The metrics, in no registry (for tests).

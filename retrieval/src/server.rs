@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET|HEAD /piece/{cid}` | a piece, v1 or v2 CID, with Range ([`crate::piece`]) |
 //! | `GET|HEAD /ipfs/{cid}[/path]` | the trustless gateway ([`crate::gateway`]) |
+//! | `GET /ipni-provider/{peerId}/ipni/v1/ad/{head,cid}` | the IPNI ad chain ([`crate::advertise`]) |
 //! | `GET /info`, `GET /health` | what this server is; that it is up |
 //!
 //! Every answer, error or not, is counted by endpoint and status.
@@ -43,6 +44,7 @@ pub struct Retrieval {
     pub(crate) unseals: Arc<Unseals>,
     pub(crate) limits: Limits,
     pub(crate) metrics: RetrievalMetrics,
+    pub(crate) ipni: Option<crate::advertise::http::Publisher>,
 }
 
 impl std::fmt::Debug for Retrieval {
@@ -55,13 +57,15 @@ impl std::fmt::Debug for Retrieval {
 
 impl Retrieval {
     /// The service over `index`, reading copies through `sectors` and
-    /// unsealing through `unsealer`.
+    /// unsealing through `unsealer`; serving the IPNI ad chain when `ipni`
+    /// is given.
     pub fn new(
         cfg: RetrievalConfig,
         index: PieceIndex,
         sectors: Arc<dyn SectorAccess>,
         unsealer: Arc<dyn Unsealer>,
         metrics: RetrievalMetrics,
+        ipni: Option<crate::advertise::http::Publisher>,
     ) -> Arc<Self> {
         let limits = Limits::new(
             cfg.max_concurrent_transfers,
@@ -74,6 +78,7 @@ impl Retrieval {
             sectors,
             limits,
             metrics,
+            ipni,
         })
     }
 
@@ -89,6 +94,10 @@ impl Retrieval {
         Router::new()
             .route("/piece/{cid}", get(crate::piece::handle))
             .route("/ipfs/{*path}", get(crate::gateway::handle))
+            .route(
+                "/ipni-provider/{peer}/ipni/v1/ad/{name}",
+                get(crate::advertise::http::handle),
+            )
             .route("/info", get(info))
             .route("/health", get(health))
             .fallback(not_found)
@@ -205,7 +214,7 @@ async fn info() -> Response {
     let body = serde_json::json!({
         "server": "ferrite",
         "version": env!("CARGO_PKG_VERSION"),
-        "endpoints": ["/piece/{pieceCid}", "/ipfs/{cid}"],
+        "endpoints": ["/piece/{pieceCid}", "/ipfs/{cid}", "/ipni-provider/{peerId}/ipni/v1/ad/{head|cid}"],
     });
     (
         [(header::CONTENT_TYPE, "application/json")],

@@ -160,6 +160,7 @@ async fn start(cfg: RetrievalConfig) -> Fixture {
         }),
         unsealer.clone(),
         metrics.clone(),
+        None,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -127,6 +127,21 @@ pub enum Job {
         /// The new data's CommD.
         comm_d_new: CommD,
     },
+    /// Recreates the sector's unsealed copy ([`SectorFiles::unsealed`]) from
+    /// its sealed replica and cache, for retrieval: the whole sector,
+    /// Fr32-padded as AddPiece wrote it. A copy already there is replaced.
+    Unseal {
+        /// The sector's proof kind.
+        proof: SealProof,
+        /// The sector.
+        sector: SectorId,
+        /// The sector's files, as finalize left them.
+        files: SectorFiles,
+        /// The sector's CommD.
+        comm_d: CommD,
+        /// The sealing ticket.
+        ticket: Ticket,
+    },
     /// Drops the layers and trees proving does not need and C1's output, then
     /// moves what is left from `from` to `to` (a store path; equal to `from`
     /// to finalize in place).
@@ -151,6 +166,7 @@ impl Job {
             | Job::C2 { proof, .. }
             | Job::UpdateEncode { proof, .. }
             | Job::UpdateProve { proof, .. }
+            | Job::Unseal { proof, .. }
             | Job::Finalize { proof, .. } => *proof,
         }
     }
@@ -165,6 +181,7 @@ impl Job {
             Job::C2 { .. } => TaskKind::C2,
             Job::UpdateEncode { .. } => TaskKind::UpdateEncode,
             Job::UpdateProve { .. } => TaskKind::UpdateProve,
+            Job::Unseal { .. } => TaskKind::Unseal,
             Job::Finalize { .. } => TaskKind::Finalize,
         }
     }
@@ -181,6 +198,7 @@ impl Job {
             // update's SNARK is C2's kind of work.
             Job::UpdateEncode { .. } => Stage::Pc2,
             Job::UpdateProve { .. } => Stage::C2,
+            Job::Unseal { .. } => Stage::Unseal,
             // Finalize is file work, light enough for the verify slot.
             Job::Finalize { .. } => Stage::Verify,
         }
@@ -243,6 +261,8 @@ pub enum JobOutput {
     },
     /// The update proof, as ProveReplicaUpdates3 carries it.
     UpdateProof(Vec<u8>),
+    /// The unsealed copy is back.
+    Unsealed,
     /// Finalize is done.
     Finalized,
 }
@@ -258,6 +278,7 @@ impl JobOutput {
             JobOutput::C2(_) => TaskKind::C2,
             JobOutput::UpdateEncoded { .. } => TaskKind::UpdateEncode,
             JobOutput::UpdateProof(_) => TaskKind::UpdateProve,
+            JobOutput::Unsealed => TaskKind::Unseal,
             JobOutput::Finalized => TaskKind::Finalize,
         }
     }
@@ -421,6 +442,26 @@ pub fn execute(job: Job) -> Result<JobOutput, ProofsError> {
                 new_cache: files.update_cache(),
             })?;
             Ok(JobOutput::UpdateProof(out.0))
+        }
+        Job::Unseal {
+            proof,
+            sector,
+            files,
+            comm_d,
+            ticket,
+        } => {
+            let input = seal::UnsealInput {
+                proof,
+                sector,
+                cache_dir: files.cache.clone(),
+                sealed_path: files.sealed.clone(),
+                comm_d,
+                ticket,
+                offset: 0,
+                len: 0,
+            };
+            seal::unseal_sector(&input, &files.unsealed)?;
+            Ok(JobOutput::Unsealed)
         }
         Job::Finalize { from, to, .. } => {
             seal::clear_cache(&from.cache)?;

@@ -59,6 +59,14 @@ pub fn run(cmd: ClientCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         ClientCommand::Deal(a) => deal(a, global),
         ClientCommand::DealStatus(a) => deal_status(a, global),
         ClientCommand::AddBalance { amount, from } => add_balance(&amount, from.as_deref(), global),
+        ClientCommand::Retrieve {
+            cid,
+            provider,
+            output,
+        } => {
+            let out = output.unwrap_or_else(|| super::retrieve::default_out(&cid));
+            super::retrieve::run(&cid, &provider, &out)
+        }
     }
 }
 

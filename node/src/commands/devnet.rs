@@ -103,6 +103,10 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         .context("open the chain database")?;
     let bundle_file = args.actors_bundle.clone();
     let market_listen = args.market_listen.clone();
+    let mut retrieval_cfg = cfg.retrieval.clone();
+    if let Some(l) = &args.retrieval_listen {
+        retrieval_cfg.listen = l.clone();
+    }
     println!(
         "starting the devnet in {} (compiling the actors takes a few seconds)",
         home.display()
@@ -249,9 +253,36 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             }
             _ => None,
         };
+        // Retrieval, over the market's piece index and the pipeline's storage.
+        let retrieval = match (&market, &pipeline, miner) {
+            (Some(m), Some(p), Some(miner)) if retrieval_cfg.enabled => Some(
+                crate::retrieval::serve(
+                    &home,
+                    retrieval_cfg.clone(),
+                    crate::retrieval::RetrievalDeps {
+                        index: m.market.index().clone(),
+                        pipeline: p.clone(),
+                        executor: cluster.clone(),
+                        miner: ferrite_types::ActorId(
+                            miner.id().context("the miner's address is not an ID")?,
+                        ),
+                        sector_size: m.market.sector_size(),
+                        registry: registry.clone(),
+                    },
+                    stop.clone(),
+                )
+                .await?,
+            ),
+            _ => None,
+        };
         let mut extensions: Vec<Arc<dyn ferrite_chain::rpc::server::RpcExtension>> = Vec::new();
         if let Some(m) = &market {
             extensions.push(Arc::new(crate::market::MarketApi(m.market.clone())));
+        }
+        if let Some(r) = &retrieval {
+            extensions.push(Arc::new(crate::retrieval::RetrievalApi(
+                r.retrieval.clone(),
+            )));
         }
         extensions.push(Arc::new(crate::storage_api::StorageApi::new(
             storage, &home,
@@ -299,6 +330,12 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             for a in &m.addrs {
                 println!("deals (libp2p): {a}");
             }
+        }
+        if let Some(r) = &retrieval {
+            println!(
+                "retrieval: {}/piece/{{pieceCid}}, {}/ipfs/{{cid}}",
+                r.url, r.url
+            );
         }
         println!("default wallet address: {default_address}");
         match miner {
@@ -379,6 +416,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             let _ = w.await;
         }
         let _ = scheduler.await;
+        if let Some(r) = retrieval {
+            let _ = r.task.await;
+        }
         for t in market.into_iter().flat_map(|m| m.tasks) {
             let _ = t.await;
         }
@@ -388,6 +428,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let _ = grpc.await;
         let _ = std::fs::remove_file(home.join("api"));
         let _ = std::fs::remove_file(home.join("grpc"));
+        let _ = std::fs::remove_file(home.join("retrieval"));
         Ok(())
     })
 }

@@ -182,7 +182,7 @@ impl std::str::FromStr for ByteSize {
 }
 
 /// `1536` as `1.5 KiB`.
-fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut unit = 0;
     let mut value = bytes as f64;
