@@ -8,6 +8,7 @@
 //! | [`MK_V121`] `/fil/storage/mk/1.2.1`, [`MK_V120`] `/fil/storage/mk/1.2.0` | [`DealProtocols::propose`] |
 //! | [`STATUS_V120`] `/fil/storage/status/1.2.0` | [`DealProtocols::status`] |
 //! | [`ASK_V110`] `/fil/storage/ask/1.1.0` | [`DealProtocols::ask`] |
+//! | [`TRANSPORTS_V100`] `/fil/retrieval/transports/1.0.0` | none: answers [`NetConfig::transports`] |
 //!
 //! plus `/ipfs/id/1.0.0` (agent `ferrite/<version>`) and `/ipfs/ping/1.0.0`.
 //! Transport: TCP (+DNS), Noise, Yamux — what go-libp2p peers accept.
@@ -21,9 +22,14 @@
 //! or too slow only costs its own stream: it is dropped, the failure is
 //! logged with the peer, and the connection and its other streams go on.
 //!
+//! The transports protocol has no request: as in Boost and Curio, the
+//! answer ([`NetConfig::transports`]) is written as soon as the stream is
+//! negotiated, and then the stream is closed; the client never writes.
+//!
 //! Data flow (client, [`Client`]): a background task owns a second swarm;
 //! each call dials the provider if needed, negotiates (mk tries 1.2.1, then
 //! 1.2.0, as the boost CLI does), writes the request, reads one CBOR answer.
+//! [`Client::query_transports`] writes nothing and reads the answer.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -61,6 +67,7 @@ pub use client::{Client, ClientError, Provider};
 
 use crate::wire::{
     AskRequest, AskResponse, DealParams, DealResponse, DealStatusRequest, DealStatusResponse,
+    QueryResponse, TransportProtocol,
 };
 use codec::{Answer, Codec, Exchange};
 
@@ -72,6 +79,8 @@ pub const MK_V120: &str = "/fil/storage/mk/1.2.0";
 pub const STATUS_V120: &str = "/fil/storage/status/1.2.0";
 /// Storage ask queries.
 pub const ASK_V110: &str = "/fil/storage/ask/1.1.0";
+/// Retrieval transports queries: which ways to retrieve, at which addresses.
+pub const TRANSPORTS_V100: &str = "/fil/retrieval/transports/1.0.0";
 /// The identify protocol version go-libp2p hosts announce.
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 
@@ -85,8 +94,9 @@ pub mod limits {
     /// buffer.
     pub const MAX_PROPOSAL_BYTES: usize = 4 << 20;
     /// Status and ask requests (a UUID and a signature; an address) and deal
-    /// and ask responses (a ≤ 8 KiB message; a signed ask): all well under
-    /// 1 KiB in practice. 64 KiB leaves room for unknown future keys.
+    /// and ask responses (a ≤ 8 KiB message; a signed ask), and transports
+    /// answers (a few names and multiaddrs): all well under 1 KiB in
+    /// practice. 64 KiB leaves room for unknown future keys.
     pub const MAX_SMALL_MESSAGE_BYTES: usize = 64 << 10;
     /// A `DealStatusResponse` embeds a `DealProposal`, whose label Go would
     /// marshal up to 2 MiB: same reasoning as the proposal.
@@ -156,6 +166,13 @@ pub struct NetConfig {
     pub handler_timeout: Duration,
     /// How long an idle connection stays open. Default 60 s.
     pub idle_timeout: Duration,
+    /// What `/fil/retrieval/transports/1.0.0` answers, in order: e.g.
+    /// `http` at `/dns/sp.example.com/tcp/443/https`. Announce only what
+    /// is served: `libp2p` tells clients (lassie) to try Graphsync on that
+    /// address. The protocol is always served, as Boost and Curio do;
+    /// default empty, an answer with no transports. Addresses known only
+    /// after binding go in with [`Server::set_transports`].
+    pub transports: Vec<TransportProtocol>,
 }
 
 impl NetConfig {
@@ -169,6 +186,7 @@ impl NetConfig {
             write_timeout: Duration::from_secs(10),
             handler_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            transports: Vec::new(),
         }
     }
 }
@@ -182,6 +200,7 @@ pub(crate) struct Behaviour {
     mk: request_response::Behaviour<Codec<codec::Mk>>,
     status: request_response::Behaviour<Codec<codec::Status>>,
     ask: request_response::Behaviour<Codec<codec::Ask>>,
+    transports: request_response::Behaviour<Codec<codec::Transports>>,
 }
 
 /// Timeouts the behaviour is built with.
@@ -218,7 +237,8 @@ impl Behaviour {
             // Order matters outbound: multistream-select tries 1.2.1 first.
             mk: family(&[MK_V121, MK_V120], support.clone(), t),
             status: family(&[STATUS_V120], support.clone(), t),
-            ask: family(&[ASK_V110], support, t),
+            ask: family(&[ASK_V110], support.clone(), t),
+            transports: family(&[TRANSPORTS_V100], support, t),
         }
     }
 }
@@ -253,6 +273,7 @@ pub struct Server {
     handler: Arc<dyn DealProtocols>,
     handler_timeout: Duration,
     listen_addrs: Vec<Multiaddr>,
+    transports: QueryResponse,
 }
 
 impl std::fmt::Debug for Server {
@@ -277,6 +298,7 @@ impl Server {
     /// resolved). Must run inside a tokio runtime.
     pub async fn bind(cfg: NetConfig, handler: Arc<dyn DealProtocols>) -> anyhow::Result<Self> {
         anyhow::ensure!(!cfg.listen.is_empty(), "no listen address configured");
+        let transports = checked_transports(cfg.transports)?;
         let t = Timeouts {
             read: cfg.read_timeout,
             write: cfg.write_timeout,
@@ -317,12 +339,18 @@ impl Server {
                 },
             }
         }
-        info!(peer = %swarm.local_peer_id(), addrs = ?listen_addrs, "deal protocols listening");
+        let announced: Vec<&str> = transports
+            .protocols
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        info!(peer = %swarm.local_peer_id(), addrs = ?listen_addrs, transports = ?announced, "deal protocols listening");
         Ok(Self {
             swarm,
             handler,
             handler_timeout: cfg.handler_timeout,
             listen_addrs,
+            transports,
         })
     }
 
@@ -336,6 +364,15 @@ impl Server {
     /// public address chosen by the operator instead.
     pub fn listen_addrs(&self) -> &[Multiaddr] {
         &self.listen_addrs
+    }
+
+    /// Replaces what `/fil/retrieval/transports/1.0.0` answers, e.g. to add
+    /// a `libp2p` entry with [`Server::listen_addrs`] once they are known.
+    /// Fails, keeping the old answer, if Go peers could not decode the new
+    /// one (over 8192 entries or addresses).
+    pub fn set_transports(&mut self, transports: Vec<TransportProtocol>) -> anyhow::Result<()> {
+        self.transports = checked_transports(transports)?;
+        Ok(())
     }
 
     /// Serves until `stop` turns true (or its sender is dropped).
@@ -440,6 +477,30 @@ impl Server {
                     }
                 });
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Transports(Rr::Message {
+                peer,
+                message: Message::Request { channel, .. },
+                ..
+            })) => {
+                debug!(%peer, "transports query");
+                let answer = self.transports.clone();
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .transports
+                    .send_response(channel, answer)
+                    .is_err()
+                {
+                    debug!(%peer, "transports answer dropped: the stream closed first");
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Transports(Rr::InboundFailure {
+                peer,
+                error,
+                ..
+            })) => {
+                warn!(%peer, protocol = "transports", error = %error, "transports query failed; stream dropped");
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Mk(Rr::InboundFailure {
                 peer, error, ..
             })) => {
@@ -481,6 +542,14 @@ impl Server {
             other => debug!(event = ?other, "swarm event"),
         }
     }
+}
+
+/// The transports answer, refused up front (rather than on every query)
+/// if it does not encode within cbor-gen's limits.
+fn checked_transports(protocols: Vec<TransportProtocol>) -> anyhow::Result<QueryResponse> {
+    let answer = QueryResponse { protocols };
+    crate::wire::WireMessage::to_cbor(&answer).context("encode the transports answer")?;
+    Ok(answer)
 }
 
 /// Binds and serves until `stop` turns true. Use [`Server::bind`] directly

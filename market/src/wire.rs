@@ -6,6 +6,7 @@
 //! | `/fil/storage/mk/1.2.1`, `/fil/storage/mk/1.2.0` | [`DealParams`] → [`DealResponse`] |
 //! | `/fil/storage/status/1.2.0` | [`DealStatusRequest`] → [`DealStatusResponse`] |
 //! | `/fil/storage/ask/1.1.0` | [`AskRequest`] → [`AskResponse`] |
+//! | `/fil/retrieval/transports/1.0.0` | (none: the client only reads) → [`QueryResponse`] |
 //!
 //! Every message is a cbor-gen *map* (keys are the Go field names, written
 //! shortest first, then bytewise), so `to_cbor` gives the bytes Boost would
@@ -23,7 +24,9 @@
 //!
 //! Sources: boost `storagemarket/types/types.go` (+ `types_cbor_gen.go`),
 //! `storagemarket/types/legacytypes/{types.go,network/types.go}`,
-//! `transport/types/types.go`.
+//! `transport/types/types.go`; for transports, Curio
+//! `market/mk12/legacytypes/legacytypes.go` (+ `_cbor_gen.go`) and Boost
+//! `retrievalmarket/types/transports.go`.
 //!
 //! This module only checks shape. Whether a deal is acceptable is for the
 //! deal checks.
@@ -32,11 +35,15 @@ mod ask;
 pub(crate) mod cbor;
 mod mk;
 mod status;
+mod transports;
 
 pub use ask::{AskRequest, AskResponse, SignedStorageAsk, StorageAsk};
 pub use cbor::{ItemScanner, ScanError};
 pub use mk::{DealParams, DealResponse, HttpRequest, Transfer, TransferParamsError};
 pub use status::{DealStatus, DealStatusRequest, DealStatusResponse};
+pub use transports::{
+    QueryResponse, TRANSPORT_BITSWAP, TRANSPORT_HTTP, TRANSPORT_LIBP2P, TransportProtocol,
+};
 
 /// Why bytes could not be turned into a message, or a message into bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

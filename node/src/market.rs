@@ -731,7 +731,8 @@ impl Market {
         let index = self.index.clone();
         let uuid = record.uuid;
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            index.add_piece(piece.comm_p, location)?;
+            // Blocks first, then the location: a piece with a location is
+            // complete, so the IPNI advertiser never sees it half indexed.
             let file = std::fs::File::open(&staged)
                 .with_context(|| format!("open {}", staged.display()))?;
             match index.index_car(piece.comm_p, std::io::BufReader::new(file)) {
@@ -743,6 +744,7 @@ impl Market {
                 }
                 Err(e) => warn!(deal = %uuid, "index the deal's CAR blocks: {e}"),
             }
+            index.add_piece(piece.comm_p, location)?;
             Ok(())
         })
         .await
@@ -773,10 +775,16 @@ pub struct Running {
 /// `listen`, the peer id and addresses put on chain at each start
 /// (ChangePeerID, ChangeMultiaddrs), and the deal driver. The addresses
 /// are also written to `<home>/market-peer`, one per line.
+///
+/// `retrieval_url` (see [`retrieval_url`]) is what the same host answers on
+/// `/fil/retrieval/transports/1.0.0`, as `http` at its multiaddr; `None`
+/// (retrieval off) answers no transports. No `libp2p` entry: that would
+/// send clients to Graphsync, which Ferrite does not serve.
 pub async fn serve(
     home: &Path,
     cfg: MarketConfig,
     listen: &[String],
+    retrieval_url: Option<String>,
     deps: MarketDeps,
     chain: Arc<dyn ferrite_chain::api::Chain>,
     stop: watch::Receiver<bool>,
@@ -798,6 +806,9 @@ pub async fn serve(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut net = ferrite_market::net::NetConfig::new(listen, keypair);
     net.agent_version = format!("ferrite/{}", env!("CARGO_PKG_VERSION"));
+    if let Some(url) = &retrieval_url {
+        net.transports = vec![http_transport(url)?];
+    }
     let server = ferrite_market::net::Server::bind(net, Arc::new(intake::Intake(market.clone())))
         .await
         .context("start the deal protocols")?;
@@ -826,6 +837,31 @@ pub async fn serve(
         market,
         addrs,
         tasks,
+    })
+}
+
+/// The URL retrieval clients reach the retrieval server at:
+/// `[retrieval.ipni] public_url` if set, else `http://<retrieval.listen>`
+/// with a wildcard 0.0.0.0 turned into loopback (fine for local tests
+/// only), as the IPNI ads say.
+pub fn retrieval_url(cfg: &ferrite_retrieval::RetrievalConfig) -> String {
+    if cfg.ipni.public_url.is_empty() {
+        format!("http://{}", cfg.listen.replace("0.0.0.0", "127.0.0.1"))
+    } else {
+        cfg.ipni.public_url.clone()
+    }
+}
+
+/// The transports entry for HTTP retrieval at `url`, as Curio builds it:
+/// `https://sp.example.com` → `/dns/sp.example.com/tcp/443/https`,
+/// `http://127.0.0.1:2347` → `/ip4/127.0.0.1/tcp/2347/http` (a path
+/// becomes `/http-path/...`).
+fn http_transport(url: &str) -> anyhow::Result<ferrite_market::wire::TransportProtocol> {
+    let addr = ferrite_retrieval::ipni::HttpAddr::from_url(url)
+        .map_err(|e| anyhow::anyhow!("retrieval URL {url:?}: {e}"))?;
+    Ok(ferrite_market::wire::TransportProtocol {
+        name: ferrite_market::wire::TRANSPORT_HTTP.to_owned(),
+        addresses: vec![addr.to_multiaddr_bytes(None)],
     })
 }
 
@@ -896,4 +932,36 @@ fn order_uuids(
                 .with_context(|| format!("proposal {c} of the publish message is not ours"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retrieval_url_becomes_curio_style_multiaddrs() {
+        let mut cfg = ferrite_retrieval::RetrievalConfig::default();
+        assert_eq!(retrieval_url(&cfg), "http://127.0.0.1:2347");
+        let local = http_transport(&retrieval_url(&cfg)).unwrap();
+        assert_eq!(local.name, "http");
+        assert_eq!(
+            local.multiaddrs().unwrap(),
+            vec![
+                "/ip4/127.0.0.1/tcp/2347/http"
+                    .parse::<libp2p::Multiaddr>()
+                    .unwrap()
+            ]
+        );
+        cfg.ipni.public_url = "https://sp.example.com".into();
+        let public = http_transport(&retrieval_url(&cfg)).unwrap();
+        assert_eq!(
+            public.multiaddrs().unwrap(),
+            vec![
+                "/dns/sp.example.com/tcp/443/https"
+                    .parse::<libp2p::Multiaddr>()
+                    .unwrap()
+            ]
+        );
+        assert!(http_transport("ftp://x").is_err());
+    }
 }

@@ -22,6 +22,7 @@ use super::codec::{Answer, Proposal};
 use super::{Behaviour, BehaviourEvent, MkVersion, Timeouts, build_swarm};
 use crate::wire::{
     AskRequest, AskResponse, DealParams, DealResponse, DealStatusRequest, DealStatusResponse,
+    QueryResponse,
 };
 
 /// A storage provider's libp2p identity, as `StateMinerInfo` gives it.
@@ -59,6 +60,7 @@ enum Command {
     Propose(Provider, Box<DealParams>, Reply<Answer>),
     Status(Provider, DealStatusRequest, Reply<DealStatusResponse>),
     Ask(Provider, AskRequest, Reply<AskResponse>),
+    Transports(Provider, Reply<QueryResponse>),
     Identify(Provider, Reply<identify::Info>),
 }
 
@@ -147,6 +149,19 @@ impl Client {
             .await
     }
 
+    /// Asks which retrieval transports the provider offers, over
+    /// `/fil/retrieval/transports/1.0.0`. Like Boost's `TransportsClient`,
+    /// it sends nothing and reads one answer (request-response half-closes
+    /// our side first, which providers ignore).
+    pub async fn query_transports(
+        &self,
+        provider: &Provider,
+        timeout: Duration,
+    ) -> Result<QueryResponse, ClientError> {
+        self.call(timeout, |tx| Command::Transports(provider.clone(), tx))
+            .await
+    }
+
     /// Connects (if needed) and returns what the provider announced through
     /// identify: agent version and protocol list, as Singularity checks them.
     pub async fn identify(
@@ -183,6 +198,7 @@ struct Driver {
     mk: HashMap<OutboundRequestId, Reply<Answer>>,
     status: HashMap<OutboundRequestId, Reply<DealStatusResponse>>,
     ask: HashMap<OutboundRequestId, Reply<AskResponse>>,
+    transports: HashMap<OutboundRequestId, Reply<QueryResponse>>,
     identified: HashMap<PeerId, identify::Info>,
     identify_waiters: HashMap<PeerId, Vec<Reply<identify::Info>>>,
 }
@@ -194,6 +210,7 @@ impl Driver {
             mk: HashMap::new(),
             status: HashMap::new(),
             ask: HashMap::new(),
+            transports: HashMap::new(),
             identified: HashMap::new(),
             identify_waiters: HashMap::new(),
         }
@@ -232,6 +249,12 @@ impl Driver {
             Command::Ask(p, req, tx) => {
                 let id = b.ask.send_request_with_addresses(&p.peer_id, req, p.addrs);
                 self.ask.insert(id, tx);
+            }
+            Command::Transports(p, tx) => {
+                let id = b
+                    .transports
+                    .send_request_with_addresses(&p.peer_id, (), p.addrs);
+                self.transports.insert(id, tx);
             }
             Command::Identify(p, tx) => {
                 if let Some(info) = self.identified.get(&p.peer_id) {
@@ -316,6 +339,23 @@ impl Driver {
                     ..
                 } => finish(&mut self.ask, request_id, Err(failure(peer, &error))),
                 other => debug!(event = ?other, "ask event"),
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Transports(ev)) => match ev {
+                Rr::Message {
+                    message:
+                        Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                } => finish(&mut self.transports, request_id, Ok(response)),
+                Rr::OutboundFailure {
+                    peer,
+                    request_id,
+                    error,
+                    ..
+                } => finish(&mut self.transports, request_id, Err(failure(peer, &error))),
+                other => debug!(event = ?other, "transports event"),
             },
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,

@@ -8,6 +8,11 @@
 //! deadline). The response is written raw — cbor-gen's `WriteCborRPC` adds no
 //! length prefix — under Boost's 10 s write deadline, after which
 //! request-response closes the stream.
+//!
+//! `/fil/retrieval/transports/1.0.0` has no request at all (Boost's and
+//! Curio's handlers write as soon as the stream opens; their client only
+//! reads), so for it reading and writing the request are no-ops
+//! ([`Exchange::HAS_REQUEST`]).
 
 use std::io;
 use std::marker::PhantomData;
@@ -20,13 +25,16 @@ use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::{MkVersion, limits};
 use crate::wire::{
     AskRequest, AskResponse, DealParams, DealResponse, DealStatusRequest, DealStatusResponse,
-    ItemScanner, WireError, WireMessage,
+    ItemScanner, QueryResponse, WireError, WireMessage,
 };
 
 /// One protocol family: its message types, size limits and (de)coding.
 pub(crate) trait Exchange: Send + Sync + 'static {
     type Request: Send;
     type Response: Send;
+    /// Whether the client writes a request. When false, reading the
+    /// request consumes no bytes and `decode_request` gets an empty slice.
+    const HAS_REQUEST: bool = true;
     const MAX_REQUEST: usize;
     const MAX_RESPONSE: usize;
     fn decode_request(protocol: &StreamProtocol, bytes: &[u8]) -> Result<Self::Request, WireError>;
@@ -140,6 +148,34 @@ impl Exchange for Ask {
     }
 }
 
+/// `/fil/retrieval/transports/1.0.0`: nothing in, a [`QueryResponse`] out.
+#[derive(Debug)]
+pub(crate) enum Transports {}
+
+impl Exchange for Transports {
+    type Request = ();
+    type Response = QueryResponse;
+    const HAS_REQUEST: bool = false;
+    const MAX_REQUEST: usize = 0;
+    const MAX_RESPONSE: usize = limits::MAX_SMALL_MESSAGE_BYTES;
+
+    fn decode_request(_: &StreamProtocol, _: &[u8]) -> Result<(), WireError> {
+        Ok(())
+    }
+
+    fn encode_request((): &()) -> Result<Vec<u8>, WireError> {
+        Ok(Vec::new())
+    }
+
+    fn decode_response(_: &StreamProtocol, bytes: &[u8]) -> Result<QueryResponse, WireError> {
+        QueryResponse::from_cbor(bytes)
+    }
+
+    fn encode_response(resp: &QueryResponse) -> Result<Vec<u8>, WireError> {
+        resp.to_cbor()
+    }
+}
+
 /// The libp2p request-response codec for an [`Exchange`].
 #[derive(Debug)]
 pub(crate) struct Codec<E> {
@@ -221,6 +257,9 @@ impl<E: Exchange> libp2p::request_response::Codec for Codec<E> {
     where
         T: AsyncRead + Unpin + Send,
     {
+        if !E::HAS_REQUEST {
+            return E::decode_request(protocol, &[]).map_err(invalid);
+        }
         let bytes = self.read(io, E::MAX_REQUEST, "request").await?;
         E::decode_request(protocol, &bytes).map_err(invalid)
     }
@@ -246,6 +285,9 @@ impl<E: Exchange> libp2p::request_response::Codec for Codec<E> {
     where
         T: AsyncWrite + Unpin + Send,
     {
+        if !E::HAS_REQUEST {
+            return Ok(());
+        }
         let bytes = E::encode_request(&req).map_err(invalid)?;
         self.write(io, &bytes).await
     }

@@ -25,6 +25,8 @@ use super::{DecodeReason, WireError};
 
 /// cbor-gen's cap on text strings (`cbg.MaxLength`).
 pub(crate) const MAX_TEXT: u64 = 8192;
+/// cbor-gen's cap on slice lengths (`cbg.MaxLength`, the same 8192).
+pub(crate) const MAX_ITEMS: u64 = 8192;
 /// cbor-gen's cap on byte strings (`cbg.ByteArrayMaxLen`, 2 MiB).
 pub(crate) const MAX_BYTES: u64 = 2 << 20;
 /// Deepest nesting of arrays, maps and tags the scanner accepts. Our messages
@@ -340,6 +342,19 @@ impl Encoder {
         self.buf.extend_from_slice(&raw);
     }
 
+    /// An array header for `len` items, refused past cbor-gen's slice cap
+    /// (`cbg.MaxLength`, 8192), which Go peers enforce when they read.
+    pub(crate) fn array(&mut self, path: &str, len: usize) -> Result<(), WireError> {
+        if len as u64 > MAX_ITEMS {
+            return Err(WireError::encode(
+                path,
+                format!("{len} items exceed cbor-gen's {MAX_ITEMS}"),
+            ));
+        }
+        self.header(MAJ_ARRAY, len as u64);
+        Ok(())
+    }
+
     /// A go-state-types value, through its DAG-CBOR serde form.
     pub(crate) fn nested<T: Serialize>(&mut self, path: &str, v: &T) -> Result<(), WireError> {
         let bytes =
@@ -589,6 +604,34 @@ impl<'a> Decoder<'a> {
             offset: start,
             reason: DecodeReason::Invalid(e.to_string()),
         })
+    }
+
+    /// Walks an array of at most cbor-gen's 8192 items (`cbg.MaxLength`),
+    /// calling `item` for each while the decoder's path names its index. A
+    /// `null` reads as no items (a nil Go slice).
+    pub(crate) fn array<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, WireError>,
+    ) -> Result<Vec<T>, WireError> {
+        if self.null() {
+            return Ok(Vec::new());
+        }
+        let n = self.expect(MAJ_ARRAY, "array")?;
+        if n > MAX_ITEMS {
+            return Err(self.err(DecodeReason::TooLong {
+                len: n,
+                max: MAX_ITEMS,
+            }));
+        }
+        // Every item takes at least one byte, so the input bounds the count.
+        let cap = usize::try_from(n).unwrap_or(usize::MAX);
+        let mut out = Vec::with_capacity(cap.min(self.buf.len() - self.pos));
+        for i in 0..n {
+            self.path.push(i.to_string());
+            out.push(item(self)?);
+            self.path.pop();
+        }
+        Ok(out)
     }
 
     /// Walks a cbor-gen map. `field` is called with each key while the

@@ -249,7 +249,21 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                     seal_epochs: cfg.sealing.packing.seal_epochs,
                     registry: registry.clone(),
                 };
-                Some(crate::market::serve(&home, mc, &listen, deps, chain, stop.clone()).await?)
+                let retrieval_url = retrieval_cfg
+                    .enabled
+                    .then(|| crate::market::retrieval_url(&retrieval_cfg));
+                Some(
+                    crate::market::serve(
+                        &home,
+                        mc,
+                        &listen,
+                        retrieval_url,
+                        deps,
+                        chain,
+                        stop.clone(),
+                    )
+                    .await?,
+                )
             }
             _ => None,
         };
