@@ -20,7 +20,8 @@
 //!    counting the bytes and discarding them;
 //! 4. times the unpadding alone, in memory, with no HTTP: Ferrite's
 //!    `UnpaddedReader::next_chunk` over the cached file, and its two halves
-//!    (`pread` timed alone, `fr32::write_unpadded` the rest), on one thread.
+//!    (`pread` timed alone, the unpad, `unpad::unpad_units`, the rest), on
+//!    one thread.
 //!
 //! Throughput is the bytes received inside the window over its length
 //! (MiB/s, median of the rounds); latency is from sending a request to its
@@ -758,10 +759,8 @@ struct Unpad {
     reader: f64,
     /// Its read half: `pread` of the same padded chunks.
     pread: f64,
-    /// Its unpad half, `fr32::write_unpadded`: the reader's time less the
-    /// `pread` time. Derived, not timed on its own: `write_unpadded` is
-    /// generic, so a call from this crate would run a copy compiled at this
-    /// crate's opt-level (0 in the dev profile), not retrieval's.
+    /// Its unpad half, `unpad::unpad_units`: the reader's time less the
+    /// `pread` time.
     write_unpadded: f64,
 }
 
@@ -904,7 +903,7 @@ fn report(
     );
     let _ = writeln!(
         s,
-        "| of which fr32::write_unpadded (the reader's time less pread's) | {:.0} |",
+        "| of which the unpad (the reader's time less pread's) | {:.0} |",
         unpad.write_unpadded
     );
     let _ = writeln!(

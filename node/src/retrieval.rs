@@ -160,7 +160,7 @@ pub struct RetrievalDeps {
     pub registry: prometheus::Registry,
 }
 
-/// Opens the ad chain (`<home>/retrieval/ipni`), signs with the market's
+/// Opens the ad chain (`<home>/ipni`), signs with the market's
 /// libp2p key (the peer id on chain), and starts the advertiser.
 async fn advertise(
     home: &std::path::Path,
@@ -170,7 +170,7 @@ async fn advertise(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Publisher> {
     use ferrite_retrieval::advertise::{Advertiser, StoreAdStore, TABLES};
-    let dir = home.join("retrieval").join("ipni");
+    let dir = home.join("ipni");
     let key_path = home.join("market").join("libp2p-key");
     let (store, key) = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;

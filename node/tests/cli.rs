@@ -437,6 +437,8 @@ fn devnet_serves_the_cli() {
             "127.0.0.1:0",
             "--market-listen",
             "/ip4/127.0.0.1/tcp/0",
+            "--retrieval-listen",
+            "127.0.0.1:0",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

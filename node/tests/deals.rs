@@ -25,6 +25,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 mod common;
+#[path = "deals/retrieval.rs"]
+mod retrieval;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -102,6 +104,8 @@ timeout_secs = 10
 command = "sh"
 args = ["-c", "if grep -q hang-me; then sleep 60; fi"]
 timeout_secs = 2
+[retrieval.ipni]
+interval_secs = 1
 [sealing.packing]
 max_wait_secs = 3
 seal_epochs = 600
@@ -123,9 +127,11 @@ snap_deals = true
     let provider = std::fs::read_to_string(home.join("miner")).unwrap();
     let provider = provider.trim();
 
-    // Two payloads: a 1 KiB piece (online) and a 512 B one (offline).
+    // Two payloads: a 1 KiB piece (online) and a 512 B one (offline, a CAR
+    // for the trustless gateway).
     let online = payload(700, 1);
-    let offline = payload(300, 2);
+    let (offline, offline_blocks) = retrieval::car_payload();
+    assert!(offline.len() <= 508, "{}", offline.len());
     let files = home.join("client");
     std::fs::create_dir_all(&files).unwrap();
     std::fs::write(files.join("online"), &online).unwrap();
@@ -301,6 +307,14 @@ snap_deals = true
     // Activation lands with the prove-commit; finalizing follows. The CC
     // sector gets there too.
     wait_proving(home, &[deal_sector, cc]);
+
+    retrieval::retrieve_the_deals(
+        home,
+        (&online_deal, &online),
+        (&offline_deal, &offline),
+        &offline_blocks,
+        deal_sector,
+    );
 
     // The metrics count the deals and the rejections by reason.
     let api = std::fs::read_to_string(home.join("api")).unwrap();

@@ -167,6 +167,8 @@ fn start_node(home: &Path) -> Node {
             "127.0.0.1:0",
             "--market-listen",
             "/ip4/127.0.0.1/tcp/0",
+            "--retrieval-listen",
+            "127.0.0.1:0",
         ])
         .env_remove("FERRITE_CONFIG")
         .stdout(Stdio::null())

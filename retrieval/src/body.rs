@@ -144,7 +144,7 @@ fn produce(parts: Vec<Part>, tx: &mpsc::Sender<std::io::Result<Bytes>>) {
             Part::Piece(mut reader) => loop {
                 match reader.next_chunk(CHUNK) {
                     Ok(Some(c)) => {
-                        if tx.blocking_send(Ok(Bytes::from(c))).is_err() {
+                        if tx.blocking_send(Ok(c)).is_err() {
                             return;
                         }
                     }

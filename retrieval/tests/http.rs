@@ -345,6 +345,7 @@ async fn pieces_ranges_and_bad_requests() {
     assert!((bodies..bodies + 400).contains(&sent), "{sent}");
     assert_eq!(m.transfers.get(), 0);
     assert_eq!(f.unsealer.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(open_handles(&f.dir.path().join("unsealed-1")), 0);
 }
 
 #[tokio::test]
@@ -380,6 +381,24 @@ async fn one_unseal_for_ten_requests_and_a_vanishing_client_frees_its_slot() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(f.metrics.transfers.get(), 0);
+    // And no file handle on the copy is left open.
+    let copy = f.dir.path().join("unsealed-1");
+    for _ in 0..50 {
+        if open_handles(&copy) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(open_handles(&copy), 0);
+}
+
+/// This process's open file descriptors on `path`.
+fn open_handles(path: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == path)
+        .count()
 }
 
 #[tokio::test]

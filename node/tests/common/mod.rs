@@ -93,6 +93,8 @@ fn spawn_devnet(mut cmd: Command, home: &Path, args: &[&str], log: std::process:
             "127.0.0.1:0",
             "--market-listen",
             "/ip4/127.0.0.1/tcp/0",
+            "--retrieval-listen",
+            "127.0.0.1:0",
         ])
         .args(args)
         .env_remove("FERRITE_CONFIG")
