@@ -35,19 +35,23 @@
 //! gets the machine to itself; the table's CPU columns show how busy the
 //! host was and this process's share of it.
 //!
-//! Measured with the defaults (2-core shared build machine, other builds
-//! running; dev profile with ferrite-retrieval at opt-level 3):
+//! Measured with the defaults (2-core build machine, nothing else running;
+//! dev profile with ferrite-retrieval at opt-level 3), 2026-12-06:
 //!
 //! | clients | server | MiB/s | p99 latency | ferrite / nginx |
 //! |---:|---|---:|---:|---:|
-//! | 1 | ferrite | 299 | 968 ms | 22 % |
-//! | 1 | nginx | 1342 | 263 ms | |
-//! | 64 | ferrite | 274 | 59.7 s | 14 % |
-//! | 64 | nginx | 1898 | 14.9 s | |
+//! | 1 | ferrite | 1031 | 316 ms | 63 % |
+//! | 1 | nginx | 1642 | 203 ms | |
+//! | 64 | ferrite | 1484 | 14.4 s | 52 % |
+//! | 64 | nginx | 2828 | 11.6 s | |
 //!
-//! Unpadding alone, one thread: `UnpaddedReader` 343 MiB/s, its `pread`s
-//! 4778 MiB/s, so `fr32::write_unpadded` ~369 MiB/s: the unpad bounds each
-//! transfer (one blocking thread each) and, at 64 clients, the server.
+//! Unpadding alone, one thread: `UnpaddedReader` 1783 MiB/s, its `pread`s
+//! 3532 MiB/s, the unpad (`unpad::unpad_units`) 3599 MiB/s. With the `fr32`
+//! crate's `write_unpadded` instead (before our own unpad), the unpad ran at
+//! ~369 MiB/s and ferrite at 22 % and 14 % of nginx. What is left is copies:
+//! nginx hands the page cache to the socket (`sendfile`), while every byte
+//! ferrite serves is read into memory, unpadded into a second buffer and
+//! written to the socket, on cores the load generator shares.
 //! The goal is ferrite at 90 % of nginx or more.
 
 use std::fmt::Write as _;
