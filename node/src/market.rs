@@ -840,16 +840,22 @@ pub async fn serve(
     })
 }
 
-/// The URL retrieval clients reach the retrieval server at:
-/// `[retrieval.ipni] public_url` if set, else `http://<retrieval.listen>`
-/// with a wildcard 0.0.0.0 turned into loopback (fine for local tests
-/// only), as the IPNI ads say.
-pub fn retrieval_url(cfg: &ferrite_retrieval::RetrievalConfig) -> String {
-    if cfg.ipni.public_url.is_empty() {
-        format!("http://{}", cfg.listen.replace("0.0.0.0", "127.0.0.1"))
-    } else {
-        cfg.ipni.public_url.clone()
+/// The URL retrieval clients reach the retrieval server at, the one the
+/// IPNI ads and the transports protocol give: `[retrieval.ipni] public_url`
+/// if set, else `http://<the bound address>` with a wildcard 0.0.0.0 turned
+/// into loopback (fine for local tests only).
+pub fn retrieval_url(
+    cfg: &ferrite_retrieval::RetrievalConfig,
+    bound: std::net::SocketAddr,
+) -> String {
+    if !cfg.ipni.public_url.is_empty() {
+        return cfg.ipni.public_url.clone();
     }
+    let mut at = bound;
+    if at.ip().is_unspecified() {
+        at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{at}")
 }
 
 /// The transports entry for HTTP retrieval at `url`, as Curio builds it:
@@ -941,8 +947,9 @@ mod tests {
     #[test]
     fn retrieval_url_becomes_curio_style_multiaddrs() {
         let mut cfg = ferrite_retrieval::RetrievalConfig::default();
-        assert_eq!(retrieval_url(&cfg), "http://127.0.0.1:2347");
-        let local = http_transport(&retrieval_url(&cfg)).unwrap();
+        let bound: std::net::SocketAddr = "0.0.0.0:2347".parse().unwrap();
+        assert_eq!(retrieval_url(&cfg, bound), "http://127.0.0.1:2347");
+        let local = http_transport(&retrieval_url(&cfg, bound)).unwrap();
         assert_eq!(local.name, "http");
         assert_eq!(
             local.multiaddrs().unwrap(),
@@ -953,7 +960,7 @@ mod tests {
             ]
         );
         cfg.ipni.public_url = "https://sp.example.com".into();
-        let public = http_transport(&retrieval_url(&cfg)).unwrap();
+        let public = http_transport(&retrieval_url(&cfg, bound)).unwrap();
         assert_eq!(
             public.multiaddrs().unwrap(),
             vec![

@@ -165,7 +165,7 @@ pub struct RetrievalDeps {
 async fn advertise(
     home: &std::path::Path,
     cfg: &RetrievalConfig,
-    url: &str,
+    public: &str,
     index: PieceIndex,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Publisher> {
@@ -181,13 +181,7 @@ async fn advertise(
         anyhow::Ok((store, key))
     })
     .await??;
-    // Loopback only unless the operator names the public URL.
-    let public = if cfg.ipni.public_url.is_empty() {
-        url.replace("0.0.0.0", "127.0.0.1")
-    } else {
-        cfg.ipni.public_url.clone()
-    };
-    let http = HttpAddr::from_url(&public)
+    let http = HttpAddr::from_url(public)
         .map_err(|e| anyhow::anyhow!("retrieval.ipni.public_url: {e}"))?;
     let chain = AdChain::new(key.clone(), vec![http.to_multiaddr_string()]);
     info!(peer = %chain.peer_id(), address = %http.to_multiaddr_string(), "IPNI advertisements");
@@ -206,11 +200,14 @@ async fn advertise(
     })
 }
 
-/// Starts the retrieval server on `cfg.listen` and writes its URL to
-/// `<home>/retrieval`.
+/// Starts the retrieval server on `listener` (bound to `cfg.listen`) and
+/// writes its URL to `<home>/retrieval`; `public_url` is what the IPNI ads
+/// give clients (see `crate::market::retrieval_url`).
 pub async fn serve(
     home: &std::path::Path,
     cfg: RetrievalConfig,
+    listener: tokio::net::TcpListener,
+    public_url: String,
     deps: RetrievalDeps,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Running> {
@@ -226,13 +223,10 @@ pub async fn serve(
         executor: deps.executor,
         copies: copies.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("listen on {} (retrieval.listen)", cfg.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let ipni = if cfg.ipni.enabled {
-        Some(advertise(home, &cfg, &url, deps.index.clone(), stop.clone()).await?)
+        Some(advertise(home, &cfg, &public_url, deps.index.clone(), stop.clone()).await?)
     } else {
         None
     };

@@ -224,6 +224,25 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             )?),
             _ => None,
         };
+        // Retrieval's port, bound before the market starts: the market's
+        // transports protocol gives its address.
+        let retrieval_listener = match (retrieval_cfg.enabled, miner, worker) {
+            (true, Some(_), Some(_)) => Some(
+                tokio::net::TcpListener::bind(&retrieval_cfg.listen)
+                    .await
+                    .with_context(|| {
+                        format!("listen on {} (retrieval.listen)", retrieval_cfg.listen)
+                    })?,
+            ),
+            _ => None,
+        };
+        let retrieval_url = match &retrieval_listener {
+            Some(l) => Some(crate::market::retrieval_url(
+                &retrieval_cfg,
+                l.local_addr()?,
+            )),
+            None => None,
+        };
         // The market service, with the same condition: deals go into the pipeline.
         let market = match (&pipeline, miner, worker) {
             (Some(p), Some(m), Some(w)) => {
@@ -249,15 +268,12 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
                     seal_epochs: cfg.sealing.packing.seal_epochs,
                     registry: registry.clone(),
                 };
-                let retrieval_url = retrieval_cfg
-                    .enabled
-                    .then(|| crate::market::retrieval_url(&retrieval_cfg));
                 Some(
                     crate::market::serve(
                         &home,
                         mc,
                         &listen,
-                        retrieval_url,
+                        retrieval_url.clone(),
                         deps,
                         chain,
                         stop.clone(),
@@ -268,11 +284,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
             _ => None,
         };
         // Retrieval, over the market's piece index and the pipeline's storage.
-        let retrieval = match (&market, &pipeline, miner) {
-            (Some(m), Some(p), Some(miner)) if retrieval_cfg.enabled => Some(
+        let retrieval = match (&market, &pipeline, miner, retrieval_listener) {
+            (Some(m), Some(p), Some(miner), Some(listener)) => Some(
                 crate::retrieval::serve(
                     &home,
                     retrieval_cfg.clone(),
+                    listener,
+                    retrieval_url.clone().unwrap_or_default(),
                     crate::retrieval::RetrievalDeps {
                         index: m.market.index().clone(),
                         pipeline: p.clone(),
