@@ -576,21 +576,25 @@ async fn warn_if_escrow_short(chain: &LotusClient, from: &Address, p: &DealPropo
 /// CommP of `file` on every core, off the runtime, with a byte bar.
 async fn commp(file: &Path, len: u64) -> anyhow::Result<PieceCidV2> {
     let file = file.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let f = std::fs::File::open(&file).with_context(|| format!("open {}", file.display()))?;
-        let pool = CommpPool::all_cores().context("start the CommP threads")?;
-        let mut hasher = CommpHasher::new(&pool);
-        let bar = super::byte_bar("commp".to_string(), Some(len));
-        hasher
-            .read_from(bar.wrap_read(f))
-            .with_context(|| format!("read {}", file.display()))?;
-        bar.finish_and_clear();
-        hasher
-            .finish()
-            .with_context(|| format!("compute the piece commitment of {}", file.display()))
-    })
-    .await
-    .context("CommP task")?
+    tokio::task::spawn_blocking(move || commp_of_file(&file, len))
+        .await
+        .context("CommP task")?
+}
+
+/// CommP of the `len` bytes of `file` on every core, with a byte bar.
+/// Blocking.
+pub(super) fn commp_of_file(file: &Path, len: u64) -> anyhow::Result<PieceCidV2> {
+    let f = std::fs::File::open(file).with_context(|| format!("open {}", file.display()))?;
+    let pool = CommpPool::all_cores().context("start the CommP threads")?;
+    let mut hasher = CommpHasher::new(&pool);
+    let bar = super::byte_bar("commp".to_string(), Some(len));
+    hasher
+        .read_from(bar.wrap_read(f))
+        .with_context(|| format!("read {}", file.display()))?;
+    bar.finish_and_clear();
+    hasher
+        .finish()
+        .with_context(|| format!("compute the piece commitment of {}", file.display()))
 }
 
 /// The padded piece size a payload of `len` bytes fills: the smallest power

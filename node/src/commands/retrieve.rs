@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cid::Cid;
-use ferrite_proofs::commp::{CommpHasher, CommpPool};
 use ferrite_retrieval::dag::{self, BlockSource, DagError, DagScope};
 use ferrite_retrieval::source::PieceName;
 use futures_util::StreamExt;
@@ -88,15 +87,7 @@ async fn download(url: &str, out: &Path) -> anyhow::Result<()> {
 /// The file's CommP must be the piece's.
 fn check_piece(piece: &PieceName, file: &Path) -> anyhow::Result<String> {
     let len = std::fs::metadata(file)?.len();
-    let f = std::fs::File::open(file).with_context(|| format!("open {}", file.display()))?;
-    let pool = CommpPool::all_cores().context("start the CommP threads")?;
-    let mut hasher = CommpHasher::new(&pool);
-    let bar = super::byte_bar("commp".to_string(), Some(len));
-    hasher
-        .read_from(bar.wrap_read(f))
-        .with_context(|| format!("read {}", file.display()))?;
-    bar.finish_and_clear();
-    let got = hasher.finish().context("compute the piece commitment")?;
+    let got = super::client::commp_of_file(file, len)?;
     let want = piece.comm_p();
     anyhow::ensure!(
         got.comm_p() == want,
