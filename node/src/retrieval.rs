@@ -55,56 +55,87 @@ pub struct ClusterUnsealer {
 #[async_trait]
 impl Unsealer for ClusterUnsealer {
     async fn unseal(&self, sector: SectorNumber) -> anyhow::Result<PathBuf> {
-        let copies = self.copies.clone();
-        let found = tokio::task::spawn_blocking(move || copies.unsealed(sector)).await?;
-        // A copy that appeared meanwhile (another request's unseal) is used.
-        if let Some(p) = found {
-            return Ok(p);
-        }
-        let record = self.pipeline.record(sector)?;
-        let state = &record.state;
-        anyhow::ensure!(
-            state.name() == "Proving",
-            "sector {sector} is {}, not Proving: only proven sectors are unsealed",
-            state.name()
-        );
-        let sealed = state
-            .sealed()
-            .with_context(|| format!("sector {sector} has no sealing commitments"))?;
-        let id = SectorId::new(self.copies.miner, sector);
-        let files = self
-            .copies
-            .storage
-            .locate(id)?
-            .with_context(|| format!("sector {sector}'s files are on no storage path"))?;
-        anyhow::ensure!(
-            !files.update().exists(),
-            "sector {sector} was updated by SnapDeals: unsealing an updated replica is not supported yet (its sector key is gone)"
-        );
-        anyhow::ensure!(
-            files.sealed.is_file(),
-            "sector {sector} has no sealed replica at {}",
-            files.sealed.display()
-        );
-        let proof = state
-            .base()
-            .with_context(|| format!("sector {sector} has no proof kind"))?
-            .proof;
-        let job = Job::Unseal {
-            proof,
-            sector: id,
-            files: files.clone(),
-            comm_d: sealed.comm_d,
-            ticket: sealed.ticket.ticket,
+        let (pipeline, copies) = (self.pipeline.clone(), self.copies.clone());
+        let planned =
+            tokio::task::spawn_blocking(move || plan_unseal(&pipeline, &copies, sector)).await??;
+        let (id, job, dest) = match planned {
+            // A copy that appeared meanwhile (another request's unseal) is used.
+            Planned::There(p) => return Ok(p),
+            Planned::Unseal { id, job, dest } => (id, job, dest),
         };
-        match self.executor.run(id, job).await? {
+        match self.executor.run(id, *job).await? {
             JobOutput::Unsealed => {
-                info!(%sector, path = %files.unsealed.display(), "unsealed for a retrieval");
-                Ok(files.unsealed)
+                info!(%sector, path = %dest.display(), "unsealed for a retrieval");
+                Ok(dest)
             }
             other => anyhow::bail!("the unseal task answered {:?}", other.kind()),
         }
     }
+}
+
+/// What an unseal needs to do.
+enum Planned {
+    /// Nothing: the copy is there.
+    There(PathBuf),
+    /// Run `job`, which writes `dest`.
+    Unseal {
+        id: SectorId,
+        job: Box<Job>,
+        dest: PathBuf,
+    },
+}
+
+/// The unseal job for `sector`, from its sealing record and its files.
+/// Blocking (the record is in RocksDB, the files on disk).
+fn plan_unseal(
+    pipeline: &Pipeline,
+    copies: &StorageCopies,
+    sector: SectorNumber,
+) -> anyhow::Result<Planned> {
+    if let Some(p) = copies.unsealed(sector) {
+        return Ok(Planned::There(p));
+    }
+    let record = pipeline.record(sector)?;
+    let state = &record.state;
+    anyhow::ensure!(
+        state.name() == "Proving",
+        "sector {sector} is {}, not Proving: only proven sectors are unsealed",
+        state.name()
+    );
+    let sealed = state
+        .sealed()
+        .with_context(|| format!("sector {sector} has no sealing commitments"))?;
+    let id = SectorId::new(copies.miner, sector);
+    let files = copies
+        .storage
+        .locate(id)?
+        .with_context(|| format!("sector {sector}'s files are on no storage path"))?;
+    anyhow::ensure!(
+        !files.update().exists(),
+        "sector {sector} was updated by SnapDeals: unsealing an updated replica is not supported yet (its sector key is gone)"
+    );
+    anyhow::ensure!(
+        files.sealed.is_file(),
+        "sector {sector} has no sealed replica at {}",
+        files.sealed.display()
+    );
+    let proof = state
+        .base()
+        .with_context(|| format!("sector {sector} has no proof kind"))?
+        .proof;
+    let dest = files.unsealed.clone();
+    let job = Job::Unseal {
+        proof,
+        sector: id,
+        files,
+        comm_d: sealed.comm_d,
+        ticket: sealed.ticket.ticket,
+    };
+    Ok(Planned::Unseal {
+        id,
+        job: Box::new(job),
+        dest,
+    })
 }
 
 /// `Ferrite.RetrievalStats []`: the retrieval server's totals since start.
