@@ -16,7 +16,7 @@ use ferrite_chain::genesis::GenesisSpec;
 use ferrite_chain::message::{SignedMessage, transfer};
 use ferrite_chain::metrics::Metrics;
 use ferrite_chain::rpc::client::LotusClient;
-use ferrite_chain::rpc::server::{RpcState, router};
+use ferrite_chain::rpc::server::{LotusMethods, RpcState, router};
 use ferrite_chain::vm::VmSettings;
 use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
 use ferrite_chain::{ChainError, producer};
@@ -196,15 +196,18 @@ async fn node() -> Node {
     ));
     let wallet = Arc::new(Mutex::new(wallet));
     let state = Arc::new(RpcState {
-        devnet: devnet.clone(),
-        wallet: wallet.clone(),
-        default_address: wallet_addr,
+        chain: Some(LotusMethods {
+            devnet: devnet.clone(),
+            wallet: wallet.clone(),
+            default_address: wallet_addr,
+            heads: heads_tx,
+            block_time: Duration::from_millis(300),
+        }),
         auth: auth.clone(),
-        heads: heads_tx,
-        block_time: Duration::from_millis(300),
         registry,
         metrics,
         extension: None,
+        ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -24,7 +24,7 @@ use common::{Actors, bundles};
 use ferrite_chain::auth::ApiAuth;
 use ferrite_chain::devnet::{Devnet, DevnetSettings};
 use ferrite_chain::metrics::Metrics;
-use ferrite_chain::rpc::server::{RpcState, router};
+use ferrite_chain::rpc::server::{LotusMethods, RpcState, router};
 use ferrite_chain::wallet::{KeyType, PrivateKey, Wallet};
 use fil_actor_market_state::v18::{
     ClientDealProposal, DealProposal, Label, PublishStorageDealsParams, PublishStorageDealsReturn,
@@ -313,15 +313,18 @@ async fn node(actors: Actors) -> Node {
     let metrics = Metrics::register(&registry).unwrap();
     let (heads, _) = watch::channel(0);
     let state = Arc::new(RpcState {
-        devnet: devnet.clone(),
-        wallet: Arc::new(Mutex::new(wallet)),
-        default_address: owner.address().unwrap(),
+        chain: Some(LotusMethods {
+            devnet: devnet.clone(),
+            wallet: Arc::new(Mutex::new(wallet)),
+            default_address: owner.address().unwrap(),
+            heads: Arc::new(heads),
+            block_time: Duration::from_millis(300),
+        }),
         auth,
-        heads: Arc::new(heads),
-        block_time: Duration::from_millis(300),
         registry,
         metrics,
         extension: None,
+        ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -54,6 +54,12 @@ impl GlobalArgs {
 pub enum Command {
     /// Run a single-node devnet: an embedded FVM chain with a Lotus-compatible JSON-RPC API
     Devnet(DevnetArgs),
+    /// Run the node on a Filecoin network through a Lotus or Forest node ([chain] url and
+    /// token, or FULLNODE_API_INFO), until SIGTERM or SIGINT
+    Run(RunArgs),
+    /// Set up a home directory for a network: create a storage miner through the chain node
+    /// (--owner, --worker, --sector-size) or attach one (--actor)
+    Init(InitArgs),
     /// Run a sealing worker: takes tasks from a node over gRPC and runs them on this host
     Worker(WorkerArgs),
     /// Workers: the node's connected workers and their tasks (talks to a running node)
@@ -182,6 +188,42 @@ pub struct DevnetArgs {
     /// Only used when the chain is created.
     #[arg(long, value_name = "FILE")]
     pub actors_bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The operator API's listen address (overrides node.api_listen)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// gRPC listen address for workers (overrides cluster.grpc_listen)
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// Start no worker in the node's process: every task waits for `ferrite worker`s
+    /// (overrides cluster.local_worker)
+    #[arg(long)]
+    pub no_worker: bool,
+    /// The storage miner to run for (overrides chain.miner and <home>/miner)
+    #[arg(long, value_name = "f0...")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Attach this existing storage miner
+    #[arg(long, value_name = "f0...", conflicts_with_all = ["owner", "worker", "sector_size"])]
+    pub actor: Option<String>,
+    /// Create a storage miner owned by this address (its key in the chain node's wallet)
+    #[arg(long, value_name = "ADDR")]
+    pub owner: Option<String>,
+    /// The new miner's worker: a BLS address (f3...) whose key is in the chain node's wallet
+    #[arg(long, value_name = "ADDR", requires = "owner")]
+    pub worker: Option<String>,
+    /// The new miner's sector size, e.g. 32GiB
+    #[arg(long, requires = "owner")]
+    pub sector_size: Option<SectorSize>,
+    /// FIL sent with CreateMiner: its deposit is locked from it, the rest is the miner's balance
+    #[arg(long, value_name = "FIL", default_value_t = 0)]
+    pub deposit_fil: u64,
 }
 
 #[derive(Debug, Subcommand)]

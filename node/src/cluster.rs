@@ -155,6 +155,8 @@ pub struct Cluster {
     wake: Notify,
     /// Where workers download deal data from.
     piece_urls: Option<crate::staging::PieceUrls>,
+    /// Set when the node stops: no task is handed out any more.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -200,6 +202,7 @@ impl Cluster {
             next_task: AtomicU64::new(1),
             wake: Notify::new(),
             piece_urls: None,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -265,9 +268,27 @@ impl Cluster {
         }
     }
 
+    /// Hands out no more tasks (the node is stopping); those running go on.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// How many tasks workers are running now.
+    pub fn running_tasks(&self) -> usize {
+        self.lock().scheduler.running().count()
+    }
+
     fn tick(&self) {
         let now = Instant::now();
         let mut st = self.lock();
+        if self.draining.load(Ordering::Relaxed) {
+            // Beats are still checked: a worker lost now frees its tasks.
+            for expired in st.scheduler.expire(now) {
+                st.streams.remove(&expired.worker);
+                self.metrics.lost.inc();
+            }
+            return;
+        }
         for expired in st.scheduler.expire(now) {
             st.streams.remove(&expired.worker);
             self.metrics.lost.inc();

@@ -6,12 +6,14 @@ mod client;
 mod config;
 mod deals;
 mod devnet;
+mod init;
 mod params;
 mod piece;
 mod proofs;
 mod proving;
 mod retrieval;
 mod retrieve;
+mod run;
 mod sectors;
 mod storage;
 mod worker;
@@ -26,6 +28,8 @@ use crate::config::Config;
 pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Devnet(a) => devnet::run(a, global, &cfg),
+        Command::Run(a) => run::run(a, global, &cfg),
+        Command::Init(a) => init::run(a, global, &cfg),
         Command::Worker(a) => worker::run(a, &cfg),
         Command::Workers(c) => workers::run(c, global),
         Command::Chain(c) => chain::run(c, global),

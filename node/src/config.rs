@@ -35,6 +35,8 @@ pub struct Config {
     pub market: ferrite_market::MarketConfig,
     /// `[retrieval]`: serving pieces and blocks over HTTP.
     pub retrieval: ferrite_retrieval::RetrievalConfig,
+    /// `[chain]`: the remote node of `ferrite run`.
+    pub chain: ChainConfig,
 }
 
 /// `[sealing]`: the node's sealing pipeline.
@@ -92,6 +94,14 @@ pub struct NodeConfig {
     pub log_level: String,
     /// Log line format: `text` or `json`. Default: `text`.
     pub log_format: LogFormat,
+    /// Where `ferrite run` serves its operator API (JSON-RPC `Ferrite.*`,
+    /// `/metrics`, `/health/livez`, `/health/readyz`). `ferrite devnet`
+    /// serves it on `[devnet] listen`, with the chain's Lotus methods.
+    pub api_listen: String,
+    /// On SIGTERM or SIGINT, how long running tasks get to finish and be
+    /// recorded before the node stops; a task cut short runs again after
+    /// the restart.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for NodeConfig {
@@ -99,7 +109,90 @@ impl Default for NodeConfig {
         Self {
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
+            api_listen: "127.0.0.1:2345".to_string(),
+            shutdown_grace_secs: 60,
         }
+    }
+}
+
+/// `[chain]`: the Lotus or Forest node `ferrite run` works through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Its JSON-RPC URL (`http://host:1234/rpc/v1`). Empty: from
+    /// `FULLNODE_API_INFO` (`TOKEN:/ip4/HOST/tcp/PORT/http`), as Lotus's
+    /// tools take it.
+    pub url: String,
+    /// Its API token (sign permission, for the node's messages). Empty:
+    /// from `FULLNODE_API_INFO`, or none.
+    pub token: String,
+    /// The miner the node seals and proves for (`f0...`). Empty: the one
+    /// in `<home>/miner`.
+    pub miner: String,
+    /// How often the node reads the chain's head, in milliseconds.
+    pub head_poll_ms: u64,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            token: String::new(),
+            miner: String::new(),
+            head_poll_ms: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks what serde cannot: the scheduler's resources and the
+    /// precommit batch size.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.cluster
+            .scheduler
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // builtin-actors' PRE_COMMIT_SECTOR_BATCH_MAX_SIZE.
+        let batch = self.sealing.precommit_batch;
+        anyhow::ensure!(
+            (1..=256).contains(&batch.max_sectors),
+            "sealing.precommit_batch.max_sectors is {}: it must be 1 to 256",
+            batch.max_sectors
+        );
+        self.retrieval
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+}
+
+/// Logs `cfg` readably: one line per section, its plain keys as
+/// `key=value` (STYLE R7: the daemon logs its effective config).
+pub fn log_effective(cfg: &Config) {
+    fn walk(section: &str, table: &toml::Table) {
+        let mut plain = Vec::new();
+        let mut nested = Vec::new();
+        for (k, v) in table {
+            match v {
+                toml::Value::Table(t) => nested.push((k, t)),
+                v => plain.push(format!("{k}={v}")),
+            }
+        }
+        if !plain.is_empty() {
+            tracing::info!("config [{section}] {}", plain.join(" "));
+        }
+        for (k, t) in nested {
+            let name = if section.is_empty() {
+                k.to_string()
+            } else {
+                format!("{section}.{k}")
+            };
+            walk(&name, t);
+        }
+    }
+    match toml::Table::try_from(cfg) {
+        Ok(t) => walk("", &t),
+        Err(e) => tracing::warn!("encode the effective config: {e}"),
     }
 }
 

@@ -3,14 +3,12 @@
 //! (`Ferrite.Sectors*`), which `ferrite sectors ...` calls.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
-use ferrite_chain::api::{Chain, DevnetChain};
+use ferrite_chain::api::Chain;
 use ferrite_chain::auth::Permission;
-use ferrite_chain::devnet::Devnet;
 use ferrite_chain::rpc::server::RpcExtension;
-use ferrite_chain::wallet::Wallet;
 use ferrite_proofs::{ProofsConfig, Workers};
 use ferrite_sealing::chain::{ChainSteps, ChainStepsConfig};
 use ferrite_sealing::{Event, Pipeline, RetryPolicy, SealingError, SectorRecord};
@@ -31,21 +29,28 @@ pub const REMOVE: &str = "Ferrite.SectorsRemove";
 /// `Ferrite.SectorsRestart [number]`: retry a failed sector now.
 pub const RESTART: &str = "Ferrite.SectorsRestart";
 
-/// The devnet's policy the chain steps follow (builtin-actors v18's
-/// `devnet` build): the precommit challenge delay, and a sector lifetime
-/// above the minimum counted from the latest possible activation.
-const PRE_COMMIT_CHALLENGE_DELAY: i64 = 10;
+/// The precommit challenge delay of builtin-actors v18's policy on
+/// `network`: 150 epochs on mainnet and calibnet, 10 where the actors are
+/// built with `short-precommit` (devnets, the embedded chain).
+pub fn pre_commit_challenge_delay(network: &str) -> i64 {
+    match network {
+        "mainnet" | "calibrationnet" => 150,
+        _ => 10,
+    }
+}
+
+/// A sector's lifetime above the minimum, counted from the latest possible
+/// activation.
 const SECTOR_LIFETIME: i64 = 540 * 2880;
 
-/// Builds the pipeline of `miner` (its worker key must be in `wallet`),
-/// with its records in `<home>/sealing/db` and sector files under
-/// `<home>/sealing/sectors`; the node puts them on its storage paths
-/// instead with `Pipeline::with_storage` (see `storage_api`).
+/// Builds the pipeline of `miner`, sending its messages from `worker` over
+/// `chain` (named `network`), with its records in `<home>/sealing/db` and
+/// sector files under `<home>/sealing/sectors`; the node puts them on its
+/// storage paths instead with `Pipeline::with_storage` (see `storage_api`).
 pub fn pipeline(
     home: &Path,
-    devnet: Arc<Devnet>,
-    wallet: Arc<Mutex<Wallet>>,
-    heads: tokio::sync::watch::Receiver<i64>,
+    chain: Arc<dyn Chain>,
+    network: &str,
     miner: Address,
     worker: Address,
     proofs: &ProofsConfig,
@@ -58,13 +63,12 @@ pub fn pipeline(
     )
     .context("open the sealing database")?;
     let store = Store::new(db).context("open the sealing store")?;
-    let chain: Arc<dyn Chain> = Arc::new(DevnetChain::new(devnet, wallet, heads));
     let steps = Arc::new(ChainSteps::new(
         chain,
         ChainStepsConfig {
             miner,
             sender: worker,
-            pre_commit_challenge_delay: PRE_COMMIT_CHALLENGE_DELAY,
+            pre_commit_challenge_delay: pre_commit_challenge_delay(network),
             ticket_lookback: 1,
             sector_lifetime: SECTOR_LIFETIME,
             // The miner's available balance (its block rewards) pays.

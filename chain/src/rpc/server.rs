@@ -8,6 +8,7 @@
 //! paths serves `Filecoin.ChainNotify`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -61,26 +62,48 @@ pub trait RpcExtension: Send + Sync {
     async fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)>;
 }
 
-/// What the server serves.
+/// What the server serves: the node's operator API (its `Ferrite.*`
+/// methods, `AuthNew`, `/metrics`, the health checks) and, on the embedded
+/// devnet, the chain's Lotus methods.
 pub struct RpcState {
+    /// The embedded chain's Lotus methods; `None` for a node that follows a
+    /// remote chain (`ferrite run`), whose Lotus API is the remote node's.
+    pub chain: Option<LotusMethods>,
+    /// Token checks.
+    pub auth: ApiAuth,
+    /// The registry `/metrics` serves.
+    pub registry: prometheus::Registry,
+    /// The chain's metrics (the RPC call counter among them).
+    pub metrics: crate::metrics::Metrics,
+    /// The process's own methods, if any.
+    pub extension: Option<Arc<dyn RpcExtension>>,
+    /// Whether `/health/readyz` answers 200: set once the node's services
+    /// have started, cleared when it begins to stop.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The devnet's Lotus methods: the chain, and the node's wallet that signs
+/// for `MpoolPushMessage` and `WalletSign`.
+pub struct LotusMethods {
     /// The chain.
     pub devnet: Arc<Devnet>,
     /// The node's keys.
     pub wallet: Arc<std::sync::Mutex<Wallet>>,
     /// The wallet's default address.
     pub default_address: Address,
-    /// Token checks.
-    pub auth: ApiAuth,
     /// The head height, published by the block producer (and by ChainAdvance).
     pub heads: Arc<watch::Sender<i64>>,
     /// The block time, as Version reports it.
     pub block_time: Duration,
-    /// The registry `/metrics` serves.
-    pub registry: prometheus::Registry,
-    /// The chain's metrics.
-    pub metrics: crate::metrics::Metrics,
-    /// The process's own methods, if any.
-    pub extension: Option<Arc<dyn RpcExtension>>,
+}
+
+impl std::fmt::Debug for LotusMethods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LotusMethods")
+            .field("default_address", &self.default_address)
+            .field("block_time", &self.block_time)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for RpcState {
@@ -89,19 +112,37 @@ impl std::fmt::Debug for RpcState {
     }
 }
 
-/// The routes: `/rpc/v0` and `/rpc/v1`, and Prometheus's `/metrics`.
+/// The routes: `/rpc/v0` and `/rpc/v1`, Prometheus's `/metrics`, and the
+/// health checks Lotus serves, `/health/livez` (the process answers) and
+/// `/health/readyz` (its services run).
 pub fn router(state: Arc<RpcState>) -> Router {
     Router::new()
         .route("/rpc/{version}", post(http_handler).get(ws_handler))
         .route("/metrics", get(metrics_handler))
+        .route("/health/livez", get(livez))
+        .route("/health/readyz", get(readyz))
         .with_state(state)
 }
 
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<RpcState>>) -> Response {
+    if state.ready.load(Ordering::Relaxed) {
+        "ok\n".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
 async fn metrics_handler(State(state): State<Arc<RpcState>>) -> Response {
-    state
-        .metrics
-        .mpool_pending
-        .set(i64::try_from(state.devnet.pending_count()).unwrap_or(i64::MAX));
+    if let Some(lotus) = &state.chain {
+        state
+            .metrics
+            .mpool_pending
+            .set(i64::try_from(lotus.devnet.pending_count()).unwrap_or(i64::MAX));
+    }
     (
         [("content-type", "text/plain; version=0.0.4")],
         crate::metrics::encode(&state.registry),
@@ -370,6 +411,29 @@ async fn call(
             .map_err(|(code, message)| RpcError { code, message });
     }
     // Lotus's namespace, plus Ferrite's own admin extension.
+    let not_found = || RpcError {
+        code: -32601,
+        message: format!("method '{full_method}' not found"),
+    };
+    if full_method == "Filecoin.AuthNew" {
+        // The operator API's own: every node makes tokens.
+        if !perms.contains(&Permission::Admin) {
+            return Err(RpcError::method(
+                "missing permission to invoke 'AuthNew' (need 'admin')",
+            ));
+        }
+        let p = Params {
+            method: "AuthNew".to_string(),
+            values,
+        };
+        p.check(1)?;
+        let perms: Vec<Permission> = p.get(0)?;
+        let token = state.auth.create_token(&perms).map_err(RpcError::method)?;
+        return to_value(B64.encode(token.as_bytes()));
+    }
+    let Some(lotus) = &state.chain else {
+        return Err(not_found());
+    };
     let method = match full_method.strip_prefix("Filecoin.") {
         Some(m) if !m.contains('.') => m,
         _ if full_method == FERRITE_CHAIN_ADVANCE => FERRITE_CHAIN_ADVANCE,
@@ -396,7 +460,7 @@ async fn call(
         method: method.to_string(),
         values,
     };
-    let dn = state.devnet.clone();
+    let dn = lotus.devnet.clone();
     match method {
         "Version" => {
             p.check(0)?;
@@ -407,7 +471,7 @@ async fn call(
             to_value(json!({
                 "Version": concat!("ferrite/", env!("CARGO_PKG_VERSION"), "+devnet"),
                 "APIVersion": api_version,
-                "BlockDelay": state.block_time.as_secs(),
+                "BlockDelay": lotus.block_time.as_secs(),
                 "Agent": "ferrite",
             }))
         }
@@ -512,7 +576,7 @@ async fn call(
             let cid: CidJson = p.get(0)?;
             let confidence: Option<i64> = p.get(1)?;
             let confidence = confidence.unwrap_or(0).max(0);
-            let mut heads = state.heads.subscribe();
+            let mut heads = lotus.heads.subscribe();
             loop {
                 let d = dn.clone();
                 if let Some(found) = blocking(move || d.search(&cid.0)).await?
@@ -581,7 +645,7 @@ async fn call(
                     msg.sequence
                 )));
             }
-            let wallet = state.wallet.clone();
+            let wallet = lotus.wallet.clone();
             let sm = blocking(move || {
                 let signer = dn.account_key(&msg.from, &[]).or_else(|e| {
                     if matches!(msg.from.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
@@ -629,7 +693,7 @@ async fn call(
         "WalletNew" => {
             p.check(1)?;
             let kind: KeyType = p.get(0)?;
-            let wallet = state.wallet.clone();
+            let wallet = lotus.wallet.clone();
             // Key generation and the fsync'd key file stay off the runtime.
             let addr = blocking(move || {
                 let mut w = wallet.lock().unwrap_or_else(|e| e.into_inner());
@@ -640,18 +704,18 @@ async fn call(
         }
         "WalletList" => {
             p.check(0)?;
-            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            let w = lotus.wallet.lock().unwrap_or_else(|e| e.into_inner());
             to_value(w.list().into_iter().map(AddressJson).collect::<Vec<_>>())
         }
         "WalletHas" => {
             p.check(1)?;
             let addr: AddressJson = p.get(0)?;
-            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            let w = lotus.wallet.lock().unwrap_or_else(|e| e.into_inner());
             to_value(w.key(&addr.0).is_some())
         }
         "WalletDefaultAddress" => {
             p.check(0)?;
-            to_value(AddressJson(state.default_address))
+            to_value(AddressJson(lotus.default_address))
         }
         "WalletBalance" => {
             p.check(1)?;
@@ -666,7 +730,7 @@ async fn call(
             let data = B64
                 .decode(data)
                 .map_err(|e| RpcError::method(format!("data: {e}")))?;
-            let w = state.wallet.lock().unwrap_or_else(|e| e.into_inner());
+            let w = lotus.wallet.lock().unwrap_or_else(|e| e.into_inner());
             let sig = w.sign(&addr.0, &data).map_err(RpcError::method)?;
             to_value(SignatureJson::from(&sig))
         }
@@ -678,7 +742,7 @@ async fn call(
                     "advance by 1 to {MAX_ADVANCE} epochs, not {n}"
                 )));
             }
-            let heads = state.heads.clone();
+            let heads = lotus.heads.clone();
             // A test-only fast-forward: no WinningPoSt per epoch, and no
             // elected block of the producer in between (see
             // `Devnet::produce_blocks_unelected`).
@@ -689,12 +753,6 @@ async fn call(
             })
             .await?;
             to_value(TipSetJson::from(&ts))
-        }
-        "AuthNew" => {
-            p.check(1)?;
-            let perms: Vec<Permission> = p.get(0)?;
-            let token = state.auth.create_token(&perms).map_err(RpcError::method)?;
-            to_value(B64.encode(token.as_bytes()))
         }
         _ => Err(RpcError {
             code: -32601,
@@ -758,14 +816,19 @@ async fn ws_handler(
     let Ok(perms) = permissions(&headers, &state.auth) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
+    // ChainNotify is the chain's: a node following a remote chain has none.
+    if state.chain.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     ws.on_upgrade(move |socket| serve_ws(state, perms, socket))
 }
 
 /// Websocket JSON-RPC: `Filecoin.ChainNotify` as a channel (Lotus's xrpc.ch.val
 /// notifications), other methods as plain calls.
 async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebSocket) {
+    let Some(lotus) = &state.chain else { return };
     let mut notify: Option<(u64, i64)> = None; // channel id, last height sent
-    let mut heads = state.heads.subscribe();
+    let mut heads = lotus.heads.subscribe();
     loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -777,7 +840,7 @@ async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebS
                     if !perms.contains(&Permission::Read) {
                         json!({"jsonrpc": "2.0", "id": id, "error": {"code": 1, "message": "missing permission to invoke 'ChainNotify' (need 'read')"}})
                     } else {
-                        let head = state.devnet.head();
+                        let head = lotus.devnet.head();
                         let chan = 1;
                         let first = json!({"jsonrpc": "2.0", "id": id, "result": chan});
                         if socket.send(WsMessage::Text(first.to_string().into())).await.is_err() { return }
@@ -792,10 +855,10 @@ async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebS
             changed = heads.changed(), if notify.is_some() => {
                 if changed.is_err() { return }
                 let Some((chan, last)) = notify else { continue };
-                let head = state.devnet.head();
+                let head = lotus.devnet.head();
                 let mut changes = Vec::new();
                 for h in (last + 1)..=head.height() {
-                    if let Ok(ts) = state.devnet.tipset_at(h) {
+                    if let Ok(ts) = lotus.devnet.tipset_at(h) {
                         changes.push(json!({"Type": "apply", "Val": TipSetJson::from(&ts)}));
                     }
                 }

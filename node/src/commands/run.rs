@@ -1,0 +1,125 @@
+//! `ferrite run`: the node on a Filecoin network, through a Lotus or Forest
+//! node (`[chain]`, or `FULLNODE_API_INFO` as Lotus's tools take it), under
+//! the same services as `ferrite devnet` (`crate::services`), until SIGTERM
+//! or SIGINT.
+//!
+//! At start it says what it found: the chain node's version, network and
+//! whether its head is in sync. The node's messages are sent through the
+//! chain node's `MpoolPushMessage`, so that node's wallet holds the miner's
+//! worker key and signs them.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use ferrite_chain::api::Chain;
+use ferrite_chain::rpc::client::LotusClient;
+use fvm_shared::address::Address;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::cli::{GlobalArgs, RunArgs};
+use crate::config::Config;
+use crate::services::{NodeChain, NodeSpec, RemoteChain};
+
+pub fn run(args: RunArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<()> {
+    let mut cfg = cfg.clone();
+    if let Some(l) = args.listen {
+        cfg.node.api_listen = l;
+    }
+    if let Some(l) = args.grpc_listen {
+        cfg.cluster.grpc_listen = l;
+    }
+    if args.no_worker {
+        cfg.cluster.local_worker = false;
+    }
+    if let Some(a) = &args.actor {
+        cfg.chain.miner = a.clone();
+    }
+    cfg.validate()?;
+    crate::config::log_effective(&cfg);
+    let home = global.home();
+    std::fs::create_dir_all(&home).with_context(|| format!("create {}", home.display()))?;
+    let api_info = std::env::var("FULLNODE_API_INFO").ok();
+    let endpoint = crate::remote::endpoint(&cfg.chain, api_info.as_deref())?;
+    let grace = Duration::from_secs(cfg.node.shutdown_grace_secs);
+    let rt = super::runtime()?;
+    let result = rt.block_on(async move {
+        let client = LotusClient::new(endpoint.url.clone(), endpoint.token.clone())?;
+        let facts = crate::remote::check(&client)
+            .await
+            .with_context(|| format!("reach the chain node at {}", endpoint.url))?;
+        println!("chain node {}: {facts}", endpoint.url);
+        info!(url = %endpoint.url, "chain node: {facts}");
+        if !facts.synced() {
+            warn!("the chain node is not in sync: sealing and proving follow its head as it is");
+        }
+        let miner = miner_of(&cfg, &home)?;
+        let worker = worker_that_signs(&client, &miner).await?;
+        let spec = NodeSpec {
+            home,
+            api_listen: cfg.node.api_listen.clone(),
+            miner: Some((miner, worker)),
+            cfg: cfg.clone(),
+        };
+        let chain = NodeChain::Remote(RemoteChain {
+            client,
+            network: facts.network,
+            poll: Duration::from_millis(cfg.chain.head_poll_ms.max(100)),
+        });
+        crate::services::run(spec, chain).await
+    });
+    // Proof tasks past the grace period are not waited for: they run again
+    // after the restart.
+    rt.shutdown_timeout(grace);
+    result
+}
+
+/// The miner `[chain] miner` (or `--actor`) names, or the one `ferrite
+/// init` wrote to `<home>/miner`.
+fn miner_of(cfg: &Config, home: &std::path::Path) -> anyhow::Result<Address> {
+    if !cfg.chain.miner.is_empty() {
+        return ferrite_types::address::parse(&cfg.chain.miner).context("[chain] miner");
+    }
+    let file = home.join("miner");
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "no miner: set [chain] miner, or run `ferrite init` first ({} is missing)",
+            file.display()
+        )
+    })?;
+    ferrite_types::address::parse(text.trim())
+        .with_context(|| format!("{} holds no address", file.display()))
+}
+
+/// The miner's worker, once the chain node's wallet is known to hold its key
+/// (the node's messages are signed there).
+async fn worker_that_signs(client: &LotusClient, miner: &Address) -> anyhow::Result<Address> {
+    let info = client
+        .miner_info(miner)
+        .await
+        .with_context(|| format!("read miner {miner} on the chain node"))?;
+    let key: ferrite_chain::rpc::json::AddressJson = client
+        .request("StateAccountKey", json!([info.worker.to_string(), null]))
+        .await
+        .with_context(|| format!("resolve the worker {} of {miner}", info.worker))?;
+    let has: bool = client
+        .request("WalletHas", json!([key.0.to_string()]))
+        .await
+        .context("ask the chain node's wallet for the worker key")?;
+    anyhow::ensure!(
+        has,
+        "the chain node's wallet has no key for {miner}'s worker {} ({}): import it there \
+         (`lotus wallet import`), since the node's messages are signed by that wallet",
+        key.0,
+        info.worker
+    );
+    println!(
+        "storage miner {miner}: worker {} ({}), {} sectors",
+        info.worker,
+        key.0,
+        ferrite_types::SectorSize::from_bytes(info.sector_size)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| format!("{}-byte", info.sector_size))
+    );
+    Ok(info.worker)
+}

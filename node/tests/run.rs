@@ -1,0 +1,340 @@
+//! `ferrite run` against a second process that plays the remote Lotus node:
+//! a `ferrite devnet` with no miner of its own. `ferrite init` creates the
+//! miner through it, and the run seals a 2 KiB sector with real proofs and
+//! proves it, while the chain node restarts under it and the run itself is
+//! stopped with SIGTERM in the middle of C2.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Node, ferrite, stderr, stdout};
+use serde_json::{Value, json};
+
+/// A free loopback port: the chain node restarts on the same one.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP request to `addr`; the status line and the body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (String, String) {
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+/// A JSON-RPC call; the whole response object. Bodies are small and sent
+/// whole, so a chunked reply is one chunk: its size line is skipped.
+fn rpc(addr: &str, token: Option<&str>, method: &str, params: Value) -> Value {
+    let req = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let (_, body) = http(addr, "POST", "/rpc/v1", token, &req.to_string());
+    let start = body.find('{').unwrap_or(0);
+    let end = body.rfind('}').map(|e| e + 1).unwrap_or(body.len());
+    serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// `ferrite devnet` on `port`, with no miner and no worker: the chain node.
+fn start_chain(home: &Path, port: u16, log: &Path) -> Node {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--home")
+        .arg(home)
+        .args(["devnet", "--block-time-ms", "200", "--no-worker"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--grpc-listen", "127.0.0.1:0"])
+        .env_remove("FERRITE_CONFIG")
+        .env("FERRITE_DEVNET__CREATE_MINER", "false")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(&home.join("api"), "the chain node");
+    Node(child)
+}
+
+/// `ferrite run` in `home` through the chain node at `api_info`.
+fn start_run(home: &Path, api_info: &str, log: &Path) -> Node {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .arg("--home")
+        .arg(home)
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("FERRITE_CONFIG")
+        .env("FULLNODE_API_INFO", api_info)
+        .env("FERRITE_CHAIN__HEAD_POLL_MS", "200")
+        // A stop abandons the running C2 at once: the restart must redo it.
+        .env("FERRITE_NODE__SHUTDOWN_GRACE_SECS", "0")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(&home.join("api"), "ferrite run");
+    Node(child)
+}
+
+fn wait_for(file: &Path, what: &str) {
+    let started = Instant::now();
+    while !file.exists() {
+        assert!(started.elapsed().as_secs() < 60, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends SIGTERM to `node` and waits for it to exit cleanly.
+fn terminate(node: &mut Node) {
+    let pid = node.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = node.0.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            return;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no exit within 60 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn api_addr(home: &Path) -> String {
+    std::fs::read_to_string(home.join("api"))
+        .unwrap()
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches("/rpc/v1")
+        .to_string()
+}
+
+fn sector_state(home: &Path) -> String {
+    let st = ferrite(home, &["sectors", "status", "1"]);
+    assert!(st.status.success(), "{}", stderr(&st));
+    stdout(&st)
+}
+
+/// Waits until sector 1's status contains `what`.
+fn wait_state(home: &Path, what: &str, secs: u64) {
+    let started = Instant::now();
+    loop {
+        let st = sector_state(home);
+        if st.contains(what) {
+            return;
+        }
+        assert!(!st.contains("error:"), "the sector failed: {st}");
+        assert!(
+            started.elapsed().as_secs() < secs,
+            "no {what:?} after {secs} s: {st}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn child_exited(node: &mut Child) -> bool {
+    node.try_wait().unwrap().is_some()
+}
+
+#[test]
+#[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
+fn run_seals_and_proves_through_a_remote_node() {
+    let chain_home = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (a, b) = (chain_home.path(), home.path());
+    let (chain_log, run_log) = (a.join("node.log"), b.join("node.log"));
+    let port = free_port();
+    let mut chain = start_chain(a, port, &chain_log);
+    let chain_addr = format!("127.0.0.1:{port}");
+    let token = std::fs::read_to_string(a.join("token")).unwrap();
+    let token = token.trim();
+    let api_info = format!("{token}:/ip4/127.0.0.1/tcp/{port}/http");
+    let keys = rpc(&chain_addr, Some(token), "Filecoin.WalletList", json!([]));
+    let keys: Vec<String> = keys["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    let owner = keys.iter().find(|k| k.starts_with("f1")).unwrap();
+    let worker = keys.iter().find(|k| k.starts_with("f3")).unwrap();
+
+    // ferrite init: a wrong token and a miner that is not one are refused.
+    let init = |args: &[&str], info: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ferrite"))
+            .arg("--home")
+            .arg(b)
+            .arg("init")
+            .args(args)
+            .env_remove("FERRITE_CONFIG")
+            .env("FULLNODE_API_INFO", info)
+            .output()
+            .unwrap()
+    };
+    let wrong = init(
+        &[
+            "--owner",
+            owner,
+            "--worker",
+            worker,
+            "--sector-size",
+            "2KiB",
+        ],
+        &format!("bad:/ip4/127.0.0.1/tcp/{port}/http"),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("refused the API token"),
+        "{}",
+        stderr(&wrong)
+    );
+    let absent = init(&["--actor", "f099999"], &api_info);
+    assert_eq!(absent.status.code(), Some(1));
+    assert!(
+        stderr(&absent).contains("is not a storage miner"),
+        "{}",
+        stderr(&absent)
+    );
+    let created = init(
+        &[
+            "--owner",
+            owner,
+            "--worker",
+            worker,
+            "--sector-size",
+            "2KiB",
+            "--deposit-fil",
+            "100",
+        ],
+        &api_info,
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(
+        stdout(&created).contains("ferrite-devnet"),
+        "{}",
+        stdout(&created)
+    );
+    assert!(
+        stdout(&created).contains("created storage miner f0"),
+        "{}",
+        stdout(&created)
+    );
+    let miner = std::fs::read_to_string(b.join("miner")).unwrap();
+    assert!(miner.starts_with("f0"), "{miner}");
+
+    // ferrite run: its operator API serves Ferrite's methods and the health
+    // checks, not the chain's Lotus methods.
+    let mut run = start_run(b, &api_info, &run_log);
+    let addr = api_addr(b);
+    let started = Instant::now();
+    while http(&addr, "GET", "/health/readyz", None, "").0 != "HTTP/1.1 200 OK" {
+        assert!(started.elapsed().as_secs() < 60, "not ready in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        http(&addr, "GET", "/health/livez", None, "").0,
+        "HTTP/1.1 200 OK"
+    );
+    let head = rpc(&addr, None, "Filecoin.ChainHead", json!([]));
+    assert_eq!(head["error"]["code"], -32601, "{head}");
+    let log = std::fs::read_to_string(&run_log).unwrap();
+    assert!(log.contains("config [chain]"), "{log}");
+
+    let pledged = ferrite(b, &["sectors", "pledge"]);
+    assert!(pledged.status.success(), "{}", stderr(&pledged));
+
+    // The chain node restarts while the sector seals.
+    terminate(&mut chain);
+    std::thread::sleep(Duration::from_secs(2));
+    chain = start_chain(a, port, &chain_log);
+    let started = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&run_log).unwrap();
+        if log.contains("the chain node answers again") {
+            assert!(log.contains("lost the chain node"), "{log}");
+            break;
+        }
+        assert!(!child_exited(&mut run.0), "ferrite run exited: {log}");
+        assert!(started.elapsed().as_secs() < 60, "no reconnection: {log}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // SIGTERM in the middle of C2, then a restart: the sector goes on.
+    wait_state(b, "state:    C2", 600);
+    terminate(&mut run);
+    let log = std::fs::read_to_string(&run_log).unwrap();
+    assert!(log.contains("SIGTERM: stopping"), "{log}");
+    assert!(log.contains("grace period over"), "{log}");
+    assert!(!b.join("api").exists(), "the api file outlived the node");
+    let _run = start_run(b, &api_info, &run_log);
+    wait_state(b, "state:    Proving", 600);
+
+    // Its WindowPoSt: the chain node skips to a few epochs before the
+    // challenge, the rest in real time.
+    let info = || -> Value {
+        let o = ferrite(b, &["proving", "info", "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let i = info();
+    assert_eq!(i["Sectors"]["Live"], 1, "{i}");
+    let challenge = i["NextWithSectors"][0]["Challenge"].as_i64().unwrap();
+    let epoch = i["Epoch"].as_i64().unwrap();
+    if challenge - 5 > epoch {
+        let n = (challenge - 5 - epoch).to_string();
+        let adv = ferrite(a, &["chain", "advance", &n]);
+        assert!(adv.status.success(), "{}", stderr(&adv));
+    }
+    let started = Instant::now();
+    loop {
+        let i = info();
+        if let Some(post) = i["RecentPosts"].get(0) {
+            assert_eq!(post["ExitCode"], 0, "{i}");
+            assert_eq!(i["RawPower"], "2048", "{i}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 180,
+            "no PoSt in 3 minutes: {i}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(chain);
+}
