@@ -139,6 +139,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         let addr = listener.local_addr()?;
         let heads = Arc::new(watch::Sender::new(devnet.head().height()));
         let registry = prometheus::Registry::new();
+        crate::metrics::register_process(&registry)?;
         let metrics = Metrics::register(&registry).context("register metrics")?;
         // The registry is shared: the API serves it, the services fill it.
         let sector_registry = registry.clone();
