@@ -91,19 +91,16 @@ fn dashboards() -> Vec<(String, Value)> {
         .collect()
 }
 
-/// A dashboard's panels, those inside rows included.
+/// A dashboard's panels in order, those inside rows included.
 fn panels(dashboard: &Value) -> Vec<&Value> {
-    let mut out = Vec::new();
-    let mut todo: Vec<&Value> = dashboard["panels"]
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    while let Some(p) = todo.pop() {
-        if let Some(inner) = p["panels"].as_array() {
-            todo.extend(inner);
+    fn walk<'a>(list: &'a Value, out: &mut Vec<&'a Value>) {
+        for p in list.as_array().into_iter().flatten() {
+            out.push(p);
+            walk(&p["panels"], out);
         }
-        out.push(p);
     }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
     out
 }
 
