@@ -12,6 +12,7 @@ mod config;
 mod jobs;
 mod logging;
 mod market;
+mod metrics;
 mod proving_api;
 mod remote;
 mod replicas;

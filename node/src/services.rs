@@ -108,6 +108,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::register(&registry).context("register metrics")?;
+    crate::metrics::register_process(&registry)?;
     let (stop_tx, stop) = watch::channel(false);
     let keystore = home.join("keystore");
     let auth = ApiAuth::load_or_create(&keystore)?;

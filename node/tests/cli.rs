@@ -1,10 +1,13 @@
 //! The `ferrite` binary as an operator runs it: help, config, bad input,
 //! piece commitments, missing parameters, and (with parameters) the real
-//! proofs self-test.
+//! proofs self-test; the dashboards and alert rules on a real Prometheus,
+//! against the node that sealed a sector (cli/prometheus.rs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 mod common;
+#[path = "cli/prometheus.rs"]
+mod prometheus;
 
 use std::path::Path;
 use std::process::Command;
@@ -171,6 +174,8 @@ fn selftest_runs_the_real_pipeline() {
 #[test]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
 fn sectors_pledge_seals_a_sector_to_proving() {
+    // Before the seal: the dashboards' check at the end needs Prometheus.
+    prometheus::require_installed();
     let home = tempfile::tempdir().unwrap();
     let log_path = home.path().join("node.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -221,6 +226,9 @@ fn sectors_pledge_seals_a_sector_to_proving() {
     assert!(stdout(&list).contains("Proving"), "{}", stdout(&list));
     proving_commands_follow_the_first_window_post(home.path());
     a_corrupted_replica_stalls_nothing(home.path(), &log_path);
+    // The node has sealed, proved and declared a fault: the dashboards and
+    // the alert rules run on a real Prometheus that scrapes it.
+    prometheus::dashboards_and_rules_run_on_prometheus(home.path());
     // An on-chain sector is not removed without saying so.
     let remove = ferrite(home.path(), &["sectors", "remove", "1"]);
     assert_eq!(remove.status.code(), Some(1));
@@ -511,8 +519,20 @@ fn devnet_serves_the_cli() {
     node.wait().unwrap();
 }
 
-/// Every `ferrite_*` name in dashboards/ (Grafana panels, alert rules) is
-/// exported on the running node's `/metrics`.
+/// Each dashboard has the `datasource` and `instance` variables, and every
+/// panel and metric selector uses them (no Prometheus needed).
+#[test]
+fn dashboards_use_the_datasource_and_instance_variables() {
+    let selectors = prometheus::check_dashboard_variables();
+    assert!(
+        selectors > 60,
+        "only {selectors} selectors in the dashboards"
+    );
+}
+
+/// Every `ferrite_*` and `process_*` name in dashboards/ (Grafana panels,
+/// alert rules) is exported on the running node's `/metrics`: the quick
+/// check, without Prometheus (the sealing test runs them on one).
 fn dashboards_query_only_exported_metrics(home: &Path) {
     use std::io::{Read, Write};
     let api = std::fs::read_to_string(home.join("api")).unwrap();
@@ -542,7 +562,11 @@ fn dashboards_query_only_exported_metrics(home: &Path) {
         }
         let body = std::fs::read_to_string(&p).unwrap();
         let mut rest = body.as_str();
-        while let Some(at) = rest.find("ferrite_") {
+        while let Some(at) = ["ferrite_", "process_"]
+            .iter()
+            .filter_map(|p| rest.find(p))
+            .min()
+        {
             let name: String = rest[at..]
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')

@@ -1,0 +1,59 @@
+//! The node process's own metrics, beside each crate's (STYLE R9): the
+//! process (`process_*`: resident and virtual memory, open and maximum file
+//! descriptors, CPU seconds, start time, threads) and
+//! `ferrite_build_info{version,commit,features}`, which is always 1.
+
+use anyhow::Context;
+use prometheus::{IntGaugeVec, Opts, Registry};
+
+/// The crate version, as `ferrite --version` prints it.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// `git rev-parse --short HEAD` at build time, or `unknown` outside a checkout.
+const COMMIT: &str = env!("FERRITE_BUILD_COMMIT");
+/// The cargo features the binary was built with, comma-separated.
+const FEATURES: &str = env!("FERRITE_BUILD_FEATURES");
+
+/// Registers the process and build metrics on `registry`.
+pub fn register_process(registry: &Registry) -> anyhow::Result<()> {
+    // The collector reads /proc/self at each scrape; other systems go without.
+    #[cfg(target_os = "linux")]
+    registry
+        .register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .context("register the process metrics")?;
+    let info = IntGaugeVec::new(
+        Opts::new(
+            "ferrite_build_info",
+            "The version, git commit and cargo features of the running binary (always 1)",
+        ),
+        &["version", "commit", "features"],
+    )?;
+    info.with_label_values(&[VERSION, COMMIT, FEATURES]).set(1);
+    registry
+        .register(Box::new(info))
+        .context("register ferrite_build_info")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_info_and_process_metrics_are_registered() {
+        let r = Registry::new();
+        register_process(&r).unwrap();
+        let names: Vec<String> = r.gather().iter().map(|f| f.name().to_string()).collect();
+        assert!(names.iter().any(|n| n == "ferrite_build_info"), "{names:?}");
+        #[cfg(target_os = "linux")]
+        for n in [
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_cpu_seconds_total",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} missing: {names:?}");
+        }
+        assert!(!COMMIT.is_empty() && !FEATURES.is_empty());
+    }
+}
