@@ -422,7 +422,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// Waits for SIGTERM or SIGINT, and names it.
-async fn shutdown_signal() -> anyhow::Result<&'static str> {
+pub async fn shutdown_signal() -> anyhow::Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("listen for SIGINT")?;

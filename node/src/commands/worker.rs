@@ -72,8 +72,8 @@ pub fn run(args: WorkerArgs, cfg: &Config) -> anyhow::Result<()> {
                 .join(",")
         );
         let worker = tokio::spawn(crate::worker::run(spec, stop));
-        tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
-        info!("stopping");
+        let signal = crate::services::shutdown_signal().await?;
+        info!("{signal}: stopping");
         let _ = stop_tx.send(true);
         let _ = worker.await;
         Ok(())
