@@ -60,6 +60,9 @@ pub enum Command {
     /// Set up a home directory for a network: create a storage miner through the chain node
     /// (--owner, --worker, --sector-size) or attach one (--actor)
     Init(InitArgs),
+    /// One screen on the running node: chain, miner, power, balances, sectors by state,
+    /// workers, the next deadlines and deals
+    Status,
     /// Run a sealing worker: takes tasks from a node over gRPC and runs them on this host
     Worker(WorkerArgs),
     /// Workers: the node's connected workers and their tasks (talks to a running node)
@@ -161,6 +164,11 @@ pub enum ConfigCommand {
     Default,
     /// Print the effective config (file, environment and flags applied)
     Show,
+    /// Check a config file: its syntax, unknown keys and values, without starting anything
+    Check {
+        /// The file
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ mod retrieval;
 mod retrieve;
 mod run;
 mod sectors;
+mod status;
 mod storage;
 mod worker;
 mod workers;
@@ -30,6 +31,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Devnet(a) => devnet::run(a, global, &cfg),
         Command::Run(a) => run::run(a, global, &cfg),
         Command::Init(a) => init::run(a, global, &cfg),
+        Command::Status => status::run(global),
         Command::Worker(a) => worker::run(a, &cfg),
         Command::Workers(c) => workers::run(c, global),
         Command::Chain(c) => chain::run(c, global),

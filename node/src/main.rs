@@ -20,6 +20,7 @@ mod retrieval;
 mod sealing_api;
 mod services;
 mod staging;
+mod status_api;
 mod storage_api;
 mod worker;
 

@@ -234,6 +234,17 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
     if let Some(p) = &prover {
         extensions.push(Arc::new(crate::proving_api::ProvingApi::new(p.clone())));
     }
+    extensions.push(Arc::new(crate::status_api::StatusApi {
+        chain: api_chain.clone(),
+        mode: match &chain {
+            NodeChain::Embedded(_) => "embedded devnet".to_string(),
+            NodeChain::Remote(r) => format!("remote node {}", r.client.url()),
+        },
+        network: network.clone(),
+        miner,
+        heads: heads.subscribe(),
+        started: std::time::Instant::now(),
+    }));
     let ready = Arc::new(AtomicBool::new(false));
     let state = Arc::new(RpcState {
         chain: match &chain {

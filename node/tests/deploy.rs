@@ -281,6 +281,29 @@ fn example_config_loads_and_matches_the_units() {
     let out = ferrite(&args, home.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = stdout(&out);
+    // `ferrite config check` passes it, and names what is wrong in a bad one.
+    let check = |file: &std::path::Path| {
+        let args: Vec<String> = vec![
+            "--home".into(),
+            home.path().display().to_string(),
+            "config".into(),
+            "check".into(),
+            file.display().to_string(),
+        ];
+        ferrite(&args, home.path())
+    };
+    let ok = check(&config);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains(": ok ("), "{}", stdout(&ok));
+    let bad = home.path().join("bad.toml");
+    std::fs::write(&bad, "[sealing.precommit_batch]\nmax_sectors = 300\n").unwrap();
+    let refused = check(&bad);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("1 to 256"), "{}", stderr(&refused));
+    std::fs::write(&bad, "[node]\nlog_levle = \"debug\"\n").unwrap();
+    let refused = check(&bad);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("log_levle"), "{}", stderr(&refused));
     for line in [
         r#"log_format = "json""#,
         r#"parameter_cache = "/var/cache/filecoin-proof-parameters""#,

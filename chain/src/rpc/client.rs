@@ -79,6 +79,11 @@ impl LotusClient {
         })
     }
 
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Calls `Filecoin.<method>` with positional `params`.
     pub async fn request<T: DeserializeOwned>(
         &self,
