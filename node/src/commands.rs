@@ -14,6 +14,7 @@ mod retrieval;
 mod retrieve;
 mod sectors;
 mod storage;
+mod wallet;
 mod worker;
 mod workers;
 
@@ -40,6 +41,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Proofs(c) => proofs::run(c, global),
         Command::Config(c) => config::run(c, &cfg),
         Command::Client(c) => client::run(c, global),
+        Command::Wallet(a) => wallet::run(a, global),
     }
 }
 
