@@ -16,7 +16,9 @@
 //!   election rule, and the WinningPoSt a block carries and is checked for.
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
-//!   devnet's deterministic beacon, documented as such).
+//!   devnet's deterministic beacon, documented as such). The wallet's
+//!   keystore is plain (Lotus's files, for devnets) or encrypted with a
+//!   passphrase ([`wallet::keystore`]).
 //!
 //! Data flow: a signed message enters through [`devnet::Devnet::push`] (from
 //! the JSON-RPC API or in-process), waits in the pool, is selected into the

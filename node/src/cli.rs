@@ -105,6 +105,9 @@ pub enum Command {
     /// Retrieval: what the node's HTTP retrieval server has served (talks to a running node)
     #[command(subcommand)]
     Retrieval(RetrievalCommand),
+    /// Wallet: list, make, import and export the keys of <home>/keystore, and encrypt it (works
+    /// on the files; no node needed)
+    Wallet(WalletArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -569,4 +572,73 @@ pub struct ClientDealStatusArgs {
     /// Seconds to wait for the provider's answer
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
+}
+
+/// `ferrite wallet`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+The keystore is <home>/keystore, one file per address. A plain keystore (no keystore.json, as \
+Lotus has; what `ferrite devnet` makes) keeps Lotus's KeyInfo JSON in the clear and is for \
+devnets and tests. On a real network, run `ferrite wallet init-encrypted` before the first key: \
+every key file is then sealed with a key derived from a passphrase. The passphrase of an \
+encrypted keystore comes from --passphrase-file FILE, else FERRITE_KEYSTORE_PASSPHRASE, else a \
+prompt when stdin is a terminal.")]
+pub struct WalletArgs {
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    #[command(subcommand)]
+    pub command: WalletCommand,
+}
+
+/// Where an encrypted keystore's passphrase comes from: the file, else the
+/// environment, else a prompt when stdin is a terminal.
+#[derive(Debug, Clone, Args)]
+pub struct PassphraseArgs {
+    /// File holding the keystore's passphrase (its final newline is dropped)
+    /// [env FERRITE_KEYSTORE_PASSPHRASE holds the passphrase itself]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The passphrase, from the environment only (a command line is visible to every user)
+    #[arg(
+        long = "passphrase",
+        env = "FERRITE_KEYSTORE_PASSPHRASE",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub passphrase: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// The keystore's addresses, their key types and the default one (no passphrase needed)
+    List,
+    /// Make a new key, store it and print its address
+    New {
+        /// secp256k1 or bls
+        #[arg(default_value = "secp256k1")]
+        key_type: ferrite_chain::wallet::KeyType,
+    },
+    /// Import a key as `lotus wallet export` prints it (the hex of Lotus's KeyInfo JSON), or
+    /// that JSON itself
+    Import {
+        /// The file holding it; `-` or none reads stdin (without echo at a terminal)
+        file: Option<PathBuf>,
+    },
+    /// Print a private key as `lotus wallet export` does (the hex of its KeyInfo JSON), which
+    /// `lotus wallet import` and `ferrite wallet import` read. Whoever sees it owns the funds
+    Export {
+        /// The key's address
+        address: String,
+    },
+    /// Make <home>/keystore an encrypted keystore: every key stored after this is sealed
+    /// (XChaCha20-Poly1305, the key derived from a passphrase by Argon2id). It must hold no
+    /// key yet; at a terminal the passphrase is asked twice
+    InitEncrypted {
+        /// Argon2id memory in KiB [default: 65536, i.e. 64 MiB]
+        #[arg(long, value_name = "KIB")]
+        kdf_memory_kib: Option<u32>,
+        /// Argon2id passes over the memory [default: 3]
+        #[arg(long, value_name = "N")]
+        kdf_iterations: Option<u32>,
+    },
 }

@@ -17,6 +17,7 @@ mod run;
 mod sectors;
 mod status;
 mod storage;
+mod wallet;
 mod worker;
 mod workers;
 
@@ -46,6 +47,7 @@ pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()>
         Command::Proofs(c) => proofs::run(c, global),
         Command::Config(c) => config::run(c, &cfg),
         Command::Client(c) => client::run(c, global),
+        Command::Wallet(a) => wallet::run(a, global),
     }
 }
 

@@ -299,11 +299,19 @@ fn example_config_loads_and_matches_the_units() {
     std::fs::write(&bad, "[sealing.precommit_batch]\nmax_sectors = 300\n").unwrap();
     let refused = check(&bad);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("1 to 256"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("1 to 256"),
+        "{}",
+        stderr(&refused)
+    );
     std::fs::write(&bad, "[node]\nlog_levle = \"debug\"\n").unwrap();
     let refused = check(&bad);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("log_levle"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("log_levle"),
+        "{}",
+        stderr(&refused)
+    );
     for line in [
         r#"log_format = "json""#,
         r#"parameter_cache = "/var/cache/filecoin-proof-parameters""#,

@@ -53,7 +53,13 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     let home = global.home();
     std::fs::create_dir_all(&home).with_context(|| format!("create {}", home.display()))?;
     let keystore = home.join("keystore");
-    let mut wallet = Wallet::open(&keystore)?;
+    // An encrypted keystore (`ferrite wallet init-encrypted`) opens with
+    // FERRITE_KEYSTORE_PASSPHRASE; the devnet's own is plain.
+    let passphrase = std::env::var("FERRITE_KEYSTORE_PASSPHRASE")
+        .ok()
+        .map(ferrite_chain::wallet::Passphrase::new)
+        .transpose()?;
+    let mut wallet = Wallet::open_with(&keystore, passphrase.as_ref())?;
     if wallet.list().is_empty() {
         wallet.new_key(KeyType::Secp256k1)?;
         wallet.new_key(KeyType::Bls)?;
