@@ -336,5 +336,21 @@ fn run_seals_and_proves_through_a_remote_node() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // ferrite status: one screen, from the node's API alone.
+    let status = ferrite(b, &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let shown = stdout(&status);
+    println!("{shown}");
+    for line in [
+        "chain:    ferrite-devnet via remote node http://127.0.0.1:",
+        &format!("miner:    {} (2048 B sectors)", miner.trim()),
+        "power:    2048 B raw, 2048 B quality-adjusted",
+        "sectors:  1 (Proving 1)",
+        "workers:  1 (local)",
+        "proving:  1 live, 0 faulty",
+        "deals:    the market is not running",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing:\n{shown}");
+    }
     drop(chain);
 }
