@@ -31,7 +31,8 @@ pub struct StatusApi {
     pub started: std::time::Instant,
 }
 
-fn fil(t: &TokenAmount) -> String {
+/// `t` in FIL, with at most four decimals.
+pub fn fil(t: &TokenAmount) -> String {
     let atto = t.atto().to_string();
     let (whole, frac) = if atto.len() > 18 {
         atto.split_at(atto.len() - 18)

@@ -59,11 +59,7 @@ fn rpc(addr: &str, token: Option<&str>, method: &str, params: Value) -> Value {
 
 /// `ferrite devnet` on `port`, with no miner and no worker: the chain node.
 fn start_chain(home: &Path, port: u16, log: &Path) -> Node {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
+    let log = append(log);
     let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .arg("--home")
         .arg(home)
@@ -82,11 +78,7 @@ fn start_chain(home: &Path, port: u16, log: &Path) -> Node {
 
 /// `ferrite run` in `home` through the chain node at `api_info`.
 fn start_run(home: &Path, api_info: &str, log: &Path) -> Node {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
+    let log = append(log);
     let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .arg("--home")
         .arg(home)
@@ -108,6 +100,15 @@ fn start_run(home: &Path, api_info: &str, log: &Path) -> Node {
         .unwrap();
     wait_for(&home.join("api"), "ferrite run");
     Node(child)
+}
+
+/// `path`, opened to append a process's log to it.
+fn append(path: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
 }
 
 fn wait_for(file: &Path, what: &str) {

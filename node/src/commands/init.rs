@@ -60,7 +60,7 @@ pub fn run(args: InitArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<
                      send it FIL, then run `ferrite init --actor {miner}`"
                 );
             }
-            println!("{role} {addr}: {} FIL", balance_fil(&balance));
+            println!("{role} {addr}: {} FIL", crate::status_api::fil(&balance));
         }
         ferrite_chain::wallet::write_private(&file, format!("{miner}\n").as_bytes())?;
         let size = ferrite_types::SectorSize::from_bytes(info.sector_size)
@@ -76,22 +76,6 @@ pub fn run(args: InitArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<
 
 fn parse(text: &str, flag: &str) -> anyhow::Result<Address> {
     ferrite_types::address::parse(text).with_context(|| format!("{flag} {text:?}"))
-}
-
-fn balance_fil(t: &TokenAmount) -> String {
-    let atto = t.atto().to_string();
-    let (whole, frac) = if atto.len() > 18 {
-        atto.split_at(atto.len() - 18)
-    } else {
-        ("0", atto.as_str())
-    };
-    let frac = format!("{frac:0>18}");
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac}")
-    }
 }
 
 /// Sends `CreateMiner` from `owner` (signed by the chain node's wallet) and
