@@ -213,9 +213,17 @@ pub struct RunArgs {
     /// (overrides cluster.local_worker)
     #[arg(long)]
     pub no_worker: bool,
+    /// Where the libp2p deal protocols listen, a multiaddr (overrides market.listen)
+    #[arg(long, value_name = "MULTIADDR")]
+    pub market_listen: Option<String>,
+    /// Where the retrieval HTTP server listens, address:port (overrides retrieval.listen)
+    #[arg(long, value_name = "ADDR")]
+    pub retrieval_listen: Option<String>,
     /// The storage miner to run for (overrides chain.miner and <home>/miner)
     #[arg(long, value_name = "f0...")]
     pub actor: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +243,11 @@ pub struct InitArgs {
     /// FIL sent with CreateMiner: its deposit is locked from it, the rest is the miner's balance
     #[arg(long, value_name = "FIL", default_value_t = 0)]
     pub deposit_fil: u64,
+    /// Do not download the official proof parameters of a production sector size
+    #[arg(long)]
+    pub no_fetch_params: bool,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ mod config;
 mod deals;
 mod devnet;
 mod init;
-mod params;
+pub(crate) mod params;
 mod piece;
 mod proofs;
 mod proving;
@@ -17,7 +17,7 @@ mod run;
 mod sectors;
 mod status;
 mod storage;
-mod wallet;
+pub(crate) mod wallet;
 mod worker;
 mod workers;
 

@@ -131,6 +131,19 @@ pub struct ChainConfig {
     pub miner: String,
     /// How often the node reads the chain's head, in milliseconds.
     pub head_poll_ms: u64,
+    /// Who signs the node's messages: `local` (the keys of `<home>/keystore`)
+    /// or `node` (the chain node's wallet, through `MpoolPushMessage`).
+    pub signer: Signer,
+}
+
+/// Who signs the node's messages on a remote chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signer {
+    /// The node's own keystore.
+    Local,
+    /// The chain node's wallet.
+    Node,
 }
 
 impl Default for ChainConfig {
@@ -140,6 +153,7 @@ impl Default for ChainConfig {
             token: String::new(),
             miner: String::new(),
             head_poll_ms: 1000,
+            signer: Signer::Local,
         }
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod commands;
 mod config;
+mod follow;
 mod jobs;
 mod logging;
 mod market;

@@ -323,6 +323,7 @@ impl Market {
         self.publish_due().await
     }
 
+    #[tracing::instrument(skip_all, fields(deal = %record.uuid))]
     async fn step(self: &Arc<Self>, record: DealRecord) -> anyhow::Result<()> {
         let uuid = record.uuid;
         let event = match record.state.next_action(&self.policy) {
@@ -454,17 +455,21 @@ impl Market {
         }
         let me = Arc::clone(self);
         let record = record.clone();
-        tokio::spawn(async move {
-            let event = me.transfer(&record).await;
-            if let DealEvent::TransferDone(s) = &event {
-                me.metrics.bytes_received.inc_by(s.bytes);
-            }
-            if let Err(e) = me.transition(&uuid, event) {
-                warn!(deal = %uuid, "record the transfer: {e:#}");
-            }
-            lock(&me.progress).remove(&uuid);
-            lock(&me.transferring).remove(&uuid);
-        });
+        let span = tracing::info_span!("transfer", deal = %uuid);
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let event = me.transfer(&record).await;
+                if let DealEvent::TransferDone(s) = &event {
+                    me.metrics.bytes_received.inc_by(s.bytes);
+                }
+                if let Err(e) = me.transition(&uuid, event) {
+                    warn!(deal = %uuid, "record the transfer: {e:#}");
+                }
+                lock(&me.progress).remove(&uuid);
+                lock(&me.transferring).remove(&uuid);
+            },
+            span,
+        ));
     }
 
     async fn transfer(&self, record: &DealRecord) -> DealEvent {
@@ -623,7 +628,7 @@ impl Market {
                 .find(|(u, _)| *u == record.uuid)
                 .map(|(_, o)| o.into_event()));
         }
-        if self.chain.in_mpool(&message) {
+        if self.chain.in_mpool(&message).await? {
             lock(&self.missing).remove(&message);
             return Ok(None);
         }

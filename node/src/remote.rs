@@ -77,6 +77,56 @@ pub fn endpoint(cfg: &ChainConfig, api_info: Option<&str>) -> anyhow::Result<End
     }
 }
 
+/// The client of `endpoint`, signing as `[chain] signer` says: with the
+/// keys of `<home>/keystore` (opened with the passphrase `pass` gives, if
+/// it is encrypted) or through the chain node's wallet.
+pub fn client(
+    endpoint: &Endpoint,
+    cfg: &ChainConfig,
+    home: &std::path::Path,
+    pass: &mut crate::cli::PassphraseArgs,
+) -> anyhow::Result<LotusClient> {
+    let client = LotusClient::new(endpoint.url.clone(), endpoint.token.clone())?;
+    Ok(match cfg.signer {
+        crate::config::Signer::Node => client,
+        crate::config::Signer::Local => {
+            let wallet = crate::commands::wallet::open(&home.join("keystore"), pass)?;
+            client.with_local_signing(std::sync::Arc::new(std::sync::Mutex::new(wallet)))
+        }
+    })
+}
+
+/// Checks that the signer holds the key of `addr`, naming where it looked.
+pub async fn ensure_can_sign(
+    client: &LotusClient,
+    addr: &fvm_shared::address::Address,
+    role: &str,
+) -> anyhow::Result<()> {
+    let key = client
+        .account_key(addr)
+        .await
+        .with_context(|| format!("resolve the {role} {addr}"))?;
+    let has = client
+        .can_sign(&key)
+        .await
+        .with_context(|| format!("look for the {role} key {key}"))?;
+    if !has {
+        if client.signs_locally() {
+            anyhow::bail!(
+                "the keystore has no key for the {role} {addr} ({key}): import it with \
+                 `ferrite wallet import`, or set [chain] signer = \"node\" to sign with the chain \
+                 node's wallet"
+            );
+        }
+        anyhow::bail!(
+            "the chain node's wallet has no key for the {role} {addr} ({key}): import it there \
+             (`lotus wallet import`), or set [chain] signer = \"local\" and import it with \
+             `ferrite wallet import`"
+        );
+    }
+    Ok(())
+}
+
 /// What the node found at start.
 #[derive(Debug, Clone)]
 pub struct Facts {

@@ -17,8 +17,8 @@
 //!
 //! The operator API (`Ferrite.*`, `AuthNew`, `/metrics`, `/health/*`) is the
 //! node's own server; on the embedded chain it also serves the chain's Lotus
-//! methods. The market and retrieval read the market actor's state from the
-//! embedded chain's blockstore, so for now they start only there.
+//! methods. On a remote chain the market needs `[chain] signer = "local"`:
+//! it signs a publish message and records its CID before it pushes it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -128,7 +128,15 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
                 e.devnet.network_name().to_string(),
             )
         }
-        NodeChain::Remote(r) => (Arc::new(r.client.clone()), r.network.clone()),
+        NodeChain::Remote(r) => {
+            let head = r
+                .client
+                .head()
+                .await
+                .context("read the chain node's head")?;
+            heads.send_replace(head.height);
+            (Arc::new(r.client.clone()), r.network.clone())
+        }
     };
     metrics.head_height.set(*heads.borrow());
 
@@ -198,19 +206,28 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         )?),
         None => None,
     };
-    let (market, retrieval) = match (&chain, &pipeline, miner) {
-        (NodeChain::Embedded(e), Some(p), Some((m, w))) => {
+    let market_chain = match (&chain, miner) {
+        (NodeChain::Embedded(e), Some(_)) => Some(crate::market::MarketChain::new(
+            e.devnet.clone(),
+            e.wallet.clone(),
+        )),
+        (NodeChain::Remote(r), Some(_)) => {
+            match crate::market::MarketChain::remote(r.client.clone(), heads.subscribe()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    warn!("the market and retrieval are not started: {e:#}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let (market, retrieval) = match (market_chain, &pipeline, miner) {
+        (Some(mc), Some(p), Some((m, w))) => {
             market_and_retrieval(
-                &home, &cfg, e, p, m, w, &api_chain, &cluster, &registry, &stop,
+                &home, &cfg, mc, p, m, w, &api_chain, &cluster, &registry, &stop,
             )
             .await?
-        }
-        (NodeChain::Remote(_), Some(_), Some(_)) => {
-            warn!(
-                "the market and retrieval read the market actor from the embedded chain: \
-                 not started on a remote chain yet"
-            );
-            (None, None)
         }
         _ => (None, None),
     };
@@ -384,7 +401,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         NodeChain::Remote(r) => {
             started.push(Started {
                 label: "the head follower",
-                task: tokio::spawn(follow_head(
+                task: tokio::spawn(crate::follow::follow_head(
                     r.client.clone(),
                     r.poll,
                     heads.clone(),
@@ -473,62 +490,12 @@ async fn drain(cluster: &crate::cluster::Cluster, grace: Duration) {
     }
 }
 
-/// Reads the remote head every `poll` and publishes its height; says when
-/// the node is lost and found again, and when the head goes back (a revert).
-async fn follow_head(
-    client: LotusClient,
-    poll: Duration,
-    heads: Arc<watch::Sender<i64>>,
-    metrics: Metrics,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut last: Option<ferrite_chain::api::Head> = None;
-    let mut lost = false;
-    loop {
-        match client.head().await {
-            Ok(head) => {
-                if lost {
-                    info!(height = head.height, "the chain node answers again");
-                    lost = false;
-                }
-                if let Some(prev) = &last
-                    && (head.height < prev.height
-                        || (head.height == prev.height && head.key != prev.key))
-                {
-                    warn!(
-                        from = prev.height,
-                        to = head.height,
-                        "the chain reverted: steps whose messages were reverted run again"
-                    );
-                }
-                metrics.head_height.set(head.height);
-                heads.send_if_modified(|h| {
-                    let changed = *h != head.height;
-                    *h = head.height;
-                    changed
-                });
-                last = Some(head);
-            }
-            Err(e) => {
-                if !lost {
-                    warn!("lost the chain node: {e}; retrying every {poll:?}");
-                    lost = true;
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-/// The market (and retrieval over its piece index) on the embedded chain.
+/// The market (and retrieval over its piece index).
 #[allow(clippy::too_many_arguments)]
 async fn market_and_retrieval(
     home: &std::path::Path,
     cfg: &Config,
-    e: &EmbeddedChain,
+    market_chain: crate::market::MarketChain,
     pipeline: &Arc<ferrite_sealing::Pipeline>,
     miner: Address,
     worker: Address,
@@ -563,7 +530,7 @@ async fn market_and_retrieval(
     let sector_size = SectorSize::from_bytes(info.sector_size)
         .map_err(|err| anyhow::anyhow!("miner {miner}: {err}"))?;
     let deps = crate::market::MarketDeps {
-        chain: crate::market::MarketChain::new(e.devnet.clone(), e.wallet.clone()),
+        chain: market_chain,
         pipeline: pipeline.clone(),
         miner,
         worker,

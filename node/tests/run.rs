@@ -77,7 +77,12 @@ fn start_chain(home: &Path, port: u16, log: &Path) -> Node {
 }
 
 /// `ferrite run` in `home` through the chain node at `api_info`.
-fn start_run(home: &Path, api_info: &str, log: &Path) -> Node {
+/// The passphrase of the run's encrypted keystore.
+const PASSPHRASE: &str = "correct horse battery staple";
+
+/// `ferrite run` in `home` through the chain node at `api_info`, its
+/// messages signed by `signer` (`local` or `node`).
+fn start_run(home: &Path, api_info: &str, signer: &str, log: &Path) -> Node {
     let log = append(log);
     let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .arg("--home")
@@ -88,10 +93,16 @@ fn start_run(home: &Path, api_info: &str, log: &Path) -> Node {
             "127.0.0.1:0",
             "--grpc-listen",
             "127.0.0.1:0",
+            "--market-listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--retrieval-listen",
+            "127.0.0.1:0",
         ])
         .env_remove("FERRITE_CONFIG")
         .env("FULLNODE_API_INFO", api_info)
         .env("FERRITE_CHAIN__HEAD_POLL_MS", "200")
+        .env("FERRITE_CHAIN__SIGNER", signer)
+        .env("FERRITE_KEYSTORE_PASSPHRASE", PASSPHRASE)
         // A stop abandons the running C2 at once: the restart must redo it.
         .env("FERRITE_NODE__SHUTDOWN_GRACE_SECS", "0")
         .stdout(Stdio::null())
@@ -206,9 +217,70 @@ fn run_seals_and_proves_through_a_remote_node() {
             .args(args)
             .env_remove("FERRITE_CONFIG")
             .env("FULLNODE_API_INFO", info)
+            .env("FERRITE_KEYSTORE_PASSPHRASE", PASSPHRASE)
             .output()
             .unwrap()
     };
+    // The owner's and worker's keys move from the chain node's wallet into
+    // the run's encrypted keystore, as Lotus's exports.
+    let wallet = |home: &Path, args: &[&str], input: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+            .arg("--home")
+            .arg(home)
+            .arg("wallet")
+            .args(args)
+            .env_remove("FERRITE_CONFIG")
+            .env("FERRITE_KEYSTORE_PASSPHRASE", PASSPHRASE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.unwrap_or("").as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "wallet {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    wallet(
+        b,
+        &[
+            "init-encrypted",
+            "--kdf-memory-kib",
+            "8192",
+            "--kdf-iterations",
+            "1",
+        ],
+        None,
+    );
+    // Without the owner's key, init says where it looked.
+    let keyless = init(
+        &[
+            "--owner",
+            owner,
+            "--worker",
+            worker,
+            "--sector-size",
+            "2KiB",
+        ],
+        &api_info,
+    );
+    assert_eq!(keyless.status.code(), Some(1));
+    assert!(
+        stderr(&keyless).contains("the keystore has no key for the owner"),
+        "{}",
+        stderr(&keyless)
+    );
+    for key in [owner, worker] {
+        let exported = wallet(a, &["export", key], None);
+        wallet(b, &["import", "-"], Some(&exported));
+    }
+    let listed = wallet(b, &["list"], None);
+    assert!(
+        listed.contains(owner.as_str()) && listed.contains(worker.as_str()),
+        "{listed}"
+    );
     let wrong = init(
         &[
             "--owner",
@@ -262,7 +334,9 @@ fn run_seals_and_proves_through_a_remote_node() {
 
     // ferrite run: its operator API serves Ferrite's methods and the health
     // checks, not the chain's Lotus methods.
-    let mut run = start_run(b, &api_info, &run_log);
+    // The first run signs through the chain node's wallet, the second (after
+    // the SIGTERM) with the keystore.
+    let mut run = start_run(b, &api_info, "node", &run_log);
     let addr = api_addr(b);
     let started = Instant::now();
     while http(&addr, "GET", "/health/readyz", None, "").0 != "HTTP/1.1 200 OK" {
@@ -304,7 +378,7 @@ fn run_seals_and_proves_through_a_remote_node() {
     assert!(log.contains("SIGTERM: stopping"), "{log}");
     assert!(log.contains("grace period over"), "{log}");
     assert!(!b.join("api").exists(), "the api file outlived the node");
-    let _run = start_run(b, &api_info, &run_log);
+    let _run = start_run(b, &api_info, "local", &run_log);
     wait_state(b, "state:    Proving", 600);
 
     // Its WindowPoSt: the chain node skips to a few epochs before the
@@ -337,6 +411,33 @@ fn run_seals_and_proves_through_a_remote_node() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // The first run (signed by the chain node) had no market: it signs its
+    // publish messages before it pushes them. The second put the market's
+    // peer id on chain, through the chain node, signed with the keystore.
+    let log = std::fs::read_to_string(&run_log).unwrap();
+    assert!(
+        log.contains("the market and retrieval are not started"),
+        "{log}"
+    );
+    let peer = std::fs::read_to_string(b.join("market-peer")).unwrap();
+    let started = Instant::now();
+    loop {
+        let info = rpc(
+            &chain_addr,
+            None,
+            "Filecoin.StateMinerInfo",
+            json!([miner.trim(), null]),
+        );
+        if let Some(id) = info["result"]["PeerId"].as_str() {
+            assert!(peer.contains(id), "{id} is not in {peer}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no peer id on chain: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // ferrite status: one screen, from the node's API alone.
     let status = ferrite(b, &["status"]);
     assert!(status.status.success(), "{}", stderr(&status));
@@ -349,7 +450,7 @@ fn run_seals_and_proves_through_a_remote_node() {
         "sectors:  1 (Proving 1)",
         "workers:  1 (local)",
         "proving:  1 live, 0 faulty",
-        "deals:    the market is not running",
+        "deals:    0",
     ] {
         assert!(shown.contains(line), "{line:?} missing:\n{shown}");
     }

@@ -529,6 +529,7 @@ impl WindowPoster {
     }
 
     /// Proves every partition of `w` the chain does not show as posted.
+    #[tracing::instrument(skip_all, fields(miner = %self.cfg.miner, deadline = w.index))]
     async fn prove_deadline(&self, w: &DeadlineWindow) -> Result<(), ProvingError> {
         let deadlines = self.chain.deadlines(&self.cfg.miner).await?;
         let posted = deadlines

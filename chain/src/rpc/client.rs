@@ -8,8 +8,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use cid::Cid;
-use fvm_shared::address::Address;
+use fvm_shared::address::{Address, Protocol};
 use fvm_shared::clock::ChainEpoch;
+use fvm_shared::crypto::signature::Signature;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
@@ -17,7 +18,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::json::{AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignedMessageJson};
+use super::json::{
+    AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignatureJson, SignedMessageJson,
+};
 use super::state::BitFieldJson;
 use crate::ChainError;
 use crate::api::{
@@ -25,6 +28,7 @@ use crate::api::{
     PartitionSectors, PowerSummary, PreCommitSummary, ProvenSector, SectorSummary,
 };
 use crate::message::SignedMessage;
+use crate::wallet::Wallet;
 
 /// A JSON-RPC client of one endpoint (`http://host:port/rpc/v1`).
 #[derive(Debug, Clone)]
@@ -33,6 +37,32 @@ pub struct LotusClient {
     token: Option<String>,
     http: reqwest::Client,
     id: std::sync::Arc<AtomicU64>,
+    signing: Signing,
+}
+
+/// Who signs what [`Chain::send`] sends and [`LotusClient::sign_bytes`] signs.
+#[derive(Clone)]
+enum Signing {
+    /// The node's wallet (`MpoolPushMessage`, `WalletSign`): its token needs
+    /// the sign permission.
+    Node,
+    /// A local keystore: the message gets its nonce (`MpoolGetNonce`) and
+    /// gas (`GasEstimateMessageGas`) from the node, is signed here and
+    /// pushed with `MpoolPush`. One send at a time, so that two messages
+    /// from one address never take the same nonce.
+    Local {
+        wallet: std::sync::Arc<std::sync::Mutex<Wallet>>,
+        sending: std::sync::Arc<tokio::sync::Mutex<()>>,
+    },
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signing::Node => f.write_str("Node"),
+            Signing::Local { .. } => f.write_str("Local"),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,12 +106,123 @@ impl LotusClient {
             token,
             http,
             id: Default::default(),
+            signing: Signing::Node,
         })
+    }
+
+    /// Signs with the keys of `wallet` instead of the node's wallet.
+    pub fn with_local_signing(mut self, wallet: std::sync::Arc<std::sync::Mutex<Wallet>>) -> Self {
+        self.signing = Signing::Local {
+            wallet,
+            sending: Default::default(),
+        };
+        self
+    }
+
+    /// Whether messages are signed locally.
+    pub fn signs_locally(&self) -> bool {
+        matches!(self.signing, Signing::Local { .. })
+    }
+
+    /// The key address (f1/f3) behind `addr` (an ID address, say).
+    pub async fn account_key(&self, addr: &Address) -> Result<Address, ChainError> {
+        if matches!(addr.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
+            return Ok(*addr);
+        }
+        let key: AddressJson = self
+            .request("StateAccountKey", json!([addr.to_string(), null]))
+            .await?;
+        Ok(key.0)
+    }
+
+    /// Whether the signer holds the key of `addr` (resolved to its key address).
+    pub async fn can_sign(&self, addr: &Address) -> Result<bool, ChainError> {
+        let key = self.account_key(addr).await?;
+        match &self.signing {
+            Signing::Node => self.request("WalletHas", json!([key.to_string()])).await,
+            Signing::Local { wallet, .. } => {
+                let w = wallet.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(w.key(&key).is_some())
+            }
+        }
+    }
+
+    /// Signs `msg` with the local keystore, with the sender's next nonce
+    /// (`MpoolGetNonce`) and the gas the node estimates, without pushing it.
+    /// Two messages of one sender signed before either is pushed take the
+    /// same nonce: callers that push at once go through [`Chain::send`].
+    pub async fn sign_message(&self, mut msg: Message) -> Result<SignedMessage, ChainError> {
+        let Signing::Local { wallet, .. } = &self.signing else {
+            return Err(ChainError::Internal(anyhow::anyhow!(
+                "messages are signed by the chain node's wallet, not here"
+            )));
+        };
+        let signer = self.account_key(&msg.from).await?;
+        let key = {
+            let w = wallet.lock().unwrap_or_else(|p| p.into_inner());
+            w.key(&signer).cloned().ok_or_else(|| {
+                ChainError::NotFound(format!("no key for {signer} in the node's keystore"))
+            })?
+        };
+        msg.sequence = self
+            .request("MpoolGetNonce", json!([signer.to_string()]))
+            .await?;
+        let estimated: MessageJson = self
+            .request(
+                "GasEstimateMessageGas",
+                json!([MessageJson::from(&msg), null, null]),
+            )
+            .await?;
+        SignedMessage::sign(Message::from(estimated), &key).map_err(ChainError::Internal)
+    }
+
+    /// The CIDs of the messages waiting in the node's pool.
+    pub async fn pending(&self) -> Result<Vec<Cid>, ChainError> {
+        let pending: Vec<SignedMessageJson> = self.request("MpoolPending", json!([null])).await?;
+        pending
+            .into_iter()
+            .map(|sm| {
+                SignedMessage::try_from(sm)
+                    .map_err(|e| ChainError::Internal(anyhow::anyhow!("MpoolPending: {e}")))?
+                    .cid()
+                    .map_err(ChainError::from)
+            })
+            .collect()
+    }
+
+    /// Message `cid`.
+    pub async fn message(&self, cid: &Cid) -> Result<Message, ChainError> {
+        let m: MessageJson = self
+            .request("ChainGetMessage", json!([CidJson(*cid)]))
+            .await?;
+        Ok(Message::from(m))
+    }
+
+    /// Signs `data` with the key of `key` (a key address), where the keys are.
+    pub async fn sign_bytes(&self, key: &Address, data: &[u8]) -> Result<Signature, ChainError> {
+        match &self.signing {
+            Signing::Node => {
+                let sig: SignatureJson = self
+                    .request("WalletSign", json!([key.to_string(), B64.encode(data)]))
+                    .await?;
+                Signature::try_from(sig)
+                    .map_err(|e| ChainError::Internal(anyhow::anyhow!("WalletSign: {e}")))
+            }
+            Signing::Local { wallet, .. } => {
+                let w = wallet.lock().unwrap_or_else(|p| p.into_inner());
+                w.sign(key, data).map_err(ChainError::Internal)
+            }
+        }
     }
 
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The API token it sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// Calls `Filecoin.<method>` with positional `params`.
@@ -220,7 +361,13 @@ impl Chain for LotusClient {
         Ok(TokenAmount::from_atto(atto))
     }
 
-    async fn send(&self, mut msg: Message) -> Result<Cid, ChainError> {
+    async fn send(&self, msg: Message) -> Result<Cid, ChainError> {
+        if let Signing::Local { sending, .. } = &self.signing {
+            let _one = sending.lock().await;
+            let sm = self.sign_message(msg).await?;
+            return self.push_signed(sm).await;
+        }
+        let mut msg = msg;
         msg.sequence = 0;
         let sm: SignedMessageJson = self
             .request("MpoolPushMessage", json!([MessageJson::from(&msg), null]))

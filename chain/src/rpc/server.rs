@@ -318,6 +318,7 @@ fn required(method: &str) -> Option<Permission> {
         | "ChainGetTipSetByHeight"
         | "ChainGetBlock"
         | "ChainGetMessage"
+        | "ChainReadObj"
         | "ChainGetParentReceipts"
         | "ChainNotify"
         | "StateGetActor"
@@ -507,6 +508,17 @@ async fn call(
             let cid: CidJson = p.get(0)?;
             let m = blocking(move || dn.message(&cid.0)).await?;
             to_value(MessageJson::from(&m))
+        }
+        "ChainReadObj" => {
+            p.check(1)?;
+            let cid: CidJson = p.get(0)?;
+            let bytes = blocking(move || {
+                fvm_ipld_blockstore::Blockstore::get(dn.blockstore(), &cid.0)
+                    .map_err(ChainError::Internal)?
+                    .ok_or_else(|| ChainError::NotFound(format!("block {} not found", cid.0)))
+            })
+            .await?;
+            to_value(B64.encode(bytes))
         }
         "ChainGetParentReceipts" => {
             p.check(1)?;

@@ -1,7 +1,8 @@
 //! `ferrite init`: sets up a home directory for a network. It creates a
 //! storage miner through the chain node (the power actor's `CreateMiner`,
-//! builtin-actors v18 parameters, signed by the owner's key in that node's
-//! wallet) or attaches an existing one, checks that the owner and worker
+//! builtin-actors v18 parameters, signed by the owner's key: in the node's
+//! keystore, or in the chain node's wallet with `[chain] signer = "node"`)
+//! or attaches an existing one, checks that the owner and worker
 //! can pay, and writes the miner to `<home>/miner` for `ferrite run`.
 
 use anyhow::Context;
@@ -32,8 +33,10 @@ pub fn run(args: InitArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<
     }
     let api_info = std::env::var("FULLNODE_API_INFO").ok();
     let endpoint = crate::remote::endpoint(&cfg.chain, api_info.as_deref())?;
-    super::runtime()?.block_on(async move {
-        let client = LotusClient::new(endpoint.url.clone(), endpoint.token.clone())?;
+    let mut pass = args.passphrase.clone();
+    let client = crate::remote::client(&endpoint, &cfg.chain, &home, &mut pass)?;
+    let no_fetch_params = args.no_fetch_params;
+    let size = super::runtime()?.block_on(async move {
         let facts = crate::remote::check(&client)
             .await
             .with_context(|| format!("reach the chain node at {}", endpoint.url))?;
@@ -65,13 +68,26 @@ pub fn run(args: InitArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<
         ferrite_chain::wallet::write_private(&file, format!("{miner}\n").as_bytes())?;
         let size = ferrite_types::SectorSize::from_bytes(info.sector_size)
             .map_err(|e| anyhow::anyhow!("miner {miner}: {e}"))?;
-        println!("wrote {}: `ferrite run` seals and proves for {miner}", file.display());
         println!(
-            "proof parameters for {size} sectors: `ferrite params fetch --sizes {size}` \
-             (production sizes) or `ferrite params generate --sizes {size}` (test sizes, private networks)"
+            "wrote {}: `ferrite run` seals and proves for {miner}",
+            file.display()
         );
-        Ok(())
-    })
+        anyhow::Ok(size)
+    })?;
+    // The official parameter files of a production size; test sizes are
+    // generated locally, for private networks only.
+    if ferrite_proofs::params::generate::circuits(size).is_ok() {
+        println!(
+            "{size} sectors use test parameters: `ferrite params generate --sizes {size}` \
+             (private networks only)"
+        );
+    } else if no_fetch_params {
+        println!("not fetching the {size} parameters: run `ferrite params fetch --sizes {size}`");
+    } else {
+        super::params::fetch_sizes(cfg, &[size], None, None)
+            .context("fetch the proof parameters (or --no-fetch-params)")?;
+    }
+    Ok(())
 }
 
 fn parse(text: &str, flag: &str) -> anyhow::Result<Address> {
@@ -88,6 +104,7 @@ async fn create(client: &LotusClient, args: &InitArgs, owner: Address) -> anyhow
     let size = args
         .sector_size
         .context("--sector-size: the new miner's sector size, e.g. 32GiB")?;
+    crate::remote::ensure_can_sign(client, &owner, "owner").await?;
     let params = power::CreateMinerParams {
         owner,
         worker,

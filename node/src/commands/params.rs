@@ -47,55 +47,59 @@ pub fn run(cmd: ParamsCommand, cfg: &Config) -> anyhow::Result<()> {
             sizes,
             base_url,
             manifest,
-        } => {
-            let manifest = match manifest {
-                Some(path) => Manifest::parse(
-                    &std::fs::read_to_string(&path)
-                        .with_context(|| format!("read {}", path.display()))?,
-                )?,
-                None => Manifest::official()?,
-            };
-            let entries = manifest.select(&sizes);
-            let base = base_url.unwrap_or_else(|| cfg.proofs.param_base_url.clone());
-            println!(
-                "fetching {} files from {base} into {}",
-                entries.len(),
-                dir.display()
-            );
-            let client = reqwest::Client::builder()
-                .user_agent(concat!("ferrite/", env!("CARGO_PKG_VERSION")))
-                .build()?;
-            let mut bar: Option<indicatif::ProgressBar> = None;
-            let mut on_event = |ev: FetchEvent| match ev {
-                FetchEvent::Present { name } => println!("  {name}: present, digest ok"),
-                FetchEvent::Started { name, from, total } => {
-                    let b = super::byte_bar(short(&name), total);
-                    b.set_position(from);
-                    bar = Some(b);
-                }
-                FetchEvent::Progress { bytes, .. } => {
-                    if let Some(b) = &bar {
-                        b.set_position(bytes);
-                    }
-                }
-                FetchEvent::Verified { name } => {
-                    if let Some(b) = bar.take() {
-                        b.finish_and_clear();
-                    }
-                    println!("  {name}: downloaded, digest ok");
-                }
-            };
-            super::runtime()?.block_on(fetch::fetch(
-                &client,
-                &base,
-                dir,
-                &entries,
-                &mut on_event,
-            ))?;
-            println!("parameters ready in {}", dir.display());
-            Ok(())
-        }
+        } => fetch_sizes(cfg, &sizes, base_url, manifest),
     }
+}
+
+/// Downloads the official files of `sizes` into the parameter cache, with
+/// a progress bar per file, checking each digest (`params fetch`; `ferrite
+/// init` too).
+pub fn fetch_sizes(
+    cfg: &Config,
+    sizes: &[ferrite_types::SectorSize],
+    base_url: Option<String>,
+    manifest: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let dir = &cfg.proofs.parameter_cache;
+    let manifest = match manifest {
+        Some(path) => Manifest::parse(
+            &std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?,
+        )?,
+        None => Manifest::official()?,
+    };
+    let entries = manifest.select(sizes);
+    let base = base_url.unwrap_or_else(|| cfg.proofs.param_base_url.clone());
+    println!(
+        "fetching {} files from {base} into {}",
+        entries.len(),
+        dir.display()
+    );
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("ferrite/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut on_event = |ev: FetchEvent| match ev {
+        FetchEvent::Present { name } => println!("  {name}: present, digest ok"),
+        FetchEvent::Started { name, from, total } => {
+            let b = super::byte_bar(short(&name), total);
+            b.set_position(from);
+            bar = Some(b);
+        }
+        FetchEvent::Progress { bytes, .. } => {
+            if let Some(b) = &bar {
+                b.set_position(bytes);
+            }
+        }
+        FetchEvent::Verified { name } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            println!("  {name}: downloaded, digest ok");
+        }
+    };
+    super::runtime()?.block_on(fetch::fetch(&client, &base, dir, &entries, &mut on_event))?;
+    println!("parameters ready in {}", dir.display());
+    Ok(())
 }
 
 fn short(name: &str) -> String {

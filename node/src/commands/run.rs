@@ -4,9 +4,10 @@
 //! or SIGINT.
 //!
 //! At start it says what it found: the chain node's version, network and
-//! whether its head is in sync. The node's messages are sent through the
-//! chain node's `MpoolPushMessage`, so that node's wallet holds the miner's
-//! worker key and signs them.
+//! whether its head is in sync. The node's messages are signed with the
+//! keys of its keystore (`[chain] signer = "local"`) or by the chain node's
+//! wallet (`"node"`, through `MpoolPushMessage`); either way it checks at
+//! start that the signer holds the miner's worker key.
 
 use std::time::Duration;
 
@@ -14,7 +15,6 @@ use anyhow::Context;
 use ferrite_chain::api::Chain;
 use ferrite_chain::rpc::client::LotusClient;
 use fvm_shared::address::Address;
-use serde_json::json;
 use tracing::{info, warn};
 
 use crate::cli::{GlobalArgs, RunArgs};
@@ -32,6 +32,12 @@ pub fn run(args: RunArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<(
     if args.no_worker {
         cfg.cluster.local_worker = false;
     }
+    if let Some(l) = args.market_listen {
+        cfg.market.listen = vec![l];
+    }
+    if let Some(l) = args.retrieval_listen {
+        cfg.retrieval.listen = l;
+    }
     if let Some(a) = &args.actor {
         cfg.chain.miner = a.clone();
     }
@@ -42,9 +48,10 @@ pub fn run(args: RunArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<(
     let api_info = std::env::var("FULLNODE_API_INFO").ok();
     let endpoint = crate::remote::endpoint(&cfg.chain, api_info.as_deref())?;
     let grace = Duration::from_secs(cfg.node.shutdown_grace_secs);
+    let mut pass = args.passphrase;
+    let client = crate::remote::client(&endpoint, &cfg.chain, &home, &mut pass)?;
     let rt = super::runtime()?;
     let result = rt.block_on(async move {
-        let client = LotusClient::new(endpoint.url.clone(), endpoint.token.clone())?;
         let facts = crate::remote::check(&client)
             .await
             .with_context(|| format!("reach the chain node at {}", endpoint.url))?;
@@ -91,35 +98,24 @@ fn miner_of(cfg: &Config, home: &std::path::Path) -> anyhow::Result<Address> {
         .with_context(|| format!("{} holds no address", file.display()))
 }
 
-/// The miner's worker, once the chain node's wallet is known to hold its key
-/// (the node's messages are signed there).
+/// The miner's worker, once the signer is known to hold its key.
 async fn worker_that_signs(client: &LotusClient, miner: &Address) -> anyhow::Result<Address> {
     let info = client
         .miner_info(miner)
         .await
         .with_context(|| format!("read miner {miner} on the chain node"))?;
-    let key: ferrite_chain::rpc::json::AddressJson = client
-        .request("StateAccountKey", json!([info.worker.to_string(), null]))
-        .await
-        .with_context(|| format!("resolve the worker {} of {miner}", info.worker))?;
-    let has: bool = client
-        .request("WalletHas", json!([key.0.to_string()]))
-        .await
-        .context("ask the chain node's wallet for the worker key")?;
-    anyhow::ensure!(
-        has,
-        "the chain node's wallet has no key for {miner}'s worker {} ({}): import it there \
-         (`lotus wallet import`), since the node's messages are signed by that wallet",
-        key.0,
-        info.worker
-    );
+    crate::remote::ensure_can_sign(client, &info.worker, "worker").await?;
     println!(
-        "storage miner {miner}: worker {} ({}), {} sectors",
+        "storage miner {miner}: worker {}, {} sectors, messages signed {}",
         info.worker,
-        key.0,
         ferrite_types::SectorSize::from_bytes(info.sector_size)
             .map(|s| s.to_string())
-            .unwrap_or_else(|_| format!("{}-byte", info.sector_size))
+            .unwrap_or_else(|_| format!("{}-byte", info.sector_size)),
+        if client.signs_locally() {
+            "with the node's keystore"
+        } else {
+            "by the chain node's wallet"
+        }
     );
     Ok(info.worker)
 }

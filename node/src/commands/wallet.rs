@@ -134,7 +134,7 @@ fn note_plain(w: &Wallet) {
 }
 
 /// Opens the keystore, asking for its passphrase only if it is encrypted.
-fn open(dir: &Path, args: &mut PassphraseArgs) -> anyhow::Result<Wallet> {
+pub(crate) fn open(dir: &Path, args: &mut PassphraseArgs) -> anyhow::Result<Wallet> {
     if !Wallet::inspect(dir)?.encrypted {
         if given_passphrase(args)?.is_some() {
             eprintln!(
