@@ -419,6 +419,10 @@ fn run_seals_and_proves_through_a_remote_node() {
         log.contains("the market and retrieval are not started"),
         "{log}"
     );
+    assert!(
+        log.contains("following the chain node's head through ChainNotify"),
+        "{log}"
+    );
     let peer = std::fs::read_to_string(b.join("market-peer")).unwrap();
     let started = Instant::now();
     loop {
