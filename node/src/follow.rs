@@ -6,9 +6,11 @@
 //!
 //! What a revert means downstream: the WindowPoSt loop reads which
 //! partitions are posted at every head, so a proof whose message left the
-//! chain is made again while its window is open. The sealing pipeline does
-//! not yet go back a step when a message it already saw land is reverted
-//! after it moved on; the warning says which tipset went.
+//! chain is made again while its window is open. The sealing pipeline reads
+//! the precommit before it draws the seed and before it sends the
+//! prove-commit: a precommit that left the chain is waited for until it lands
+//! again, and one that landed at another epoch sends the sector back to the
+//! seed wait (its seed changed), so C1 and C2 are done again.
 
 use std::sync::Arc;
 use std::time::Duration;

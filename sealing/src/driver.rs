@@ -633,15 +633,19 @@ impl Pipeline {
                 S::WaitSeed {
                     precommit_epoch, ..
                 },
-            ) => self
-                .chain
-                .seed(precommit_epoch.0)
-                .await
-                .map_err(|e| unavailable("draw the seed", e))?
-                .map(|(seed, epoch)| Event::SeedReady {
-                    seed,
-                    epoch: ChainEpoch(epoch),
-                }),
+            ) => match self.precommit_moved(n, *precommit_epoch).await? {
+                Some(moved) => Some(moved),
+                None if !self.precommit_present(n).await? => None,
+                None => self
+                    .chain
+                    .seed(precommit_epoch.0)
+                    .await
+                    .map_err(|e| unavailable("draw the seed", e))?
+                    .map(|(seed, epoch)| Event::SeedReady {
+                        seed,
+                        epoch: ChainEpoch(epoch),
+                    }),
+            },
             (
                 Action::C1,
                 S::C1 {
@@ -674,6 +678,12 @@ impl Pipeline {
             ) => {
                 if let Some(landed) = self.proven_on_chain(n).await? {
                     Some(landed)
+                } else if let Some(moved) =
+                    self.precommit_moved(n, challenge.precommit_epoch).await?
+                {
+                    Some(moved)
+                } else if !self.precommit_present(n).await? {
+                    None
                 } else {
                     match self
                         .tasks
@@ -812,6 +822,52 @@ impl Pipeline {
                 ),
             }
         }))
+    }
+
+    /// `PreCommitLanded` with the new epoch if a reorganisation moved the
+    /// sector's precommit away from `epoch` (its seed then changes).
+    async fn precommit_moved(
+        &self,
+        n: u64,
+        epoch: ChainEpoch,
+    ) -> Result<Option<Event>, SealingError> {
+        let pre = self
+            .chain
+            .precommit(n)
+            .await
+            .map_err(|e| unavailable("look up the precommit", e))?;
+        Ok(match pre {
+            Some(p) if p.precommit_epoch != epoch.0 => {
+                warn!(
+                    sector = n,
+                    from = epoch.0,
+                    to = p.precommit_epoch,
+                    "the precommit moved to another epoch (a reorganisation): waiting for its new seed"
+                );
+                Some(Event::PreCommitLanded {
+                    epoch: ChainEpoch(p.precommit_epoch),
+                })
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether the sector's precommit is on chain; when it is not (its
+    /// tipset was reverted), the sector waits for the message to land again.
+    async fn precommit_present(&self, n: u64) -> Result<bool, SealingError> {
+        let present = self
+            .chain
+            .precommit(n)
+            .await
+            .map_err(|e| unavailable("look up the precommit", e))?
+            .is_some();
+        if !present {
+            warn!(
+                sector = n,
+                "the precommit is not on chain any more (reverted): waiting for it to land again"
+            );
+        }
+        Ok(present)
     }
 
     /// `ProveCommitLanded` if the chain has the sector proven.

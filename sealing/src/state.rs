@@ -113,6 +113,11 @@ pub struct Failure {
 ///
 ///  Finalizing --Finalized--> Proving
 ///
+///  A reorganisation that moves the precommit to another epoch changes the
+///  seed: WaitSeed, C1, C2 and ProveCommitReady go back to WaitSeed on
+///  PreCommitLanded with the new epoch (the driver checks the precommit's
+///  epoch before it draws the seed and before it sends the prove-commit).
+///
 ///  SnapDeals (a proven committed-capacity sector takes deal pieces):
 ///  Proving --AssignPiece--> AddPiece (target Snap) ... Packing (target Snap) as above, then
 ///  UpdateEncode --UpdateEncoded--> UpdateProve --UpdateProved--> UpdateReady --UpdateSent--> Updating
@@ -841,6 +846,28 @@ impl SectorState {
                 "ticket expired: sealing again with a new ticket".to_string(),
                 S::Pc1 { base: base.clone() },
             )),
+
+            // A reorganisation moved the precommit to another epoch: its
+            // seed changes, so the commit starts again from the wait.
+            (
+                S::WaitSeed { base, sealed, .. }
+                | S::C1 { base, sealed, .. }
+                | S::C2 { base, sealed, .. }
+                | S::ProveCommitReady { base, sealed, .. },
+                Event::PreCommitLanded { epoch },
+            ) => {
+                if epoch < sealed.ticket.epoch {
+                    return Err(invalid(format!(
+                        "landed at epoch {epoch}, before its ticket's epoch {}",
+                        sealed.ticket.epoch
+                    )));
+                }
+                Ok(S::WaitSeed {
+                    base: base.clone(),
+                    sealed: *sealed,
+                    precommit_epoch: epoch,
+                })
+            }
 
             // Commit.
             (

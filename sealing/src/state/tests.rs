@@ -734,3 +734,43 @@ fn snap_deal_failures_retry_the_right_stage() {
     );
     assert!(same.is_err(), "{same:?}");
 }
+
+#[test]
+fn a_precommit_moved_by_a_reorganisation_sends_the_commit_back_to_the_seed() {
+    for from in ["WaitSeed", "C1", "C2", "ProveCommitReady"] {
+        let s = advance(cc_sector(), from);
+        let s = step(
+            &s,
+            Event::PreCommitLanded {
+                epoch: ChainEpoch(150),
+            },
+        );
+        match &s {
+            SectorState::WaitSeed {
+                precommit_epoch, ..
+            } => assert_eq!(*precommit_epoch, ChainEpoch(150), "from {from}"),
+            other => panic!("from {from}: {}", other.name()),
+        }
+    }
+    // Not before its ticket, and not once the prove-commit is out.
+    let s = advance(cc_sector(), "C2");
+    assert!(
+        s.apply(
+            Event::PreCommitLanded {
+                epoch: ChainEpoch(5)
+            },
+            &POLICY
+        )
+        .is_err()
+    );
+    let s = advance(cc_sector(), "ProveCommitting");
+    assert!(
+        s.apply(
+            Event::PreCommitLanded {
+                epoch: ChainEpoch(150)
+            },
+            &POLICY
+        )
+        .is_err()
+    );
+}
