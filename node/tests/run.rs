@@ -385,8 +385,12 @@ fn run_seals_and_proves_through_a_remote_node() {
         .lines()
         .find(|l| l.contains("s after its parent arrived"))
         .unwrap_or_else(|| panic!("no time-to-submit line: {log}"));
-    println!("{line}");
     assert!(line.contains("mined block"), "{line}");
+    let times: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("s after its parent arrived"))
+        .collect();
+    println!("{} blocks mined so far:\n{}", times.len(), times.join("\n"));
 
     // A block the chain node refuses, with the reason: the mined head block
     // again (its parent is no longer the head)...
@@ -402,8 +406,19 @@ fn run_seals_and_proves_through_a_remote_node() {
         unproven.contains("the WinningPoSt does not verify"),
         "{unproven}"
     );
-    let m = http(&addr, "GET", "/metrics", None, "").1;
-    assert!(m.contains("ferrite_mining_blocks_submitted_total"), "{m}");
+    // The run restarted on a new port.
+    let m = http(&api_addr(b), "GET", "/metrics", None, "").1;
+    let submitted = m
+        .lines()
+        .find(|l| l.starts_with("ferrite_mining_blocks_submitted_total "))
+        .unwrap_or_else(|| panic!("no submitted counter: {m}"));
+    assert_ne!(submitted, "ferrite_mining_blocks_submitted_total 0", "{m}");
+    let chain_text = std::fs::read_to_string(&chain_log).unwrap();
+    let missed = chain_text
+        .lines()
+        .filter(|l| l.contains("submitted no block in time"))
+        .count();
+    println!("{submitted}; epochs the chain node made without the miner: {missed}");
     drop(chain);
 }
 
