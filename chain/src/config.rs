@@ -22,13 +22,23 @@ pub struct DevnetConfig {
     pub genesis_balance_fil: u64,
     /// The storage miner (an ID address such as `f01000`) credited with the
     /// blocks this node produces and paid their rewards, from the first
-    /// block at which it is a storage miner actor. Empty: the node's own
-    /// miner (see `create_miner`), or none. Default: empty.
+    /// block at which it is a storage miner actor. Such a miner mines
+    /// remotely once it has power (`ferrite run` submits its blocks with
+    /// `SyncSubmitBlock`): the node does not seal or prove for it, even
+    /// with its worker key in the wallet. Empty: the node's own miner (see
+    /// `create_miner`), or none. Default: empty.
     pub block_miner: String,
     /// On the first start, create the node's own storage miner (owner: the
     /// wallet's secp256k1 key, worker: its BLS key), remember it in
     /// `<home>/miner`, and credit it with the blocks. Default: true.
     pub create_miner: bool,
+    /// How long the block producer waits, at its tick, for the block of the
+    /// block miner when it is elected and mines remotely (no prover on this
+    /// node: `ferrite run` submitting over `SyncSubmitBlock`), before it
+    /// produces the block without a winner (f00, no reward) and warns. The
+    /// wait must cover the miner's WinningPoSt (a 2 KiB one takes about 4 s
+    /// on two cores). Default: 10000.
+    pub remote_block_wait_ms: u64,
     /// The node's miner's sector size: `2KiB` or `8MiB` (the sizes the
     /// devnet's actors accept). Default: `2KiB`.
     pub sector_size: String,
@@ -46,6 +56,7 @@ impl Default for DevnetConfig {
             block_miner: String::new(),
             create_miner: true,
             sector_size: "2KiB".to_string(),
+            remote_block_wait_ms: 10_000,
         }
     }
 }
@@ -54,5 +65,10 @@ impl DevnetConfig {
     /// The block time.
     pub fn block_time(&self) -> Duration {
         Duration::from_millis(self.block_time_ms.max(1))
+    }
+
+    /// How long the producer waits for a remote block miner's block.
+    pub fn remote_block_wait(&self) -> Duration {
+        Duration::from_millis(self.remote_block_wait_ms)
     }
 }

@@ -13,7 +13,10 @@
 //! - [`mpool`]: the message pool's checks (signature, nonce, funds, gas, RBF).
 //! - [`node_miner`]: the devnet node's own storage miner, created at its
 //!   first start and credited with its blocks; [`winning`]: the devnet's
-//!   election rule, and the WinningPoSt a block carries and is checked for.
+//!   election rule, and the WinningPoSt a block carries and is checked for;
+//!   a remote block miner (`ferrite run`, as lotus-miner) mines through
+//!   `MinerGetBaseInfo`, `MinerCreateBlock` and `SyncSubmitBlock`
+//!   ([`devnet::BlockMsg`]), and [`producer`] waits for its blocks.
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
 //!   devnet's deterministic beacon, documented as such). The wallet's

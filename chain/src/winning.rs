@@ -17,6 +17,22 @@
 //!   registered, a replica missing, a proof that fails its check), the
 //!   block is produced without a winner (miner f00, no reward) and a
 //!   warning is logged: the chain never stalls on a proof.
+//! - **A remote block miner** (one whose node mines as lotus-miner does, over
+//!   `MinerGetBaseInfo`, `MinerCreateBlock` and `SyncSubmitBlock`; `ferrite
+//!   run` does) is the same configured miner, with no prover registered on
+//!   the devnet. Once it has power the block producer, at its tick for
+//!   height h, waits for the miner's block at h for up to `[devnet]
+//!   remote_block_wait_ms` (default 10 s): a block submitted in time and
+//!   valid becomes the head, and the producer moves on to h+1. If none
+//!   comes, the producer makes block h without a winner (f00, no reward)
+//!   and logs a warning: the chain never stalls on a remote miner, but while
+//!   the miner has power and is away, each block takes that wait. The
+//!   devnet takes submitted blocks only from the configured block miner,
+//!   only once it has power (its bootstrap blocks are the producer's), and
+//!   only on the head (one block per epoch, no forks, no null rounds).
+//!   Their ticket is the worker's VRF, checked as Lotus checks it
+//!   ([`check_ticket`]); the devnet's own blocks carry its deterministic
+//!   tickets.
 //!
 //! Filecoin differs: the win count is drawn from the VRF output against the
 //! miner's share of the network's quality-adjusted power (a Poisson draw, 5
@@ -54,7 +70,7 @@ use fvm_ipld_encoding::CborStore;
 use fvm_shared::address::Address;
 use fvm_shared::clock::ChainEpoch;
 use fvm_shared::crypto::signature::{Signature, SignatureType};
-use fvm_shared::sector::PoStProof;
+use fvm_shared::sector::{PoStProof, RegisteredSealProof, StoragePower};
 
 use crate::ChainError;
 use crate::block::{BlockHeader, ElectionProof};
@@ -116,6 +132,26 @@ pub struct Election {
     pub election_seed: [u8; 32],
     /// The WinningPoSt to make.
     pub request: WinningPostRequest,
+    /// The challenged sectors as the chain holds them (`MinerGetBaseInfo`'s
+    /// `Sectors`), in the order of `request.sectors`.
+    pub sectors: Vec<ChallengedSector>,
+    /// The miner's quality-adjusted power.
+    pub miner_power: StoragePower,
+    /// The network's quality-adjusted power.
+    pub network_power: StoragePower,
+}
+
+/// A challenged sector, as Lotus's `ExtendedSectorInfo` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengedSector {
+    /// Its seal proof.
+    pub seal_proof: RegisteredSealProof,
+    /// Its number.
+    pub number: u64,
+    /// Its sealed CID (CommR).
+    pub sealed_cid: cid::Cid,
+    /// The CommR before its last SnapDeals update, if it had one.
+    pub sector_key: Option<cid::Cid>,
 }
 
 /// Randomness drawn from the devnet beacon entry of round `round`, as
@@ -155,9 +191,9 @@ pub fn standing(
     let claim = power_state
         .get_claim(bs, miner)
         .map_err(|e| internal("read the power claim", e))?;
-    if claim.is_none_or(|c| c.raw_byte_power <= 0.into()) {
+    let Some(claim) = claim.filter(|c| c.raw_byte_power > 0.into()) else {
         return Ok(Standing::NoPower);
-    }
+    };
     let actor = actor_by_address(tree, miner)?
         .ok_or_else(|| ChainError::NotFound(format!("actor {miner} not found")))?;
     let st: miner::State = bs
@@ -192,6 +228,7 @@ pub fn standing(
     .map_err(|e| internal("draw the winning post challenge", e))?;
     let ordered: Vec<u64> = active.into_iter().collect();
     let mut sectors = Vec::with_capacity(indices.len());
+    let mut challenged = Vec::with_capacity(indices.len());
     for i in indices {
         let number = usize::try_from(i)
             .ok()
@@ -207,6 +244,12 @@ pub fn standing(
         sectors.push(ChainSector {
             number: SectorNumber(number),
             comm_r,
+        });
+        challenged.push(ChallengedSector {
+            seal_proof: on_chain.seal_proof,
+            number,
+            sealed_cid: on_chain.sealed_cid,
+            sector_key: on_chain.sector_key_cid,
         });
     }
     let worker_key = crate::devnet::account_key_in(bs, tree, &info.worker)?;
@@ -225,6 +268,9 @@ pub fn standing(
             proof,
             sectors,
         },
+        sectors: challenged,
+        miner_power: claim.quality_adj_power,
+        network_power: power_state.total_quality_adj_power,
     })))
 }
 
@@ -245,6 +291,68 @@ fn active_sectors(bs: &DbBlockstore, st: &miner::State) -> Result<BTreeSet<u64>,
         })
         .map_err(|e| internal("read partitions", e))?;
     Ok(out)
+}
+
+/// The election seed (what the VRF signs) and the WinningPoSt challenge
+/// seed of `miner` for the block at `height`, drawn from that block's beacon
+/// entry `beacon` as a miner draws them (Lotus's `DrawRandomnessFromBase`);
+/// on the devnet they equal [`Election::election_seed`] and the request's
+/// randomness.
+pub fn mining_seeds(
+    miner: &Address,
+    height: ChainEpoch,
+    beacon: &[u8],
+) -> Result<([u8; 32], PostRandomness), ChainError> {
+    let entropy = entropy(miner)?;
+    let base = randomness::digest(beacon);
+    let draw = |tag: DomainSeparationTag| {
+        randomness::draw_from_digest(&base, tag as i64, height, &entropy)
+    };
+    Ok((
+        draw(DomainSeparationTag::ElectionProofProduction),
+        PostRandomness::new(draw(DomainSeparationTag::WinningPoStChallengeSeed)),
+    ))
+}
+
+/// The seed a block's ticket signs, as Lotus's miner draws it
+/// (`computeTicket`): from the block's last beacon entry `beacon`, at round
+/// `height - 1` (a ticket lookback of one epoch), over the miner's CBOR
+/// address followed by the parent's ticket.
+pub fn ticket_seed(
+    miner: &Address,
+    height: ChainEpoch,
+    beacon: &[u8],
+    parent_ticket: &[u8],
+) -> Result<[u8; 32], ChainError> {
+    let mut entropy = entropy(miner)?;
+    entropy.extend_from_slice(parent_ticket);
+    Ok(randomness::draw_from_digest(
+        &randomness::digest(beacon),
+        DomainSeparationTag::TicketProduction as i64,
+        height - 1,
+        &entropy,
+    ))
+}
+
+/// Why the ticket of a block submitted by a remote miner (`SyncSubmitBlock`)
+/// is not its worker's VRF over [`ticket_seed`], or `Ok`. The devnet's own
+/// blocks carry the devnet's deterministic tickets instead (see
+/// [`crate::randomness`]).
+pub fn check_ticket(
+    header: &BlockHeader,
+    election: &Election,
+    parent_ticket: &[u8],
+) -> Result<(), String> {
+    let ticket = header.ticket.as_ref().ok_or("the block has no ticket")?;
+    let beacon = header
+        .beacon_entries
+        .last()
+        .ok_or("the block has no beacon entry")?;
+    let seed = ticket_seed(&header.miner, header.height, &beacon.data, parent_ticket)
+        .map_err(|e| e.to_string())?;
+    Signature::new_bls(ticket.vrf_proof.clone())
+        .verify(&seed, &election.worker_key)
+        .map_err(|e| format!("the ticket is not the worker's VRF: {e}"))
 }
 
 /// The bytes a block signature covers: the header's CBOR with no signature

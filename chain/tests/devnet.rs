@@ -600,3 +600,135 @@ fn metric_names(body: &str) -> Vec<String> {
     }
     out
 }
+
+/// A remote miner's API (`MinerGetBaseInfo`, `MinerCreateBlock`,
+/// `SyncSubmitBlock`, `MpoolSelect`): Lotus's permissions, and the blocks the
+/// devnet refuses, each with its reason, leaving the head as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_miners_blocks_are_checked_before_they_count() {
+    use ferrite_chain::block::{BeaconEntry, Ticket};
+    use ferrite_chain::devnet::{BlockMsg, BlockTemplate};
+    use ferrite_chain::node_miner::{self, MinerSpec};
+    let n = node().await;
+    let anonymous = LotusClient::new(&n.url, None).unwrap();
+    let write = LotusClient::new(
+        &n.url,
+        Some(n.auth.create_token(&Permission::Write.up_to()).unwrap()),
+    )
+    .unwrap();
+    let (key, head) = anonymous.head_block().await.unwrap();
+    let again = BlockMsg {
+        header: head.clone(),
+        bls_messages: vec![],
+        secp_messages: vec![],
+    };
+    match anonymous.submit_block(&again).await.unwrap_err() {
+        ChainError::Remote { message, .. } => assert_eq!(
+            message,
+            "missing permission to invoke 'SyncSubmitBlock' (need 'write')"
+        ),
+        other => panic!("{other}"),
+    }
+    assert!(anonymous.select_messages(&key).await.unwrap().is_empty());
+
+    // A miner without power cannot mine: no base (Lotus's null).
+    let (bls, owner_key) = {
+        let w = n.wallet.lock().unwrap();
+        let bls = w
+            .list()
+            .into_iter()
+            .find(|a| a.protocol() == fvm_shared::address::Protocol::BLS)
+            .unwrap();
+        (bls, w.key(&n.wallet_addr).unwrap().clone())
+    };
+    let spec = MinerSpec {
+        owner: n.wallet_addr,
+        worker: bls,
+        window_post_proof: fvm_shared::sector::RegisteredPoStProof::StackedDRGWindow2KiBV1P1,
+        funds: TokenAmount::from_whole(10),
+    };
+    let (spec2, owner_key2) = (spec.clone(), owner_key.clone());
+    let dn = n.devnet.clone();
+    let miner = tokio::task::spawn_blocking(move || node_miner::create(&dn, &spec, &owner_key))
+        .await
+        .unwrap()
+        .unwrap();
+    let (key, head) = anonymous.head_block().await.unwrap();
+    let base = anonymous
+        .mining_base(&miner, head.height + 1, &key)
+        .await
+        .unwrap();
+    assert_eq!(base, None);
+    let account = anonymous
+        .mining_base(&n.wallet_addr, head.height + 1, &key)
+        .await
+        .unwrap_err();
+    assert!(
+        account.to_string().contains("is not a storage miner"),
+        "{account}"
+    );
+
+    // Refused: a block whose parent is not the head, then one by the block
+    // miner before it has power (its blocks are the producer's to make).
+    fn refused(e: ChainError) -> String {
+        match e {
+            ChainError::Remote { message, .. } => message,
+            other => panic!("{other}"),
+        }
+    }
+    let why = refused(write.submit_block(&again).await.unwrap_err());
+    assert!(why.contains("refused: its parent"), "{why}");
+    n.devnet.set_block_miner(Some(miner)).unwrap();
+    // The producer moves the head every 300 ms: a refusal for the parent
+    // means the head moved between the template and the submission.
+    let submit_on_head = |block_miner: Address| {
+        let (anonymous, write) = (anonymous.clone(), write.clone());
+        async move {
+            for _ in 0..20 {
+                let (key, head) = anonymous.head_block().await.unwrap();
+                let template = BlockTemplate {
+                    miner: block_miner,
+                    parents: key,
+                    ticket: Ticket {
+                        vrf_proof: vec![1; 96],
+                    },
+                    election_proof: None,
+                    beacon_values: vec![BeaconEntry {
+                        round: u64::try_from(head.height + 1).unwrap(),
+                        data: ferrite_chain::randomness::beacon_entry(head.height + 1).to_vec(),
+                    }],
+                    messages: vec![],
+                    epoch: head.height + 1,
+                    timestamp: head.timestamp + 1,
+                    win_post_proof: vec![],
+                };
+                let block = match write.create_block(&template).await {
+                    Ok(b) => b,
+                    Err(e) => return refused(e),
+                };
+                assert!(block.header.block_sig.is_some());
+                let why = refused(write.submit_block(&block).await.unwrap_err());
+                if !why.contains("is not the head") {
+                    return why;
+                }
+            }
+            panic!("the head moved under every try");
+        }
+    };
+    // MinerCreateBlock needs a storage miner (it signs with its worker key).
+    let why = submit_on_head(Address::new_id(100)).await;
+    assert!(why.contains("is not a storage miner"), "{why}");
+    let dn = n.devnet.clone();
+    let other = tokio::task::spawn_blocking(move || node_miner::create(&dn, &spec2, &owner_key2))
+        .await
+        .unwrap()
+        .unwrap();
+    let why = submit_on_head(other).await;
+    assert!(
+        why.contains(&format!("only from its block miner ({miner})")),
+        "{why}"
+    );
+    let why = submit_on_head(miner).await;
+    assert!(why.contains("the miner is not elected"), "{why}");
+    assert!(why.contains(&format!("by {miner} refused")), "{why}");
+}

@@ -14,6 +14,7 @@ mod jobs;
 mod logging;
 mod market;
 mod metrics;
+mod mining;
 mod proving_api;
 mod remote;
 mod replicas;

@@ -409,6 +409,18 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
                     stop.clone(),
                 )),
             });
+            if let Some((m, _)) = miner {
+                let miner = crate::mining::Miner {
+                    client: r.client.clone(),
+                    miner: m,
+                    replicas: replicas.clone(),
+                };
+                let task = crate::mining::start(miner, &registry, heads.subscribe(), stop.clone())?;
+                started.push(Started {
+                    label: "mining",
+                    task,
+                });
+            }
         }
     }
 

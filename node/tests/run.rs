@@ -57,10 +57,15 @@ fn rpc(addr: &str, token: Option<&str>, method: &str, params: Value) -> Value {
     serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-/// `ferrite devnet` on `port`, with no miner and no worker: the chain node.
-fn start_chain(home: &Path, port: u16, log: &Path) -> Node {
+/// `ferrite devnet` on `port`, with no miner of its own and no worker: the
+/// chain node; `block_miner` mines on it remotely.
+fn start_chain(home: &Path, port: u16, log: &Path, block_miner: Option<&str>) -> Node {
     let log = append(log);
-    let child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrite"));
+    if let Some(m) = block_miner {
+        cmd.env("FERRITE_DEVNET__BLOCK_MINER", m);
+    }
+    let child = cmd
         .arg("--home")
         .arg(home)
         .args(["devnet", "--block-time-ms", "200", "--no-worker"])
@@ -193,7 +198,7 @@ fn run_seals_and_proves_through_a_remote_node() {
     let (a, b) = (chain_home.path(), home.path());
     let (chain_log, run_log) = (a.join("node.log"), b.join("node.log"));
     let port = free_port();
-    let mut chain = start_chain(a, port, &chain_log);
+    let mut chain = start_chain(a, port, &chain_log, None);
     let chain_addr = format!("127.0.0.1:{port}");
     let token = std::fs::read_to_string(a.join("token")).unwrap();
     let token = token.trim();
@@ -355,10 +360,11 @@ fn run_seals_and_proves_through_a_remote_node() {
     let pledged = ferrite(b, &["sectors", "pledge"]);
     assert!(pledged.status.success(), "{}", stderr(&pledged));
 
-    // The chain node restarts while the sector seals.
+    // The chain node restarts while the sector seals, now with the run's
+    // miner as its block miner, which mines remotely once it has power.
     terminate(&mut chain);
     std::thread::sleep(Duration::from_secs(2));
-    chain = start_chain(a, port, &chain_log);
+    chain = start_chain(a, port, &chain_log, Some(miner.trim()));
     let started = Instant::now();
     loop {
         let log = std::fs::read_to_string(&run_log).unwrap();
@@ -458,5 +464,142 @@ fn run_seals_and_proves_through_a_remote_node() {
     ] {
         assert!(shown.contains(line), "{line:?} missing:\n{shown}");
     }
+
+    // With power, the miner wins the chain node's blocks: ferrite run makes
+    // each one (VRFs through WalletSign, a real WinningPoSt) and submits it.
+    let miner = miner.trim();
+    let started = Instant::now();
+    let mined = loop {
+        let head = rpc(&chain_addr, None, "Filecoin.ChainHead", json!([]));
+        let block = &head["result"]["Blocks"][0];
+        if block["Miner"] == miner {
+            assert_eq!(block["ElectionProof"]["WinCount"], 1, "{head}");
+            assert!(block["WinPoStProof"][0]["ProofBytes"].is_string(), "{head}");
+            break head["result"].clone();
+        }
+        let log = std::fs::read_to_string(&run_log).unwrap();
+        assert!(
+            started.elapsed().as_secs() < 90,
+            "no block by {miner} in 90 s: {head}\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("mined on the chain node after {:?}", started.elapsed());
+    let log = std::fs::read_to_string(&run_log).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("s after its parent arrived"))
+        .unwrap_or_else(|| panic!("no time-to-submit line: {log}"));
+    assert!(line.contains("mined block"), "{line}");
+    let times: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("s after its parent arrived"))
+        .collect();
+    println!("{} blocks mined so far:\n{}", times.len(), times.join("\n"));
+
+    // A block the chain node refuses, with the reason: the mined head block
+    // again (its parent is no longer the head)...
+    let again = json!([{"Header": mined["Blocks"][0], "BlsMessages": [], "SecpkMessages": []}]);
+    let refused = rpc(&chain_addr, Some(token), "Filecoin.SyncSubmitBlock", again);
+    let why = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("refused: its parent"), "{refused}");
+    // ...and a block on the head whose ticket and election proof are the
+    // worker's VRFs for its height, but whose WinningPoSt is another
+    // height's.
+    let unproven = refuse_a_wrong_winning_post(&chain_addr, token, miner);
+    assert!(
+        unproven.contains("the WinningPoSt does not verify"),
+        "{unproven}"
+    );
+    // The run restarted on a new port.
+    let m = http(&api_addr(b), "GET", "/metrics", None, "").1;
+    let submitted = m
+        .lines()
+        .find(|l| l.starts_with("ferrite_mining_blocks_submitted_total "))
+        .unwrap_or_else(|| panic!("no submitted counter: {m}"));
+    assert_ne!(submitted, "ferrite_mining_blocks_submitted_total 0", "{m}");
+    let chain_text = std::fs::read_to_string(&chain_log).unwrap();
+    let missed = chain_text
+        .lines()
+        .filter(|l| l.contains("submitted no block in time"))
+        .count();
+    println!("{submitted}; epochs the chain node made without the miner: {missed}");
     drop(chain);
+}
+
+/// Builds a block on the chain node's head with MinerCreateBlock (VRFs
+/// signed by the worker key through WalletSign, as the miner signs them)
+/// but the head block's WinningPoSt, and submits it: the refusal's message.
+/// The miner's own block may land first: then it tries again on the new head.
+fn refuse_a_wrong_winning_post(chain: &str, token: &str, miner: &str) -> String {
+    use base64::Engine;
+    use ferrite_chain::winning;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let maddr = ferrite_types::address::parse(miner).unwrap();
+    for _ in 0..5 {
+        let head = rpc(chain, None, "Filecoin.ChainHead", json!([]))["result"].clone();
+        let parent = &head["Blocks"][0];
+        let height = head["Height"].as_i64().unwrap() + 1;
+        let base = rpc(
+            chain,
+            None,
+            "Filecoin.MinerGetBaseInfo",
+            json!([miner, height, head["Cids"]]),
+        )["result"]
+            .clone();
+        assert_eq!(base["EligibleForMining"], true, "{base}");
+        let worker = base["WorkerKey"].as_str().unwrap();
+        let beacon = b64
+            .decode(base["BeaconEntries"][0]["Data"].as_str().unwrap())
+            .unwrap();
+        let parent_ticket = b64
+            .decode(parent["Ticket"]["VRFProof"].as_str().unwrap())
+            .unwrap();
+        let sign = |data: &[u8]| {
+            let s = rpc(
+                chain,
+                Some(token),
+                "Filecoin.WalletSign",
+                json!([worker, b64.encode(data)]),
+            );
+            s["result"]["Data"].clone()
+        };
+        let ticket = winning::ticket_seed(&maddr, height, &beacon, &parent_ticket).unwrap();
+        let (election, _) = winning::mining_seeds(&maddr, height, &beacon).unwrap();
+        let template = json!({
+            "Miner": miner,
+            "Parents": head["Cids"],
+            "Ticket": {"VRFProof": sign(&ticket)},
+            "Eproof": {"WinCount": 1, "VRFProof": sign(&election)},
+            "BeaconValues": base["BeaconEntries"],
+            "Messages": [],
+            "Epoch": height,
+            "Timestamp": parent["Timestamp"].as_u64().unwrap() + 1,
+            "WinningPoStProof": parent["WinPoStProof"],
+        });
+        let created = rpc(
+            chain,
+            Some(token),
+            "Filecoin.MinerCreateBlock",
+            json!([template]),
+        );
+        assert!(
+            created["result"]["Header"]["BlockSig"].is_object(),
+            "{created}"
+        );
+        let refused = rpc(
+            chain,
+            Some(token),
+            "Filecoin.SyncSubmitBlock",
+            json!([created["result"]]),
+        );
+        let why = refused["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not refused: {refused}"))
+            .to_string();
+        if !why.contains("is not the head") {
+            return why;
+        }
+    }
+    panic!("the head moved under every try");
 }

@@ -48,45 +48,51 @@ impl BlockProver for WinningProver {
     }
 
     fn prove(&self, req: &WinningPostRequest) -> anyhow::Result<Vec<PoStProof>> {
-        let sectors = req
-            .sectors
-            .iter()
-            .map(|s| {
-                let replica = self
-                    .replicas
-                    .locate(req.miner, s.number, s.comm_r)
-                    .with_context(|| format!("no replica of challenged sector {}", s.number.0))?;
-                Ok(ProvingSector {
-                    number: s.number,
-                    comm_r: s.comm_r,
-                    cache_dir: replica.cache,
-                    sealed_path: replica.sealed,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let bad =
-            ferrite_proofs::post::check_provable(req.proof, req.miner, req.randomness, &sectors)
-                .with_context(|| format!("check the challenged sectors of epoch {}", req.epoch))?;
-        if let Some((number, why)) = bad.first() {
-            anyhow::bail!(
-                "challenged sector {} cannot be proven at epoch {}: {why}",
-                number.0,
-                req.epoch
-            );
-        }
-        let proofs = ferrite_proofs::post::generate_winning_post(&PostInput {
-            proof: req.proof,
-            miner: req.miner,
-            randomness: req.randomness,
-            sectors,
-        })
-        .with_context(|| format!("generate the WinningPoSt of epoch {}", req.epoch))?;
-        Ok(proofs
-            .into_iter()
-            .map(|p| PoStProof {
-                post_proof: p.proof.into(),
-                proof_bytes: p.bytes,
-            })
-            .collect())
+        prove(self.replicas.as_ref(), req)
     }
+}
+
+/// The WinningPoSt of `req` over the replicas `replicas` finds: the
+/// challenged sectors are checked readable first (see the module docs).
+/// Synchronous and CPU-heavy: call it off the async runtime. `ferrite run`'s
+/// mining loop calls it for blocks it submits to a remote chain node.
+pub fn prove(replicas: &dyn Replicas, req: &WinningPostRequest) -> anyhow::Result<Vec<PoStProof>> {
+    let sectors = req
+        .sectors
+        .iter()
+        .map(|s| {
+            let replica = replicas
+                .locate(req.miner, s.number, s.comm_r)
+                .with_context(|| format!("no replica of challenged sector {}", s.number.0))?;
+            Ok(ProvingSector {
+                number: s.number,
+                comm_r: s.comm_r,
+                cache_dir: replica.cache,
+                sealed_path: replica.sealed,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bad = ferrite_proofs::post::check_provable(req.proof, req.miner, req.randomness, &sectors)
+        .with_context(|| format!("check the challenged sectors of epoch {}", req.epoch))?;
+    if let Some((number, why)) = bad.first() {
+        anyhow::bail!(
+            "challenged sector {} cannot be proven at epoch {}: {why}",
+            number.0,
+            req.epoch
+        );
+    }
+    let proofs = ferrite_proofs::post::generate_winning_post(&PostInput {
+        proof: req.proof,
+        miner: req.miner,
+        randomness: req.randomness,
+        sectors,
+    })
+    .with_context(|| format!("generate the WinningPoSt of epoch {}", req.epoch))?;
+    Ok(proofs
+        .into_iter()
+        .map(|p| PoStProof {
+            post_proof: p.proof.into(),
+            proof_bytes: p.bytes,
+        })
+        .collect())
 }

@@ -19,7 +19,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::json::{
-    AddressJson, CidJson, MessageJson, MsgLookupIn, ReceiptJson, SignatureJson, SignedMessageJson,
+    AddressJson, BlockHeaderJson, BlockMsgJson, BlockTemplateJson, CidJson, MessageJson,
+    MiningBaseInfoJson, MsgLookupIn, ReceiptJson, SignatureJson, SignedMessageJson,
 };
 use super::state::BitFieldJson;
 use crate::ChainError;
@@ -27,6 +28,8 @@ use crate::api::{
     ActorInfo, BitField, Chain, DeadlineProofs, DeadlineWindow, Execution, Head, MinerSummary,
     PartitionSectors, PowerSummary, PreCommitSummary, ProvenSector, SectorSummary,
 };
+use crate::block::BlockHeader;
+use crate::devnet::{BlockMsg, BlockTemplate, MiningBase};
 use crate::message::SignedMessage;
 use crate::wallet::Wallet;
 
@@ -298,6 +301,74 @@ impl LotusClient {
         bytes
             .try_into()
             .map_err(|_| ChainError::Internal(anyhow::anyhow!("{method}: not 32 bytes")))
+    }
+}
+
+/// What a miner asks of its chain node (lotus-miner's calls).
+impl LotusClient {
+    /// The head: its key and its (first) block.
+    pub async fn head_block(&self) -> Result<(Vec<Cid>, BlockHeader), ChainError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct HeadIn {
+            cids: Vec<CidJson>,
+            blocks: Vec<BlockHeaderJson>,
+        }
+        let h: HeadIn = self.request("ChainHead", json!([])).await?;
+        let block = h
+            .blocks
+            .into_iter()
+            .next()
+            .ok_or_else(|| ChainError::Internal(anyhow::anyhow!("ChainHead: no block")))?;
+        let block = BlockHeader::try_from(block)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("ChainHead: {e}")))?;
+        Ok((h.cids.into_iter().map(|c| c.0).collect(), block))
+    }
+
+    /// `MinerGetBaseInfo`: what `miner` needs to mine at `epoch` on `key`,
+    /// or `None` when it cannot win there.
+    pub async fn mining_base(
+        &self,
+        miner: &Address,
+        epoch: ChainEpoch,
+        key: &[Cid],
+    ) -> Result<Option<MiningBase>, ChainError> {
+        let key: Vec<CidJson> = key.iter().copied().map(CidJson).collect();
+        let b: Option<MiningBaseInfoJson> = self
+            .request("MinerGetBaseInfo", json!([miner.to_string(), epoch, key]))
+            .await?;
+        b.map(MiningBase::try_from)
+            .transpose()
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("MinerGetBaseInfo: {e}")))
+    }
+
+    /// `MpoolSelect`: the messages for a block on `key`.
+    pub async fn select_messages(&self, key: &[Cid]) -> Result<Vec<SignedMessage>, ChainError> {
+        let key: Vec<CidJson> = key.iter().copied().map(CidJson).collect();
+        let msgs: Option<Vec<SignedMessageJson>> =
+            self.request("MpoolSelect", json!([key, 1.0])).await?;
+        msgs.unwrap_or_default()
+            .into_iter()
+            .map(SignedMessage::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("MpoolSelect: {e}")))
+    }
+
+    /// `MinerCreateBlock`: the node builds and signs the block of `t`.
+    pub async fn create_block(&self, t: &BlockTemplate) -> Result<BlockMsg, ChainError> {
+        let b: BlockMsgJson = self
+            .request("MinerCreateBlock", json!([BlockTemplateJson::from(t)]))
+            .await?;
+        BlockMsg::try_from(b)
+            .map_err(|e| ChainError::Internal(anyhow::anyhow!("MinerCreateBlock: {e}")))
+    }
+
+    /// `SyncSubmitBlock`.
+    pub async fn submit_block(&self, b: &BlockMsg) -> Result<(), ChainError> {
+        let _: Value = self
+            .request("SyncSubmitBlock", json!([BlockMsgJson::from(b)]))
+            .await?;
+        Ok(())
     }
 }
 

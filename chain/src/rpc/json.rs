@@ -16,9 +16,12 @@ use fvm_shared::receipt::Receipt;
 use fvm_shared::state::ActorState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::block::{BlockHeader, TipSet};
-use crate::devnet::MsgLookup;
+use crate::block::{BlockHeader, ElectionProof, Ticket, TipSet};
+use crate::devnet::{BlockMsg, BlockTemplate, MiningBase, MsgLookup};
 use crate::message::{SignedMessage, message_cid};
+use crate::winning::ChallengedSector;
+use fvm_shared::bigint::BigInt;
+use fvm_shared::sector::{PoStProof, RegisteredPoStProof, RegisteredSealProof};
 
 /// A CID as Lotus writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,16 +333,18 @@ impl From<ReceiptJson> for Receipt {
 }
 
 /// A block header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BlockHeaderJson {
     #[serde(with = "address")]
     miner: Address,
     ticket: Option<TicketJson>,
     election_proof: Option<ElectionProofJson>,
+    #[serde(default, deserialize_with = "nullable")]
     beacon_entries: Vec<BeaconEntryJson>,
-    #[serde(rename = "WinPoStProof")]
+    #[serde(rename = "WinPoStProof", default, deserialize_with = "nullable")]
     win_post_proof: Vec<PoStProofJson>,
+    #[serde(default, deserialize_with = "nullable")]
     parents: Vec<CidJson>,
     parent_weight: String,
     height: i64,
@@ -355,14 +360,14 @@ pub struct BlockHeaderJson {
     parent_base_fee: TokenAmount,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct TicketJson {
     #[serde(rename = "VRFProof", with = "bytes")]
     vrf_proof: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ElectionProofJson {
     win_count: i64,
@@ -370,7 +375,7 @@ struct ElectionProofJson {
     vrf_proof: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BeaconEntryJson {
     round: u64,
@@ -378,7 +383,7 @@ struct BeaconEntryJson {
     data: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct PoStProofJson {
     #[serde(rename = "PoStProof")]
@@ -504,6 +509,283 @@ pub fn key(k: &Option<TipSetKeyJson>) -> Vec<Cid> {
         .unwrap_or_default()
 }
 
+/// A Go slice: `null` reads as empty.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl From<&crate::block::BeaconEntry> for BeaconEntryJson {
+    fn from(e: &crate::block::BeaconEntry) -> Self {
+        Self {
+            round: e.round,
+            data: e.data.clone(),
+        }
+    }
+}
+
+impl From<BeaconEntryJson> for crate::block::BeaconEntry {
+    fn from(e: BeaconEntryJson) -> Self {
+        Self {
+            round: e.round,
+            data: e.data,
+        }
+    }
+}
+
+impl From<&PoStProof> for PoStProofJson {
+    fn from(p: &PoStProof) -> Self {
+        Self {
+            post_proof: i64::from(p.post_proof),
+            proof_bytes: p.proof_bytes.clone(),
+        }
+    }
+}
+
+impl TryFrom<PoStProofJson> for PoStProof {
+    type Error = String;
+    fn try_from(p: PoStProofJson) -> Result<Self, String> {
+        let post_proof = RegisteredPoStProof::from(p.post_proof);
+        if let RegisteredPoStProof::Invalid(n) = post_proof {
+            return Err(format!("unknown PoSt proof {n}"));
+        }
+        Ok(PoStProof {
+            post_proof,
+            proof_bytes: p.proof_bytes,
+        })
+    }
+}
+
+impl TryFrom<BlockHeaderJson> for BlockHeader {
+    type Error = String;
+    fn try_from(b: BlockHeaderJson) -> Result<Self, String> {
+        let parent_weight = BigInt::from_str(&b.parent_weight)
+            .map_err(|e| format!("ParentWeight {:?}: {e}", b.parent_weight))?;
+        Ok(BlockHeader {
+            miner: b.miner,
+            ticket: b.ticket.map(|t| Ticket {
+                vrf_proof: t.vrf_proof,
+            }),
+            election_proof: b.election_proof.map(|e| ElectionProof {
+                win_count: e.win_count,
+                vrf_proof: e.vrf_proof,
+            }),
+            beacon_entries: b.beacon_entries.into_iter().map(Into::into).collect(),
+            win_post_proof: b
+                .win_post_proof
+                .into_iter()
+                .map(PoStProof::try_from)
+                .collect::<Result<_, _>>()?,
+            parents: b.parents.into_iter().map(|c| c.0).collect(),
+            parent_weight,
+            height: b.height,
+            parent_state_root: b.parent_state_root.0,
+            parent_message_receipts: b.parent_message_receipts.0,
+            messages: b.messages.0,
+            bls_aggregate: b.bls_aggregate.map(Signature::try_from).transpose()?,
+            timestamp: b.timestamp,
+            block_sig: b.block_sig.map(Signature::try_from).transpose()?,
+            fork_signaling: b.fork_signaling,
+            parent_base_fee: b.parent_base_fee,
+        })
+    }
+}
+
+/// A challenged sector (Lotus's `ExtendedSectorInfo`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExtendedSectorInfoJson {
+    /// Its seal proof.
+    pub seal_proof: i64,
+    /// Its number.
+    pub sector_number: u64,
+    /// Its CommR before its last update, if any.
+    pub sector_key: Option<CidJson>,
+    /// Its CommR.
+    #[serde(rename = "SealedCID")]
+    pub sealed_cid: CidJson,
+}
+
+/// `MinerGetBaseInfo`'s answer (Lotus's `MiningBaseInfo`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MiningBaseInfoJson {
+    miner_power: String,
+    network_power: String,
+    #[serde(default, deserialize_with = "nullable")]
+    sectors: Vec<ExtendedSectorInfoJson>,
+    #[serde(with = "address")]
+    worker_key: Address,
+    sector_size: u64,
+    prev_beacon_entry: BeaconEntryJson,
+    #[serde(default, deserialize_with = "nullable")]
+    beacon_entries: Vec<BeaconEntryJson>,
+    eligible_for_mining: bool,
+}
+
+impl From<&MiningBase> for MiningBaseInfoJson {
+    fn from(m: &MiningBase) -> Self {
+        Self {
+            miner_power: m.miner_power.to_string(),
+            network_power: m.network_power.to_string(),
+            sectors: m
+                .sectors
+                .iter()
+                .map(|s| ExtendedSectorInfoJson {
+                    seal_proof: i64::from(s.seal_proof),
+                    sector_number: s.number,
+                    sector_key: s.sector_key.map(CidJson),
+                    sealed_cid: CidJson(s.sealed_cid),
+                })
+                .collect(),
+            worker_key: m.worker_key,
+            sector_size: m.sector_size,
+            prev_beacon_entry: (&m.prev_beacon).into(),
+            beacon_entries: m.beacon_entries.iter().map(Into::into).collect(),
+            eligible_for_mining: m.eligible,
+        }
+    }
+}
+
+impl TryFrom<MiningBaseInfoJson> for MiningBase {
+    type Error = String;
+    fn try_from(m: MiningBaseInfoJson) -> Result<Self, String> {
+        let big =
+            |what: &str, t: &str| BigInt::from_str(t).map_err(|e| format!("{what} {t:?}: {e}"));
+        Ok(MiningBase {
+            miner_power: big("MinerPower", &m.miner_power)?,
+            network_power: big("NetworkPower", &m.network_power)?,
+            sectors: m
+                .sectors
+                .into_iter()
+                .map(|s| {
+                    let seal_proof = RegisteredSealProof::from(s.seal_proof);
+                    if let RegisteredSealProof::Invalid(n) = seal_proof {
+                        return Err(format!(
+                            "sector {}: unknown seal proof {n}",
+                            s.sector_number
+                        ));
+                    }
+                    Ok(ChallengedSector {
+                        seal_proof,
+                        number: s.sector_number,
+                        sealed_cid: s.sealed_cid.0,
+                        sector_key: s.sector_key.map(|c| c.0),
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+            worker_key: m.worker_key,
+            sector_size: m.sector_size,
+            prev_beacon: m.prev_beacon_entry.into(),
+            beacon_entries: m.beacon_entries.into_iter().map(Into::into).collect(),
+            eligible: m.eligible_for_mining,
+        })
+    }
+}
+
+/// `MinerCreateBlock`'s parameter (Lotus's `BlockTemplate`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BlockTemplateJson {
+    #[serde(with = "address")]
+    miner: Address,
+    #[serde(default, deserialize_with = "nullable")]
+    parents: Vec<CidJson>,
+    ticket: TicketJson,
+    eproof: Option<ElectionProofJson>,
+    #[serde(default, deserialize_with = "nullable")]
+    beacon_values: Vec<BeaconEntryJson>,
+    #[serde(default, deserialize_with = "nullable")]
+    messages: Vec<SignedMessageJson>,
+    epoch: i64,
+    timestamp: u64,
+    #[serde(rename = "WinningPoStProof", default, deserialize_with = "nullable")]
+    winning_post_proof: Vec<PoStProofJson>,
+}
+
+impl From<&BlockTemplate> for BlockTemplateJson {
+    fn from(t: &BlockTemplate) -> Self {
+        Self {
+            miner: t.miner,
+            parents: t.parents.iter().copied().map(CidJson).collect(),
+            ticket: TicketJson {
+                vrf_proof: t.ticket.vrf_proof.clone(),
+            },
+            eproof: t.election_proof.as_ref().map(|e| ElectionProofJson {
+                win_count: e.win_count,
+                vrf_proof: e.vrf_proof.clone(),
+            }),
+            beacon_values: t.beacon_values.iter().map(Into::into).collect(),
+            messages: t.messages.iter().map(Into::into).collect(),
+            epoch: t.epoch,
+            timestamp: t.timestamp,
+            winning_post_proof: t.win_post_proof.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<BlockTemplateJson> for BlockTemplate {
+    type Error = String;
+    fn try_from(t: BlockTemplateJson) -> Result<Self, String> {
+        Ok(BlockTemplate {
+            miner: t.miner,
+            parents: t.parents.into_iter().map(|c| c.0).collect(),
+            ticket: Ticket {
+                vrf_proof: t.ticket.vrf_proof,
+            },
+            election_proof: t.eproof.map(|e| ElectionProof {
+                win_count: e.win_count,
+                vrf_proof: e.vrf_proof,
+            }),
+            beacon_values: t.beacon_values.into_iter().map(Into::into).collect(),
+            messages: t
+                .messages
+                .into_iter()
+                .map(SignedMessage::try_from)
+                .collect::<Result<_, _>>()?,
+            epoch: t.epoch,
+            timestamp: t.timestamp,
+            win_post_proof: t
+                .winning_post_proof
+                .into_iter()
+                .map(PoStProof::try_from)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// `MinerCreateBlock`'s answer and `SyncSubmitBlock`'s parameter (Lotus's
+/// `BlockMsg`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BlockMsgJson {
+    header: BlockHeaderJson,
+    #[serde(default, deserialize_with = "nullable")]
+    bls_messages: Vec<CidJson>,
+    #[serde(default, deserialize_with = "nullable")]
+    secpk_messages: Vec<CidJson>,
+}
+
+impl From<&BlockMsg> for BlockMsgJson {
+    fn from(b: &BlockMsg) -> Self {
+        Self {
+            header: (&b.header).into(),
+            bls_messages: b.bls_messages.iter().copied().map(CidJson).collect(),
+            secpk_messages: b.secp_messages.iter().copied().map(CidJson).collect(),
+        }
+    }
+}
+
+impl TryFrom<BlockMsgJson> for BlockMsg {
+    type Error = String;
+    fn try_from(b: BlockMsgJson) -> Result<Self, String> {
+        Ok(BlockMsg {
+            header: b.header.try_into()?,
+            bls_messages: b.bls_messages.into_iter().map(|c| c.0).collect(),
+            secp_messages: b.secpk_messages.into_iter().map(|c| c.0).collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,5 +832,90 @@ mod tests {
         let over = r#"{"To":"f09223372036854775808","From":"f02","Value":"1","GasFeeCap":"0","GasPremium":"0"}"#;
         let e = serde_json::from_str::<MessageJson>(over).unwrap_err();
         assert!(e.to_string().contains("2^63-1"), "{e}");
+    }
+
+    /// Lotus's shapes for a remote miner: `MiningBaseInfo`, `BlockTemplate`
+    /// (Go nil slices as null) and `BlockMsg`.
+    #[test]
+    fn mining_json_matches_lotus() {
+        let cid = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s";
+        let base: MiningBaseInfoJson = serde_json::from_value(serde_json::json!({
+            "MinerPower": "2048", "NetworkPower": "4096",
+            "Sectors": [{"SealProof": 0, "SectorNumber": 1, "SectorKey": null, "SealedCID": {"/": cid}}],
+            "WorkerKey": "f01001", "SectorSize": 2048,
+            "PrevBeaconEntry": {"Round": 9, "Data": "AQI="},
+            "BeaconEntries": [{"Round": 10, "Data": "AwQ="}],
+            "EligibleForMining": true
+        }))
+        .unwrap();
+        let base = MiningBase::try_from(base).unwrap();
+        assert_eq!(base.miner_power, BigInt::from(2048));
+        assert_eq!(
+            base.sectors[0].seal_proof,
+            RegisteredSealProof::StackedDRG2KiBV1
+        );
+        assert_eq!(base.sectors[0].sealed_cid.to_string(), cid);
+        assert_eq!(base.beacon_entries[0].data, vec![3, 4]);
+        let back = serde_json::to_value(MiningBaseInfoJson::from(&base)).unwrap();
+        assert_eq!(back["Sectors"][0]["SealedCID"]["/"], cid);
+        assert_eq!(back["PrevBeaconEntry"]["Round"], 9);
+        assert_eq!(back["EligibleForMining"], true);
+
+        let t: BlockTemplateJson = serde_json::from_value(serde_json::json!({
+            "Miner": "f01002", "Parents": [{"/": cid}],
+            "Ticket": {"VRFProof": "AQID"}, "Eproof": {"WinCount": 1, "VRFProof": "BAU="},
+            "BeaconValues": null, "Messages": null, "Epoch": 11, "Timestamp": 42,
+            "WinningPoStProof": [{"PoStProof": 0, "ProofBytes": "Bgc="}]
+        }))
+        .unwrap();
+        let t = BlockTemplate::try_from(t).unwrap();
+        assert_eq!(t.miner, Address::new_id(1002));
+        assert_eq!(t.ticket.vrf_proof, vec![1, 2, 3]);
+        assert_eq!(t.election_proof.as_ref().unwrap().win_count, 1);
+        assert!(t.beacon_values.is_empty() && t.messages.is_empty());
+        assert_eq!(
+            t.win_post_proof[0].post_proof,
+            RegisteredPoStProof::StackedDRGWinning2KiBV1
+        );
+        let back = serde_json::to_value(BlockTemplateJson::from(&t)).unwrap();
+        assert_eq!(back["Eproof"]["VRFProof"], "BAU=");
+        assert_eq!(back["WinningPoStProof"][0]["ProofBytes"], "Bgc=");
+        let bad = serde_json::json!({"PoStProof": 9999, "ProofBytes": null});
+        let bad: PoStProofJson = serde_json::from_value(bad).unwrap();
+        assert!(
+            PoStProof::try_from(bad)
+                .unwrap_err()
+                .contains("unknown PoSt proof")
+        );
+
+        let header = BlockHeader {
+            miner: Address::new_id(1002),
+            ticket: Some(t.ticket.clone()),
+            election_proof: t.election_proof.clone(),
+            beacon_entries: vec![],
+            win_post_proof: t.win_post_proof.clone(),
+            parents: t.parents.clone(),
+            parent_weight: BigInt::from(11),
+            height: 11,
+            parent_state_root: t.parents[0],
+            parent_message_receipts: t.parents[0],
+            messages: t.parents[0],
+            bls_aggregate: None,
+            timestamp: 42,
+            block_sig: Some(Signature::new_bls(vec![9; 96])),
+            fork_signaling: 0,
+            parent_base_fee: TokenAmount::from_atto(100),
+        };
+        let msg = BlockMsg {
+            header,
+            bls_messages: vec![],
+            secp_messages: vec![t.parents[0]],
+        };
+        let json = serde_json::to_value(BlockMsgJson::from(&msg)).unwrap();
+        assert_eq!(json["Header"]["Miner"], "f01002");
+        assert_eq!(json["Header"]["ParentWeight"], "11");
+        assert_eq!(json["SecpkMessages"][0]["/"], cid);
+        let back: BlockMsgJson = serde_json::from_value(json).unwrap();
+        assert_eq!(BlockMsg::try_from(back).unwrap(), msg);
     }
 }

@@ -28,12 +28,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::json::{
-    ActorJson, AddressJson, BlockHeaderJson, CidJson, MessageJson, MessageSendSpec, MsgLookupJson,
-    ReceiptJson, SignatureJson, SignedMessageJson, TipSetJson, TipSetKeyJson, key,
+    ActorJson, AddressJson, BlockHeaderJson, BlockMsgJson, BlockTemplateJson, CidJson, MessageJson,
+    MessageSendSpec, MiningBaseInfoJson, MsgLookupJson, ReceiptJson, SignatureJson,
+    SignedMessageJson, TipSetJson, TipSetKeyJson, key,
 };
 use crate::ChainError;
 use crate::auth::{ApiAuth, Permission};
-use crate::devnet::{Devnet, RandomnessSource};
+use crate::devnet::{BlockMsg, BlockTemplate, Devnet, RandomnessSource};
 use crate::message::SignedMessage;
 use crate::wallet::{KeyType, Wallet};
 
@@ -335,9 +336,17 @@ fn required(method: &str) -> Option<Permission> {
         | "GasEstimateMessageGas"
         | "WalletBalance"
         | "StateGetRandomnessFromTickets"
-        | "StateGetRandomnessFromBeacon" => Read,
+        | "StateGetRandomnessFromBeacon"
+        | "MinerGetBaseInfo"
+        | "MpoolSelect" => Read,
         m if super::state::METHODS.contains(&m) => Read,
-        "MpoolPush" | "WalletNew" | "WalletList" | "WalletDefaultAddress" | "WalletHas" => Write,
+        "MpoolPush"
+        | "WalletNew"
+        | "WalletList"
+        | "WalletDefaultAddress"
+        | "WalletHas"
+        | "MinerCreateBlock"
+        | "SyncSubmitBlock" => Write,
         "MpoolPushMessage" | "WalletSign" => Sign,
         "AuthNew" | FERRITE_CHAIN_ADVANCE => Admin,
         _ => return None,
@@ -745,6 +754,57 @@ async fn call(
             let w = lotus.wallet.lock().unwrap_or_else(|e| e.into_inner());
             let sig = w.sign(&addr.0, &data).map_err(RpcError::method)?;
             to_value(SignatureJson::from(&sig))
+        }
+        "MinerGetBaseInfo" => {
+            p.check(3)?;
+            let miner: AddressJson = p.get(0)?;
+            let epoch: i64 = p.get(1)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(2)?);
+            let base = blocking(move || dn.mining_base(&miner.0, epoch, &k)).await?;
+            to_value(base.as_ref().map(MiningBaseInfoJson::from))
+        }
+        "MpoolSelect" => {
+            p.check(2)?;
+            let k = key(&p.get::<Option<TipSetKeyJson>>(0)?);
+            let msgs = blocking(move || {
+                if !k.is_empty() && k != dn.head().key {
+                    return Err(ChainError::NotFound(
+                        "the devnet selects messages for a block on its head only".to_string(),
+                    ));
+                }
+                dn.select_messages()
+            })
+            .await?;
+            to_value(msgs.iter().map(SignedMessageJson::from).collect::<Vec<_>>())
+        }
+        "MinerCreateBlock" => {
+            p.check(1)?;
+            let t: BlockTemplateJson = p.get(0)?;
+            let t = BlockTemplate::try_from(t).map_err(RpcError::method)?;
+            let wallet = lotus.wallet.clone();
+            let b = blocking(move || {
+                let (mut b, worker) = dn.create_block(t)?;
+                // Lotus signs the block with the worker key in the node's
+                // wallet, too.
+                let bytes = crate::winning::signing_bytes(&b.header)?;
+                let w = wallet.lock().unwrap_or_else(|e| e.into_inner());
+                let sig = w.sign(&worker, &bytes).map_err(|e| {
+                    ChainError::NotFound(format!("sign the block with {worker}: {e:#}"))
+                })?;
+                b.header.block_sig = Some(sig);
+                Ok(b)
+            })
+            .await?;
+            to_value(BlockMsgJson::from(&b))
+        }
+        "SyncSubmitBlock" => {
+            p.check(1)?;
+            let b: BlockMsgJson = p.get(0)?;
+            let b = BlockMsg::try_from(b).map_err(RpcError::method)?;
+            let ts = blocking(move || dn.submit_block(b)).await?;
+            state.metrics.head_height.set(ts.height());
+            lotus.heads.send_replace(ts.height());
+            to_value(Value::Null)
         }
         FERRITE_CHAIN_ADVANCE => {
             p.check(1)?;

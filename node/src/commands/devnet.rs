@@ -115,10 +115,12 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     )?);
     let miner = node_miner(&devnet, &dc, &wallet, &home)?;
     devnet.set_block_miner(miner)?;
-    // The node seals for its miner when its worker key is in the wallet.
+    devnet.set_remote_block_wait(dc.remote_block_wait());
+    // The node seals for its own miner when its worker key is in the
+    // wallet; a configured block miner mines remotely (ferrite_chain::winning).
     let worker = match miner {
-        Some(m) => worker_in_wallet(&devnet, &wallet, &m)?,
-        None => None,
+        Some(m) if dc.block_miner.is_empty() => worker_in_wallet(&devnet, &wallet, &m)?,
+        _ => None,
     };
     println!(
         "devnet {:?} at height {}",
@@ -127,6 +129,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     );
     println!("default wallet address: {default_address}");
     match miner {
+        Some(m) if !dc.block_miner.is_empty() => println!(
+            "block miner: {m} (credited with the blocks; it mines remotely, with SyncSubmitBlock)"
+        ),
         Some(m) => println!("block miner: {m} (credited with the blocks)"),
         None => println!("block miner: none (blocks by f00)"),
     }
