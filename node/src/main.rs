@@ -13,6 +13,7 @@ mod jobs;
 mod logging;
 mod market;
 mod metrics;
+mod params;
 mod proving_api;
 mod remote;
 mod replicas;
