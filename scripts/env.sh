@@ -17,8 +17,34 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferrite-target}"
-# Groth16 parameters for the test sizes, generated once per machine.
-export FERRITE_PROOFS__PARAMETER_CACHE="${FERRITE_PROOFS__PARAMETER_CACHE:-$HOME/.cache/ferrite-params}"
-export FERRITE_PROOFS__PARENT_CACHE="${FERRITE_PROOFS__PARENT_CACHE:-$HOME/.cache/ferrite-parents}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 FERRITE_BIN="$CARGO_TARGET_DIR/debug/ferrite"
+
+# The proof parameters and the SDR parent cache live where ferrite looks by
+# default ([proofs] parameter_cache, parent_cache: /var/tmp/filecoin-*, as
+# Lotus and Curio do), so `ferrite` run from any terminal finds what these
+# scripts generated: nothing here sets FERRITE_PROOFS__* any more.
+# Earlier versions of this script kept them in ~/.cache/ferrite-params and
+# ~/.cache/ferrite-parents (the 2 KiB parameters take 11 to 20 minutes to
+# generate). Those are linked into the default place rather than moved: a
+# machine that keeps only $HOME/.cache between runs (a CI cache) keeps them,
+# a link costs nothing to recreate, and no copy of gigabytes is needed when
+# /var/tmp is another file system. A default directory that already exists
+# (Lotus's files, say) gets a link per file that it lacks.
+ferrite_link_cache() {
+    local old="$1" new="$2" f
+    [ -d "$old" ] && [ ! -L "$old" ] || return 0
+    if [ ! -e "$new" ] && [ ! -L "$new" ]; then
+        mkdir -p "$(dirname "$new")"
+        ln -s "$old" "$new"
+        echo "using $old through $new (ferrite's default)" >&2
+    elif [ -d "$new" ] && [ "$(cd "$new" && pwd -P)" != "$(cd "$old" && pwd -P)" ]; then
+        for f in "$old"/*; do
+            [ -e "$f" ] || continue
+            case "$f" in *.partial) continue ;; esac
+            [ -e "$new/$(basename "$f")" ] || ln -s "$f" "$new/"
+        done
+    fi
+}
+ferrite_link_cache "$HOME/.cache/ferrite-params" /var/tmp/filecoin-proof-parameters
+ferrite_link_cache "$HOME/.cache/ferrite-parents" /var/tmp/filecoin-parents

@@ -15,6 +15,7 @@ mod logging;
 mod market;
 mod metrics;
 mod mining;
+mod params;
 mod proving_api;
 mod remote;
 mod replicas;

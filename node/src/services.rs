@@ -85,6 +85,9 @@ pub struct NodeSpec {
     /// The miner the node seals and proves for, and the address its
     /// messages are sent from (its worker key); `None` for a chain-only node.
     pub miner: Option<(Address, Address)>,
+    /// The miner's proof parameters: the local worker and the prover wait
+    /// for them; `None` when nothing waits (no miner).
+    pub params: Option<crate::params::ParamsGate>,
 }
 
 /// The services started, in start order, for the stop.
@@ -101,6 +104,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         cfg,
         api_listen,
         miner,
+        params,
     } = spec;
     let listener = tokio::net::TcpListener::bind(&api_listen)
         .await
@@ -261,6 +265,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         miner,
         heads: heads.subscribe(),
         started: std::time::Instant::now(),
+        params: params.clone(),
     }));
     let ready = Arc::new(AtomicBool::new(false));
     let state = Arc::new(RpcState {
@@ -346,9 +351,17 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         });
     }
     if let Some(p) = prover {
+        let (params, mut stop) = (params.clone(), stop.clone());
         started.push(Started {
             label: "proving",
-            task: tokio::spawn(p.run(stop.clone())),
+            task: tokio::spawn(async move {
+                if let Some(g) = params
+                    && !g.wait("proving", &mut stop).await
+                {
+                    return;
+                }
+                p.run(stop).await
+            }),
         });
     }
     {
@@ -379,9 +392,18 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
             info: crate::worker::local_info(id, paths),
             workers: ferrite_proofs::Workers::new(&cfg.proofs.limits)?,
         };
+        let (params, mut stop) = (params.clone(), stop.clone());
         started.push(Started {
             label: "the local worker",
-            task: tokio::spawn(crate::worker::run(spec, stop.clone())),
+            // Until the parameters exist its tasks stay queued.
+            task: tokio::spawn(async move {
+                if let Some(g) = params
+                    && !g.wait("the local worker", &mut stop).await
+                {
+                    return;
+                }
+                crate::worker::run(spec, stop).await
+            }),
         });
     }
     match &chain {

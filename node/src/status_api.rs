@@ -1,6 +1,6 @@
-//! `Ferrite.NodeStatus`: the node's chain, miner, power and balances in one
-//! call, for `ferrite status` (which adds sectors, workers, deadlines and
-//! deals from their own methods).
+//! `Ferrite.NodeStatus`: the node's chain, miner, power, balances and proof
+//! parameters in one call, for `ferrite status` (which adds sectors,
+//! workers, deadlines and deals from their own methods).
 
 use std::sync::Arc;
 
@@ -29,6 +29,8 @@ pub struct StatusApi {
     pub heads: watch::Receiver<i64>,
     /// When the node started.
     pub started: std::time::Instant,
+    /// The miner's proof parameters, if the node seals.
+    pub params: Option<crate::params::ParamsGate>,
 }
 
 /// `t` in FIL, with at most four decimals.
@@ -62,6 +64,9 @@ impl RpcExtension for StatusApi {
             "Height": *self.heads.borrow(),
             "UptimeSecs": self.started.elapsed().as_secs(),
         });
+        if let Some(p) = &self.params {
+            v["Params"] = p.to_json();
+        }
         if let Some((miner, worker)) = self.miner {
             let power = self.chain.miner_power(&miner).await.map_err(err)?;
             let info = self.chain.miner_info(&miner).await.map_err(err)?;

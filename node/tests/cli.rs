@@ -428,6 +428,63 @@ fn a_corrupted_replica_stalls_nothing(home: &Path, log: &Path) {
     }
 }
 
+/// Issue 15: on a machine without the 2 KiB parameters the devnet answers at
+/// once and generates them in the background; `ferrite status` says how far
+/// it is, and a pledged sector waits for them (the local worker takes no
+/// task). The node is killed long before the first circuit is done.
+#[test]
+fn issue_15_the_devnet_answers_while_its_parameters_are_generated() {
+    let home = tempfile::tempdir().unwrap();
+    let params = home.path().join("no-params");
+    let log_path = home.path().join("node.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let _node = start_devnet_with(
+        home.path(),
+        &["--parameter-cache", params.to_str().unwrap()],
+        std::process::Stdio::from(log),
+    );
+    let head = ferrite(home.path(), &["chain", "head"]);
+    assert!(head.status.success(), "{}", stderr(&head));
+    let status = ferrite(home.path(), &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let text = stdout(&status);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("params:"))
+        .unwrap_or_else(|| panic!("no params line:\n{text}"));
+    assert!(line.contains("generating PoRep 2KiB (1 of 4)"), "{line}");
+    assert!(line.contains(params.to_str().unwrap()), "{line}");
+    assert!(line.contains("sealing waits"), "{line}");
+    let pledged = ferrite(home.path(), &["sectors", "pledge"]);
+    assert!(pledged.status.success(), "{}", stderr(&pledged));
+    let said = stdout(&pledged);
+    assert!(said.contains("sector 1: pledged"), "{said}");
+    assert!(
+        said.contains("note: proof parameters: generating PoRep 2KiB (1 of 4)")
+            && said.contains("sealing waits"),
+        "{said}"
+    );
+    // The in-process worker has not registered, so the sector's first task
+    // stays queued.
+    let status = stdout(&ferrite(home.path(), &["status"]));
+    let workers = status
+        .lines()
+        .find(|l| l.starts_with("workers:"))
+        .unwrap_or_else(|| panic!("no workers line:\n{status}"));
+    assert!(workers.starts_with("workers:  0 "), "{workers}");
+    let sector = stdout(&ferrite(home.path(), &["sectors", "status", "1"]));
+    assert!(!sector.contains("error:"), "{sector}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("the local worker waits for the proof parameters"),
+        "{log}"
+    );
+    assert!(
+        log.contains("generating the PoRep 2KiB parameters (1 of 4)"),
+        "{log}"
+    );
+}
+
 /// `ferrite devnet` as a user starts it, and the CLI clients of its API.
 #[test]
 fn devnet_serves_the_cli() {

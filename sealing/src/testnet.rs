@@ -68,7 +68,8 @@ pub const FAST_RETRY: RetryPolicy = RetryPolicy {
 /// Initialises ferrite-proofs once per process, with the parameter and
 /// parent caches of `FERRITE_PROOFS__PARAMETER_CACHE` and
 /// `FERRITE_PROOFS__PARENT_CACHE` when they are set (the variables the
-/// node's config loader reads; `scripts/env.sh` sets them). Test use only.
+/// node's config loader reads), else the defaults, where the scripts keep
+/// them. Test use only.
 pub fn init_proofs_from_env() -> anyhow::Result<()> {
     static INIT: Once = Once::new();
     let mut result = Ok(());

@@ -19,6 +19,7 @@ use tracing::info;
 
 use crate::cli::{DevnetArgs, GlobalArgs};
 use crate::config::Config;
+use crate::params::ParamsGate;
 use crate::services::{EmbeddedChain, NodeChain, NodeSpec};
 
 pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<()> {
@@ -118,9 +119,16 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
     devnet.set_remote_block_wait(dc.remote_block_wait());
     // The node seals for its own miner when its worker key is in the
     // wallet; a configured block miner mines remotely (ferrite_chain::winning).
-    let worker = match miner {
+    let sealer = match miner {
         Some(m) if dc.block_miner.is_empty() => worker_in_wallet(&devnet, &wallet, &m)?,
         _ => None,
+    };
+    let worker = sealer.map(|(w, _)| w);
+    // Missing test-size parameters are generated in the background: the
+    // chain and the API answer meanwhile, and sealing waits for them.
+    let params = match sealer {
+        Some((_, size)) => Some(ParamsGate::start(&cfg.proofs.parameter_cache, size)?),
+        None => None,
     };
     println!(
         "devnet {:?} at height {}",
@@ -136,6 +144,9 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         None => println!("block miner: none (blocks by f00)"),
     }
     println!("NOTE: the devnet's beacon and tickets are deterministic: for private testing only");
+    if let Some(p) = &params {
+        println!("proof parameters: {}", p.describe());
+    }
     let chain = NodeChain::Embedded(EmbeddedChain {
         devnet,
         wallet: Arc::new(Mutex::new(wallet)),
@@ -147,6 +158,7 @@ pub fn run(args: DevnetArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Resul
         api_listen: dc.listen.clone(),
         cfg: effective,
         miner: miner.zip(worker),
+        params,
     };
     let grace = std::time::Duration::from_secs(spec.cfg.node.shutdown_grace_secs);
     let rt = super::runtime()?;
@@ -215,12 +227,13 @@ fn first_key(wallet: &Wallet, protocol: Protocol) -> anyhow::Result<Address> {
         .with_context(|| format!("the wallet has no {protocol:?} key"))
 }
 
-/// The miner's worker key's address, if the wallet holds it.
+/// The miner's worker key's address, if the wallet holds it, and the
+/// miner's sector size.
 fn worker_in_wallet(
     devnet: &Devnet,
     wallet: &Wallet,
     miner: &Address,
-) -> anyhow::Result<Option<Address>> {
+) -> anyhow::Result<Option<(Address, SectorSize)>> {
     use fvm_ipld_encoding::CborStore;
     let Some(actor) = devnet.actor(miner, &[])? else {
         return Ok(None);
@@ -237,5 +250,6 @@ fn worker_in_wallet(
         .get_info(devnet.blockstore())
         .map_err(|e| anyhow::anyhow!("read {miner}'s info: {e}"))?;
     let key = devnet.account_key(&info.worker, &[])?;
-    Ok(wallet.key(&key).map(|_| key))
+    let size = SectorSize::from(info.sector_size);
+    Ok(wallet.key(&key).map(|_| (key, size)))
 }

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::config::Config;
+use crate::params::ParamsGate;
 use crate::services::{NodeChain, NodeSpec, RemoteChain};
 
 pub fn run(args: RunArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<()> {
@@ -61,12 +62,23 @@ pub fn run(args: RunArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<(
             warn!("the chain node is not in sync: sealing and proving follow its head as it is");
         }
         let miner = miner_of(&cfg, &home)?;
-        let worker = worker_that_signs(&client, &miner).await?;
+        let (worker, size) = worker_that_signs(&client, &miner).await?;
+        // Production sizes are only ever fetched: the gate says which
+        // command, and opens once the files are there.
+        let params = match size {
+            Some(size) => {
+                let gate = ParamsGate::start(&cfg.proofs.parameter_cache, size)?;
+                println!("proof parameters: {}", gate.describe());
+                Some(gate)
+            }
+            None => None,
+        };
         let spec = NodeSpec {
             home,
             api_listen: cfg.node.api_listen.clone(),
             miner: Some((miner, worker)),
             cfg: cfg.clone(),
+            params,
         };
         let chain = NodeChain::Remote(RemoteChain {
             client,
@@ -98,24 +110,28 @@ fn miner_of(cfg: &Config, home: &std::path::Path) -> anyhow::Result<Address> {
         .with_context(|| format!("{} holds no address", file.display()))
 }
 
-/// The miner's worker, once the signer is known to hold its key.
-async fn worker_that_signs(client: &LotusClient, miner: &Address) -> anyhow::Result<Address> {
+/// The miner's worker, once the signer is known to hold its key, and its
+/// sector size if Ferrite knows it.
+async fn worker_that_signs(
+    client: &LotusClient,
+    miner: &Address,
+) -> anyhow::Result<(Address, Option<ferrite_types::SectorSize>)> {
     let info = client
         .miner_info(miner)
         .await
         .with_context(|| format!("read miner {miner} on the chain node"))?;
     crate::remote::ensure_can_sign(client, &info.worker, "worker").await?;
+    let size = ferrite_types::SectorSize::from_bytes(info.sector_size).ok();
     println!(
         "storage miner {miner}: worker {}, {} sectors, messages signed {}",
         info.worker,
-        ferrite_types::SectorSize::from_bytes(info.sector_size)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|_| format!("{}-byte", info.sector_size)),
+        size.map(|s| s.to_string())
+            .unwrap_or_else(|| format!("{}-byte", info.sector_size)),
         if client.signs_locally() {
             "with the node's keystore"
         } else {
             "by the chain node's wallet"
         }
     );
-    Ok(info.worker)
+    Ok((info.worker, size))
 }

@@ -16,6 +16,18 @@ pub fn run(cmd: SectorsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 for n in &numbers {
                     println!("sector {n}: pledged; follow it with `ferrite sectors status {n}`");
                 }
+                // On a fresh machine the devnet is still generating them.
+                if let Ok(node) = client
+                    .request_full::<Value>(crate::status_api::NODE_STATUS, json!([]))
+                    .await
+                    && node["Params"].is_object()
+                    && node["Params"]["State"] != "ready"
+                {
+                    println!(
+                        "note: proof parameters: {}",
+                        crate::params::describe(&node["Params"])
+                    );
+                }
                 if wait {
                     follow(&client, &numbers).await?;
                 }

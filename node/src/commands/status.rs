@@ -1,6 +1,7 @@
 //! `ferrite status`: one screen on the running node, from its API:
-//! `Ferrite.NodeStatus` (chain, miner, power, balances), the sectors by
-//! state, the workers and their tasks, the next deadlines and the deals.
+//! `Ferrite.NodeStatus` (chain, miner, power, balances, proof parameters),
+//! the sectors by state, the workers and their tasks, the next deadlines
+//! and the deals.
 //! A part the node does not run (no market on a remote chain, say) is left
 //! out rather than failing the rest.
 
@@ -47,6 +48,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
             );
         } else {
             println!("miner:    none");
+        }
+        if node["Params"].is_object() {
+            println!("params:   {}", crate::params::describe(&node["Params"]));
         }
         if let Ok(Value::Array(sectors)) = call(crate::sealing_api::LIST).await {
             let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
