@@ -4,8 +4,9 @@
 //!
 //! ```text
 //!  start:  API listener ─► storage paths ─► cluster + gRPC ─► sealing, proving
-//!          ─► market, retrieval (embedded chain) ─► API server ─► workers
-//!          ─► block producer (embedded) or head follower (remote) ─► ready
+//!          (both wait for the proof parameters) ─► market, retrieval
+//!          ─► API server ─► workers ─► block producer (embedded), or head
+//!          follower and mining loop (remote) ─► ready
 //!  stop (SIGTERM or SIGINT):
 //!          not ready ─► the cluster hands out no new task; running ones get
 //!          [node] shutdown_grace_secs to finish and be recorded

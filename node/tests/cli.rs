@@ -24,8 +24,8 @@ fn help_lists_the_commands_that_exist() {
     assert!(out.status.success());
     let help = stdout(&out);
     for cmd in [
-        "devnet", "worker", "workers", "chain", "sectors", "proving", "storage", "auth", "params",
-        "piece", "proofs", "config", "deals", "client",
+        "devnet", "run", "init", "status", "wallet", "worker", "workers", "chain", "sectors",
+        "proving", "storage", "auth", "params", "piece", "proofs", "config", "deals", "client",
     ] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }
