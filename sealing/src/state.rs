@@ -811,8 +811,16 @@ impl SectorState {
                     message,
                 })
             }
+            // From WaitSeed to ProveCommitReady: a reorganisation moved the
+            // precommit to another epoch, so its seed changes and the commit
+            // starts again from the wait.
             (
-                S::PreCommitReady { base, sealed } | S::PreCommitting { base, sealed, .. },
+                S::PreCommitReady { base, sealed }
+                | S::PreCommitting { base, sealed, .. }
+                | S::WaitSeed { base, sealed, .. }
+                | S::C1 { base, sealed, .. }
+                | S::C2 { base, sealed, .. }
+                | S::ProveCommitReady { base, sealed, .. },
                 Event::PreCommitLanded { epoch },
             ) => {
                 if epoch < sealed.ticket.epoch {
@@ -846,28 +854,6 @@ impl SectorState {
                 "ticket expired: sealing again with a new ticket".to_string(),
                 S::Pc1 { base: base.clone() },
             )),
-
-            // A reorganisation moved the precommit to another epoch: its
-            // seed changes, so the commit starts again from the wait.
-            (
-                S::WaitSeed { base, sealed, .. }
-                | S::C1 { base, sealed, .. }
-                | S::C2 { base, sealed, .. }
-                | S::ProveCommitReady { base, sealed, .. },
-                Event::PreCommitLanded { epoch },
-            ) => {
-                if epoch < sealed.ticket.epoch {
-                    return Err(invalid(format!(
-                        "landed at epoch {epoch}, before its ticket's epoch {}",
-                        sealed.ticket.epoch
-                    )));
-                }
-                Ok(S::WaitSeed {
-                    base: base.clone(),
-                    sealed: *sealed,
-                    precommit_epoch: epoch,
-                })
-            }
 
             // Commit.
             (
