@@ -17,6 +17,8 @@
 //!   a remote block miner (`ferrite run`, as lotus-miner) mines through
 //!   `MinerGetBaseInfo`, `MinerCreateBlock` and `SyncSubmitBlock`
 //!   ([`devnet::BlockMsg`]), and [`producer`] waits for its blocks.
+//!   [`election`]: Filecoin's own election (the Poisson win count), for
+//!   mining on a Filecoin network through a Lotus or Forest node.
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
 //!   devnet's deterministic beacon, documented as such). The wallet's
@@ -48,6 +50,7 @@ pub mod blockstore;
 pub mod bundle;
 pub mod config;
 pub mod devnet;
+pub mod election;
 mod error;
 pub mod externs;
 pub mod genesis;

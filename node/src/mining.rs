@@ -14,18 +14,26 @@
 //! and failed. A round that fails (a WinningPoSt that cannot be made, a
 //! block refused) costs that round only.
 //!
-//! The win check is the devnet's election rule (`ferrite_chain::winning`):
-//! an eligible miner wins with a win count of 1. Filecoin's own draw (a
-//! Poisson win count from the VRF and the miner's share of the power) is not
-//! computed here yet, so the loop mines only when the chain node is a
-//! Ferrite devnet (its `Version` says `+devnet`), and says so otherwise.
+//! The election rule comes from the chain node's `Version`:
+//! - a Ferrite devnet (`+devnet`) elects by its own rule
+//!   (`ferrite_chain::winning`): an eligible miner wins with a win count of 1;
+//! - any other node runs a Filecoin network: the win count is Filecoin's
+//!   Poisson draw over the election VRF and the miner's share of the power
+//!   at the election's lookback, as `MinerGetBaseInfo` gives it
+//!   (`ferrite_chain::election`). A block is stamped with its epoch's time
+//!   and submitted then; an epoch the draw loses is followed by the next on
+//!   the same base (a null round), tried 10 s into its epoch unless a new
+//!   head comes first, as lotus-miner does.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use cid::Cid;
+use ferrite_chain::block::BlockHeader;
 use ferrite_chain::block::{ElectionProof, Ticket};
 use ferrite_chain::devnet::BlockTemplate;
+use ferrite_chain::election;
 use ferrite_chain::rpc::client::LotusClient;
 use ferrite_chain::winning::{self, WinningPostRequest};
 use ferrite_proofs::post::ChainSector;
@@ -47,6 +55,9 @@ pub struct Metrics {
     pub won: IntCounter,
     /// `ferrite_mining_blocks_submitted_total`: blocks the chain node took.
     pub submitted: IntCounter,
+    /// `ferrite_mining_rounds_lost_total`: eligible rounds whose election
+    /// draw won no block (Filecoin's rule).
+    pub lost: IntCounter,
     /// `ferrite_mining_blocks_failed_total`: rounds that failed (a
     /// WinningPoSt not made, a block refused, the node unreachable).
     pub failed: IntCounter,
@@ -71,6 +82,10 @@ impl Metrics {
                 "ferrite_mining_blocks_submitted_total",
                 "Blocks the chain node accepted",
             )?,
+            lost: IntCounter::new(
+                "ferrite_mining_rounds_lost_total",
+                "Eligible mining rounds whose election draw won no block",
+            )?,
             failed: IntCounter::new(
                 "ferrite_mining_blocks_failed_total",
                 "Mining rounds that failed",
@@ -79,6 +94,7 @@ impl Metrics {
         r.register(Box::new(m.block_seconds.clone()))?;
         r.register(Box::new(m.won.clone()))?;
         r.register(Box::new(m.submitted.clone()))?;
+        r.register(Box::new(m.lost.clone()))?;
         r.register(Box::new(m.failed.clone()))?;
         Ok(m)
     }
@@ -116,13 +132,70 @@ pub fn start(
     Ok(tokio::spawn(run(miner, metrics, heads, stop)))
 }
 
+/// The election rule the chain node applies, from its `Version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// A Ferrite devnet (`ferrite/…+devnet`): an eligible miner wins one
+    /// block, stamped now (the devnet's blocks can come faster than one a
+    /// second).
+    Devnet,
+    /// Filecoin's: the win count is the Poisson draw of
+    /// [`ferrite_chain::election`]; the block at `n` epochs past its base is
+    /// stamped `base + n × block_delay` and submitted at that time, and an
+    /// epoch lost to the draw is tried again as a null round one epoch later
+    /// on the same base, as lotus-miner does.
+    Filecoin {
+        /// The network's block delay in seconds.
+        block_delay: u64,
+    },
+}
+
+/// How long after an epoch starts the next one is tried on the same base
+/// when no new head came (Lotus's propagation delay on mainnet).
+const PROPAGATION_DELAY_SECS: u64 = 10;
+
+impl Rule {
+    /// The height and timestamp of the block `null_rounds + 1` epochs past
+    /// `base` (whose timestamp is `base_ts`).
+    fn slot(self, base_height: i64, base_ts: u64, null_rounds: u64, now: u64) -> (i64, u64) {
+        let height =
+            base_height + 1 + i64::try_from(null_rounds).unwrap_or(i64::MAX - base_height - 1);
+        match self {
+            Rule::Devnet => (height, now.max(base_ts + 1)),
+            Rule::Filecoin { block_delay } => (height, base_ts + block_delay * (null_rounds + 1)),
+        }
+    }
+
+    /// When to try the next null round after `null_rounds` epochs were lost
+    /// on the base stamped `base_ts`, or `None` under the devnet's rule
+    /// (which wins every epoch it is eligible for).
+    fn retry_at(self, base_ts: u64, null_rounds: u64) -> Option<u64> {
+        match self {
+            Rule::Devnet => None,
+            Rule::Filecoin { block_delay } => {
+                Some(base_ts + block_delay * null_rounds + PROPAGATION_DELAY_SECS)
+            }
+        }
+    }
+}
+
 /// How a round ended, short of an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Round {
     /// The miner cannot win on this base (no power, or not eligible).
     NotEligible,
+    /// The election draw won nothing at this height.
+    Lost(i64),
     /// The block at this height was submitted and taken.
     Submitted(i64),
+}
+
+/// The tipset a round mines on.
+struct Base {
+    key: Vec<Cid>,
+    /// Its first block (the smallest ticket; every block of a tipset has the
+    /// same height and timestamp).
+    first: BlockHeader,
 }
 
 async fn run(
@@ -131,85 +204,145 @@ async fn run(
     mut heads: watch::Receiver<i64>,
     mut stop: watch::Receiver<bool>,
 ) {
-    // Whether the chain node is a Ferrite devnet; asked until it answers.
-    let mut devnet: Option<bool> = None;
+    let mut rule: Option<Rule> = None;
     loop {
         tokio::select! {
             changed = heads.changed() => if changed.is_err() { return },
             _ = stop.changed() => return,
         }
         heads.borrow_and_update();
-        let seen = Instant::now();
-        if devnet.is_none() {
-            devnet = match devnet_rule(&miner.client).await {
-                Ok(true) => Some(true),
-                Ok(false) => {
-                    info!(
-                        "the chain node is not a Ferrite devnet: not mining (Filecoin's win \
-                         count draw is not implemented yet)"
-                    );
-                    return;
+        if rule.is_none() {
+            rule = match election_rule(&miner.client).await {
+                Ok(r) => {
+                    info!("mining by {}", r.describe());
+                    Some(r)
                 }
                 Err(e) => {
                     debug!("ask the chain node its version: {e:#}");
-                    None
+                    continue;
                 }
             };
-            if devnet.is_none() {
-                continue;
-            }
         }
-        let round = tokio::select! {
-            r = mine_one(&miner, &metrics) => r,
-            _ = stop.changed() => return,
-        };
-        match round {
-            Ok(Round::NotEligible) => {}
-            Ok(Round::Submitted(height)) => {
-                let took = seen.elapsed();
-                metrics.submitted.inc();
-                metrics.block_seconds.observe(took.as_secs_f64());
-                info!(
-                    height,
-                    "mined block {height} submitted {:.2} s after its parent arrived",
-                    took.as_secs_f64()
-                );
-            }
+        let Some(rule) = rule else { continue };
+        let seen = Instant::now();
+        let base = match miner.client.head_block().await {
+            Ok((key, first)) => Base { key, first },
             Err(e) => {
                 metrics.failed.inc();
-                warn!("mining round failed: {e:#}");
+                warn!("mining round failed: read the head: {e:#}");
+                continue;
+            }
+        };
+        // Epochs of this base lost to the draw so far (null rounds).
+        let mut null_rounds = 0;
+        loop {
+            let round = tokio::select! {
+                r = mine_one(&miner, &metrics, rule, &base, null_rounds) => r,
+                _ = stop.changed() => return,
+            };
+            match round {
+                Ok(Round::NotEligible) => break,
+                Ok(Round::Submitted(height)) => {
+                    let took = seen.elapsed();
+                    metrics.submitted.inc();
+                    metrics.block_seconds.observe(took.as_secs_f64());
+                    info!(
+                        height,
+                        "mined block {height} submitted {:.2} s after its parent arrived",
+                        took.as_secs_f64()
+                    );
+                    break;
+                }
+                Ok(Round::Lost(height)) => {
+                    metrics.lost.inc();
+                    debug!(height, "not elected at {height}");
+                }
+                Err(e) => {
+                    metrics.failed.inc();
+                    warn!("mining round failed: {e:#}");
+                    break;
+                }
+            }
+            // Lost: the next epoch on the same base, unless a new head
+            // comes first (then the outer loop mines on it).
+            null_rounds += 1;
+            let Some(at) = rule.retry_at(base.first.timestamp, null_rounds) else {
+                break;
+            };
+            let wait = Duration::from_secs(at.saturating_sub(unix_now()));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = heads.changed() => {
+                    // Seen by the outer loop's next `changed`: mark it unseen.
+                    heads.mark_changed();
+                    break;
+                }
+                _ = stop.changed() => return,
             }
         }
     }
 }
 
-/// Whether the chain node elects by the devnet's rule (a Ferrite devnet).
-async fn devnet_rule(client: &LotusClient) -> anyhow::Result<bool> {
-    let v: Value = client.request("Version", json!([])).await?;
-    Ok(v["Version"]
-        .as_str()
-        .is_some_and(|v| v.starts_with("ferrite/") && v.ends_with("+devnet")))
+impl Rule {
+    fn describe(self) -> String {
+        match self {
+            Rule::Devnet => "the devnet's election rule (an eligible miner wins once)".to_string(),
+            Rule::Filecoin { block_delay } => format!(
+                "Filecoin's election (Poisson win count, {block_delay} s epochs, null rounds \
+                 tried {PROPAGATION_DELAY_SECS} s into their epoch)"
+            ),
+        }
+    }
 }
 
-/// One round on the current head: see the module docs.
-async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
-    let (key, parent) = m.client.head_block().await.context("read the head")?;
-    let height = parent.height + 1;
-    let Some(base) = m
+/// The chain node's election rule, from its `Version` (a Ferrite devnet's
+/// ends in `+devnet`; anything else is a Filecoin network, whose block
+/// delay `Version` gives).
+async fn election_rule(client: &LotusClient) -> anyhow::Result<Rule> {
+    let v: Value = client.request("Version", json!([])).await?;
+    rule_of(&v)
+}
+
+fn rule_of(v: &Value) -> anyhow::Result<Rule> {
+    let version = v["Version"].as_str().unwrap_or_default();
+    if version.starts_with("ferrite/") && version.ends_with("+devnet") {
+        return Ok(Rule::Devnet);
+    }
+    match v["BlockDelay"].as_u64() {
+        Some(block_delay) if block_delay > 0 => Ok(Rule::Filecoin { block_delay }),
+        _ => anyhow::bail!(
+            "the chain node ({version:?}) gives no block delay in its Version: {}",
+            v["BlockDelay"]
+        ),
+    }
+}
+
+/// One round on `base`, `null_rounds` epochs past its first: see the module
+/// docs.
+async fn mine_one(
+    m: &Miner,
+    metrics: &Metrics,
+    rule: Rule,
+    base: &Base,
+    null_rounds: u64,
+) -> anyhow::Result<Round> {
+    let parent = &base.first;
+    let (height, timestamp) = rule.slot(parent.height, parent.timestamp, null_rounds, unix_now());
+    let Some(info) = m
         .client
-        .mining_base(&m.miner, height, &key)
+        .mining_base(&m.miner, height, &base.key)
         .await
         .context("MinerGetBaseInfo")?
     else {
         return Ok(Round::NotEligible);
     };
-    if !base.eligible {
+    if !info.eligible {
         return Ok(Round::NotEligible);
     }
-    let beacon = base
+    let beacon = info
         .beacon_entries
         .last()
-        .unwrap_or(&base.prev_beacon)
+        .unwrap_or(&info.prev_beacon)
         .data
         .clone();
     let parent_ticket = parent
@@ -220,20 +353,28 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
     let ticket_seed = winning::ticket_seed(&m.miner, height, &beacon, &parent_ticket)?;
     let ticket = m
         .client
-        .sign_bytes(&base.worker_key, &ticket_seed)
+        .sign_bytes(&info.worker_key, &ticket_seed)
         .await
         .context("sign the ticket")?;
     let (election_seed, post_seed) = winning::mining_seeds(&m.miner, height, &beacon)?;
     let vrf = m
         .client
-        .sign_bytes(&base.worker_key, &election_seed)
+        .sign_bytes(&info.worker_key, &election_seed)
         .await
         .context("sign the election VRF")?;
-    // The win check, by the devnet's rule: eligible wins, once.
-    let win_count = winning::WIN_COUNT;
+    let win_count = match rule {
+        Rule::Devnet => winning::WIN_COUNT,
+        Rule::Filecoin { .. } => {
+            let wins = election::win_count(&vrf.bytes, &info.miner_power, &info.network_power);
+            if wins == 0 {
+                return Ok(Round::Lost(height));
+            }
+            i64::try_from(wins).context("win count")?
+        }
+    };
     metrics.won.inc();
-    let size = SectorSize::from_bytes(base.sector_size)
-        .map_err(|e| anyhow::anyhow!("sector size {}: {e}", base.sector_size))?;
+    let size = SectorSize::from_bytes(info.sector_size)
+        .map_err(|e| anyhow::anyhow!("sector size {}: {e}", info.sector_size))?;
     let request = WinningPostRequest {
         miner: ActorId(m.miner.id().context("the miner is not an ID address")?),
         epoch: height,
@@ -242,7 +383,7 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
             kind: PostKind::Winning,
             size,
         },
-        sectors: base
+        sectors: info
             .sectors
             .iter()
             .map(|s| {
@@ -264,17 +405,18 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
     .with_context(|| format!("the WinningPoSt of block {height}"))?;
     debug!(
         height,
+        win_count,
         "WinningPoSt made in {:.2} s",
         started.elapsed().as_secs_f64()
     );
     let messages = m
         .client
-        .select_messages(&key)
+        .select_messages(&base.key)
         .await
         .context("MpoolSelect")?;
     let template = BlockTemplate {
         miner: m.miner,
-        parents: key,
+        parents: base.key.clone(),
         ticket: Ticket {
             vrf_proof: ticket.bytes,
         },
@@ -282,10 +424,10 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
             win_count,
             vrf_proof: vrf.bytes,
         }),
-        beacon_values: base.beacon_entries.clone(),
+        beacon_values: info.beacon_entries.clone(),
         messages,
         epoch: height,
-        timestamp: timestamp(parent.timestamp),
+        timestamp,
         win_post_proof,
     };
     let block = m
@@ -293,6 +435,11 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
         .create_block(&template)
         .await
         .context("MinerCreateBlock")?;
+    // Nodes refuse a block from the future: submit it at its time.
+    let early = timestamp.saturating_sub(unix_now());
+    if early > 0 {
+        tokio::time::sleep(Duration::from_secs(early)).await;
+    }
     m.client
         .submit_block(&block)
         .await
@@ -300,15 +447,12 @@ async fn mine_one(m: &Miner, metrics: &Metrics) -> anyhow::Result<Round> {
     Ok(Round::Submitted(height))
 }
 
-/// A block's timestamp: now, and after its parent's. (Lotus's miner stamps
-/// parent + block delay and sleeps until then; the devnet's blocks can
-/// come faster than one a second, so its timestamps run ahead of the clock.)
-fn timestamp(parent: u64) -> u64 {
-    let now = SystemTime::now()
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
-        .as_secs();
-    now.max(parent + 1)
+        .as_secs()
 }
 
 #[cfg(test)]
@@ -316,9 +460,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_block_is_stamped_after_its_parent() {
-        let now = timestamp(0);
-        assert!(now > 1_700_000_000);
-        assert_eq!(timestamp(now + 100), now + 101);
+    fn a_devnet_block_is_stamped_now_and_after_its_parent() {
+        let rule = Rule::Devnet;
+        assert_eq!(rule.slot(9, 100, 0, 500), (10, 500));
+        assert_eq!(rule.slot(9, 600, 0, 500), (10, 601));
+        assert_eq!(rule.retry_at(100, 1), None);
+    }
+
+    #[test]
+    fn a_filecoin_block_is_stamped_on_its_epoch_and_null_rounds_follow() {
+        let rule = Rule::Filecoin { block_delay: 30 };
+        // The next epoch, whatever the clock says.
+        assert_eq!(rule.slot(100, 3000, 0, 1), (101, 3030));
+        // Lost at 101: tried again at 102 once its epoch is 10 s old.
+        assert_eq!(rule.retry_at(3000, 1), Some(3040));
+        assert_eq!(rule.slot(100, 3000, 1, 3040), (102, 3060));
+        assert_eq!(rule.retry_at(3000, 2), Some(3070));
+        assert_eq!(rule.slot(100, 3000, 2, 3070), (103, 3090));
+    }
+
+    #[test]
+    fn the_rule_comes_from_the_chain_node_version() {
+        let devnet = json!({"Version": "ferrite/0.1.0+devnet", "BlockDelay": 1});
+        assert_eq!(rule_of(&devnet).unwrap(), Rule::Devnet);
+        let lotus =
+            json!({"Version": "1.32.1+mainnet+git.1", "APIVersion": 67840, "BlockDelay": 30});
+        assert_eq!(rule_of(&lotus).unwrap(), Rule::Filecoin { block_delay: 30 });
+        let broken = json!({"Version": "1.32.1+mainnet", "BlockDelay": 0});
+        let e = rule_of(&broken).unwrap_err().to_string();
+        assert!(e.contains("no block delay"), "{e}");
     }
 }
