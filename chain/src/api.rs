@@ -61,6 +61,9 @@ pub struct MinerSummary {
     pub owner: Address,
     /// The worker (an ID address).
     pub worker: Address,
+    /// The control addresses (ID addresses), which may pay for the miner's
+    /// PoSt and commit messages.
+    pub control: Vec<Address>,
     /// The sector size in bytes.
     pub sector_size: u64,
     /// Sectors per Window PoSt partition.
@@ -402,6 +405,7 @@ impl Chain for DevnetChain {
             Ok(MinerSummary {
                 owner: info.owner,
                 worker: info.worker,
+                control: info.control_addresses.clone(),
                 sector_size: info.sector_size as u64,
                 window_post_partition_sectors: info.window_post_partition_sectors,
             })

@@ -110,6 +110,8 @@ fn start_run(home: &Path, api_info: &str, signer: &str, log: &Path) -> Node {
         .env("FERRITE_KEYSTORE_PASSPHRASE", PASSPHRASE)
         // A stop abandons the running C2 at once: the restart must redo it.
         .env("FERRITE_NODE__SHUTDOWN_GRACE_SECS", "0")
+        // Every mining round in the log (a failure prints it).
+        .env("FERRITE_NODE__LOG_LEVEL", "info,ferrite::mining=debug")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -477,11 +479,11 @@ fn run_seals_and_proves_through_a_remote_node() {
             assert!(block["WinPoStProof"][0]["ProofBytes"].is_string(), "{head}");
             break head["result"].clone();
         }
-        let log = std::fs::read_to_string(&run_log).unwrap();
-        assert!(
-            started.elapsed().as_secs() < 90,
-            "no block by {miner} in 90 s: {head}\n{log}"
-        );
+        if started.elapsed().as_secs() >= 90 {
+            let log = std::fs::read_to_string(&run_log).unwrap();
+            let chain = std::fs::read_to_string(&chain_log).unwrap();
+            panic!("no block by {miner} in 90 s: {head}\nrun's log:\n{log}\nchain's log:\n{chain}");
+        }
         std::thread::sleep(Duration::from_millis(200));
     };
     println!("mined on the chain node after {:?}", started.elapsed());
@@ -518,6 +520,20 @@ fn run_seals_and_proves_through_a_remote_node() {
         .find(|l| l.starts_with("ferrite_mining_blocks_submitted_total "))
         .unwrap_or_else(|| panic!("no submitted counter: {m}"));
     assert_ne!(submitted, "ferrite_mining_blocks_submitted_total 0", "{m}");
+    // The mining loop's metrics that dashboards/ queries are exported here
+    // (cli.rs checks the others on a devnet).
+    let mining: Vec<_> = common::dashboard_metric_names()
+        .into_iter()
+        .filter(|(_, n)| n.starts_with("ferrite_mining_"))
+        .collect();
+    assert!(mining.len() >= 4, "{mining:?}");
+    for (file, name) in mining {
+        assert!(
+            m.contains(&format!("# TYPE {name} ")),
+            "{} queries {name}, which `ferrite run` does not export",
+            file.display()
+        );
+    }
     let chain_text = std::fs::read_to_string(&chain_log).unwrap();
     let missed = chain_text
         .lines()

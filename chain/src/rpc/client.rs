@@ -507,6 +507,8 @@ impl Chain for LotusClient {
         struct InfoIn {
             owner: AddressJson,
             worker: AddressJson,
+            #[serde(default)]
+            control_addresses: Option<Vec<AddressJson>>,
             sector_size: u64,
             #[serde(rename = "WindowPoStPartitionSectors")]
             window_post_partition_sectors: u64,
@@ -518,6 +520,12 @@ impl Chain for LotusClient {
         Ok(MinerSummary {
             owner: i.owner.0,
             worker: i.worker.0,
+            control: i
+                .control_addresses
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.0)
+                .collect(),
             sector_size: i.sector_size,
             window_post_partition_sectors: i.window_post_partition_sectors,
         })

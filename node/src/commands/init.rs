@@ -3,7 +3,7 @@
 //! builtin-actors v18 parameters, signed by the owner's key: in the node's
 //! keystore, or in the chain node's wallet with `[chain] signer = "node"`)
 //! or attaches an existing one, checks that the owner and worker
-//! can pay, and writes the miner to `<home>/miner` for `ferrite run`.
+//! can pay (and shows the control addresses' balances), and writes the miner to `<home>/miner` for `ferrite run`.
 
 use anyhow::Context;
 use ferrite_chain::api::Chain;
@@ -64,6 +64,17 @@ pub fn run(args: InitArgs, global: &GlobalArgs, cfg: &Config) -> anyhow::Result<
                 );
             }
             println!("{role} {addr}: {} FIL", crate::status_api::fil(&balance));
+        }
+        // Ferrite sends the miner's messages from the worker; the control
+        // addresses (Lotus and Curio pay PoSts from them) are shown so
+        // that one left without funds is seen before a move back.
+        for addr in &info.control {
+            let balance = client.balance(addr).await?;
+            let note = if balance.is_zero() { " (no funds)" } else { "" };
+            println!(
+                "control {addr}: {} FIL{note}; Ferrite sends from the worker",
+                crate::status_api::fil(&balance)
+            );
         }
         ferrite_chain::wallet::write_private(&file, format!("{miner}\n").as_bytes())?;
         let size = ferrite_types::SectorSize::from_bytes(info.sector_size)

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test crate uses a part of it
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod market;
@@ -109,4 +109,40 @@ fn spawn_devnet(mut cmd: Command, home: &Path, args: &[&str], log: std::process:
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     Node(node)
+}
+
+/// Every `ferrite_*` and `process_*` metric name that dashboards/ (Grafana
+/// panels, alert rules) queries, with the file that queries it; histogram
+/// series (`_bucket`, `_sum`, `_count`) by their metric's name.
+pub fn dashboard_metric_names() -> Vec<(PathBuf, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
+    let mut files = vec![dir];
+    let mut names = Vec::new();
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if !matches!(p.extension().and_then(|x| x.to_str()), Some("json" | "yml")) {
+            continue;
+        }
+        let body = std::fs::read_to_string(&p).unwrap();
+        let mut rest = body.as_str();
+        while let Some(at) = ["ferrite_", "process_"]
+            .iter()
+            .filter_map(|p| rest.find(p))
+            .min()
+        {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+            names.push((p.clone(), base.to_string()));
+        }
+    }
+    names
 }
