@@ -129,6 +129,14 @@ fn route(m: u64, params: u32) -> ActorResult<u32> {
         method::CONSTRUCTOR => {
             let p: ConstructorParams = rt::send::required_params(params)?;
             rt::send::check_caller(rt::types::INIT_ACTOR_ID)?;
+            // As v18: only a fresh actor (the FVM's empty state) is built.
+            let root = rt::sdk::sself::root()
+                .map_err(|e| ActorError::illegal_state(format!("read state root: {e:?}")))?;
+            if root != empty_state()? {
+                return Err(ActorError::illegal_state(
+                    "can't create over an existing actor",
+                ));
+            }
             initialize(Contract::create(), p)?;
             Ok(rt::ret_nothing())
         }
@@ -195,6 +203,16 @@ fn route(m: u64, params: u32) -> ActorResult<u32> {
         m if m > method::MAX_RESERVED => handle_filecoin_method(m, params),
         m => Err(ActorError::unknown_method(m)),
     }
+}
+
+/// The state root of an actor the FVM has just created: the empty CBOR
+/// list.
+fn empty_state() -> ActorResult<Cid> {
+    // 0x80: the CBOR encoding of an empty list; 0xb220: blake2b-256.
+    let digest = rt::sdk::crypto::hash_blake2b(&[0x80]);
+    let mh = cid::multihash::Multihash::wrap(0xb220, &digest)
+        .map_err(|e| ActorError::assertion_failed(format!("multihash: {e}")))?;
+    Ok(Cid::new_v1(DAG_CBOR, mh))
 }
 
 /// The origin's Ethereum address (ORIGIN).
