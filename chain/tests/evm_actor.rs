@@ -17,7 +17,11 @@
 //! - calls `store(2000000)`, which reverts with the custom error
 //!   `TooLarge(2000000, 1000000)`: exit code 33, the revert data returned,
 //!   storage unchanged;
-//! - asks `GetBytecode` and `GetBytecodeHash`.
+//! - asks `GetBytecode` and `GetBytecodeHash`;
+//! - deploys `fixtures/evm/Factory.sol`, which deploys a Store with CREATE2
+//!   (the address checked), calls it (`Stored` is emitted by the child with
+//!   the factory as the caller) and sends FIL on to an f1 account (the
+//!   balance checked).
 //!
 //! Every answer is checked against what the contract must do (decoded with
 //! the v18 types of `fil_actor_evm_state`, keccak computed here), and the
@@ -79,9 +83,13 @@ fn calldata(sig: &str, args: &[[u8; 32]]) -> Vec<u8> {
     v
 }
 
-/// Store.json, written by compile.mjs.
-fn store_contract() -> (Vec<u8>, Vec<u8>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/evm/Store.json");
+/// The init code and runtime code of contract `name`, from the
+/// `<name>.json` that compile.mjs wrote.
+fn compiled(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let path = format!(
+        "{}/tests/fixtures/evm/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let hex_of = |k: &str| hex::decode(json[k].as_str().unwrap()).unwrap();
     (hex_of("initcode"), hex_of("runtime"))
@@ -134,13 +142,18 @@ impl Chain {
     /// Executes a message from the owner in a block; its result, replayed
     /// for the events.
     fn exec(&self, to: Address, method: u64, params: RawBytes) -> Step {
+        self.exec_value(to, method, params, TokenAmount::default())
+    }
+
+    /// Like [`Chain::exec`], with `value` sent along.
+    fn exec_value(&self, to: Address, method: u64, params: RawBytes, value: TokenAmount) -> Step {
         let owner = &self.net.owner;
         let msg = Message {
             version: 0,
             from: owner.address().unwrap(),
             to,
             sequence: 0,
-            value: TokenAmount::default(),
+            value,
             method_num: method,
             params,
             gas_limit: 3_000_000_000,
@@ -201,7 +214,7 @@ fn run(actors: Actors) -> Run {
     let chain = Chain {
         net: common::net::Net::open(actors, "evm-actor"),
     };
-    let (initcode, runtime) = store_contract();
+    let (initcode, runtime) = compiled("Store");
     let owner = chain.net.owner.address().unwrap();
     let owner_id = chain.net.dn.lookup_id(&owner, &[]).unwrap().unwrap();
     let mut steps = Vec::new();
@@ -367,6 +380,142 @@ fn run(actors: Actors) -> Run {
         "{actors:?}: the bytecode hash"
     );
     steps.push(("GetBytecodeHash", hash));
+
+    // A contract that deploys another with CREATE2, calls it, and pays an
+    // f1 account.
+    let (factory_code, _) = compiled("Factory");
+    let deploy = chain.exec(
+        Address::new_id(EAM),
+        CREATE_EXTERNAL,
+        RawBytes::serialize(BytesSer(&factory_code)).unwrap(),
+    );
+    assert_eq!(
+        deploy.exit,
+        ExitCode::OK,
+        "{actors:?}: deploy the factory: {deploy:?}"
+    );
+    let factory: EamReturn = fvm_ipld_encoding::from_slice(&deploy.ret).unwrap();
+    steps.push(("deploy the factory", deploy));
+    let factory_addr = Address::new_delegated(EAM, &factory.eth_address.0).unwrap();
+    let salt = keccak(b"ferrite");
+    let create2 = chain.exec(
+        factory_addr,
+        evm::Method::InvokeContract as u64,
+        invoke_params(&calldata("deploy(bytes32)", &[salt])),
+    );
+    assert_eq!(
+        create2.exit,
+        ExitCode::OK,
+        "{actors:?}: CREATE2: {create2:?}"
+    );
+    let expected = keccak(
+        &[
+            &[0xff][..],
+            &factory.eth_address.0,
+            &salt,
+            &keccak(&initcode),
+        ]
+        .concat(),
+    );
+    let child_word = decode_bytes(&create2.ret);
+    assert_eq!(child_word[..12], [0u8; 12]);
+    assert_eq!(
+        child_word[12..],
+        expected[12..],
+        "{actors:?}: the CREATE2 address"
+    );
+    steps.push(("deploy(salt): CREATE2", create2));
+    let child = Address::new_delegated(EAM, &expected[12..]).unwrap();
+    let s = chain.call(
+        Address::new_id(0),
+        child,
+        evm::Method::GetStorageAt as u64,
+        storage_params(word(0)),
+    );
+    let v: U256 = fvm_ipld_encoding::from_slice(&s.ret).unwrap();
+    assert_eq!(
+        v,
+        U256::from(7u64),
+        "{actors:?}: the child's constructor ran"
+    );
+
+    let mut child_arg = [0u8; 32];
+    child_arg.copy_from_slice(&child_word);
+    let store_in = chain.exec(
+        factory_addr,
+        evm::Method::InvokeContract as u64,
+        invoke_params(&calldata(
+            "storeIn(address,uint256)",
+            &[child_arg, word(99)],
+        )),
+    );
+    assert_eq!(
+        store_in.exit,
+        ExitCode::OK,
+        "{actors:?}: storeIn: {store_in:?}"
+    );
+    assert_eq!(decode_bytes(&store_in.ret), word(99).to_vec());
+    let child_id = chain
+        .net
+        .dn
+        .lookup_id(&child, &[])
+        .unwrap()
+        .unwrap()
+        .id()
+        .unwrap();
+    let mut factory_word = [0u8; 32];
+    factory_word[12..].copy_from_slice(&factory.eth_address.0);
+    assert_eq!(
+        store_in.events,
+        vec![(
+            child_id,
+            vec![
+                (
+                    "t1".to_string(),
+                    raw,
+                    keccak(b"Stored(address,uint256,uint256)").to_vec()
+                ),
+                ("t2".to_string(), raw, factory_word.to_vec()),
+                ("t3".to_string(), raw, word(42).to_vec()),
+                ("d".to_string(), raw, word(99).to_vec()),
+            ]
+        )],
+        "{actors:?}: the child's event, with the factory as the caller"
+    );
+    steps.push(("storeIn(child, 99): a call between contracts", store_in));
+
+    let worker = chain.net.worker.address().unwrap();
+    let worker_id = chain
+        .net
+        .dn
+        .lookup_id(&worker, &[])
+        .unwrap()
+        .unwrap()
+        .id()
+        .unwrap();
+    let mut worker_word = [0u8; 32];
+    worker_word[12] = 0xff;
+    worker_word[24..].copy_from_slice(&worker_id.to_be_bytes());
+    let before = chain.net.dn.actor(&worker, &[]).unwrap().unwrap().balance;
+    let pay = chain.exec_value(
+        factory_addr,
+        evm::Method::InvokeContract as u64,
+        invoke_params(&calldata("pay(address)", &[worker_word])),
+        TokenAmount::from_atto(1_000),
+    );
+    assert_eq!(pay.exit, ExitCode::OK, "{actors:?}: pay: {pay:?}");
+    assert_eq!(
+        decode_bytes(&pay.ret),
+        word(1).to_vec(),
+        "{actors:?}: pay succeeded"
+    );
+    let after = chain.net.dn.actor(&worker, &[]).unwrap().unwrap().balance;
+    assert_eq!(
+        after - before,
+        TokenAmount::from_atto(1_000),
+        "{actors:?}: FIL to an f1 account"
+    );
+    steps.push(("pay(worker): FIL to an f1 account", pay));
 
     // The state, decoded with the v18 types.
     let head = chain.net.dn.actor(&contract, &[]).unwrap().unwrap();
