@@ -95,13 +95,16 @@ fn compiled(name: &str) -> (Vec<u8>, Vec<u8>) {
     (hex_of("initcode"), hex_of("runtime"))
 }
 
+/// An event's entries as `(key, codec, value)`.
+type Entries = Vec<(String, u64, Vec<u8>)>;
+
 /// What one step gave: exit code, return data and the events (emitter and
-/// `(key, codec, value)` entries).
+/// entries).
 #[derive(Debug, Clone, PartialEq)]
 struct Step {
     exit: ExitCode,
     ret: Vec<u8>,
-    events: Vec<(u64, Vec<(String, u64, Vec<u8>)>)>,
+    events: Vec<(u64, Entries)>,
     gas: u64,
 }
 

@@ -15,13 +15,12 @@
 //! code being the account's ID-form address. A contract already at the
 //! address is resurrected (its `Resurrect` method) rather than created.
 
+use ferrite_actor_rt::eth::keccak256 as keccak;
 use ferrite_actor_rt::{self as rt, ActorError, ActorResult, WithCode};
 use fvm_ipld_encoding::{RawBytes, strict_bytes};
 use fvm_shared::ActorID;
-use fvm_shared::address::{Address, Payload};
-use fvm_shared::crypto::hash::SupportedHashes;
+use fvm_shared::address::Address;
 use fvm_shared::error::ExitCode;
-use serde::{Deserialize, Serialize};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
 /// The init actor's Exec4 method.
@@ -31,28 +30,7 @@ const RESURRECT: u64 = 2;
 /// The account actor's PubkeyAddress method.
 const PUBKEY_ADDRESS: u64 = 2;
 
-/// A 20-byte Ethereum address (a CBOR byte string).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EthAddress(#[serde(with = "strict_bytes")] pub [u8; 20]);
-
-impl EthAddress {
-    /// The ID form of actor `id`: 0xff, eleven zero bytes, the ID.
-    pub fn from_id(id: ActorID) -> EthAddress {
-        let mut b = [0u8; 20];
-        b[0] = 0xff;
-        b[12..].copy_from_slice(&id.to_be_bytes());
-        EthAddress(b)
-    }
-
-    /// Addresses the EAM never assigns: the null address, ID forms and
-    /// the precompile ranges.
-    pub fn is_reserved(&self) -> bool {
-        let b = &self.0;
-        let precompile = (b[0] == 0x00 || b[0] == 0xfe) && b[1..19].iter().all(|x| *x == 0);
-        let id = b[0] == 0xff && b[1..12].iter().all(|x| *x == 0);
-        precompile || id || *b == [0; 20]
-    }
-}
+pub use rt::eth::EthAddress;
 
 /// Create parameters (v18).
 #[derive(Serialize_tuple, Deserialize_tuple)]
@@ -146,23 +124,11 @@ fn route(method: u64, params: u32) -> ActorResult<u32> {
     }
 }
 
-fn keccak(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    rt::sdk::crypto::hash_into(SupportedHashes::Keccak256, data, &mut out);
-    out
-}
-
 /// The Ethereum address of the actor `id` (its f410 address), if it has
 /// one.
 fn eth_address(id: ActorID) -> ActorResult<EthAddress> {
-    match rt::sdk::actor::lookup_delegated_address(id).map(|a| *a.payload()) {
-        Some(Payload::Delegated(d)) if d.namespace() == rt::types::EAM_ACTOR_ID => {
-            <[u8; 20]>::try_from(d.subaddress())
-                .map(EthAddress)
-                .map_err(|_| ActorError::forbidden("caller's eth address isn't valid"))
-        }
-        _ => Err(ActorError::forbidden("caller doesn't have an eth address")),
-    }
+    EthAddress::of_actor(id)
+        .ok_or_else(|| ActorError::forbidden("caller doesn't have an eth address"))
 }
 
 /// Create and Create2 are for EVM actors, which have f410 addresses.

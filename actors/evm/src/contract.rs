@@ -9,7 +9,6 @@ use cid::Cid;
 use ferrite_actor_rt::{self as rt, ActorBlockstore, ActorError, ActorResult, WithCode};
 use fvm_ipld_blockstore::{Block, Blockstore};
 use fvm_ipld_encoding::{CborStore, IPLD_RAW};
-use fvm_shared::crypto::hash::SupportedHashes;
 use multihash_codetable::Code;
 
 use crate::state::{
@@ -253,26 +252,12 @@ impl Contract {
     }
 }
 
-/// keccak-256 through the FVM's hash syscall.
-pub fn keccak256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    rt::sdk::crypto::hash_into(SupportedHashes::Keccak256, data, &mut out);
-    out
-}
+pub use ferrite_actor_rt::eth::keccak256;
 
 /// The Ethereum address of the actor `id`: its f410 address's payload, or
 /// the ID form when it has none.
 pub fn eth_address_of(id: fvm_shared::ActorID) -> EthAddress {
-    use fvm_shared::address::Payload;
-    match rt::sdk::actor::lookup_delegated_address(id).map(|a| *a.payload()) {
-        Some(Payload::Delegated(d)) if d.namespace() == rt::types::EAM_ACTOR_ID => {
-            match <[u8; 20]>::try_from(d.subaddress()) {
-                Ok(b) => EthAddress(b),
-                Err(_) => EthAddress::from_id(id),
-            }
-        }
-        _ => EthAddress::from_id(id),
-    }
+    EthAddress::of_actor(id).unwrap_or_else(|| EthAddress::from_id(id))
 }
 
 /// The Filecoin address an Ethereum address stands for: the ID address of

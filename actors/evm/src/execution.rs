@@ -69,9 +69,44 @@ fn fvm_gas(
     Ok(())
 }
 
+type Ctx<'a> = InstructionContext<'a, FvmHost, revm_interpreter::interpreter::EthInterpreter>;
+
+/// Runs `op` with the host loading other accounts' code: only EXTCODESIZE,
+/// EXTCODECOPY and EXTCODEHASH need it, and fetching it (a send to the
+/// other actor) for every CALL would cost gas for nothing.
+fn with_code(
+    ctx: Ctx<'_>,
+    op: fn(Ctx<'_>) -> Result<(), InstructionResult>,
+) -> Result<(), InstructionResult> {
+    let InstructionContext { interpreter, host } = ctx;
+    host.load_code = true;
+    let r = op(InstructionContext {
+        interpreter,
+        host: &mut *host,
+    });
+    host.load_code = false;
+    r
+}
+
+fn extcodesize(ctx: Ctx<'_>) -> Result<(), InstructionResult> {
+    with_code(ctx, revm_interpreter::instructions::host::extcodesize)
+}
+
+fn extcodecopy(ctx: Ctx<'_>) -> Result<(), InstructionResult> {
+    with_code(ctx, revm_interpreter::instructions::host::extcodecopy)
+}
+
+fn extcodehash(ctx: Ctx<'_>) -> Result<(), InstructionResult> {
+    with_code(ctx, revm_interpreter::instructions::host::extcodehash)
+}
+
 fn table() -> Table {
+    use revm_interpreter::bytecode::opcode;
     let mut t = instruction_table::<revm_interpreter::interpreter::EthInterpreter, FvmHost>();
-    t[usize::from(revm_interpreter::bytecode::opcode::GAS)] = Instruction::new(fvm_gas);
+    t[usize::from(opcode::GAS)] = Instruction::new(fvm_gas);
+    t[usize::from(opcode::EXTCODESIZE)] = Instruction::new(extcodesize);
+    t[usize::from(opcode::EXTCODECOPY)] = Instruction::new(extcodecopy);
+    t[usize::from(opcode::EXTCODEHASH)] = Instruction::new(extcodehash);
     t
 }
 

@@ -41,6 +41,9 @@ pub struct FvmHost {
     pub contract: Contract,
     /// The first actor error a host call met; the interpreter was halted.
     pub error: Option<ActorError>,
+    /// Whether an account load fetches the account's code: set only while
+    /// EXTCODESIZE, EXTCODECOPY or EXTCODEHASH runs.
+    pub load_code: bool,
     /// The message's origin, as an Ethereum address (ORIGIN).
     origin: Address,
     gas_params: GasParams,
@@ -89,6 +92,7 @@ impl FvmHost {
         FvmHost {
             contract,
             error: None,
+            load_code: false,
             origin: to_revm(&origin),
             gas_params: GasParams::new_spec(SPEC),
         }
@@ -324,7 +328,7 @@ impl Host for FvmHost {
             .and_then(rt::sdk::actor::balance_of)
             .map(|b| tokens_to_u256(&b))
             .unwrap_or_default();
-        let code = if load_code {
+        let code = if load_code && self.load_code {
             match id.map(calls::code_of).transpose() {
                 Ok(c) => c.flatten().unwrap_or_default(),
                 Err(e) => return Err(self.fail(e)),

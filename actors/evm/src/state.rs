@@ -61,38 +61,7 @@ impl<'de> Deserialize<'de> for Word {
     }
 }
 
-/// A 20-byte Ethereum address, a CBOR byte string on the wire (v18's
-/// `EthAddress`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EthAddress(#[serde(with = "strict_bytes")] pub [u8; 20]);
-
-impl EthAddress {
-    /// The address FEVM gives an actor without an f410 address: 0xff, eleven
-    /// zero bytes, then the actor ID big-endian.
-    pub fn from_id(id: ActorID) -> EthAddress {
-        let mut b = [0u8; 20];
-        b[0] = 0xff;
-        b[12..].copy_from_slice(&id.to_be_bytes());
-        EthAddress(b)
-    }
-
-    /// The actor ID that an ID-form address (see [`EthAddress::from_id`])
-    /// names.
-    pub fn as_id(&self) -> Option<ActorID> {
-        if self.0[0] != 0xff || self.0[1..12].iter().any(|b| *b != 0) {
-            return None;
-        }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&self.0[12..]);
-        Some(u64::from_be_bytes(id))
-    }
-
-    /// Whether it is in a precompile range: 0x00…00NN (Ethereum's) or
-    /// 0xfe00…00NN (Filecoin's).
-    pub fn is_precompile(&self) -> bool {
-        (self.0[0] == 0x00 || self.0[0] == 0xfe) && self.0[1..19].iter().all(|b| *b == 0)
-    }
-}
+pub use ferrite_actor_rt::eth::EthAddress;
 
 /// The keccak-256 of a contract's bytecode, a 32-byte string on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

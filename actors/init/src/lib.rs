@@ -104,6 +104,12 @@ fn constructor(p: ConstructorParams) -> u32 {
     rt::ret_nothing()
 }
 
+/// The address map of `st`.
+fn address_map(st: &State) -> Hamt<ActorBlockstore, ActorID, BytesKey> {
+    Hamt::load_with_bit_width(&st.address_map, ActorBlockstore, HAMT_BIT_WIDTH)
+        .or_abort(ExitCode::USR_ILLEGAL_STATE, "load address map")
+}
+
 fn exec(p: ExecParams) -> u32 {
     // Builtin actors are singletons or are created by the FVM or by their
     // own factories: a miner only by the power actor (as in builtin-actors);
@@ -120,12 +126,7 @@ fn exec(p: ExecParams) -> u32 {
     }
     let robust_address = rt::sdk::actor::next_actor_address();
     let mut st: State = rt::load_state();
-    let mut map = Hamt::<_, ActorID, BytesKey>::load_with_bit_width(
-        &st.address_map,
-        ActorBlockstore,
-        HAMT_BIT_WIDTH,
-    )
-    .or_abort(ExitCode::USR_ILLEGAL_STATE, "load address map");
+    let mut map = address_map(&st);
     let id = st.next_id;
     st.next_id += 1;
     map.set(robust_address.to_bytes().into(), id)
@@ -190,12 +191,7 @@ fn exec4(p: Exec4Params) -> u32 {
         .or_abort(ExitCode::USR_ILLEGAL_ARGUMENT, "f4 address");
     let robust_address = rt::sdk::actor::next_actor_address();
     let mut st: State = rt::load_state();
-    let mut map = Hamt::<_, ActorID, BytesKey>::load_with_bit_width(
-        &st.address_map,
-        ActorBlockstore,
-        HAMT_BIT_WIDTH,
-    )
-    .or_abort(ExitCode::USR_ILLEGAL_STATE, "load address map");
+    let mut map = address_map(&st);
     // As v18's map_addresses_to_id_with_reserve: the f4 address keeps the
     // ID it has (a placeholder's), or gets a new one; the robust address
     // maps to the same ID.
