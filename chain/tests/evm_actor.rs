@@ -42,7 +42,6 @@ use fvm_ipld_encoding::{BytesDe, BytesSer, CborStore, RawBytes};
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
-use fvm_shared::message::Message;
 use sha3::Digest;
 
 /// The EAM (f010) and its CreateExternal method.
@@ -151,18 +150,7 @@ impl Chain {
     /// Like [`Chain::exec`], with `value` sent along.
     fn exec_value(&self, to: Address, method: u64, params: RawBytes, value: TokenAmount) -> Step {
         let owner = &self.net.owner;
-        let msg = Message {
-            version: 0,
-            from: owner.address().unwrap(),
-            to,
-            sequence: 0,
-            value,
-            method_num: method,
-            params,
-            gas_limit: 3_000_000_000,
-            gas_fee_cap: TokenAmount::from_atto(1_000),
-            gas_premium: TokenAmount::from_atto(100),
-        };
+        let msg = common::net::message(owner.address().unwrap(), to, method, params, value);
         let dn = &self.net.dn;
         let cid = dn.push_next(msg, owner).unwrap().cid().unwrap();
         dn.produce_block().unwrap();
@@ -181,18 +169,8 @@ impl Chain {
         } else {
             self.net.dn.next_nonce(&from).unwrap()
         };
-        let msg = Message {
-            version: 0,
-            from,
-            to,
-            sequence,
-            value: TokenAmount::default(),
-            method_num: method,
-            params,
-            gas_limit: 3_000_000_000,
-            gas_fee_cap: TokenAmount::from_atto(1_000),
-            gas_premium: TokenAmount::from_atto(100),
-        };
+        let mut msg = common::net::message(from, to, method, params, TokenAmount::default());
+        msg.sequence = sequence;
         step_of(&self.net.dn.call(msg, &[]).unwrap())
     }
 }
