@@ -23,8 +23,9 @@
 //! were; an accepted one must deliver its value.
 //!
 //! Actors that are out: the multisig and the payment channel on Ferrite's
-//! bundle (see [`NOT_ON_FERRITE`]); the EVM, on both, because Ferrite's EAM
-//! refuses to create EVM actors; the Ethereum account, on both, because it
+//! bundle (see [`NOT_ON_FERRITE`]); the EVM, on both, not probed here yet
+//! (tests/evm_actor.rs compares its methods with v18's); the Ethereum
+//! account, on both, because it
 //! comes into being only when a placeholder sends its first message, signed
 //! by an Ethereum key, which the devnet's message pool does not take.
 

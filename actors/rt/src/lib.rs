@@ -5,6 +5,7 @@
 //! [`load_state`] and [`save_state`], and answers with [`ret`] or [`abort`].
 
 pub mod error;
+pub mod eth;
 pub mod keys;
 pub mod send;
 pub mod types;

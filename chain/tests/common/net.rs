@@ -75,6 +75,29 @@ pub fn worker_key() -> PrivateKey {
     PrivateKey::Bls(bls_signatures::PrivateKey::new([11u8; 32]))
 }
 
+/// A message as the scenarios send it: nonce 0 (the pool fills it in), a
+/// gas limit of 3e9 and a fee cap well over the devnet's base fee.
+pub fn message(
+    from: Address,
+    to: Address,
+    method: u64,
+    params: RawBytes,
+    value: TokenAmount,
+) -> Message {
+    Message {
+        version: 0,
+        from,
+        to,
+        sequence: 0,
+        value,
+        method_num: method,
+        params,
+        gas_limit: 3_000_000_000,
+        gas_fee_cap: TokenAmount::from_atto(1_000),
+        gas_premium: TokenAmount::from_atto(100),
+    }
+}
+
 /// A devnet with an owner (secp256k1) and a worker (BLS), both funded.
 pub struct Net {
     pub actors: Actors,
@@ -142,18 +165,7 @@ impl Net {
         value: TokenAmount,
     ) -> Executed {
         let from = key.address().unwrap();
-        let msg = Message {
-            version: 0,
-            from,
-            to,
-            sequence: 0,
-            value,
-            method_num: method,
-            params,
-            gas_limit: 3_000_000_000,
-            gas_fee_cap: TokenAmount::from_atto(1_000),
-            gas_premium: TokenAmount::from_atto(100),
-        };
+        let msg = message(from, to, method, params, value);
         let (gas_limit, fee_cap, premium) = (
             msg.gas_limit,
             msg.gas_fee_cap.clone(),
