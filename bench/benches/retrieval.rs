@@ -71,6 +71,7 @@ use ferrite_bench::median;
 use ferrite_market::deal::DealUuid;
 use ferrite_market::index::{PieceIndex, PieceLocation, TABLES};
 use ferrite_retrieval::body::CHUNK;
+use ferrite_retrieval::config::CacheConfig;
 use ferrite_retrieval::unpad::{PieceSpan, UnpaddedReader};
 use ferrite_retrieval::{Retrieval, RetrievalConfig, RetrievalMetrics, SectorAccess, Unsealer};
 use ferrite_store::{MemDb, Store};
@@ -167,11 +168,17 @@ fn main() -> anyhow::Result<()> {
     let piece = Piece::make(dir.path(), flags.piece)?;
 
     let nginx = Nginx::start(dir.path(), cpus)?;
-    let ferrite = FerriteServer::start(&piece, dir.path(), cpus, &flags)?;
+    let ferrite = FerriteServer::start(&piece, cpus, &flags, None)?;
+    let cache_dir = dir.path().join("piece-cache");
+    let cached = FerriteServer::start(&piece, cpus, &flags, Some(cache_dir))?;
     let targets = [
         Target {
             name: "ferrite",
             url: format!("{}/piece/{}", ferrite.base, piece.comm_p),
+        },
+        Target {
+            name: "ferrite, cache",
+            url: format!("{}/piece/{}", cached.base, piece.comm_p),
         },
         Target {
             name: "nginx",
@@ -188,7 +195,16 @@ fn main() -> anyhow::Result<()> {
     for t in &targets {
         rt.block_on(verify(t, &piece, flags.range))?;
     }
-    eprintln!("both servers serve the right bytes");
+    // The first GET filled the cache in the background: once it holds the
+    // piece, check the bytes it serves, sent with sendfile.
+    rt.block_on(cached.wait_cached(piece.data.len() as u64))?;
+    let before = cached.retrieval.sendfile_bytes();
+    rt.block_on(verify(&targets[1], &piece, flags.range))?;
+    ensure!(
+        cached.retrieval.sendfile_bytes() >= before + piece.data.len() as u64,
+        "the cached piece did not go out with sendfile"
+    );
+    eprintln!("every server serves the right bytes (ferrite's cache with sendfile)");
 
     let mut rows = Vec::new();
     for &clients in &flags.clients {
@@ -225,13 +241,18 @@ fn main() -> anyhow::Result<()> {
         ));
     }
     drop(rt);
+    let sendfile = cached.retrieval.sendfile_bytes();
     ferrite.stop()?;
+    cached.stop()?;
     drop(nginx);
 
     eprintln!("timing the unpadding alone");
     let unpad = Unpad::measure(&piece, flags.rounds.max(3))?;
 
-    println!("{}", report(&flags, cpus, &piece, &targets, &rows, &unpad));
+    println!(
+        "{}",
+        report(&flags, cpus, &piece, &targets, &rows, &unpad, sendfile)
+    );
     Ok(())
 }
 
@@ -303,10 +324,17 @@ struct FerriteServer {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     base: String,
+    retrieval: Arc<Retrieval>,
 }
 
 impl FerriteServer {
-    fn start(piece: &Piece, dir: &Path, cpus: usize, flags: &Flags) -> anyhow::Result<Self> {
+    /// The server, with its unpadded-piece cache in `cache` if given.
+    fn start(
+        piece: &Piece,
+        cpus: usize,
+        flags: &Flags,
+        cache: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cpus)
             .thread_name("ferrite-retrieval")
@@ -325,11 +353,16 @@ impl FerriteServer {
             },
         )?;
         let defaults = RetrievalConfig::default();
+        let cached = cache.is_some();
         let cfg = RetrievalConfig {
             listen: "127.0.0.1:0".into(),
             max_concurrent_transfers: defaults
                 .max_concurrent_transfers
                 .max(flags.clients.iter().copied().max().unwrap_or(1)),
+            cache: CacheConfig {
+                dir: cache.unwrap_or_default(),
+                ..defaults.cache.clone()
+            },
             ..defaults
         };
         let r = Retrieval::new(
@@ -345,17 +378,34 @@ impl FerriteServer {
             .context("bind Ferrite's listener")?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, rx) = watch::channel(false);
-        let task = rt.spawn(r.serve(listener, rx));
+        let task = rt.spawn(r.clone().serve(listener, rx));
         eprintln!(
-            "ferrite listens at {base} (unsealed copy {})",
-            dir.display()
+            "ferrite listens at {base} (unsealed copy {}, {})",
+            piece.unsealed.display(),
+            if cached { "cache on" } else { "no cache" }
         );
         Ok(Self {
             rt,
             stop,
             task,
             base,
+            retrieval: r,
         })
+    }
+
+    /// Waits until the cache holds `len` bytes (the piece), for 60 s at most.
+    async fn wait_cached(&self, len: u64) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let cached = || self.retrieval.metrics().cache_bytes.get();
+        while u64::try_from(cached()).unwrap_or(0) < len {
+            ensure!(
+                Instant::now() < deadline,
+                "the piece cache holds {} bytes after 60 s, not the piece's {len}",
+                cached()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
     }
 
     /// Stops the server and reports how it ended.
@@ -836,6 +886,7 @@ fn report(
     targets: &[Target],
     rows: &[(usize, Vec<Summary>)],
     unpad: &Unpad,
+    sendfile: u64,
 ) -> String {
     let mut s = String::new();
     let what = match flags.range {
@@ -865,7 +916,7 @@ fn report(
             let p99 = m.p99.map_or("n/a".to_string(), |d| {
                 format!("{:.0} ms", d.as_secs_f64() * 1e3)
             });
-            let ratio = if t.name == "ferrite" {
+            let ratio = if t.name != "nginx" {
                 format!("{:.0} %", m.mib_s / base * 100.0)
             } else {
                 String::new()
@@ -886,6 +937,13 @@ fn report(
             );
         }
     }
+    let _ = writeln!(
+        s,
+        "\n\"ferrite, cache\" is the same server with `[retrieval.cache]` on: the piece was \
+         unpadded into the cache by the check's first GET, and {:.1} GiB of the bodies went \
+         out with sendfile.",
+        sendfile as f64 / MIB / 1024.0
+    );
     let _ = writeln!(
         s,
         "\nUnpadding alone, one thread, in memory (page cache), no HTTP, MiB/s of unpadded bytes, \

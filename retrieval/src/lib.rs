@@ -31,6 +31,7 @@
 
 pub mod advertise;
 pub mod body;
+pub mod cache;
 pub mod config;
 pub mod dag;
 pub mod error;
@@ -40,6 +41,7 @@ pub mod limits;
 pub mod metrics;
 pub mod piece;
 pub mod range;
+pub mod sendfile;
 pub mod server;
 pub mod source;
 pub mod unpad;
