@@ -291,3 +291,127 @@ impl PieceCache {
 fn gauge(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A padded piece of `units` 128-byte units in its own file, and its data.
+    fn piece(dir: &Path, seed: u8, units: usize) -> (PieceSpan, Vec<u8>) {
+        let data: Vec<u8> = (0..units * 127)
+            .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed))
+            .collect();
+        let mut padded = Vec::new();
+        fr32::Fr32Reader::new(io::Cursor::new(&data))
+            .read_to_end(&mut padded)
+            .unwrap();
+        let file = dir.join(format!("unsealed-{seed}"));
+        std::fs::write(&file, &padded).unwrap();
+        let span = PieceSpan {
+            file,
+            padded_offset: 0,
+            padded_size: padded.len() as u64,
+        };
+        (span, data)
+    }
+
+    fn open_cache(dir: &Path, max_bytes: u64) -> (Arc<PieceCache>, RetrievalMetrics) {
+        let metrics = RetrievalMetrics::unregistered().unwrap();
+        let cfg = CacheConfig {
+            dir: dir.to_path_buf(),
+            max_bytes,
+        };
+        let c = PieceCache::open(&cfg, Mappings::new(), metrics.clone()).unwrap();
+        (c.unwrap(), metrics)
+    }
+
+    async fn fill(c: &Arc<PieceCache>, m: &RetrievalMetrics, comm_p: CommP, span: PieceSpan) {
+        let done = |m: &RetrievalMetrics| {
+            m.cache.with_label_values(&["filled"]).get()
+                + m.cache.with_label_values(&["failed"]).get()
+        };
+        let before = done(m);
+        c.fill(comm_p, span, None);
+        for _ in 0..500 {
+            if done(m) > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the fill did not end");
+    }
+
+    #[tokio::test]
+    async fn fills_serves_evicts_the_least_recent_and_forgets_removed_pieces() {
+        let src = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (CommP([1; 32]), CommP([2; 32]), CommP([3; 32]));
+        let (span_a, data_a) = piece(src.path(), 1, 64);
+        let (span_b, data_b) = piece(src.path(), 2, 64);
+        let (span_c, _) = piece(src.path(), 3, 64);
+        // Room for two pieces of 64 units.
+        let (cache, m) = open_cache(dir.path(), 2 * 64 * 127);
+        assert!(cache.get(&a, 64 * 127).is_none());
+        fill(&cache, &m, a, span_a.clone()).await;
+        fill(&cache, &m, b, span_b).await;
+        let got = cache.get(&a, 64 * 127).unwrap();
+        assert!(got[..] == data_a[..]);
+        assert_eq!(m.cache_bytes.get(), 2 * 64 * 127);
+        // A length that does not match is a miss, and the entry goes.
+        assert!(cache.get(&b, 64 * 127 - 1).is_none());
+        assert!(!dir.path().join(format!("{b}.piece")).exists());
+        fill(&cache, &m, b, piece(src.path(), 2, 64).0).await;
+        assert!(cache.get(&b, 64 * 127).unwrap()[..] == data_b[..]);
+        // a was served before b: c's arrival evicts a, whose bytes stay
+        // readable through the mapping already handed out.
+        fill(&cache, &m, c, span_c).await;
+        assert!(cache.get(&a, 64 * 127).is_none());
+        assert!(!dir.path().join(format!("{a}.piece")).exists());
+        assert!(got[..] == data_a[..]);
+        assert_eq!(m.cache.with_label_values(&["evicted"]).get(), 1);
+        assert_eq!(m.cache.with_label_values(&["hit"]).get(), 2);
+        // A piece larger than the whole cache is never cached.
+        let (big, _) = piece(src.path(), 4, 3 * 64);
+        cache.fill(CommP([4; 32]), big, None);
+        assert!(cache.lock().filling.is_empty());
+        // Pieces no longer stored go at the sweep.
+        cache.retain(|p| *p == c);
+        assert!(cache.get(&b, 64 * 127).is_none());
+        assert!(cache.get(&c, 64 * 127).is_some());
+        assert_eq!(m.cache_bytes.get(), 64 * 127);
+        // A failed fill (the copy is gone) leaves nothing behind.
+        std::fs::remove_file(&span_a.file).unwrap();
+        fill(&cache, &m, a, span_a).await;
+        assert_eq!(m.cache.with_label_values(&["failed"]).get(), 1);
+        assert!(!dir.path().join(format!("{a}.tmp")).exists());
+        assert!(cache.get(&a, 64 * 127).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reopened_cache_keeps_its_pieces_and_drops_half_written_ones() {
+        let src = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (CommP([1; 32]), CommP([2; 32]));
+        let (span_a, data_a) = piece(src.path(), 1, 16);
+        let (span_b, _) = piece(src.path(), 2, 16);
+        {
+            let (cache, m) = open_cache(dir.path(), 1 << 20);
+            fill(&cache, &m, a, span_a).await;
+            fill(&cache, &m, b, span_b).await;
+        }
+        std::fs::write(dir.path().join(format!("{a}.tmp")), b"half").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let (cache, m) = open_cache(dir.path(), 1 << 20);
+        assert!(!dir.path().join(format!("{a}.tmp")).exists());
+        assert!(dir.path().join("notes.txt").exists());
+        assert_eq!(m.cache_bytes.get(), 2 * 16 * 127);
+        assert!(cache.get(&a, 16 * 127).unwrap()[..] == data_a[..]);
+        drop(cache);
+        // A smaller cap evicts at open, the least recently written first.
+        let (cache, _) = open_cache(dir.path(), 16 * 127);
+        assert!(cache.get(&b, 16 * 127).is_some() != cache.get(&a, 16 * 127).is_some());
+    }
+}
