@@ -60,6 +60,23 @@ struct State {
     clock: u64,
 }
 
+impl State {
+    /// Takes in a piece written to its file, as the most recently used.
+    fn add(&mut self, comm_p: CommP, len: u64) {
+        self.clock += 1;
+        self.bytes += len;
+        let used = self.clock;
+        self.entries.insert(
+            comm_p,
+            Entry {
+                len,
+                used,
+                map: None,
+            },
+        );
+    }
+}
+
 /// The cache; see the module docs.
 #[derive(Debug)]
 pub struct PieceCache {
@@ -102,17 +119,7 @@ impl PieceCache {
         found.sort();
         let mut st = State::default();
         for (_, comm_p, len) in found {
-            st.clock += 1;
-            st.bytes += len;
-            let used = st.clock;
-            st.entries.insert(
-                comm_p,
-                Entry {
-                    len,
-                    used,
-                    map: None,
-                },
-            );
+            st.add(comm_p, len);
         }
         let cache = Arc::new(Self {
             dir: cfg.dir.clone(),
@@ -197,17 +204,7 @@ impl PieceCache {
             st.filling.remove(&comm_p);
             match written {
                 Ok(()) => {
-                    st.clock += 1;
-                    let used = st.clock;
-                    st.bytes += len;
-                    st.entries.insert(
-                        comm_p,
-                        Entry {
-                            len,
-                            used,
-                            map: None,
-                        },
-                    );
+                    st.add(comm_p, len);
                     me.metrics.cache_bytes.set(gauge(st.bytes));
                     drop(st);
                     me.count("filled");
