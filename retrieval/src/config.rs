@@ -1,6 +1,9 @@
 //! `[retrieval]` in ferrite.toml: where the HTTP server listens, its limits,
-//! and what happens when a piece has no unsealed copy. Checked once with
+//! what happens when a piece has no unsealed copy, and the unpadded-piece
+//! cache. Checked once with
 //! [`RetrievalConfig::validate`].
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +27,32 @@ pub struct RetrievalConfig {
     pub unseal: UnsealConfig,
     /// `[retrieval.ipni]`: advertising to network indexers.
     pub ipni: IpniConfig,
+    /// `[retrieval.cache]`: unpadded copies of the pieces asked for.
+    pub cache: CacheConfig,
+}
+
+/// `[retrieval.cache]`: pieces served over `/piece/` are kept unpadded in
+/// files of their own, and served from there with sendfile(2), at the cost
+/// of their size on disk a second time ([`crate::cache`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// The cache's directory (made if missing); empty turns the cache off.
+    /// Default: empty.
+    pub dir: PathBuf,
+    /// Bytes the cached pieces may take in all; past it, the least recently
+    /// served go. A piece larger than this is never cached.
+    /// Default: 64 GiB.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::new(),
+            max_bytes: 64 << 30,
+        }
+    }
 }
 
 /// `[retrieval.ipni]`: IPNI advertisements of the pieces and blocks stored.
@@ -64,6 +93,7 @@ impl Default for RetrievalConfig {
             max_bytes_per_second_per_client: 0,
             unseal: UnsealConfig::default(),
             ipni: IpniConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -113,6 +143,11 @@ impl RetrievalConfig {
                 "retrieval.ipni.interval_secs must be at least 1".into(),
             ));
         }
+        if !self.cache.dir.as_os_str().is_empty() && self.cache.max_bytes == 0 {
+            return Err(RetrievalError::Config(
+                "retrieval.cache.max_bytes must be above 0 when retrieval.cache.dir is set".into(),
+            ));
+        }
         if !self.unseal.wait && self.unseal.retry_after_secs == 0 {
             return Err(RetrievalError::Config(
                 "retrieval.unseal.retry_after_secs must be at least 1 when wait is false".into(),
@@ -137,5 +172,11 @@ mod tests {
         c.max_concurrent_transfers = 1;
         c.listen = "nowhere".into();
         assert!(c.validate().unwrap_err().to_string().contains("nowhere"));
+        c.listen = "127.0.0.1:0".into();
+        c.cache = CacheConfig {
+            dir: "/var/cache/pieces".into(),
+            max_bytes: 0,
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("max_bytes"));
     }
 }

@@ -7,6 +7,9 @@
 //!                                        or Unseals (one Unsealer task per sector, shared)
 //!        ─► unpad::UnpaddedReader (Fr32 unpadded, a chunk at a time, on a blocking thread)
 //!        ─► body::stream (paced per client, counted) ─► the client
+//!  /piece/ with [retrieval.cache] on: cache::PieceCache::get ─ hit ─► slices of a mapped
+//!        unpadded file ─► body::stream ─► sendfile::SendfileStream sends them with sendfile(2)
+//!                                       └ miss ─► as above, and PieceCache::fill in the background
 //! ```
 //!
 //! - [`server`]: the routes, the shared [`Retrieval`] state, `/info`, `/health`.
@@ -24,6 +27,9 @@
 //! - [`advertise`]: keeps the ad chain in step with the piece index (a
 //!   pass every few seconds: new pieces advertised, gone ones withdrawn),
 //!   stored in RocksDB, served over HTTP and announced.
+//! - [`cache`]: the unpadded-piece cache (LRU under a size cap, swept of
+//!   removed pieces); [`sendfile`]: the server's sockets, which send bytes
+//!   of a mapped cache file with sendfile(2) instead of copying them.
 //! - [`limits`]: the transfer cap (429) and the per-client pace;
 //!   [`metrics`]: what Prometheus scrapes; [`config`]: `[retrieval]`.
 
@@ -31,6 +37,7 @@
 
 pub mod advertise;
 pub mod body;
+pub mod cache;
 pub mod config;
 pub mod dag;
 pub mod error;
@@ -40,6 +47,7 @@ pub mod limits;
 pub mod metrics;
 pub mod piece;
 pub mod range;
+pub mod sendfile;
 pub mod server;
 pub mod source;
 pub mod unpad;

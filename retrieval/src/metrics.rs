@@ -47,6 +47,12 @@ pub struct RetrievalMetrics {
     pub unseals: IntCounterVec,
     /// `ferrite_retrieval_unseal_seconds`: how long each took.
     pub unseal_seconds: HistogramVec,
+    /// `ferrite_retrieval_piece_cache_total{result}`: the unpadded-piece
+    /// cache's lookups (`hit`, `miss`) and changes (`filled`, `failed`,
+    /// `evicted`).
+    pub cache: IntCounterVec,
+    /// `ferrite_retrieval_piece_cache_bytes`: what the cached pieces take.
+    pub cache_bytes: IntGauge,
 }
 
 impl RetrievalMetrics {
@@ -59,6 +65,8 @@ impl RetrievalMetrics {
         r.register(Box::new(m.transfers.clone()))?;
         r.register(Box::new(m.unseals.clone()))?;
         r.register(Box::new(m.unseal_seconds.clone()))?;
+        r.register(Box::new(m.cache.clone()))?;
+        r.register(Box::new(m.cache_bytes.clone()))?;
         Ok(m)
     }
 
@@ -150,6 +158,20 @@ impl RetrievalMetrics {
             .buckets(vec![1.0, 10.0, 60.0, 300.0, 1800.0, 3600.0, 7200.0]),
             &["result"],
         )?;
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "ferrite_retrieval_piece_cache_total",
+                "Unpadded-piece cache lookups and changes, by result",
+            ),
+            &["result"],
+        )?;
+        let cache_bytes = IntGauge::new(
+            "ferrite_retrieval_piece_cache_bytes",
+            "Bytes the unpadded-piece cache holds",
+        )?;
+        for r in ["hit", "miss", "filled", "failed", "evicted"] {
+            cache.with_label_values(&[r]);
+        }
         for e in ENDPOINTS {
             bytes.with_label_values(&[e]);
             ttfb.with_label_values(&[e]);
@@ -168,6 +190,8 @@ impl RetrievalMetrics {
             transfers,
             unseals,
             unseal_seconds,
+            cache,
+            cache_bytes,
         })
     }
 }

@@ -11,6 +11,9 @@
 //!   `Cache-Control: public, max-age=29030400, immutable`;
 //!   `If-None-Match` with that ETag gets 304.
 //! - HEAD answers from the index alone: it never unseals.
+//! - With `[retrieval.cache]` on, a cached piece is served from its
+//!   unpadded file (sent with sendfile), needing no unsealed copy; a piece
+//!   served from its unsealed copy is cached meanwhile ([`crate::cache`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,7 +29,7 @@ use crate::error::RetrievalError;
 use crate::range::{self, Multipart, RangePlan};
 use crate::server::{CACHE_CONTROL, Retrieval, client, head_only};
 use crate::source::{self, FoundPiece, PieceName};
-use crate::unpad::UnpaddedReader;
+use crate::unpad::{PieceSpan, UnpaddedReader};
 
 const ENDPOINT: &str = "piece";
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -110,14 +113,30 @@ async fn serve(
 
     let permit = r.limits.admit()?;
     let sector = found.location.sector;
-    let file = r.unsealed(sector).await?;
-    let reading = r.unseals.reading(sector);
-    let parts = tokio::task::spawn_blocking(move || parts(&found, file, &plan, multipart.as_ref()))
-        .await
-        .map_err(|e| RetrievalError::Internal(anyhow::anyhow!("open the piece: {e}")))??;
+    let (parts, reading) = match cached(r, &found).await? {
+        Some(piece) => (
+            cached_parts(&piece, found.len, &plan, multipart.as_ref()),
+            None,
+        ),
+        None => {
+            let file = r.unsealed(sector).await?;
+            let reading = r.unseals.reading(sector);
+            let span = source::span(file, &found.location);
+            if let Some(cache) = &r.cache {
+                cache.fill(found.comm_p, span.clone(), Some(r.unseals.reading(sector)));
+            }
+            let plan = plan.clone();
+            let parts = tokio::task::spawn_blocking(move || {
+                parts(&found, &span, &plan, multipart.as_ref())
+            })
+            .await
+            .map_err(|e| RetrievalError::Internal(anyhow::anyhow!("open the piece: {e}")))??;
+            (parts, Some(reading))
+        }
+    };
     let transfer = Transfer {
         permit,
-        reading: Some(reading),
+        reading,
         client: client(ext),
         endpoint: ENDPOINT,
         started,
@@ -127,17 +146,67 @@ async fn serve(
     Ok(resp)
 }
 
+/// The piece's unpadded bytes from the cache, if it is on and has them.
+async fn cached(r: &Retrieval, found: &FoundPiece) -> Result<Option<Bytes>, RetrievalError> {
+    let Some(cache) = r.cache.clone() else {
+        return Ok(None);
+    };
+    let comm_p = found.comm_p;
+    let len = found.location.size.unpadded().bytes();
+    tokio::task::spawn_blocking(move || cache.get(&comm_p, len))
+        .await
+        .map_err(|e| RetrievalError::Internal(anyhow::anyhow!("look in the piece cache: {e}")))
+}
+
+/// The body's parts for `plan`, sliced from the cached `piece`, of which
+/// the first `len` bytes are served.
+fn cached_parts(
+    piece: &Bytes,
+    len: u64,
+    plan: &RangePlan,
+    multipart: Option<&Multipart>,
+) -> Vec<Part> {
+    let slice = |start: u64, len: u64| {
+        // The plan's ranges lie inside the piece, whose length fits memory.
+        let (start, len) = (start as usize, len as usize);
+        Part::Cached(piece.slice(start..start + len))
+    };
+    match (plan, multipart) {
+        (RangePlan::Single(rg), _) => vec![slice(*rg.start(), range::range_len(rg))],
+        (RangePlan::Multi(rgs), Some(m)) => multipart_parts(rgs, m, |rg| {
+            Ok::<_, std::convert::Infallible>(slice(*rg.start(), range::range_len(rg)))
+        })
+        .unwrap_or_else(|e| match e {}),
+        _ => vec![slice(0, len)],
+    }
+}
+
+/// The parts of a multipart body: each range's head and bytes, then the
+/// closing boundary.
+fn multipart_parts<E>(
+    rgs: &[std::ops::RangeInclusive<u64>],
+    m: &Multipart,
+    mut part: impl FnMut(&std::ops::RangeInclusive<u64>) -> Result<Part, E>,
+) -> Result<Vec<Part>, E> {
+    let mut parts = Vec::with_capacity(rgs.len() * 2 + 1);
+    for rg in rgs {
+        parts.push(Part::Bytes(Bytes::from(m.part_head(rg))));
+        parts.push(part(rg)?);
+    }
+    parts.push(Part::Bytes(Bytes::from(m.tail())));
+    Ok(parts)
+}
+
 /// The body's parts for `plan`, with each reader opened (so a missing or
 /// short copy fails before the status line is sent).
 fn parts(
     found: &FoundPiece,
-    file: std::path::PathBuf,
+    span: &PieceSpan,
     plan: &RangePlan,
     multipart: Option<&Multipart>,
 ) -> Result<Vec<Part>, RetrievalError> {
-    let span = source::span(file, &found.location);
     let open = |start: u64, len: u64| {
-        UnpaddedReader::open(&span, start, len).map_err(|e| {
+        UnpaddedReader::open(span, start, len).map_err(|e| {
             RetrievalError::Internal(anyhow::anyhow!(
                 "read piece in sector {}: {e}",
                 found.location.sector
@@ -146,15 +215,9 @@ fn parts(
     };
     Ok(match (plan, multipart) {
         (RangePlan::Single(rg), _) => vec![Part::Piece(open(*rg.start(), range::range_len(rg))?)],
-        (RangePlan::Multi(rgs), Some(m)) => {
-            let mut parts = Vec::with_capacity(rgs.len() * 2 + 1);
-            for rg in rgs {
-                parts.push(Part::Bytes(Bytes::from(m.part_head(rg))));
-                parts.push(Part::Piece(open(*rg.start(), range::range_len(rg))?));
-            }
-            parts.push(Part::Bytes(Bytes::from(m.tail())));
-            parts
-        }
+        (RangePlan::Multi(rgs), Some(m)) => multipart_parts(rgs, m, |rg| {
+            open(*rg.start(), range::range_len(rg)).map(Part::Piece)
+        })?,
         _ => vec![Part::Piece(open(0, found.len)?)],
     })
 }

@@ -20,15 +20,18 @@ use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use ferrite_market::index::PieceIndex;
 use ferrite_types::SectorNumber;
 use tokio::sync::watch;
 use tracing::warn;
 
+use crate::cache::PieceCache;
 use crate::config::RetrievalConfig;
 use crate::error::RetrievalError;
 use crate::limits::Limits;
 use crate::metrics::RetrievalMetrics;
+use crate::sendfile::{Mappings, SendfileListener};
 use crate::source::{SectorAccess, Unsealer};
 use crate::unseal::Unseals;
 
@@ -45,6 +48,10 @@ pub struct Retrieval {
     pub(crate) limits: Limits,
     pub(crate) metrics: RetrievalMetrics,
     pub(crate) ipni: Option<crate::advertise::http::Publisher>,
+    /// The unpadded-piece cache, when `[retrieval.cache] dir` is set.
+    pub(crate) cache: Option<Arc<PieceCache>>,
+    /// The cache files mapped now, which the sockets send with sendfile.
+    mappings: Arc<Mappings>,
 }
 
 impl std::fmt::Debug for Retrieval {
@@ -58,7 +65,8 @@ impl std::fmt::Debug for Retrieval {
 impl Retrieval {
     /// The service over `index`, reading copies through `sectors` and
     /// unsealing through `unsealer`; serving the IPNI ad chain when `ipni`
-    /// is given.
+    /// is given. A cache directory that cannot be opened leaves the cache
+    /// off, with a warning.
     pub fn new(
         cfg: RetrievalConfig,
         index: PieceIndex,
@@ -71,8 +79,16 @@ impl Retrieval {
             cfg.max_concurrent_transfers,
             cfg.max_bytes_per_second_per_client,
         );
+        let mappings = Mappings::new();
+        let cache =
+            PieceCache::open(&cfg.cache, mappings.clone(), metrics.clone()).unwrap_or_else(|e| {
+                warn!(dir = %cfg.cache.dir.display(), "piece cache off: open it: {e}");
+                None
+            });
         Arc::new(Self {
             unseals: Unseals::new(unsealer, metrics.clone()),
+            cache,
+            mappings,
             cfg,
             index,
             sectors,
@@ -85,6 +101,11 @@ impl Retrieval {
     /// The metrics this service fills.
     pub fn metrics(&self) -> &RetrievalMetrics {
         &self.metrics
+    }
+
+    /// Bytes sent with sendfile so far (from the piece cache).
+    pub fn sendfile_bytes(&self) -> u64 {
+        self.mappings.sent()
     }
 
     /// The routes. Serve them with
@@ -105,18 +126,25 @@ impl Retrieval {
     }
 
     /// Serves on `listener` until `stop`, and sweeps idle unsealed copies
-    /// when `[retrieval.unseal] keep_secs` is set.
+    /// when `[retrieval.unseal] keep_secs` is set and cached pieces no
+    /// longer stored when the cache is on. Cached pieces go out with
+    /// sendfile ([`crate::sendfile`]).
     pub async fn serve(
         self: Arc<Self>,
         listener: tokio::net::TcpListener,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
-        if self.cfg.unseal.keep_secs > 0 {
+        if self.cfg.unseal.keep_secs > 0 || self.cache.is_some() {
             tokio::spawn(self.clone().sweep(stop.clone()));
         }
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
+        // No Nagle delay: a response's head and a body's last partial
+        // segment go out at once, as they are written.
+        let listener = SendfileListener::new(listener, self.mappings.clone()).tap_io(|io| {
+            let _ = io.tcp().set_nodelay(true);
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
@@ -127,15 +155,27 @@ impl Retrieval {
 
     async fn sweep(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let keep = Duration::from_secs(self.cfg.unseal.keep_secs);
-        let every = keep.min(Duration::from_secs(60));
+        let every = match keep.is_zero() {
+            true => Duration::from_secs(60),
+            false => keep.min(Duration::from_secs(60)),
+        };
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            let unseals = self.unseals.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || unseals.sweep(keep)).await {
-                warn!("sweep idle unsealed copies: {e}");
+            let me = self.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                if !keep.is_zero() {
+                    me.unseals.sweep(keep);
+                }
+                if let Some(cache) = &me.cache {
+                    // An index that can't be read keeps the piece.
+                    cache.retain(|c| me.index.locations(c).map_or(true, |l| !l.is_empty()));
+                }
+            });
+            if let Err(e) = swept.await {
+                warn!("sweep idle unsealed copies and cached pieces: {e}");
             }
         }
     }

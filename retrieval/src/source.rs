@@ -66,6 +66,8 @@ impl FromStr for PieceName {
 /// A piece found: where it lies, and how many of its bytes are served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundPiece {
+    /// Its commitment.
+    pub comm_p: CommP,
     /// Its location in a sector.
     pub location: PieceLocation,
     /// The bytes served: the unpadded piece for a v1 CID, the payload for a v2.
@@ -89,7 +91,11 @@ pub fn find_piece(index: &PieceIndex, name: &PieceName) -> Result<FoundPiece, Re
         PieceName::V1(_) => location.size.unpadded().bytes(),
         PieceName::V2(v) => v.payload_size(),
     };
-    Ok(FoundPiece { location, len })
+    Ok(FoundPiece {
+        comm_p,
+        location,
+        len,
+    })
 }
 
 /// The span of `location` in the unsealed copy `file`.

@@ -140,8 +140,8 @@ impl UnpaddedReader {
             .read_exact_at(&mut self.padded, self.padded_offset + unit * UNIT_PADDED)?;
         // `skip` < 127 and `want` <= max: both fit a usize.
         let (skip, want) = (skip as usize, want as usize);
-        let mut out = vec![0u8; self.padded.len() / 128 * 127];
-        unpad_units(&self.padded, &mut out);
+        let mut out = Vec::new();
+        unpad_units_onto(&self.padded, &mut out);
         self.next += want as u64;
         Ok(Some(Bytes::from(out).slice(skip..skip + want)))
     }
@@ -153,35 +153,52 @@ impl UnpaddedReader {
 /// data, are dropped.
 pub fn unpad_units(padded: &[u8], out: &mut [u8]) {
     for (unit, dest) in padded.chunks_exact(128).zip(out.chunks_exact_mut(127)) {
-        // A shift register of up to 127 bits; full 64-bit words go out.
-        let mut acc: u128 = 0;
-        let mut bits = 0u32;
-        let mut at = 0usize;
-        for element in unit.chunks_exact(32) {
-            for (i, word) in element.chunks_exact(8).enumerate() {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                let mut w = u64::from_le_bytes(w);
-                let width = if i == 3 {
-                    // The element's last word holds 62 data bits.
-                    w &= (1 << 62) - 1;
-                    62
-                } else {
-                    64
-                };
-                acc |= u128::from(w) << bits;
-                bits += width;
-                if bits >= 64 {
-                    dest[at..at + 8].copy_from_slice(&(acc as u64).to_le_bytes());
-                    at += 8;
-                    acc >>= 64;
-                    bits -= 64;
-                }
+        dest.copy_from_slice(&unpad_unit(unit)[..127]);
+    }
+}
+
+/// Unpads whole 128-byte units of `padded` onto the end of `out`, 127
+/// bytes each: the output is written once, with no zero fill first.
+pub fn unpad_units_onto(padded: &[u8], out: &mut Vec<u8>) {
+    out.reserve(padded.len() / 128 * 127);
+    for unit in padded.chunks_exact(128) {
+        out.extend_from_slice(&unpad_unit(unit)[..127]);
+    }
+}
+
+/// One 128-byte unit's 127 data bytes, in the first 127 bytes.
+#[inline(always)]
+fn unpad_unit(unit: &[u8]) -> [u8; 128] {
+    let mut dest = [0u8; 128];
+    // A shift register of up to 127 bits; full 64-bit words go out.
+    let mut acc: u128 = 0;
+    let mut bits = 0u32;
+    let mut at = 0usize;
+    for element in unit.chunks_exact(32) {
+        for (i, word) in element.chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let mut w = u64::from_le_bytes(w);
+            let width = if i == 3 {
+                // The element's last word holds 62 data bits.
+                w &= (1 << 62) - 1;
+                62
+            } else {
+                64
+            };
+            acc |= u128::from(w) << bits;
+            bits += width;
+            if bits >= 64 {
+                dest[at..at + 8].copy_from_slice(&(acc as u64).to_le_bytes());
+                at += 8;
+                acc >>= 64;
+                bits -= 64;
             }
         }
-        // 1016 bits: 15 words out, 56 bits (7 bytes) left.
-        dest[at..].copy_from_slice(&acc.to_le_bytes()[..127 - at]);
     }
+    // 1016 bits: 15 words out, 56 bits (7 bytes) left; the 128th byte is 0.
+    dest[at..].copy_from_slice(&(acc as u64).to_le_bytes());
+    dest
 }
 
 #[cfg(test)]
@@ -268,6 +285,10 @@ mod tests {
             let mut ours = vec![0u8; 127 * 9];
             unpad_units(&padded, &mut ours);
             proptest::prop_assert_eq!(&ours, &data);
+            let mut onto = vec![1, 2];
+            unpad_units_onto(&padded, &mut onto);
+            proptest::prop_assert_eq!(&onto[..2], &[1, 2]);
+            proptest::prop_assert_eq!(&onto[2..], &data[..]);
             let mut theirs = Vec::new();
             fr32::write_unpadded(&padded, &mut theirs, 0, data.len()).unwrap();
             proptest::prop_assert_eq!(ours, theirs);

@@ -103,6 +103,8 @@ struct Fixture {
     dag: Vec<(Cid, Vec<u8>)>,
     unsealer: Arc<CopyUnsealer>,
     metrics: RetrievalMetrics,
+    retrieval: Arc<Retrieval>,
+    index: PieceIndex,
     dir: tempfile::TempDir,
     _stop: watch::Sender<bool>,
 }
@@ -154,7 +156,7 @@ async fn start(cfg: RetrievalConfig) -> Fixture {
     let metrics = RetrievalMetrics::unregistered().unwrap();
     let r = Retrieval::new(
         cfg,
-        index,
+        index.clone(),
         Arc::new(Disk {
             dir: dir.path().to_path_buf(),
         }),
@@ -165,7 +167,7 @@ async fn start(cfg: RetrievalConfig) -> Fixture {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, rx) = watch::channel(false);
-    tokio::spawn(r.serve(listener, rx));
+    tokio::spawn(r.clone().serve(listener, rx));
     Fixture {
         base,
         a,
@@ -175,6 +177,8 @@ async fn start(cfg: RetrievalConfig) -> Fixture {
         dag,
         unsealer,
         metrics,
+        retrieval: r,
+        index,
         dir,
         _stop: stop,
     }
@@ -390,6 +394,74 @@ async fn one_unseal_for_ten_requests_and_a_vanishing_client_frees_its_slot() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(open_handles(&copy), 0);
+}
+
+#[tokio::test]
+async fn cached_pieces_go_out_with_sendfile_without_their_unsealed_copy() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut cfg = RetrievalConfig::default();
+    cfg.cache.dir = cache.path().to_path_buf();
+    let f = start(cfg).await;
+    let a_url = format!("{}/piece/{}", f.base, f.comm_a);
+    let b_url = format!("{}/piece/{}", f.base, f.v2_b);
+    // The first GETs are served from the unsealed copy, and fill the cache.
+    for url in [&a_url, &b_url] {
+        let resp = get(url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let _ = resp.bytes().await.unwrap();
+    }
+    for _ in 0..250 {
+        if f.metrics.cache.with_label_values(&["filled"]).get() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.metrics.cache.with_label_values(&["filled"]).get(), 2);
+    assert_eq!(f.retrieval.sendfile_bytes(), 0);
+
+    // Without the unsealed copy, the cache serves, and nothing unseals.
+    std::fs::remove_file(f.dir.path().join("unsealed-1")).unwrap();
+    let resp = get(&a_url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], f.a.len().to_string());
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &f.a[..]);
+    let resp = get(&b_url).send().await.unwrap();
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &f.b_payload[..]);
+    let resp = get(&a_url)
+        .header("Range", "bytes=100-299")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &f.a[100..300]);
+    let resp = get(&b_url)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &f.b_payload[990..]);
+    let resp = get(&a_url)
+        .header("Range", "bytes=0-9,500-509")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    let body = resp.bytes().await.unwrap();
+    let at = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert_eq!(&body[at + 4..at + 14], &f.a[0..10]);
+    let rest = &body[at + 14..];
+    let at = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert_eq!(&rest[at + 4..at + 14], &f.a[500..510]);
+    assert_eq!(f.unsealer.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(f.metrics.cache.with_label_values(&["hit"]).get(), 5);
+    // Every body byte above went out with sendfile.
+    let sent = (f.a.len() + 1000 + 200 + 10 + 20) as u64;
+    assert_eq!(f.retrieval.sendfile_bytes(), sent);
+
+    // A piece whose deal is gone is not served, cached or not.
+    let deal = f.index.locations(&f.comm_a).unwrap()[0].deal;
+    f.index.remove_deal(deal).unwrap();
+    assert_eq!(get(&a_url).send().await.unwrap().status(), 404);
 }
 
 /// This process's open file descriptors on `path`.
