@@ -33,7 +33,8 @@ pub fn filter_directives(level: &str) -> String {
         .any(|d| matches!(d.to_ascii_lowercase().as_str(), "debug" | "trace"));
     let mut directives = level.to_string();
     for lib in QUIET_PROOF_LIBRARIES {
-        if !level.contains(lib) && !(verbose && lib == "bellperson") {
+        let shown = level.contains(lib) || (verbose && lib == "bellperson");
+        if !shown {
             directives.push_str(&format!(",{lib}=warn"));
         }
     }

@@ -101,7 +101,7 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
         .map(|(k, partition)| {
             StackedCompound::<Tree, DefaultPieceHasher>::circuit(
                 &public_inputs,
-                Default::default(),
+                (), // the stacked circuit has no component private inputs
                 partition,
                 &public_params.vanilla_params,
                 Some(k),
