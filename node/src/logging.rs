@@ -73,7 +73,8 @@ mod tests {
         let d = filter_directives("debug");
         assert!(!d.contains("bellperson"), "{d}");
         assert!(d.contains("filecoin_proofs=warn"), "{d}");
-        assert!(!filter_directives("info,ferrite_sealing=trace").contains("bellperson"));
+        assert!(!filter_directives("trace,ferrite_chain=info").contains("bellperson"));
+        assert!(filter_directives("info,ferrite_sealing=trace").contains("bellperson=warn"));
     }
 
     /// bellperson's `log` records, at its `info`, are tracing events that

@@ -7,27 +7,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
 use ferrite_proofs::seal::{
     self, AddPieceInput, C1Input, C2Input, Pc1Input, Pc2Input, VerifySealInput,
 };
-use ferrite_proofs::{ProofsConfig, ProofsError, prover};
+use ferrite_proofs::{ProofsError, prover};
 use ferrite_types::{
     ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket,
 };
 
-fn init() {
-    let mut cfg = ProofsConfig::default();
-    if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-        cfg.parameter_cache = PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-        cfg.parent_cache = PathBuf::from(p);
-    }
-    ferrite_proofs::init(&cfg).unwrap();
-}
+use common::init;
 
 #[test]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
