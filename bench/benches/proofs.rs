@@ -8,6 +8,10 @@
 //! their checks outside the timed regions), called through the `Workers`
 //! bridge as the node calls it. The raw side makes the same calls on
 //! filecoin-proofs-api by hand. Parameters must exist (`ferrite params generate`).
+//!
+//! With `--c2`, only C2: the resident prover's first and later C2s against
+//! the library's `seal_commit_phase2`, split into parameter loading,
+//! synthesis and proving (see `proofs/c2.rs`); `--rounds` later C2s a side.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -26,9 +30,15 @@ use filecoin_proofs_api::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+#[path = "proofs/c2.rs"]
+mod c2;
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse(3)?;
     let workers = args.init_proofs()?;
+    if std::env::args().any(|a| a == "--c2") {
+        return c2::bench(&args);
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let work = tempfile::tempdir()?;
     let mut ferrite: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();

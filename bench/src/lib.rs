@@ -9,6 +9,7 @@
 //! CPU utilisation meter ([`cpu`]).
 
 pub mod cpu;
+pub mod prover_log;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ferrite_types::SectorSize;
 use serde::{Deserialize, Serialize};
 
 /// `[proofs]` in ferrite.toml: where parameters and caches live, and how much
@@ -28,6 +29,8 @@ pub struct ProofsConfig {
     pub threads: usize,
     /// How many tasks of each stage may run at once in this process.
     pub limits: StageLimits,
+    /// `[proofs.resident]`: the Groth16 parameters kept decoded in memory.
+    pub resident: ResidentConfig,
 }
 
 impl Default for ProofsConfig {
@@ -39,6 +42,33 @@ impl Default for ProofsConfig {
             param_base_url: "https://proofs.filecoin.io/ipfs/".to_string(),
             threads: 0,
             limits: StageLimits::default(),
+            resident: ResidentConfig::default(),
+        }
+    }
+}
+
+/// `[proofs.resident]`: the resident prover keeps each proof kind's decoded
+/// Groth16 parameters in memory, so that only the first proof of a kind in a
+/// process pays for reading and decoding them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResidentConfig {
+    /// The most memory, in MiB, that the resident parameters of all proof
+    /// kinds may take together (a 32 GiB sector's PoRep parameters take
+    /// about as much as their file). A kind whose parameters would pass it is
+    /// proven from the memory-mapped file instead, as filecoin-proofs does,
+    /// and the log says so. 0 keeps none resident. Default: 65536 (64 GiB).
+    pub max_mib: u64,
+    /// Sector sizes whose PoRep parameters are loaded when the process
+    /// starts, in the background, rather than at the first C2. Default: none.
+    pub preload: Vec<SectorSize>,
+}
+
+impl Default for ResidentConfig {
+    fn default() -> Self {
+        Self {
+            max_mib: 64 << 10,
+            preload: Vec::new(),
         }
     }
 }

@@ -18,6 +18,9 @@
 //!   bound (C2 takes tens of seconds even at 2 KiB), so async code calls them
 //!   only through [`Workers::run`], the one bridge off the runtime, which caps
 //!   how many of each [`Stage`] run at once (STYLE R4).
+//! - [`prover`]: the resident prover every C2 goes through: each proof
+//!   kind's Groth16 parameters decoded once per process and kept in memory
+//!   (capped by `[proofs.resident]`), every proof checked with `verify_seal`.
 //! - [`params`]: where the Groth16 parameters live, local generation for the
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.
@@ -51,6 +54,7 @@ mod error;
 mod guard;
 pub mod params;
 pub mod post;
+pub mod prover;
 mod registered;
 pub mod replica;
 pub mod seal;
@@ -59,7 +63,7 @@ mod settings;
 pub mod update;
 mod workers;
 
-pub use config::{ProofsConfig, StageLimits};
+pub use config::{ProofsConfig, ResidentConfig, StageLimits};
 pub use error::ProofsError;
 pub use settings::init;
 pub use workers::{Stage, Workers};

@@ -117,7 +117,7 @@ pub struct C1Input {
 /// C1's output: the vanilla proofs C2 turns into a SNARK. Opaque outside this crate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct C1Output(fseal::SealCommitPhase1Output);
+pub struct C1Output(pub(crate) fseal::SealCommitPhase1Output);
 
 /// Commit phase 2: the Groth16 SNARK over C1's vanilla proofs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,11 +186,11 @@ fn from_api_piece(p: &api::PieceInfo) -> Result<PieceInfo, ProofsError> {
     })
 }
 
-fn sector_id(s: SectorId) -> api::SectorId {
+pub(crate) fn sector_id(s: SectorId) -> api::SectorId {
     api::SectorId::from(s.number.0)
 }
 
-fn prover(s: SectorId) -> [u8; 32] {
+pub(crate) fn prover(s: SectorId) -> [u8; 32] {
     *ProverId::from(s.miner).as_bytes()
 }
 
@@ -335,8 +335,19 @@ pub fn c1(input: &C1Input) -> Result<C1Output, ProofsError> {
     Ok(C1Output(out))
 }
 
-/// Commit phase 2: the SNARK. Needs the proof's Groth16 parameters.
+/// Commit phase 2: the SNARK. Needs the proof's Groth16 parameters. Runs
+/// through the resident prover ([`crate::prover`]): the parameters are
+/// decoded once per process, and the proof is checked with `verify_seal`
+/// before it is returned.
 pub fn c2(input: C2Input) -> Result<SealProofBytes, ProofsError> {
+    crate::prover::c2(input)
+}
+
+/// Commit phase 2 through filecoin-proofs-api's `seal_commit_phase2` (the
+/// memory-mapped parameters, decoded again for every proof; the library
+/// verifies its proof itself). The resident prover's fallback, and the
+/// baseline it is measured against.
+pub fn c2_mapped(input: C2Input) -> Result<SealProofBytes, ProofsError> {
     let proof = input.c1.0.registered_proof;
     require_seal_params(proof)?;
     let out = guarded(

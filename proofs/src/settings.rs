@@ -63,7 +63,25 @@ pub fn init(cfg: &ProofsConfig) -> Result<(), ProofsError> {
         )));
     }
     let _ = APPLIED.set(cfg.clone());
+    if !cfg.resident.preload.is_empty() {
+        let sizes = cfg.resident.preload.clone();
+        // Loading a 32 GiB sector's parameters takes minutes: the process
+        // starts meanwhile, and a C2 that comes first waits for the load.
+        std::thread::Builder::new()
+            .name("params-preload".to_string())
+            .spawn(move || {
+                if let Err(e) = crate::prover::preload(&sizes) {
+                    tracing::warn!("preload Groth16 parameters: {e:#}");
+                }
+            })
+            .map_err(|e| ProofsError::Settings(format!("start the parameter preload: {e}")))?;
+    }
     Ok(())
+}
+
+/// The config [`init`] applied, if it ran.
+pub(crate) fn applied() -> Option<&'static ProofsConfig> {
+    APPLIED.get()
 }
 
 fn path_str(p: &std::path::Path) -> Result<String, ProofsError> {

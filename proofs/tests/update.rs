@@ -8,26 +8,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
-use std::path::PathBuf;
+mod common;
 
+use ferrite_proofs::ProofsError;
 use ferrite_proofs::replica::replica_comm_r;
 use ferrite_proofs::seal::{self, AddPieceInput, Pc1Input, Pc2Input};
 use ferrite_proofs::update::{self, EncodeInput, ProveInput, VerifyInput};
-use ferrite_proofs::{ProofsConfig, ProofsError};
 use ferrite_types::{
     ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize, Ticket,
 };
 
-fn init() {
-    let mut cfg = ProofsConfig::default();
-    if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARAMETER_CACHE") {
-        cfg.parameter_cache = PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("FERRITE_PROOFS__PARENT_CACHE") {
-        cfg.parent_cache = PathBuf::from(p);
-    }
-    ferrite_proofs::init(&cfg).unwrap();
-}
+use common::init;
 
 #[test]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]

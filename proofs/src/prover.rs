@@ -1,0 +1,169 @@
+//! The resident prover: C2 with the Groth16 parameters decoded once per
+//! process and kept in memory.
+//!
+//! filecoin-proofs hands bellperson memory-mapped parameters, which decode
+//! every curve point they use again for each proof. Here each proof kind's
+//! `.params` file is read into bellperson's in-memory `Parameters` by the
+//! first C2 of that kind (or at start, `[proofs.resident] preload`), and every
+//! later C2 in the process proves from the same decoded points:
+//!
+//! ```text
+//!  C1 output ─► check replica id ─► circuits (one per partition) ─► Groth16 batch
+//!               (cheap; a mismatched sector is refused before the SNARK)   │
+//!                              resident Parameters ◄─ load once per kind ──┘
+//!  proof bytes ◄─ verify_seal (a proof that does not verify is an error)
+//! ```
+//!
+//! The circuit is built as filecoin-proofs' `seal_commit_phase2` builds it
+//! (same public inputs, partitions and batching), so the proof bytes are the
+//! ones the chain's miner actor verifies. Parameters that would pass
+//! `[proofs.resident] max_mib` are not loaded: that kind is proven on the
+//! library's mapped path, and the log says so once.
+//!
+//! - [`resident`]: the parameter sets in memory and their accounting.
+//! - [`porep`]: the C2 circuit and proof over a resident parameter set.
+
+mod porep;
+mod resident;
+
+use std::time::{Duration, Instant};
+
+use ferrite_types::{SealProof, SectorId, SectorSize};
+use tracing::{info, warn};
+
+use crate::seal::{C1Output, C2Input, SealProofBytes};
+use crate::{ProofsError, ResidentConfig};
+pub use resident::ResidentStats;
+use resident::Slot;
+
+/// How one C2 went through the resident prover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct C2Report {
+    /// The proof, verified.
+    pub proof: SealProofBytes,
+    /// Whether the parameters were resident (false: the mapped path).
+    pub resident: bool,
+    /// Time spent loading parameters for this call (zero once resident).
+    pub load: Duration,
+    /// Circuit synthesis and the Groth16 prover (bellperson logs the split
+    /// between the two as `synthesis time` and `prover time`).
+    pub prove: Duration,
+    /// The `verify_seal` check.
+    pub verify: Duration,
+}
+
+/// The SNARK of `input` through the resident prover, checked with
+/// `verify_seal` before it is returned.
+pub fn c2(input: C2Input) -> Result<SealProofBytes, ProofsError> {
+    c2_report(input).map(|r| r.proof)
+}
+
+/// [`c2`], with where the time went.
+pub fn c2_report(input: C2Input) -> Result<C2Report, ProofsError> {
+    let registered = input.c1.0.registered_proof;
+    let size = SectorSize::from_bytes(u64::from(registered.sector_size()))
+        .map_err(|e| ProofsError::InvalidInput(e.to_string()))?;
+    let kind = SealProof::new(size);
+    if crate::registered::seal(kind) != registered {
+        // Not the kind Ferrite seals (an older or non-interactive PoRep):
+        // the library's own path knows it.
+        return mapped(input, Duration::ZERO);
+    }
+    porep::check_replica_id(&input)?;
+    let started = Instant::now();
+    let slot = resident::slot(kind, &config())?;
+    let load = started.elapsed();
+    match slot {
+        Slot::Resident(params) => {
+            let started = Instant::now();
+            let proof = porep::prove(&input, &params)?;
+            let prove = started.elapsed();
+            let started = Instant::now();
+            check_seal_proof(&input.c1, input.sector, &proof)?;
+            Ok(C2Report {
+                proof,
+                resident: true,
+                load,
+                prove,
+                verify: started.elapsed(),
+            })
+        }
+        Slot::Mapped => mapped(input, load),
+    }
+}
+
+/// The library's own C2 (memory-mapped parameters), which verifies its
+/// proof itself; the fallback when parameters cannot be resident.
+fn mapped(input: C2Input, load: Duration) -> Result<C2Report, ProofsError> {
+    let started = Instant::now();
+    let proof = crate::seal::c2_mapped(input)?;
+    Ok(C2Report {
+        proof,
+        resident: false,
+        load,
+        prove: started.elapsed(),
+        verify: Duration::ZERO,
+    })
+}
+
+/// Checks `proof` against the C1 output it was made from, as the chain
+/// does: an error unless `verify_seal` accepts it.
+pub fn check_seal_proof(
+    c1: &C1Output,
+    sector: SectorId,
+    proof: &SealProofBytes,
+) -> Result<(), ProofsError> {
+    let c1 = &c1.0;
+    let size = SectorSize::from_bytes(u64::from(c1.registered_proof.sector_size()))
+        .map_err(|e| ProofsError::InvalidInput(e.to_string()))?;
+    crate::params::require_params(&[c1.registered_proof.cache_verifying_key_path()], size)?;
+    let ok = crate::guard::guarded(
+        "verify seal proof",
+        || vec![sector.number.0],
+        || {
+            filecoin_proofs_api::seal::verify_seal(
+                c1.registered_proof,
+                c1.comm_r,
+                c1.comm_d,
+                crate::seal::prover(sector),
+                crate::seal::sector_id(sector),
+                c1.ticket,
+                c1.seed,
+                &proof.0,
+            )
+        },
+    )?
+    .map_err(|e| ProofsError::Proof(e.context("verify seal proof")))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(ProofsError::Proof(anyhow::anyhow!(
+            "the C2 proof of sector {} does not verify against its C1 output",
+            sector.number
+        )))
+    }
+}
+
+/// Loads the PoRep parameters of `sizes` now, each within the cap, so that
+/// the first C2 does not wait for them. Blocking.
+pub fn preload(sizes: &[SectorSize]) -> Result<(), ProofsError> {
+    let cfg = config();
+    for &size in sizes {
+        match resident::slot(SealProof::new(size), &cfg)? {
+            Slot::Resident(_) => info!(%size, "PoRep parameters preloaded"),
+            Slot::Mapped => warn!(%size, "PoRep parameters not preloaded: over the cap"),
+        }
+    }
+    Ok(())
+}
+
+/// What is resident now, and how often parameters were loaded.
+pub fn stats() -> ResidentStats {
+    resident::stats()
+}
+
+fn config() -> ResidentConfig {
+    crate::settings::applied()
+        .map(|c| c.resident.clone())
+        .unwrap_or_default()
+}

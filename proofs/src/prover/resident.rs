@@ -1,0 +1,159 @@
+//! The decoded parameter sets in memory, one per PoRep kind, and what they
+//! take.
+//!
+//! A kind's slot is decided once: the first caller reads the `.params` file
+//! into bellperson's `Parameters` (other callers of that kind wait for it),
+//! unless its size would take the process past `[proofs.resident] max_mib`;
+//! then the kind stays on the mapped path for the life of the process.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::mem::size_of;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use bellperson::groth16::Parameters;
+use blstrs::{Bls12, G1Affine, G2Affine};
+use ferrite_types::SealProof;
+use storage_proofs_core::parameter_cache::{get_parameter_data_from_id, verify_production_entry};
+use storage_proofs_core::settings::SETTINGS;
+use tracing::{info, warn};
+
+use crate::{ProofsError, ResidentConfig, registered};
+
+/// Where a kind's C2s take their parameters from.
+#[derive(Clone)]
+pub(crate) enum Slot {
+    /// Decoded, in memory.
+    Resident(Arc<Parameters<Bls12>>),
+    /// The library's memory-mapped path (over the cap).
+    Mapped,
+}
+
+/// What the resident prover holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResidentStats {
+    /// Bytes the resident parameter sets take.
+    pub bytes: u64,
+    /// Parameter sets resident.
+    pub sets: usize,
+    /// Parameter files read since the process started (one per resident set).
+    pub loads: u64,
+}
+
+#[derive(Default)]
+struct Sets {
+    /// One lock per kind, held while the kind's slot is being decided.
+    kinds: HashMap<SealProof, Arc<Mutex<Option<Slot>>>>,
+    stats: ResidentStats,
+}
+
+fn sets() -> &'static Mutex<Sets> {
+    static SETS: OnceLock<Mutex<Sets>> = OnceLock::new();
+    SETS.get_or_init(Default::default)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while a slot was being loaded left it undecided (`None`), which
+    // the next caller retries: the data behind a poisoned lock is sound.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn stats() -> ResidentStats {
+    lock(sets()).stats
+}
+
+/// `kind`'s slot, deciding (and loading) it on first use.
+pub(crate) fn slot(kind: SealProof, cfg: &ResidentConfig) -> Result<Slot, ProofsError> {
+    let cell = Arc::clone(lock(sets()).kinds.entry(kind).or_default());
+    let mut slot = lock(&cell);
+    if let Some(s) = slot.as_ref() {
+        return Ok(s.clone());
+    }
+    let path = registered::seal(kind)
+        .cache_params_path()
+        .map_err(|e| ProofsError::Proof(e.context("locate PoRep parameters")))?;
+    crate::params::require_params(&[Ok(path.clone())], kind.sector_size())?;
+    let file_bytes = std::fs::metadata(&path)
+        .map_err(|e| crate::params::io(format!("stat {}", path.display()), e))?
+        .len();
+    let cap = cfg.max_mib.saturating_mul(1 << 20);
+    // Decoded points take what they take in the file (uncompressed affine
+    // points, the same size in memory), so the file's size is reserved
+    // before loading: two kinds loading at once cannot both pass the cap.
+    let reserved = {
+        let mut all = lock(sets());
+        let used = all.stats.bytes;
+        if used.saturating_add(file_bytes) > cap {
+            warn!(
+                size = %kind.sector_size(),
+                need_mib = file_bytes >> 20,
+                used_mib = used >> 20,
+                cap_mib = cfg.max_mib,
+                "PoRep parameters would pass [proofs.resident] max_mib: proving from the mapped file, which decodes the parameters again for every proof"
+            );
+            None
+        } else {
+            all.stats.bytes += file_bytes;
+            Some(file_bytes)
+        }
+    };
+    let decided = match reserved {
+        None => Slot::Mapped,
+        Some(reserved) => {
+            let loaded = load(&path);
+            let mut all = lock(sets());
+            all.stats.bytes -= reserved;
+            let params = loaded?;
+            let bytes = decoded_bytes(&params);
+            all.stats.bytes += bytes;
+            all.stats.sets += 1;
+            all.stats.loads += 1;
+            info!(
+                size = %kind.sector_size(),
+                resident_mib = bytes >> 20,
+                total_resident_mib = all.stats.bytes >> 20,
+                "PoRep parameters resident"
+            );
+            Slot::Resident(Arc::new(params))
+        }
+    };
+    *slot = Some(decided.clone());
+    Ok(decided)
+}
+
+/// Reads and decodes a `.params` file, checked against the manifest's
+/// digest first where `verify_production_params` is on (as the library's
+/// own loader does).
+fn load(path: &Path) -> Result<Parameters<Bls12>, ProofsError> {
+    let started = Instant::now();
+    if SETTINGS.verify_production_params {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| ProofsError::InvalidInput(format!("bad path {}", path.display())))?;
+        verify_production_entry(path, name.to_string(), get_parameter_data_from_id)
+            .map_err(|e| ProofsError::Proof(e.context("check parameter digest")))?;
+    }
+    let file =
+        File::open(path).map_err(|e| crate::params::io(format!("open {}", path.display()), e))?;
+    // Unchecked, as the library reads its mapped parameters: the points come
+    // from the trusted setup's file (digest-checked above in production).
+    let params = Parameters::<Bls12>::read(BufReader::with_capacity(1 << 20, file), false)
+        .map_err(|e| crate::params::io(format!("decode {}", path.display()), e))?;
+    info!(
+        file = %path.display(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Groth16 parameters decoded"
+    );
+    Ok(params)
+}
+
+/// The memory a decoded parameter set takes (its point vectors).
+pub(crate) fn decoded_bytes(p: &Parameters<Bls12>) -> u64 {
+    let g1 = p.h.len() + p.l.len() + p.a.len() + p.b_g1.len();
+    let total = g1 * size_of::<G1Affine>() + p.b_g2.len() * size_of::<G2Affine>();
+    u64::try_from(total).unwrap_or(u64::MAX)
+}

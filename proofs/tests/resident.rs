@@ -1,0 +1,142 @@
+//! The resident prover with real 2 KiB proofs: one sector is sealed up to
+//! C1 (a few milliseconds at 2 KiB), then proven twice. The first C2 loads
+//! the PoRep parameters into memory, the second proves from the same ones
+//! (no second load); both proofs pass `verify_seal`. A C1 output given for
+//! another sector is refused before any SNARK work, and a proof with a
+//! flipped byte fails the check every C2 ends with.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+mod common;
+
+use std::time::Duration;
+
+use ferrite_proofs::seal::{
+    self, AddPieceInput, C1Input, C2Input, Pc1Input, Pc2Input, VerifySealInput,
+};
+use ferrite_proofs::{ProofsError, prover};
+use ferrite_types::{
+    ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket,
+};
+
+use common::init;
+
+#[test]
+#[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
+fn two_c2s_share_the_resident_parameters_and_both_verify() {
+    init();
+    let proof = SealProof::new(SectorSize::S2KiB);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sector = SectorId::new(ActorId(1000), SectorNumber(3));
+    let (ticket, seed) = (Ticket([5u8; 32]), Seed([6u8; 32]));
+    let unpadded = PaddedPieceSize::from(SectorSize::S2KiB).unpadded();
+    let data: Vec<u8> = (0..unpadded.bytes())
+        .map(|i| (i * 13 % 251) as u8)
+        .collect();
+    let piece = seal::add_piece(
+        &AddPieceInput {
+            proof,
+            staged_path: d.join("staged"),
+            size: unpadded,
+            existing: vec![],
+        },
+        &data[..],
+    )
+    .unwrap();
+    let pc1 = seal::pc1(&Pc1Input {
+        proof,
+        sector,
+        staged_path: d.join("staged"),
+        sealed_path: d.join("sealed"),
+        cache_dir: d.join("cache"),
+        ticket,
+        pieces: vec![piece.piece],
+    })
+    .unwrap();
+    let commitments = seal::pc2(Pc2Input {
+        pc1,
+        cache_dir: d.join("cache"),
+        sealed_path: d.join("sealed"),
+    })
+    .unwrap();
+    let c1 = seal::c1(&C1Input {
+        proof,
+        sector,
+        cache_dir: d.join("cache"),
+        sealed_path: d.join("sealed"),
+        ticket,
+        seed,
+        commitments,
+        pieces: vec![piece.piece],
+    })
+    .unwrap();
+
+    // Another sector's C1 output: refused at once, nothing loaded.
+    let other = SectorId::new(ActorId(1000), SectorNumber(4));
+    let err = seal::c2(C2Input {
+        c1: c1.clone(),
+        sector: other,
+    })
+    .unwrap_err();
+    assert!(matches!(err, ProofsError::InvalidInput(_)), "{err}");
+    assert!(err.to_string().contains("replica id"), "{err}");
+    assert_eq!(prover::stats().loads, 0, "no parameters loaded for it");
+
+    let verifies = |bytes: &seal::SealProofBytes| {
+        seal::verify_seal(&VerifySealInput {
+            proof,
+            sector,
+            commitments,
+            ticket,
+            seed,
+            proof_bytes: bytes.clone(),
+        })
+        .unwrap()
+    };
+    let first = prover::c2_report(C2Input {
+        c1: c1.clone(),
+        sector,
+    })
+    .unwrap();
+    eprintln!(
+        "first C2: load {:?}, prove {:?}, verify {:?}",
+        first.load, first.prove, first.verify
+    );
+    assert!(first.resident, "2 KiB parameters fit the default cap");
+    let after_first = prover::stats();
+    assert_eq!((after_first.loads, after_first.sets), (1, 1));
+    // The 2 KiB PoRep parameter file is about 1.1 GB of decoded points.
+    assert!(after_first.bytes > 500 << 20, "{after_first:?}");
+    assert_eq!(first.proof.0.len(), 192, "one partition, one Groth16 proof");
+    assert!(verifies(&first.proof));
+
+    let second = prover::c2_report(C2Input {
+        c1: c1.clone(),
+        sector,
+    })
+    .unwrap();
+    eprintln!(
+        "second C2: load {:?}, prove {:?}, verify {:?}",
+        second.load, second.prove, second.verify
+    );
+    assert!(second.resident);
+    assert_eq!(
+        prover::stats(),
+        after_first,
+        "the same parameters, not reloaded"
+    );
+    assert!(second.load < Duration::from_millis(50), "{second:?}");
+    assert!(first.load > second.load, "{first:?} {second:?}");
+    assert_ne!(first.proof, second.proof, "Groth16 proofs are randomised");
+    assert!(verifies(&second.proof));
+
+    // The check every C2 ends with refuses a corrupted proof.
+    let mut flipped = second.proof.clone();
+    flipped.0[40] ^= 0x01;
+    let err = prover::check_seal_proof(&c1, sector, &flipped).unwrap_err();
+    assert!(matches!(err, ProofsError::Proof(_)), "{err}");
+    // ... and a good proof checked as another sector's.
+    let err = prover::check_seal_proof(&c1, other, &second.proof).unwrap_err();
+    assert!(err.to_string().contains("does not verify"), "{err}");
+}
