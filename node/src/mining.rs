@@ -9,9 +9,9 @@
 //!   ─► MinerCreateBlock ─► SyncSubmitBlock
 //! ```
 //!
-//! The time from the new head to the submitted block is logged and exported
-//! (`ferrite_mining_block_seconds`), with counters of blocks won, submitted
-//! and failed. A round that fails (a WinningPoSt that cannot be made, a
+//! The time to make a block (from the start of its round to the block ready
+//! to submit) is logged and exported (`ferrite_mining_block_seconds`), with
+//! counters of blocks won, submitted, lost to the draw and failed. A round that fails (a WinningPoSt that cannot be made, a
 //! block refused) costs that round only.
 //!
 //! The election rule comes from the chain node's `Version`:
@@ -49,7 +49,8 @@ use tracing::{debug, info, warn};
 /// The mining loop's metrics.
 #[derive(Debug, Clone)]
 pub struct Metrics {
-    /// `ferrite_mining_block_seconds`: from a new head to the submitted block.
+    /// `ferrite_mining_block_seconds`: from the start of a round (a new
+    /// head, or a null round's turn) to its block ready to submit.
     pub block_seconds: Histogram,
     /// `ferrite_mining_blocks_won_total`: rounds the miner was elected in.
     pub won: IntCounter,
@@ -70,7 +71,7 @@ impl Metrics {
             block_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "ferrite_mining_block_seconds",
-                    "Time from a new head to the submitted block on it",
+                    "Time to make a block, from the start of its round (a new head or a null round's turn) to the block ready to submit",
                 )
                 .buckets(vec![0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0]),
             )?,
@@ -186,8 +187,9 @@ enum Round {
     NotEligible,
     /// The election draw won nothing at this height.
     Lost(i64),
-    /// The block at this height was submitted and taken.
-    Submitted(i64),
+    /// The block at this height was submitted and taken; it was ready to
+    /// submit at that instant (Filecoin's rule then waits for its time).
+    Submitted(i64, Instant),
 }
 
 /// The tipset a round mines on.
@@ -224,7 +226,6 @@ async fn run(
             };
         }
         let Some(rule) = rule else { continue };
-        let seen = Instant::now();
         let base = match miner.client.head_block().await {
             Ok((key, first)) => Base { key, first },
             Err(e) => {
@@ -236,6 +237,7 @@ async fn run(
         // Epochs of this base lost to the draw so far (null rounds).
         let mut null_rounds = 0;
         loop {
+            let started = Instant::now();
             let round = tokio::select! {
                 r = mine_one(&miner, &metrics, rule, &base, null_rounds) => r,
                 _ = stop.changed() => return,
@@ -248,13 +250,13 @@ async fn run(
                     );
                     break;
                 }
-                Ok(Round::Submitted(height)) => {
-                    let took = seen.elapsed();
+                Ok(Round::Submitted(height, ready)) => {
+                    let took = ready.duration_since(started);
                     metrics.submitted.inc();
                     metrics.block_seconds.observe(took.as_secs_f64());
                     info!(
                         height,
-                        "mined block {height} submitted {:.2} s after its parent arrived",
+                        "mined block {height}: made in {:.2} s from the start of its round, submitted",
                         took.as_secs_f64()
                     );
                     break;
@@ -441,6 +443,7 @@ async fn mine_one(
         .create_block(&template)
         .await
         .context("MinerCreateBlock")?;
+    let ready = Instant::now();
     // Filecoin's nodes refuse a block from the future: submit it at its
     // time. (A devnet's timestamps run ahead of the clock when its blocks
     // come faster than one a second, and it takes them.)
@@ -454,7 +457,7 @@ async fn mine_one(
         .submit_block(&block)
         .await
         .with_context(|| format!("SyncSubmitBlock of block {height}"))?;
-    Ok(Round::Submitted(height))
+    Ok(Round::Submitted(height, ready))
 }
 
 /// Seconds since the Unix epoch.

@@ -490,12 +490,12 @@ fn run_seals_and_proves_through_a_remote_node() {
     let log = std::fs::read_to_string(&run_log).unwrap();
     let line = log
         .lines()
-        .find(|l| l.contains("s after its parent arrived"))
+        .find(|l| l.contains("s from the start of its round, submitted"))
         .unwrap_or_else(|| panic!("no time-to-submit line: {log}"));
     assert!(line.contains("mined block"), "{line}");
     let times: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("s after its parent arrived"))
+        .filter(|l| l.contains("s from the start of its round, submitted"))
         .collect();
     println!("{} blocks mined so far:\n{}", times.len(), times.join("\n"));
 
