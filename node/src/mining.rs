@@ -11,8 +11,9 @@
 //!
 //! The time to make a block (from the start of its round to the block ready
 //! to submit) is logged and exported (`ferrite_mining_block_seconds`), with
-//! counters of blocks won, submitted, lost to the draw and failed. A round that fails (a WinningPoSt that cannot be made, a
-//! block refused) costs that round only.
+//! counters of blocks won, submitted, lost to the draw and failed. A round
+//! that fails (a WinningPoSt that cannot be made, a block refused) costs
+//! that round only.
 //!
 //! The election rule comes from the chain node's `Version`:
 //! - a Ferrite devnet (`+devnet`) elects by its own rule
