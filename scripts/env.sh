@@ -48,3 +48,9 @@ ferrite_link_cache() {
 }
 ferrite_link_cache "$HOME/.cache/ferrite-params" /var/tmp/filecoin-proof-parameters
 ferrite_link_cache "$HOME/.cache/ferrite-parents" /var/tmp/filecoin-parents
+
+# The chain crate's differential tests keep the SNARKs they make (C2, Window
+# PoSt, SnapDeals update proofs: most of their time) here between runs, keyed
+# by their public inputs and the verifying keys (chain/tests/common/mod.rs);
+# `FERRITE_TEST_PROOFS=off` makes them anew every run.
+export FERRITE_TEST_PROOFS="${FERRITE_TEST_PROOFS:-$HOME/.cache/ferrite-test-proofs}"

@@ -497,7 +497,7 @@ fn getters(net: &Net, m: &Miner, dl: u64, part: u64, trace: &mut Trace) {
 /// commitments): both bundles' runs update the same replica with the same
 /// data, so the SNARK is made once.
 fn update_proof_once(input: &ProveInput) -> Vec<u8> {
-    static PROOFS: common::ProofCache<Vec<u8>> = common::ProofCache::new();
+    static PROOFS: common::ProofCache<Vec<u8>> = common::ProofCache::new("snap-update");
     let key = serde_json::to_vec(&(input.comm_r_old, input.encoded)).unwrap();
     PROOFS.get_or_prove(key, || {
         let t = std::time::Instant::now();

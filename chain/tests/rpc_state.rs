@@ -992,16 +992,20 @@ async fn window_post(
         sealed_path: work.join("sealed"),
     }];
     let id = miner.id().unwrap();
+    static PROOFS: common::ProofCache<String> = common::ProofCache::new("rpc-window-post");
+    let key = format!("{id} {rand:?} {comm_r:?}");
     let bytes = tokio::task::spawn_blocking(move || {
-        post::generate_window_post(&post::PostInput {
-            proof: SealProof::new(SectorSize::S2KiB).window_post(),
-            miner: ActorId(id),
-            randomness: rand,
-            sectors,
+        PROOFS.get_or_prove(key, || {
+            post::generate_window_post(&post::PostInput {
+                proof: SealProof::new(SectorSize::S2KiB).window_post(),
+                miner: ActorId(id),
+                randomness: rand,
+                sectors,
+            })
+            .unwrap()
+            .remove(0)
+            .bytes
         })
-        .unwrap()
-        .remove(0)
-        .bytes
     })
     .await
     .unwrap();

@@ -512,7 +512,7 @@ fn window_post(
     // A SNARK is randomized: the proof is made once for both bundles' runs
     // (as `c2_once` does for seals), since v18 keeps it in the deadline's
     // optimistic submissions, which are compared.
-    static PROOFS: common::ProofCache<String> = common::ProofCache::new();
+    static PROOFS: common::ProofCache<String> = common::ProofCache::new("window-post");
     let comm_rs: Vec<_> = sectors
         .iter()
         .map(|s| (s.number, s.commitments.comm_r))

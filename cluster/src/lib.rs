@@ -43,6 +43,7 @@
 //!     cores: 16,
 //!     memory: 64 << 30,
 //!     gpus: 0,
+//!     gpu_devices: vec![],
 //!     kinds: [TaskKind::Pc1].into(),
 //!     paths: vec![],
 //! }, now);
@@ -75,4 +76,4 @@ pub use storage::{
     ReservationId, StoragePath, StorageRegistry, read_marker,
 };
 pub use task::{Task, TaskId, TaskKind, TaskState, UnknownTaskKind};
-pub use worker::{WorkerId, WorkerInfo};
+pub use worker::{GpuDevice, WorkerId, WorkerInfo};

@@ -252,6 +252,7 @@ mod tests {
             cores,
             memory: 256 * GIB,
             gpus,
+            gpu_devices: vec![],
             kinds: TaskKind::ALL.into_iter().collect(),
             paths: vec![],
         }

@@ -20,8 +20,11 @@
 //!    accepts the kind, and the task's [`Resources`](crate::Resources) fit in
 //!    what its running tasks leave free, and it mounts every storage path
 //!    the task was queued with ([`Scheduler::enqueue_on`]).
-//! 4. Among candidates, the worker that holds the sector's files wins;
-//!    otherwise the one with the most memory left after the task.
+//! 4. Among candidates, a task that wants a GPU (C2, PoSt, PC2, SnapDeals
+//!    proofs: [`Resources::gpu`](crate::Resources)) goes where it gets a free
+//!    GPU slot, if any worker has one; then the worker that holds the
+//!    sector's files wins; otherwise the one with the most memory left after
+//!    the task.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -351,18 +354,20 @@ impl Scheduler {
                 .within(capacity)
                 .then(|| (usage, capacity.minus(after)))
         };
-        if let Some(holder) = holders.get(&task.sector)
-            && let Some((usage, _)) = self.workers.get(holder).and_then(fit)
-        {
-            return Some((holder.clone(), usage));
-        }
-        self.workers
+        // A task that wants a GPU goes to a worker where it gets one, if any
+        // has a slot free now; the sector's holder is preferred among equals.
+        let best = self
+            .workers
             .iter()
             .filter_map(|(id, slot)| {
-                fit(slot).map(|(usage, left)| (left.memory, left.cores, Reverse(id), usage))
+                fit(slot).map(|(usage, left)| {
+                    let on_gpu = usage.gpus > 0;
+                    let holds = holders.get(&task.sector) == Some(id);
+                    ((on_gpu, holds, left.memory, left.cores, Reverse(id)), usage)
+                })
             })
-            .max_by_key(|(memory, cores, id, _)| (*memory, *cores, *id))
-            .map(|(_, _, Reverse(id), usage)| (id.clone(), usage))
+            .max_by(|a, b| a.0.cmp(&b.0));
+        best.map(|((_, _, _, _, Reverse(id)), usage)| (id.clone(), usage))
     }
 
     fn finish(&mut self, task: TaskId, worker: &WorkerId) -> Result<Task, ClusterError> {

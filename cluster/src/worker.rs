@@ -31,12 +31,26 @@ pub struct WorkerInfo {
     pub cores: u32,
     /// Bytes of RAM the scheduler may fill.
     pub memory: u64,
-    /// GPUs it may use (0 for a CPU-only worker).
+    /// GPU slots the scheduler may fill: a task that wants a GPU takes one
+    /// (0 for a CPU-only worker). A worker offers a slot per card by default,
+    /// more where cards are shared (`[proofs.gpu] tasks_per_gpu`).
     pub gpus: u32,
+    /// The cards behind those slots, for display.
+    #[serde(default)]
+    pub gpu_devices: Vec<GpuDevice>,
     /// The task kinds it takes (`--tasks`).
     pub kinds: BTreeSet<TaskKind>,
     /// The storage paths it has attached locally.
     pub paths: Vec<PathId>,
+}
+
+/// A card a worker proves on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuDevice {
+    /// Its model, as the driver names it.
+    pub model: String,
+    /// Its memory in bytes.
+    pub memory: u64,
 }
 
 impl WorkerInfo {

@@ -455,9 +455,12 @@ pub struct WorkerArgs {
     /// RAM the node may fill, e.g. 256GiB. Default: all of this host's
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<crate::commands::ByteSize>,
-    /// GPUs this worker may use
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub gpus: u32,
+    /// GPU slots to offer the node (a C2, PoSt, PC2 or SnapDeals proof takes one).
+    /// Default: each card this binary proves on ([proofs.gpu]) times
+    /// [proofs.gpu] tasks_per_gpu; 0 in a build without GPU support. 0 keeps
+    /// GPU work off this worker's cards
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

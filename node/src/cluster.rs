@@ -363,6 +363,10 @@ impl Cluster {
                     "Cores": w.cores,
                     "Memory": w.memory,
                     "Gpus": w.gpus,
+                    "GpuDevices": w.gpu_devices.iter().map(|d| json!({
+                        "Model": d.model,
+                        "Memory": d.memory,
+                    })).collect::<Vec<_>>(),
                     "Kinds": w.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
                     "Paths": w.paths.iter().map(|p| p.0).collect::<Vec<_>>(),
                     "Running": running,

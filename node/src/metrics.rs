@@ -1,10 +1,13 @@
 //! The node process's own metrics, beside each crate's (STYLE R9): the
 //! process (`process_*`: resident and virtual memory, open and maximum file
 //! descriptors, CPU seconds, start time, threads) and
-//! `ferrite_build_info{version,commit,features}`, which is always 1.
+//! `ferrite_build_info{version,commit,features}`, which is always 1; and the
+//! proofs' resident memory and GPUs (`ferrite_proofs_*`), read at each scrape.
 
 use anyhow::Context;
-use prometheus::{IntGaugeVec, Opts, Registry};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The crate version, as `ferrite --version` prints it.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,7 +36,58 @@ pub fn register_process(registry: &Registry) -> anyhow::Result<()> {
     registry
         .register(Box::new(info))
         .context("register ferrite_build_info")?;
+    registry
+        .register(Box::new(ProofsCollector::new()?))
+        .context("register the proofs metrics")?;
     Ok(())
+}
+
+/// `ferrite_proofs_*`: what ferrite-proofs holds, read when scraped.
+struct ProofsCollector {
+    resident_bytes: IntGauge,
+    resident_sets: IntGauge,
+    gpus: IntGauge,
+}
+
+impl ProofsCollector {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            resident_bytes: IntGauge::new(
+                "ferrite_proofs_resident_bytes",
+                "Memory the resident prover's decoded Groth16 parameters take ([proofs.resident] max_mib caps it)",
+            )?,
+            resident_sets: IntGauge::new(
+                "ferrite_proofs_resident_sets",
+                "Proof kinds whose Groth16 parameters are resident",
+            )?,
+            gpus: IntGauge::new(
+                "ferrite_proofs_gpus",
+                "GPUs this process proves on (0: the CPU; [proofs.gpu])",
+            )?,
+        })
+    }
+}
+
+impl Collector for ProofsCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        [&self.resident_bytes, &self.resident_sets, &self.gpus]
+            .into_iter()
+            .flat_map(|g| g.desc())
+            .collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let stats = ferrite_proofs::prover::stats();
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.resident_bytes.set(int(stats.bytes));
+        self.resident_sets.set(int(stats.sets as u64));
+        self.gpus
+            .set(int(ferrite_proofs::gpu::in_use().len() as u64));
+        [&self.resident_bytes, &self.resident_sets, &self.gpus]
+            .into_iter()
+            .flat_map(|g| g.collect())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -46,6 +100,13 @@ mod tests {
         register_process(&r).unwrap();
         let names: Vec<String> = r.gather().iter().map(|f| f.name().to_string()).collect();
         assert!(names.iter().any(|n| n == "ferrite_build_info"), "{names:?}");
+        for n in [
+            "ferrite_proofs_resident_bytes",
+            "ferrite_proofs_resident_sets",
+            "ferrite_proofs_gpus",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} missing: {names:?}");
+        }
         #[cfg(target_os = "linux")]
         for n in [
             "process_resident_memory_bytes",

@@ -390,7 +390,7 @@ pub async fn run(spec: NodeSpec, chain: NodeChain) -> anyhow::Result<()> {
         let spec = crate::worker::WorkerSpec {
             node: grpc_url.clone(),
             token: worker_token.clone(),
-            info: crate::worker::local_info(id, paths),
+            info: crate::worker::local_info(id, paths, &cfg.proofs),
             workers: ferrite_proofs::Workers::new(&cfg.proofs.limits)?,
         };
         let (params, mut stop) = (params.clone(), stop.clone());

@@ -47,17 +47,41 @@ pub struct WorkerSpec {
 }
 
 /// The in-process worker of `ferrite devnet`: every sealing kind, this
-/// host's cores and memory, and the node's storage `paths`.
-pub fn local_info(id: WorkerId, paths: Vec<ferrite_cluster::PathId>) -> WorkerInfo {
+/// host's cores, memory and GPUs, and the node's storage `paths`.
+pub fn local_info(
+    id: WorkerId,
+    paths: Vec<ferrite_cluster::PathId>,
+    proofs: &ferrite_proofs::ProofsConfig,
+) -> WorkerInfo {
+    let (gpus, gpu_devices) = gpu_slots(proofs);
     WorkerInfo {
         id,
         hostname: hostname(),
         cores: host_cores(),
         memory: host_memory().unwrap_or(u64::MAX / 2),
-        gpus: 0,
+        gpus,
+        gpu_devices,
         kinds: RUNNABLE.into_iter().collect(),
         paths,
     }
+}
+
+/// The GPU slots this process offers the scheduler, and the cards behind
+/// them: `tasks_per_gpu` slots per card that `ferrite_proofs::init` chose
+/// (none in a build without GPU support, or with `[proofs.gpu] mode = "off"`).
+pub fn gpu_slots(proofs: &ferrite_proofs::ProofsConfig) -> (u32, Vec<ferrite_cluster::GpuDevice>) {
+    let cards: Vec<_> = ferrite_proofs::gpu::in_use()
+        .iter()
+        .map(|d| ferrite_cluster::GpuDevice {
+            model: d.model.clone(),
+            memory: d.memory,
+        })
+        .collect();
+    let per_card = proofs.gpu.tasks_per_gpu.max(1);
+    let slots = u32::try_from(cards.len())
+        .unwrap_or(u32::MAX)
+        .saturating_mul(per_card);
+    (slots, cards)
 }
 
 /// The kinds a worker can run today.

@@ -241,6 +241,7 @@ fn rogue_registration() -> pb::RegisterRequest {
         cores: 2,
         memory_bytes: 8 << 30,
         gpus: 0,
+        gpu_devices: vec![],
         task_kinds: vec![pb::TaskKind::C2 as i32],
         storage_path_ids: vec![],
     }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use ferrite_types::SectorSize;
 use serde::{Deserialize, Serialize};
 
+use crate::gpu::GpuConfig;
+
 /// `[proofs]` in ferrite.toml: where parameters and caches live, and how much
 /// proof work runs at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +33,8 @@ pub struct ProofsConfig {
     pub limits: StageLimits,
     /// `[proofs.resident]`: the Groth16 parameters kept decoded in memory.
     pub resident: ResidentConfig,
+    /// `[proofs.gpu]`: whether proofs run on the GPUs, which, and how shared.
+    pub gpu: GpuConfig,
 }
 
 impl Default for ProofsConfig {
@@ -43,6 +47,7 @@ impl Default for ProofsConfig {
             threads: 0,
             limits: StageLimits::default(),
             resident: ResidentConfig::default(),
+            gpu: GpuConfig::default(),
         }
     }
 }

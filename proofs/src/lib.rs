@@ -29,8 +29,10 @@
 //!   so that a PoSt proves a snapped sector's replica the chain names.
 //! - [`commp`]: streaming piece commitments in constant memory.
 //! - [`selftest`]: the whole pipeline on one sector, checked and timed.
+//! - [`gpu`]: the GPU backend the build has (the `cuda` feature, off
+//!   by default), the cards it sees and `[proofs.gpu]`.
 //! - [`ProofsConfig`] and [`init`]: the `[proofs]` config section, and the one
-//!   place that sets the `FIL_PROOFS_*` variables the library reads.
+//!   place that sets the `FIL_PROOFS_*` (and GPU) variables the library reads.
 //!
 //! Nothing outside this crate sees a filecoin-proofs type: proof kinds, sizes
 //! and commitments are `ferrite-types` values, and the library's phase outputs
@@ -51,6 +53,7 @@
 pub mod commp;
 mod config;
 mod error;
+pub mod gpu;
 mod guard;
 pub mod params;
 pub mod post;

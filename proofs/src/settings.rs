@@ -45,15 +45,17 @@ pub fn init(cfg: &ProofsConfig) -> Result<(), ProofsError> {
     if cfg.threads > 0 {
         vars.push(("RAYON_NUM_THREADS", cfg.threads.to_string()));
     }
+    vars.extend(crate::gpu::environment(&cfg.gpu)?);
     for (k, v) in vars {
-        // SAFETY: `init` runs at startup, before the process spawns threads
-        // (the CLI calls it before building the tokio runtime), so no other
-        // thread reads the environment concurrently.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var(k, v);
-        }
+        set_env(k, &v);
     }
+    // With the GPU variables set (CUDA_VISIBLE_DEVICES first), the cards:
+    // none found under `auto` keeps bellperson off the GPU path too.
+    let gpus = crate::gpu::select(&cfg.gpu)?;
+    if gpus.is_empty() {
+        set_env("BELLMAN_NO_GPU", "1");
+    }
+    crate::gpu::set_in_use(gpus);
     // The library reads its settings lazily; make sure it sees ours.
     let seen = &SETTINGS.parameter_cache;
     let want = path_str(&cfg.parameter_cache)?;
@@ -82,6 +84,16 @@ pub fn init(cfg: &ProofsConfig) -> Result<(), ProofsError> {
 /// The config [`init`] applied, if it ran.
 pub(crate) fn applied() -> Option<&'static ProofsConfig> {
     APPLIED.get()
+}
+
+fn set_env(k: &str, v: &str) {
+    // SAFETY: `init` runs at startup, before the process spawns threads
+    // (the CLI calls it before building the tokio runtime), so no other
+    // thread reads the environment concurrently.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var(k, v);
+    }
 }
 
 fn path_str(p: &std::path::Path) -> Result<String, ProofsError> {

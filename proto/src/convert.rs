@@ -69,6 +69,14 @@ impl From<WorkerInfo> for pb::RegisterRequest {
             cores: w.cores,
             memory_bytes: w.memory,
             gpus: w.gpus,
+            gpu_devices: w
+                .gpu_devices
+                .into_iter()
+                .map(|d| pb::GpuDevice {
+                    model: d.model,
+                    memory_bytes: d.memory,
+                })
+                .collect(),
             task_kinds: w
                 .kinds
                 .into_iter()

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ferrite_cluster::{FileKind, PathId, Task, TaskId, TaskKind, WorkerId, WorkerInfo};
+use ferrite_cluster::{FileKind, GpuDevice, PathId, Task, TaskId, TaskKind, WorkerId, WorkerInfo};
 use ferrite_types::{
     ActorId, ChainEpoch, CommD, CommP, CommR, DealId, PaddedPieceSize, PieceInfo, PostKind,
     PostProof, PostRandomness, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket,
@@ -30,6 +30,10 @@ use crate::{
 const MAX_WORKER_ID_BYTES: usize = 128;
 /// Longest hostname accepted (DNS's limit).
 const MAX_HOSTNAME_BYTES: usize = 253;
+/// Cards a worker may list.
+const MAX_GPU_DEVICES: usize = 64;
+/// A card's model name.
+const MAX_GPU_MODEL_BYTES: usize = 128;
 
 // ------------------------------------------------------------------ fields
 
@@ -60,6 +64,27 @@ fn groth_proofs(field: &str, bytes: Vec<u8>) -> Result<Vec<u8>, ProtoError> {
         ));
     }
     Ok(bytes)
+}
+
+/// A card's model: printable ASCII (spaces too), not empty, at most
+/// [`MAX_GPU_MODEL_BYTES`].
+fn gpu_model(field: &str, value: String) -> Result<String, ProtoError> {
+    if value.trim().is_empty() {
+        return Err(ProtoError::invalid(field, "empty"));
+    }
+    if value.len() > MAX_GPU_MODEL_BYTES {
+        return Err(ProtoError::invalid(
+            field,
+            format!("{} bytes; at most {MAX_GPU_MODEL_BYTES}", value.len()),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
+        return Err(ProtoError::invalid(
+            field,
+            format!("{value:?} contains {c:?}; only printable ASCII"),
+        ));
+    }
+    Ok(value)
 }
 
 /// Printable ASCII without spaces, not empty, at most `max` bytes.
@@ -228,12 +253,26 @@ impl TryFrom<pb::RegisterRequest> for WorkerInfo {
             }
             paths.push(PathId(p));
         }
+        if m.gpu_devices.len() > MAX_GPU_DEVICES {
+            return Err(ProtoError::invalid(
+                "gpu_devices",
+                format!("{} cards; at most {MAX_GPU_DEVICES}", m.gpu_devices.len()),
+            ));
+        }
+        let mut gpu_devices = Vec::with_capacity(m.gpu_devices.len());
+        for (i, d) in m.gpu_devices.into_iter().enumerate() {
+            gpu_devices.push(GpuDevice {
+                model: gpu_model(&format!("gpu_devices[{i}].model"), d.model)?,
+                memory: d.memory_bytes,
+            });
+        }
         Ok(WorkerInfo {
             id,
             hostname,
             cores: m.cores,
             memory: m.memory_bytes,
             gpus: m.gpus,
+            gpu_devices,
             kinds,
             paths,
         })

@@ -23,6 +23,7 @@ fn worker(name: &str, cores: u32, memory: u64, gpus: u32, kinds: &[TaskKind]) ->
         cores,
         memory,
         gpus,
+        gpu_devices: vec![],
         kinds: kinds.iter().copied().collect(),
         paths: vec![],
     }
@@ -108,6 +109,33 @@ fn gpu_tasks_share_a_worker_by_its_gpus_and_cores() {
         s.usage(&wid("cpu")).map(|u| (u.cores, u.gpus)),
         Some((16, 0))
     );
+}
+
+#[test]
+fn gpu_tasks_go_to_a_free_gpu_before_the_holder_and_cpu_tasks_stay_put() {
+    let t0 = Instant::now();
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    // The CPU worker holds the sectors and has more of everything but GPUs.
+    s.register(worker("cpu", 64, 1024 * GIB, 0, &TaskKind::ALL), t0);
+    s.register(worker("gpu", 16, 256 * GIB, 1, &TaskKind::ALL), t0);
+    let holders = HashMap::from([(sector(1), wid("cpu")), (sector(2), wid("cpu"))]);
+    s.enqueue(task(1, TaskKind::C2, SectorSize::S2KiB)).unwrap();
+    let a = s.assign(t0, &holders);
+    assert_eq!(a[0].worker, wid("gpu"));
+    assert_eq!(s.usage(&wid("gpu")).map(|u| u.gpus), Some(1));
+    // The one GPU slot is taken: the next C2 runs on the holder's CPU
+    // rather than wait.
+    s.enqueue(task(2, TaskKind::C2, SectorSize::S2KiB)).unwrap();
+    let a = s.assign(t0, &holders);
+    assert_eq!(a[0].worker, wid("cpu"));
+    assert_eq!(s.usage(&wid("cpu")).map(|u| u.gpus), Some(0));
+    // A task with no use for a GPU stays with its sector's holder.
+    s.enqueue(Task {
+        sector: sector(1),
+        ..task(3, TaskKind::C1, SectorSize::S2KiB)
+    })
+    .unwrap();
+    assert_eq!(s.assign(t0, &holders)[0].worker, wid("cpu"));
 }
 
 #[test]

@@ -39,6 +39,7 @@ pub fn run(args: WorkerArgs, cfg: &Config) -> anyhow::Result<()> {
         let marker = read_marker(dir)?;
         paths.push(marker.id);
     }
+    let (gpus, gpu_devices) = crate::worker::gpu_slots(&cfg.proofs);
     let info = WorkerInfo {
         id: WorkerId(args.id.clone().unwrap_or_else(hostname)),
         hostname: hostname(),
@@ -47,7 +48,8 @@ pub fn run(args: WorkerArgs, cfg: &Config) -> anyhow::Result<()> {
             Some(m) => m.0,
             None => host_memory().context("read this host's memory; give --memory")?,
         },
-        gpus: args.gpus,
+        gpus: args.gpus.unwrap_or(gpus),
+        gpu_devices,
         kinds,
         paths,
     };

@@ -42,6 +42,13 @@ pub fn run(cmd: WorkersCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                         w["Memory"].as_u64().unwrap_or(0) >> 30,
                         w["Gpus"],
                     );
+                    for card in w["GpuDevices"].as_array().into_iter().flatten() {
+                        println!(
+                            "  gpu: {} ({} GiB)",
+                            card["Model"].as_str().unwrap_or("?"),
+                            card["Memory"].as_u64().unwrap_or(0) >> 30
+                        );
+                    }
                     println!("  tasks: {}", list(&w["Kinds"]));
                     println!("  storage paths: {}", list(&w["Paths"]));
                     println!("  running: {}", list(&w["Running"]));

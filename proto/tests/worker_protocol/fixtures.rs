@@ -24,6 +24,10 @@ pub fn register() -> pb::RegisterRequest {
         cores: 16,
         memory_bytes: 64 << 30,
         gpus: 1,
+        gpu_devices: vec![pb::GpuDevice {
+            model: "NVIDIA H100 80GB HBM3".into(),
+            memory_bytes: 80 << 30,
+        }],
         task_kinds: vec![pb::TaskKind::Pc1 as i32, pb::TaskKind::C2 as i32],
         storage_path_ids: vec![1, 2],
     }

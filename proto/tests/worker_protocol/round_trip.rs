@@ -4,7 +4,7 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use ferrite_cluster::{FileKind, PathId, Task, TaskId, TaskKind, WorkerId, WorkerInfo};
+use ferrite_cluster::{FileKind, GpuDevice, PathId, Task, TaskId, TaskKind, WorkerId, WorkerInfo};
 use ferrite_proto::generated as pb;
 use ferrite_proto::{
     AddPieceTask, AssignedTask, C1Output, C1Task, C2Task, Completion, DealPieceSource, FetchFile,
@@ -373,18 +373,23 @@ fn worker_info() -> impl Strategy<Value = WorkerInfo> {
         1u32..,
         1u64..,
         any::<u32>(),
+        prop::collection::vec(("[ -~]{0,20}[!-~]", any::<u64>()), 0..3),
         prop::sample::subsequence(TaskKind::ALL.to_vec(), 1..=TaskKind::ALL.len()),
         btree_set(any::<u64>(), 0..5)
             .prop_map(|s| s.into_iter().collect::<Vec<_>>())
             .prop_shuffle(),
     )
         .prop_map(
-            |(id, hostname, cores, memory, gpus, kinds, paths)| WorkerInfo {
+            |(id, hostname, cores, memory, gpus, cards, kinds, paths)| WorkerInfo {
                 id: WorkerId(id),
                 hostname,
                 cores,
                 memory,
                 gpus,
+                gpu_devices: cards
+                    .into_iter()
+                    .map(|(model, memory)| GpuDevice { model, memory })
+                    .collect(),
                 kinds: kinds.into_iter().collect(),
                 paths: paths.into_iter().map(PathId).collect(),
             },

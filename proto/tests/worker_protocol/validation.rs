@@ -108,6 +108,45 @@ fn register_refuses_bad_resources() {
         },
         "task_kinds",
     );
+    let card = |model: &str| pb::GpuDevice {
+        model: model.into(),
+        memory_bytes: 80 << 30,
+    };
+    let msg = refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            gpu_devices: vec![card("NVIDIA H100 80GB HBM3"), card("H100\n")],
+            ..r()
+        },
+        "gpu_devices[1].model",
+    );
+    assert!(msg.contains("printable ASCII"), "{msg}");
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            gpu_devices: vec![card(" ")],
+            ..r()
+        },
+        "gpu_devices[0].model",
+    );
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            gpu_devices: vec![card(&"x".repeat(129))],
+            ..r()
+        },
+        "gpu_devices[0].model",
+    );
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            gpu_devices: vec![card("A100"); 65],
+            ..r()
+        },
+        "gpu_devices",
+    );
+    let ok = WorkerInfo::try_from(pb::RegisterRequest {
+        gpu_devices: vec![card("NVIDIA H100 80GB HBM3")],
+        ..r()
+    })
+    .unwrap();
+    assert_eq!(ok.gpu_devices[0].model, "NVIDIA H100 80GB HBM3");
 }
 
 #[test]
