@@ -45,6 +45,7 @@
 //!     gpus: 0,
 //!     gpu_devices: vec![],
 //!     kinds: [TaskKind::Pc1].into(),
+//!     max_running: Default::default(),
 //!     paths: vec![],
 //! }, now);
 //! let sector = SectorId::new(ActorId(1000), SectorNumber(1));

@@ -254,6 +254,7 @@ mod tests {
             gpus,
             gpu_devices: vec![],
             kinds: TaskKind::ALL.into_iter().collect(),
+            max_running: Default::default(),
             paths: vec![],
         }
     }

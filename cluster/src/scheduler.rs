@@ -17,7 +17,9 @@
 //!    A task that cannot be placed does not hold back the ones behind it.
 //! 2. A kind at its `max_running` cap is skipped.
 //! 3. A worker is a candidate if it is alive (heartbeat within the timeout),
-//!    accepts the kind, and the task's [`Resources`](crate::Resources) fit in
+//!    accepts the kind, runs fewer of the kind than it takes at once
+//!    ([`WorkerInfo::max_running`](crate::WorkerInfo), its
+//!    `[proofs.limits]`), and the task's [`Resources`](crate::Resources) fit in
 //!    what its running tasks leave free, and it mounts every storage path
 //!    the task was queued with ([`Scheduler::enqueue_on`]).
 //! 4. Among candidates, a task that wants a GPU (C2, PoSt, PC2, SnapDeals
@@ -326,6 +328,16 @@ impl Scheduler {
         m
     }
 
+    /// Tasks of `kind` running on `worker`.
+    fn running_on(&self, worker: &WorkerId, kind: TaskKind) -> u32 {
+        let n = self
+            .running
+            .values()
+            .filter(|r| &r.worker == worker && r.task.kind == kind)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     fn is_alive(&self, slot: &Slot, now: Instant) -> bool {
         now.saturating_duration_since(slot.last_seen) <= self.config.heartbeat_timeout()
     }
@@ -340,6 +352,11 @@ impl Scheduler {
         // What the task would hold on a candidate, and what it would leave free.
         let fit = |slot: &Slot| -> Option<(Usage, Usage)> {
             if !self.is_alive(slot, now) || !slot.info.accepts(task.kind) {
+                return None;
+            }
+            if let Some(max) = slot.info.max_running.get(&task.kind)
+                && self.running_on(&slot.info.id, task.kind) >= *max
+            {
                 return None;
             }
             if let Some(paths) = self.needs.get(&task.id)

@@ -1,6 +1,6 @@
 //! Workers: the hosts that run tasks, and what they declare about themselves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,11 @@ pub struct WorkerInfo {
     pub gpu_devices: Vec<GpuDevice>,
     /// The task kinds it takes (`--tasks`).
     pub kinds: BTreeSet<TaskKind>,
+    /// How many tasks of a kind it runs at once (its `[proofs.limits]`): the
+    /// scheduler sends no more. A kind not listed is bounded by resources
+    /// alone.
+    #[serde(default)]
+    pub max_running: BTreeMap<TaskKind, u32>,
     /// The storage paths it has attached locally.
     pub paths: Vec<PathId>,
 }

@@ -368,6 +368,11 @@ impl Cluster {
                         "Memory": d.memory,
                     })).collect::<Vec<_>>(),
                     "Kinds": w.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                    "MaxRunning": w
+                        .max_running
+                        .iter()
+                        .map(|(k, n)| (k.name().to_string(), json!(n)))
+                        .collect::<serde_json::Map<_, _>>(),
                     "Paths": w.paths.iter().map(|p| p.0).collect::<Vec<_>>(),
                     "Running": running,
                     "Local": self.local.as_ref() == Some(&w.id),

@@ -54,6 +54,7 @@ pub fn local_info(
     proofs: &ferrite_proofs::ProofsConfig,
 ) -> WorkerInfo {
     let (gpus, gpu_devices) = gpu_slots(proofs);
+    let kinds = RUNNABLE.into_iter().collect();
     WorkerInfo {
         id,
         hostname: hostname(),
@@ -61,9 +62,39 @@ pub fn local_info(
         memory: host_memory().unwrap_or(u64::MAX / 2),
         gpus,
         gpu_devices,
-        kinds: RUNNABLE.into_iter().collect(),
+        max_running: max_running(&kinds, &proofs.limits),
+        kinds,
         paths,
     }
+}
+
+/// How many tasks of each of `kinds` this process runs at once: the
+/// `[proofs.limits]` of the stage each kind runs in (C2 and SnapDeals'
+/// prove share `c2`, PC2 and SnapDeals' encode share `pc2`; the scheduler
+/// caps each kind by its stage's limit, and the bridge makes any overlap
+/// wait). Fetch is a file copy, limited by resources alone.
+pub fn max_running(
+    kinds: &std::collections::BTreeSet<ferrite_cluster::TaskKind>,
+    limits: &ferrite_proofs::StageLimits,
+) -> std::collections::BTreeMap<ferrite_cluster::TaskKind, u32> {
+    use ferrite_cluster::TaskKind as K;
+    kinds
+        .iter()
+        .filter_map(|&k| {
+            let n = match k {
+                K::AddPiece => limits.add_piece,
+                K::Pc1 => limits.pc1,
+                K::Pc2 | K::UpdateEncode => limits.pc2,
+                K::C1 => limits.c1,
+                K::C2 | K::UpdateProve => limits.c2,
+                K::Finalize => limits.verify,
+                K::WindowPost | K::WinningPost => limits.post,
+                K::Unseal => limits.unseal,
+                K::Fetch => return None,
+            };
+            Some((k, u32::try_from(n).unwrap_or(u32::MAX)))
+        })
+        .collect()
 }
 
 /// The GPU slots this process offers the scheduler, and the cards behind

@@ -243,6 +243,7 @@ fn rogue_registration() -> pb::RegisterRequest {
         gpus: 0,
         gpu_devices: vec![],
         task_kinds: vec![pb::TaskKind::C2 as i32],
+        task_limits: vec![],
         storage_path_ids: vec![],
     }
 }

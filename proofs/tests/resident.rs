@@ -1,9 +1,13 @@
 //! The resident prover with real 2 KiB proofs: one sector is sealed up to
-//! C1 (a few milliseconds at 2 KiB), then proven twice. The first C2 loads
-//! the PoRep parameters into memory, the second proves from the same ones
-//! (no second load); both proofs pass `verify_seal`. A C1 output given for
-//! another sector is refused before any SNARK work, and a proof with a
-//! flipped byte fails the check every C2 ends with.
+//! C1 (a few milliseconds at 2 KiB), then proven. The C2 loads the PoRep
+//! parameters into memory once, and its proof passes `verify_seal`. A C1
+//! output given for another sector is refused before any SNARK work, and a
+//! proof with a flipped byte fails the check every C2 ends with.
+//!
+//! That a later C2 in the same process proves from the same parameters, with
+//! no second load, is checked where two sectors are sealed in one process
+//! anyway (proving/tests/window_post.rs): a second SNARK here would only
+//! repeat the 40 s of work.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
@@ -23,7 +27,7 @@ use common::init;
 
 #[test]
 #[ignore = "real 2 KiB proofs: needs `ferrite params generate --sizes 2KiB` (scripts/test runs it)"]
-fn two_c2s_share_the_resident_parameters_and_both_verify() {
+fn a_c2_loads_the_parameters_once_and_its_proof_is_checked() {
     init();
     let proof = SealProof::new(SectorSize::S2KiB);
     let dir = tempfile::tempdir().unwrap();
@@ -111,32 +115,21 @@ fn two_c2s_share_the_resident_parameters_and_both_verify() {
     assert_eq!(first.proof.0.len(), 192, "one partition, one Groth16 proof");
     assert!(verifies(&first.proof));
 
-    let second = prover::c2_report(C2Input {
-        c1: c1.clone(),
-        sector,
-    })
-    .unwrap();
-    eprintln!(
-        "second C2: load {:?}, prove {:?}, verify {:?}",
-        second.load, second.prove, second.verify
-    );
-    assert!(second.resident);
+    assert!(first.load > Duration::ZERO, "{first:?}");
+    // The slot is decided: asking for it again loads nothing.
+    prover::preload(&[SectorSize::S2KiB]).unwrap();
     assert_eq!(
         prover::stats(),
         after_first,
         "the same parameters, not reloaded"
     );
-    assert!(second.load < Duration::from_millis(50), "{second:?}");
-    assert!(first.load > second.load, "{first:?} {second:?}");
-    assert_ne!(first.proof, second.proof, "Groth16 proofs are randomised");
-    assert!(verifies(&second.proof));
 
     // The check every C2 ends with refuses a corrupted proof.
-    let mut flipped = second.proof.clone();
+    let mut flipped = first.proof.clone();
     flipped.0[40] ^= 0x01;
     let err = prover::check_seal_proof(&c1, sector, &flipped).unwrap_err();
     assert!(matches!(err, ProofsError::Proof(_)), "{err}");
     // ... and a good proof checked as another sector's.
-    let err = prover::check_seal_proof(&c1, other, &second.proof).unwrap_err();
+    let err = prover::check_seal_proof(&c1, other, &first.proof).unwrap_err();
     assert!(err.to_string().contains("does not verify"), "{err}");
 }

@@ -77,6 +77,14 @@ impl From<WorkerInfo> for pb::RegisterRequest {
                     memory_bytes: d.memory,
                 })
                 .collect(),
+            task_limits: w
+                .max_running
+                .iter()
+                .map(|(k, n)| pb::TaskLimit {
+                    kind: pb::TaskKind::from(*k) as i32,
+                    max_running: *n,
+                })
+                .collect(),
             task_kinds: w
                 .kinds
                 .into_iter()

@@ -4,7 +4,7 @@
 //! field by its path in the message; the conversions of nested messages name
 //! fields relative to themselves and their callers prefix the path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ferrite_cluster::{FileKind, GpuDevice, PathId, Task, TaskId, TaskKind, WorkerId, WorkerInfo};
@@ -266,6 +266,29 @@ impl TryFrom<pb::RegisterRequest> for WorkerInfo {
                 memory: d.memory_bytes,
             });
         }
+        let mut max_running = BTreeMap::new();
+        for (i, l) in m.task_limits.into_iter().enumerate() {
+            let field = format!("task_limits[{i}]");
+            let kind = task_kind(&format!("{field}.kind"), l.kind)?;
+            if !kinds.contains(&kind) {
+                return Err(ProtoError::invalid(
+                    format!("{field}.kind"),
+                    format!("{kind} is not among task_kinds"),
+                ));
+            }
+            if l.max_running == 0 {
+                return Err(ProtoError::invalid(
+                    format!("{field}.max_running"),
+                    "must be at least 1",
+                ));
+            }
+            if max_running.insert(kind, l.max_running).is_some() {
+                return Err(ProtoError::invalid(
+                    format!("{field}.kind"),
+                    format!("{kind} listed twice"),
+                ));
+            }
+        }
         Ok(WorkerInfo {
             id,
             hostname,
@@ -273,6 +296,7 @@ impl TryFrom<pb::RegisterRequest> for WorkerInfo {
             memory: m.memory_bytes,
             gpus: m.gpus,
             gpu_devices,
+            max_running,
             kinds,
             paths,
         })

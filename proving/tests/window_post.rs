@@ -215,6 +215,14 @@ async fn deadlines_are_proven_and_faults_declared_and_recovered() {
         }
         (a.0, b.0)
     };
+    // Both C2s went through this process's resident prover: the PoRep
+    // parameters were read and decoded once, the second proved from them.
+    let resident = ferrite_proofs::prover::stats();
+    assert_eq!(
+        (resident.loads, resident.sets),
+        (1, 1),
+        "two C2s, one parameter load: {resident:?}"
+    );
     net.pause_producer().await.unwrap();
     let (d, partition) = locate(&net, a).await;
     assert_eq!(locate(&net, b).await, (d, partition), "one partition");

@@ -156,7 +156,8 @@ proptest! {
                     let kinds = TaskKind::ALL.into_iter().enumerate()
                         .filter(|(i, _)| kinds & (1 << i) != 0).map(|(_, k)| k).collect();
                     let info = WorkerInfo { id: wid(w), hostname: "h".into(), cores,
-                        memory: memory_gib << 30, gpus, gpu_devices: vec![], kinds, paths: vec![] };
+                        memory: memory_gib << 30, gpus, gpu_devices: vec![], kinds,
+                        max_running: Default::default(), paths: vec![] };
                     let was_running: Vec<TaskId> = s.running().filter(|(_, x)| **x == wid(w)).map(|(t, _)| t.id).collect();
                     let requeued = s.register(info, now);
                     m.last_seen.insert(wid(w), now);

@@ -25,6 +25,7 @@ fn worker(name: &str, cores: u32, memory: u64, gpus: u32, kinds: &[TaskKind]) ->
         gpus,
         gpu_devices: vec![],
         kinds: kinds.iter().copied().collect(),
+        max_running: BTreeMap::new(),
         paths: vec![],
     }
 }
@@ -136,6 +137,26 @@ fn gpu_tasks_go_to_a_free_gpu_before_the_holder_and_cpu_tasks_stay_put() {
     })
     .unwrap();
     assert_eq!(s.assign(t0, &holders)[0].worker, wid("cpu"));
+}
+
+#[test]
+fn a_worker_gets_no_more_of_a_kind_than_it_runs_at_once() {
+    let t0 = Instant::now();
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    // Cores for eight 2 KiB C2s, but its prover takes two at once.
+    let mut w = worker("w", 8, 64 * GIB, 0, &[TaskKind::C2, TaskKind::C1]);
+    w.max_running = BTreeMap::from([(TaskKind::C2, 2)]);
+    s.register(w, t0);
+    for id in 1..=4 {
+        s.enqueue(task(id, TaskKind::C2, SectorSize::S2KiB))
+            .unwrap();
+    }
+    s.enqueue(task(5, TaskKind::C1, SectorSize::S2KiB)).unwrap();
+    // Two C2s, and the C1, whose kind has no limit.
+    assert_eq!(ids(&s.assign(t0, &none())), vec![1, 2, 5]);
+    assert!(s.assign(t0, &none()).is_empty());
+    s.complete(TaskId(1), &wid("w")).unwrap();
+    assert_eq!(ids(&s.assign(t0, &none())), vec![3]);
 }
 
 #[test]

@@ -50,6 +50,7 @@ pub fn run(args: WorkerArgs, cfg: &Config) -> anyhow::Result<()> {
         },
         gpus: args.gpus.unwrap_or(gpus),
         gpu_devices,
+        max_running: crate::worker::max_running(&kinds, &cfg.proofs.limits),
         kinds,
         paths,
     };

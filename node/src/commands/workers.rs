@@ -50,6 +50,11 @@ pub fn run(cmd: WorkersCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                         );
                     }
                     println!("  tasks: {}", list(&w["Kinds"]));
+                    if let Some(limits) = w["MaxRunning"].as_object().filter(|m| !m.is_empty()) {
+                        let at_once: Vec<String> =
+                            limits.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                        println!("  at once: {}", at_once.join(", "));
+                    }
                     println!("  storage paths: {}", list(&w["Paths"]));
                     println!("  running: {}", list(&w["Running"]));
                 }

@@ -30,6 +30,22 @@ pub struct RegisterRequest {
     /// built without GPU support. At most 64, each model at most 128 bytes.
     #[prost(message, repeated, tag = "8")]
     pub gpu_devices: ::prost::alloc::vec::Vec<GpuDevice>,
+    /// 9: how many tasks of a kind it runs at once (its \[proofs.limits\]); the
+    /// node sends no more. Kinds it takes, each at most once, each at least 1.
+    /// A kind not listed is bounded by the worker's resources alone.
+    #[prost(message, repeated, tag = "9")]
+    pub task_limits: ::prost::alloc::vec::Vec<TaskLimit>,
+}
+/// How many tasks of one kind a worker runs at once.
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TaskLimit {
+    /// 1: the kind; one the worker takes.
+    #[prost(enumeration = "TaskKind", tag = "1")]
+    pub kind: i32,
+    /// 2: at least 1.
+    #[prost(uint32, tag = "2")]
+    pub max_running: u32,
 }
 /// A card a worker proves on.
 #[allow(clippy::all)]

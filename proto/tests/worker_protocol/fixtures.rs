@@ -29,6 +29,10 @@ pub fn register() -> pb::RegisterRequest {
             memory_bytes: 80 << 30,
         }],
         task_kinds: vec![pb::TaskKind::Pc1 as i32, pb::TaskKind::C2 as i32],
+        task_limits: vec![pb::TaskLimit {
+            kind: pb::TaskKind::C2 as i32,
+            max_running: 2,
+        }],
         storage_path_ids: vec![1, 2],
     }
 }

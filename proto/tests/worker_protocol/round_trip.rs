@@ -375,12 +375,13 @@ fn worker_info() -> impl Strategy<Value = WorkerInfo> {
         any::<u32>(),
         prop::collection::vec(("[ -~]{0,20}[!-~]", any::<u64>()), 0..3),
         prop::sample::subsequence(TaskKind::ALL.to_vec(), 1..=TaskKind::ALL.len()),
+        prop::collection::vec(prop::option::of(1u32..), TaskKind::ALL.len()),
         btree_set(any::<u64>(), 0..5)
             .prop_map(|s| s.into_iter().collect::<Vec<_>>())
             .prop_shuffle(),
     )
         .prop_map(
-            |(id, hostname, cores, memory, gpus, cards, kinds, paths)| WorkerInfo {
+            |(id, hostname, cores, memory, gpus, cards, kinds, limits, paths)| WorkerInfo {
                 id: WorkerId(id),
                 hostname,
                 cores,
@@ -389,6 +390,11 @@ fn worker_info() -> impl Strategy<Value = WorkerInfo> {
                 gpu_devices: cards
                     .into_iter()
                     .map(|(model, memory)| GpuDevice { model, memory })
+                    .collect(),
+                max_running: kinds
+                    .iter()
+                    .zip(limits)
+                    .filter_map(|(k, n)| n.map(|n| (*k, n)))
                     .collect(),
                 kinds: kinds.into_iter().collect(),
                 paths: paths.into_iter().map(PathId).collect(),

@@ -141,12 +141,49 @@ fn register_refuses_bad_resources() {
         },
         "gpu_devices",
     );
+    let limit = |kind: pb::TaskKind, max_running| pb::TaskLimit {
+        kind: kind as i32,
+        max_running,
+    };
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            task_limits: vec![limit(pb::TaskKind::C2, 0)],
+            ..r()
+        },
+        "task_limits[0].max_running",
+    );
+    let msg = refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            task_limits: vec![limit(pb::TaskKind::WindowPost, 1)],
+            ..r()
+        },
+        "task_limits[0].kind",
+    );
+    assert!(msg.contains("not among task_kinds"), "{msg}");
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            task_limits: vec![limit(pb::TaskKind::C2, 1), limit(pb::TaskKind::C2, 2)],
+            ..r()
+        },
+        "task_limits[1].kind",
+    );
+    refused::<WorkerInfo, _>(
+        pb::RegisterRequest {
+            task_limits: vec![pb::TaskLimit {
+                kind: 99,
+                max_running: 1,
+            }],
+            ..r()
+        },
+        "task_limits[0].kind",
+    );
     let ok = WorkerInfo::try_from(pb::RegisterRequest {
         gpu_devices: vec![card("NVIDIA H100 80GB HBM3")],
         ..r()
     })
     .unwrap();
     assert_eq!(ok.gpu_devices[0].model, "NVIDIA H100 80GB HBM3");
+    assert_eq!(ok.max_running.get(&TaskKind::C2), Some(&2));
 }
 
 #[test]
