@@ -44,7 +44,7 @@ pub struct Partition {
 }
 
 /// The library's proof types of `size`: (seal, winning, window).
-fn registered(
+pub fn registered(
     size: SectorSize,
 ) -> anyhow::Result<(
     RegisteredSealProof,
@@ -142,21 +142,7 @@ pub fn window(
     for round in 0..rounds {
         progress(format!("WindowPoSt: round {}/{rounds}", round + 1));
         let randomness = part.randomness();
-        let raw = || -> anyhow::Result<Duration> {
-            let t = Instant::now();
-            let proofs = post::generate_window_post(
-                randomness.as_bytes(),
-                &raw_replicas,
-                *ProverId::from(MINER).as_bytes(),
-            )?;
-            let d = t.elapsed();
-            ensure!(
-                proofs.len() == 1,
-                "the raw Window PoSt made {} proofs",
-                proofs.len()
-            );
-            Ok(d)
-        };
+        let raw = || raw_post(PostKind::Window, randomness, &raw_replicas);
         let input = PostInput {
             proof: post_proof,
             miner: MINER,
@@ -219,21 +205,7 @@ pub fn winning(
     for round in 0..rounds {
         progress(format!("WinningPoSt: round {}/{rounds}", round + 1));
         let randomness = part.randomness();
-        let raw = || -> anyhow::Result<Duration> {
-            let t = Instant::now();
-            let proofs = post::generate_winning_post(
-                randomness.as_bytes(),
-                &raw_replicas,
-                *ProverId::from(MINER).as_bytes(),
-            )?;
-            let d = t.elapsed();
-            ensure!(
-                proofs.len() == 1,
-                "the raw Winning PoSt made {} proofs",
-                proofs.len()
-            );
-            Ok(d)
-        };
+        let raw = || raw_post(PostKind::Winning, randomness, &raw_replicas);
         let input = PostInput {
             proof: post_proof,
             miner: MINER,
@@ -249,6 +221,27 @@ pub fn winning(
         }
     }
     Ok(runs)
+}
+
+/// One PoSt of `kind` on filecoin-proofs-api over `replicas`.
+fn raw_post(
+    kind: PostKind,
+    randomness: PostRandomness,
+    replicas: &BTreeMap<SectorId, PrivateReplicaInfo>,
+) -> anyhow::Result<Duration> {
+    let (r, prover) = (randomness.as_bytes(), *ProverId::from(MINER).as_bytes());
+    let t = Instant::now();
+    let proofs = match kind {
+        PostKind::Winning => post::generate_winning_post(r, replicas, prover)?,
+        PostKind::Window => post::generate_window_post(r, replicas, prover)?,
+    };
+    let d = t.elapsed();
+    ensure!(
+        proofs.len() == 1,
+        "the raw {kind:?} PoSt made {} proofs",
+        proofs.len()
+    );
+    Ok(d)
 }
 
 /// One PoSt of `input` through ferrite-proofs on the bridge's PoSt slot.

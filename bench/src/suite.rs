@@ -177,15 +177,34 @@ pub fn run(
             .prefix(&format!("ferrite-bench-{}-", g.name()))
             .tempdir_in(work)
             .with_context(|| format!("create a work directory in {}", work.display()))?;
+        let mut cx = Cx {
+            plan,
+            rt,
+            workers,
+            dir: dir.path(),
+            progress: &mut *progress,
+            out: &mut out,
+        };
         match g {
-            Group::Seal => seal_rows(plan, rt, workers, dir.path(), progress, &mut out)?,
-            Group::Post => post_rows(plan, rt, workers, dir.path(), progress, &mut out)?,
-            Group::C2 => c2_rows(plan, rt, workers, dir.path(), progress, &mut out)?,
-            Group::Commp => commp_rows(plan, progress, &mut out)?,
-            Group::Devnet => devnet_rows(plan, dir.path(), progress, &mut out)?,
+            Group::Seal => seal_rows(&mut cx)?,
+            Group::Post => post_rows(&mut cx)?,
+            Group::C2 => c2_rows(&mut cx)?,
+            Group::Commp => commp_rows(&mut cx)?,
+            Group::Devnet => devnet_rows(&mut cx)?,
         }
     }
     Ok(out)
+}
+
+/// What a group's run works with.
+struct Cx<'a> {
+    plan: &'a Plan,
+    rt: &'a Runtime,
+    workers: &'a Workers,
+    /// The group's own temporary directory.
+    dir: &'a Path,
+    progress: &'a mut dyn FnMut(String),
+    out: &'a mut Outcome,
 }
 
 /// Makes the resident prover load the PoRep parameters and reads the
@@ -195,47 +214,42 @@ fn warm_parameters(size: SectorSize) -> anyhow::Result<()> {
     seal::read_parameter_file(size)
 }
 
-fn seal_rows(
-    plan: &Plan,
-    rt: &Runtime,
-    workers: &Workers,
-    dir: &Path,
-    progress: &mut dyn FnMut(String),
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
-    if !plan.quick {
-        progress(format!("seal: warm-up, one {} sector", plan.size));
-        seal::warm_up(rt, workers, plan.size, dir)?;
+fn seal_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
+    if !cx.plan.quick {
+        (cx.progress)(format!("seal: warm-up, one {} sector", cx.plan.size));
+        seal::warm_up(cx.rt, cx.workers, cx.plan.size, cx.dir)?;
     }
-    let rounds = plan.rounds(1, 3);
-    let runs = seal::phases(rt, workers, plan.size, rounds, dir, progress)?;
+    let rounds = cx.plan.rounds(1, 3);
+    let runs = seal::phases(
+        cx.rt,
+        cx.workers,
+        cx.plan.size,
+        rounds,
+        cx.dir,
+        &mut *cx.progress,
+    )?;
     for (i, phase) in seal::PHASES.iter().enumerate() {
         let (f, r) = runs.phase(i);
-        out.rows
+        cx.out
+            .rows
             .push(row(Group::Seal, *phase, "s", rounds, f, Some(r)));
     }
     let (f, r) = runs.total();
-    out.rows
+    cx.out
+        .rows
         .push(row(Group::Seal, "total", "s", rounds, f, Some(r)));
     Ok(())
 }
 
-fn post_rows(
-    plan: &Plan,
-    rt: &Runtime,
-    workers: &Workers,
-    dir: &Path,
-    progress: &mut dyn FnMut(String),
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
-    progress(format!(
+fn post_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
+    (cx.progress)(format!(
         "PoSt: sealing one partition of {} sectors",
-        plan.size
+        cx.plan.size
     ));
-    let mut part = post::Partition::seal(plan.size, dir)?;
-    let rounds = plan.rounds(3, 10);
-    let win = post::winning(rt, workers, &mut part, rounds, progress)?;
-    out.rows.push(row(
+    let mut part = post::Partition::seal(cx.plan.size, cx.dir)?;
+    let rounds = cx.plan.rounds(3, 10);
+    let win = post::winning(cx.rt, cx.workers, &mut part, rounds, &mut *cx.progress)?;
+    cx.out.rows.push(row(
         Group::Post,
         "WinningPoSt",
         "s",
@@ -243,9 +257,9 @@ fn post_rows(
         median(&win.proof),
         Some(median(&win.raw)),
     ));
-    let wdw = post::window(rt, workers, &mut part, rounds, progress)?;
+    let wdw = post::window(cx.rt, cx.workers, &mut part, rounds, &mut *cx.progress)?;
     let raw = median(&wdw.raw);
-    out.rows.push(row(
+    cx.out.rows.push(row(
         Group::Post,
         format!("WindowPoSt ({} sectors)", part.sectors.len()),
         "s",
@@ -253,7 +267,7 @@ fn post_rows(
         median(&wdw.proof),
         Some(raw),
     ));
-    out.rows.push(row(
+    cx.out.rows.push(row(
         Group::Post,
         "WindowPoSt prover step (check + proof + verify)",
         "s",
@@ -264,18 +278,18 @@ fn post_rows(
     Ok(())
 }
 
-fn c2_rows(
-    plan: &Plan,
-    rt: &Runtime,
-    workers: &Workers,
-    dir: &Path,
-    progress: &mut dyn FnMut(String),
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
-    let sectors = plan.sectors.unwrap_or(if plan.quick { 2 } else { 4 });
-    let t = c2::measure(rt, workers, plan.size, sectors, dir, progress)?;
+fn c2_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
+    let sectors = cx.plan.sectors.unwrap_or(if cx.plan.quick { 2 } else { 4 });
+    let t = c2::measure(
+        cx.rt,
+        cx.workers,
+        cx.plan.size,
+        sectors,
+        cx.dir,
+        &mut *cx.progress,
+    )?;
     let (f, r) = t.per_hour();
-    out.rows.push(row(
+    cx.out.rows.push(row(
         Group::C2,
         format!("C2, {sectors} in flight (raw: one after another)"),
         "proofs/h",
@@ -283,7 +297,7 @@ fn c2_rows(
         f,
         Some(r),
     ));
-    out.notes.push(format!(
+    cx.out.notes.push(format!(
         "c2: the bridge runs {} C2 at a time ([proofs.limits] c2); wall times {:.1} s \
          (ferrite) and {:.1} s (raw) for {sectors} proofs",
         t.cap,
@@ -293,21 +307,17 @@ fn c2_rows(
     Ok(())
 }
 
-fn commp_rows(
-    plan: &Plan,
-    progress: &mut dyn FnMut(String),
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
+fn commp_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let one = CommpPool::new(1)?;
     let all = CommpPool::new(cores)?;
-    let mut pieces = vec![(8u64 << 20, plan.rounds(3, 5))];
-    if !plan.quick {
-        pieces.push((1 << 30, plan.rounds(3, 5).div_ceil(3)));
+    let mut pieces = vec![(8u64 << 20, cx.plan.rounds(3, 5))];
+    if !cx.plan.quick {
+        pieces.push((1 << 30, cx.plan.rounds(3, 5).div_ceil(3)));
     }
     for (bytes, rounds) in pieces {
         let piece = PaddedPieceSize::new(bytes)?;
-        progress(format!("CommP {} MiB: generating the payload", bytes >> 20));
+        (cx.progress)(format!("CommP {} MiB: generating the payload", bytes >> 20));
         let payload = commp::payload(piece)?;
         let sides = [
             (Side::Ferrite, &one),
@@ -315,7 +325,7 @@ fn commp_rows(
             (Side::Ferrite, &all),
             (Side::FilecoinProofs, &all),
         ];
-        let times = commp::measure(&sides, &payload, piece, rounds, progress)?;
+        let times = commp::measure(&sides, &payload, piece, rounds, &mut *cx.progress)?;
         let mbps: Vec<f64> = times
             .iter()
             .map(|t| commp::mb_per_second(piece, t))
@@ -324,7 +334,7 @@ fn commp_rows(
             ("1 core", mbps[0], mbps[1]),
             ("all cores", mbps[2], mbps[3]),
         ] {
-            out.rows.push(row(
+            cx.out.rows.push(row(
                 Group::Commp,
                 format!("CommP {} MiB, {name}", bytes >> 20),
                 "MB/s",
@@ -334,8 +344,8 @@ fn commp_rows(
             ));
         }
     }
-    progress("CommP: measuring SHA-256 with openssl speed (3 s)".to_string());
-    out.notes.push(match commp::sha256_limit() {
+    (cx.progress)("CommP: measuring SHA-256 with openssl speed (3 s)".to_string());
+    cx.out.notes.push(match commp::sha256_limit() {
         Ok(l) => format!(
             "commp: the physical limit on one core (openssl sha256 / 4) is {:.0} MB/s",
             l / 1e6
@@ -345,15 +355,14 @@ fn commp_rows(
     Ok(())
 }
 
-fn devnet_rows(
-    plan: &Plan,
-    dir: &Path,
-    progress: &mut dyn FnMut(String),
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
-    let (epochs, messages) = if plan.quick { (50, 200) } else { (300, 1000) };
-    let d = devnet::measure(dir, epochs, messages, progress)?;
-    out.rows.push(row(
+fn devnet_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
+    let (epochs, messages) = if cx.plan.quick {
+        (50, 200)
+    } else {
+        (300, 1000)
+    };
+    let d = devnet::measure(cx.dir, epochs, messages, &mut *cx.progress)?;
+    cx.out.rows.push(row(
         Group::Devnet,
         format!("{epochs} empty epochs"),
         "epochs/s",
@@ -361,7 +370,7 @@ fn devnet_rows(
         d.epochs_per_second(),
         None,
     ));
-    out.rows.push(row(
+    cx.out.rows.push(row(
         Group::Devnet,
         format!("{messages} FIL transfers (pool + blocks)"),
         "msgs/s",
@@ -369,7 +378,7 @@ fn devnet_rows(
         d.messages_per_second(),
         None,
     ));
-    out.notes.push(format!(
+    cx.out.notes.push(format!(
         "devnet: no raw side (no library runs the same chain); the transfers took {} blocks",
         d.message_blocks
     ));
