@@ -33,17 +33,13 @@
 //! 91 % of the limit, and 818 MB/s on two.)
 //!
 //! The goals: ours at least 2x filecoin-proofs, and one core at 80 % of the
-//! limit or more.
-
-use std::time::{Duration, Instant};
+//! limit or more. The measuring code is `ferrite_bench::commp` (shared with
+//! `ferrite bench`).
 
 use anyhow::Context;
-use ferrite_bench::median;
-use ferrite_proofs::commp::{CommpHasher, CommpPool};
-use ferrite_types::{CommP, PaddedPieceSize};
-use filecoin_proofs_api::{RegisteredSealProof, UnpaddedBytesAmount, seal};
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+use ferrite_bench::commp::{self, Side};
+use ferrite_proofs::commp::CommpPool;
+use ferrite_types::PaddedPieceSize;
 
 /// Bench's own flags: `--rounds N` (per side, for the 8 MiB piece; the
 /// 1 GiB piece gets a third of that, at least 1) and `--max SIZE` (the
@@ -79,10 +75,23 @@ fn parse_flags() -> anyhow::Result<Flags> {
 
 fn main() -> anyhow::Result<()> {
     let flags = parse_flags()?;
-    let limit = sha256_limit();
+    eprintln!("measuring SHA-256 with openssl speed (3 s)");
+    let limit = commp::sha256_limit();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let one = CommpPool::new(1)?;
     let all = CommpPool::new(cores)?;
+    let names = [
+        "ferrite, 1 core",
+        "filecoin-proofs, 1 core",
+        "ferrite, all cores",
+        "filecoin-proofs, all cores",
+    ];
+    let sides = [
+        (Side::Ferrite, &one),
+        (Side::FilecoinProofs, &one),
+        (Side::Ferrite, &all),
+        (Side::FilecoinProofs, &all),
+    ];
     let mut rows = Vec::new();
     for piece in [8u64 << 20, 1 << 30] {
         if piece > flags.max {
@@ -95,42 +104,13 @@ fn main() -> anyhow::Result<()> {
             flags.rounds
         };
         eprintln!("{} MiB piece: generating the payload", piece >> 20);
-        let mut payload = vec![0u8; usize::try_from(size.unpadded().bytes())?];
-        ChaCha20Rng::seed_from_u64(piece).fill_bytes(&mut payload);
-        let sides: [(&str, &CommpPool, Side); 4] = [
-            ("ferrite, 1 core", &one, Side::Ferrite),
-            ("filecoin-proofs, 1 core", &one, Side::FilecoinProofs),
-            ("ferrite, all cores", &all, Side::Ferrite),
-            ("filecoin-proofs, all cores", &all, Side::FilecoinProofs),
-        ];
-        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
-        let mut roots: Vec<CommP> = Vec::new();
-        for round in 0..rounds {
-            eprintln!("{} MiB piece: round {}/{rounds}", piece >> 20, round + 1);
-            // Alternate the order, so that warmth favours no side.
-            let order: Vec<usize> = if round % 2 == 0 {
-                (0..sides.len()).collect()
-            } else {
-                (0..sides.len()).rev().collect()
-            };
-            for i in order {
-                let (_, pool, side) = &sides[i];
-                let start = Instant::now();
-                let root = side.run(pool, &payload, size)?;
-                times[i].push(start.elapsed());
-                roots.push(root);
-            }
-        }
-        anyhow::ensure!(
-            roots.windows(2).all(|w| w[0] == w[1]),
-            "the sides disagree on the {} MiB piece: {roots:?}",
-            piece >> 20
-        );
+        let payload = commp::payload(size)?;
+        let times = commp::measure(&sides, &payload, size, rounds, &mut |l| eprintln!("{l}"))?;
         let mbps: Vec<f64> = times
             .iter()
-            .map(|t| piece as f64 / median(t) / 1e6)
+            .map(|t| commp::mb_per_second(size, t))
             .collect();
-        rows.push((piece, rounds, sides.map(|s| s.0), mbps));
+        rows.push((piece, rounds, mbps));
     }
     println!("\nCommP, {cores} cores, median of the rounds, MB/s of padded piece bytes\n");
     match &limit {
@@ -143,7 +123,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!("| piece | rounds | side | MB/s | ferrite / filecoin-proofs | of the 1-core limit |");
     println!("|---|---:|---|---:|---:|---:|");
-    for (piece, rounds, names, mbps) in rows {
+    for (piece, rounds, mbps) in rows {
         for (i, name) in names.iter().enumerate() {
             // Rows come in pairs: ferrite, then filecoin-proofs on the same cores.
             let vs = if i % 2 == 0 {
@@ -168,58 +148,4 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Ferrite,
-    FilecoinProofs,
-}
-
-impl Side {
-    fn run(self, pool: &CommpPool, payload: &[u8], size: PaddedPieceSize) -> anyhow::Result<CommP> {
-        match self {
-            Side::Ferrite => {
-                let mut h = CommpHasher::new(pool);
-                h.update(payload);
-                Ok(h.finish_to(size)?.comm_p())
-            }
-            Side::FilecoinProofs => {
-                let n = UnpaddedBytesAmount(size.unpadded().bytes());
-                // Any seal proof: the piece commitment does not depend on it.
-                let info = pool.install(|| {
-                    seal::generate_piece_commitment(
-                        RegisteredSealProof::StackedDrg32GiBV1_1,
-                        payload,
-                        n,
-                    )
-                })?;
-                Ok(CommP(info.commitment))
-            }
-        }
-    }
-}
-
-/// One core's SHA-256 throughput from `openssl speed`, divided by 4: the
-/// leaf bytes per second a CommP tree can be hashed at.
-fn sha256_limit() -> anyhow::Result<f64> {
-    eprintln!("measuring SHA-256 with openssl speed (3 s)");
-    let out = std::process::Command::new("openssl")
-        .args(["speed", "-evp", "sha256", "-seconds", "3", "-bytes", "8192"])
-        .output()
-        .context("run `openssl speed` (is openssl installed?)")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "`openssl speed` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The last line reads `sha256   1897226.24k`: thousands of bytes per second.
-    let text = String::from_utf8_lossy(&out.stdout);
-    let kbps: f64 = text
-        .lines()
-        .filter(|l| l.starts_with("sha256"))
-        .filter_map(|l| l.split_whitespace().last())
-        .find_map(|v| v.trim_end_matches('k').parse().ok())
-        .with_context(|| format!("no sha256 figure in `openssl speed` output:\n{text}"))?;
-    Ok(kbps * 1000.0 / 4.0)
 }

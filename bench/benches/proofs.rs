@@ -24,8 +24,8 @@ use ferrite_bench::{Args, median};
 use ferrite_proofs::{Stage, selftest};
 use ferrite_types::SectorSize;
 use filecoin_proofs_api::{
-    PieceInfo, PrivateReplicaInfo, PublicReplicaInfo, RegisteredPoStProof, RegisteredSealProof,
-    SectorId, UnpaddedByteIndex, UnpaddedBytesAmount, post, seal,
+    PieceInfo, PrivateReplicaInfo, PublicReplicaInfo, RegisteredPoStProof, SectorId,
+    UnpaddedByteIndex, UnpaddedBytesAmount, post, seal,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -83,31 +83,9 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn proofs_for(
-    size: SectorSize,
-) -> anyhow::Result<(
-    RegisteredSealProof,
-    RegisteredPoStProof,
-    RegisteredPoStProof,
-)> {
-    Ok(match size {
-        SectorSize::S2KiB => (
-            RegisteredSealProof::StackedDrg2KiBV1_1,
-            RegisteredPoStProof::StackedDrgWinning2KiBV1,
-            RegisteredPoStProof::StackedDrgWindow2KiBV1_2,
-        ),
-        SectorSize::S8MiB => (
-            RegisteredSealProof::StackedDrg8MiBV1_1,
-            RegisteredPoStProof::StackedDrgWinning8MiBV1,
-            RegisteredPoStProof::StackedDrgWindow8MiBV1_2,
-        ),
-        other => anyhow::bail!("the bench runs 2KiB or 8MiB sectors, not {other}"),
-    })
-}
-
 /// The same phases as the self-test, straight on filecoin-proofs-api.
 fn raw_pipeline(size: SectorSize, dir: &Path) -> anyhow::Result<Vec<(&'static str, Duration)>> {
-    let (sp, win, wdw) = proofs_for(size)?;
+    let (sp, win, wdw) = ferrite_bench::post::registered(size)?;
     let _ = fs::remove_dir_all(dir);
     let cache = dir.join("cache");
     fs::create_dir_all(&cache)?;

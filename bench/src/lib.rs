@@ -2,22 +2,40 @@
 //!
 //! Each benchmark runs the same work through Ferrite and through the library
 //! directly, in the same process and the same run, interleaved round by
-//! round, and reports the ratio of the medians. The benchmarks live in
-//! `benches/` (run with `cargo bench --workspace --profile dev --bench NAME`,
-//! which reuses the test build); this crate holds what they share: the
-//! command line, the check that the parameters exist, the median, and the
-//! CPU utilisation meter ([`cpu`]).
+//! round, and reports the ratio of the medians. The measurements live here,
+//! one module per domain: [`seal`] (every sealing phase through the tasks,
+//! and [`seal::throughput`]), [`post`] (Winning and Window PoSt), [`c2`]
+//! (C2s in flight), [`commp`] and [`devnet`]. Two front ends use them: the
+//! `harness = false` programs in `benches/` (`cargo bench --workspace
+//! --profile dev --bench NAME`, which reuses the test build, with their own
+//! tables) and `ferrite bench`, which runs the [`suite`] and prints a
+//! [`report::Report`]:
+//!
+//! ```text
+//! suite::Plan ─► suite::run ─► seal / post / c2 / commp / devnet ─► Vec<report::Row> ─► table, JSON
+//! ```
+//!
+//! Also here: the cargo benches' command line ([`Args`]), the parameter
+//! check, the median, the CPU meter ([`cpu`]) and bellperson's own timings
+//! ([`prover_log`]).
 
+pub mod c2;
+pub mod commp;
 pub mod cpu;
+pub mod devnet;
+pub mod post;
 pub mod prover_log;
+pub mod report;
+pub mod seal;
+pub mod suite;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use ferrite_proofs::params::{self, generate::ParamCircuit};
 use ferrite_proofs::{ProofsConfig, Workers};
-use ferrite_types::{SealProof, SectorSize};
+use ferrite_types::{PostKind, SealProof, SectorSize};
 
 /// A benchmark's command line: `[--size 2KiB|8MiB] [--rounds N]
 /// [--parameter-cache DIR] [--parent-cache DIR]`. Other arguments are left
@@ -90,21 +108,41 @@ impl Args {
     /// does not surface only after PC1 and PC2. Call it after
     /// [`Args::init_proofs`]: naming the files reads the library's settings.
     pub fn require_seal_params(&self) -> anyhow::Result<()> {
-        let circuit = ParamCircuit::PoRep(SealProof::new(self.size));
-        let names = params::generate::file_names(circuit)
-            .with_context(|| format!("name the {} PoRep parameter files", self.size))?;
-        for name in names.iter().take(2) {
-            let path = self.parameter_cache.join(name);
-            anyhow::ensure!(
-                path.is_file(),
-                "no {} PoRep parameters: {} is missing; create them with `{}` \
-                 (with --parameter-cache or $FERRITE_PROOFS__PARAMETER_CACHE pointing there)",
-                self.size,
-                path.display(),
-                params::command_for(self.size)
-            );
-        }
-        Ok(())
+        require_params(
+            &self.parameter_cache,
+            ParamCircuit::PoRep(SealProof::new(self.size)),
+            self.size,
+        )
+    }
+}
+
+/// Fails, naming the missing file and the command that makes it, unless the
+/// `.params` and `.vk` files of `circuit` (for sectors of `size`) are in
+/// `cache`. Call it after `ferrite_proofs::init`: naming the files reads the
+/// library's settings.
+pub fn require_params(cache: &Path, circuit: ParamCircuit, size: SectorSize) -> anyhow::Result<()> {
+    let names = params::generate::file_names(circuit)
+        .with_context(|| format!("name the {size} {} parameter files", circuit_name(circuit)))?;
+    for name in names.iter().take(2) {
+        let path = cache.join(name);
+        anyhow::ensure!(
+            path.is_file(),
+            "no {size} {} parameters: {} is missing; create them with `{}` \
+             (with --parameter-cache or $FERRITE_PROOFS__PARAMETER_CACHE pointing there)",
+            circuit_name(circuit),
+            path.display(),
+            params::command_for(size)
+        );
+    }
+    Ok(())
+}
+
+fn circuit_name(circuit: ParamCircuit) -> &'static str {
+    match circuit {
+        ParamCircuit::PoRep(_) => "PoRep",
+        ParamCircuit::Post(p) if p.kind == PostKind::Winning => "WinningPoSt",
+        ParamCircuit::Post(_) => "WindowPoSt",
+        ParamCircuit::Update(_) => "SnapDeals",
     }
 }
 

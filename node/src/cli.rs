@@ -92,6 +92,7 @@ pub enum Command {
     /// Proofs: run the real sealing and proving pipeline as a self-test
     #[command(subcommand)]
     Proofs(ProofsCommand),
+    Bench(crate::commands::bench::BenchArgs),
     /// Configuration: print the documented default or the effective config
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -1,6 +1,7 @@
 //! One module per subcommand area; each exports `run`.
 
 mod auth;
+pub(crate) mod bench;
 mod chain;
 mod client;
 mod config;
@@ -30,6 +31,7 @@ use crate::config::Config;
 pub fn run(cmd: Command, global: &GlobalArgs, cfg: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Devnet(a) => devnet::run(a, global, &cfg),
+        Command::Bench(a) => bench::run(a, &cfg),
         Command::Run(a) => run::run(a, global, &cfg),
         Command::Init(a) => init::run(a, global, &cfg),
         Command::Status => status::run(global),

@@ -116,6 +116,113 @@ fn piece_commp_matches_lotus_zero_pieces() {
 }
 
 #[test]
+fn bench_checks_its_flags_and_reports_the_groups_it_ran() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_str().unwrap();
+    let json = home.path().join("bench.json");
+    let j = json.to_str().unwrap();
+    // Bad input is a one-line error before any work, and writes nothing.
+    let out = ferrite(home.path(), &["bench", "--only", "sael", "--json", j]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(r#"no bench group "sael""#),
+        "{}",
+        stderr(&out)
+    );
+    let out = ferrite(home.path(), &["bench", "--sectors", "0", "--only", "c2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--sectors must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = home.path().join("no-params");
+    let p = empty.to_str().unwrap();
+    let out = ferrite(
+        home.path(),
+        &[
+            "--parameter-cache",
+            p,
+            "bench",
+            "--only",
+            "post",
+            "--json",
+            j,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("WinningPoSt parameters"), "{err}");
+    assert!(err.contains(p) && err.contains("is missing"), "{err}");
+    assert!(
+        err.contains("ferrite params generate --sizes 2KiB"),
+        "{err}"
+    );
+    assert!(!json.exists());
+
+    // Two groups that need no parameters, in seconds.
+    let out = ferrite(
+        home.path(),
+        &[
+            "bench",
+            "--quick",
+            "--only",
+            "devnet,commp",
+            "--rounds",
+            "1",
+            "--json",
+            j,
+            "--workdir",
+            h,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table
+            .contains("| group | phase | device | unit | rounds | ferrite | raw | ferrite / raw |"),
+        "{table}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["quick"], true);
+    assert!(!report["commit"].as_str().unwrap().is_empty(), "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    let groups: Vec<&str> = rows.iter().map(|r| r["group"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["commp", "commp", "devnet", "devnet"], "{report}");
+    for r in rows {
+        let (f, raw) = (r["ferrite"].as_f64().unwrap(), r["raw"].as_f64());
+        assert!(f.is_finite() && f > 0.0, "{r}");
+        assert_eq!(r["device"], "cpu");
+        // CommP has a filecoin-proofs side, the devnet none; the table shows
+        // the same figures and their ratio.
+        assert_eq!(raw.is_some(), r["group"] == "commp", "{r}");
+        let ratio = raw.map_or("–".to_string(), |raw| format!("{:.3}", f / raw));
+        let line = format!(
+            "| {} | {} | cpu | {} | ",
+            r["group"].as_str().unwrap(),
+            r["name"].as_str().unwrap(),
+            r["unit"].as_str().unwrap()
+        );
+        let shown = table
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_else(|| panic!("{line} not in {table}"));
+        assert!(shown.ends_with(&format!(" {ratio} |")), "{shown} vs {r}");
+    }
+    // The work directories are gone.
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ferrite-bench-")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn missing_parameters_name_the_file_and_the_command() {
     let home = tempfile::tempdir().unwrap();
     let empty = home.path().join("no-params");

@@ -12,13 +12,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use ferrite_bench::prover_log::{self, ProverTimes};
 use ferrite_bench::{Args, median};
 use ferrite_proofs::prover;
 use ferrite_proofs::seal::{self, AddPieceInput, C1Input, C2Input, Pc1Input, Pc2Input};
 use ferrite_types::{ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, Seed, Ticket};
-use filecoin_proofs_api::RegisteredSealProof;
 
 #[derive(Clone, Copy)]
 struct Run {
@@ -166,13 +164,5 @@ fn c1(args: &Args, dir: &std::path::Path) -> anyhow::Result<C2Input> {
 
 /// Reads the PoRep parameter file once, so neither side pays the disk.
 fn warm_page_cache(args: &Args) -> anyhow::Result<()> {
-    let registered = match args.size {
-        ferrite_types::SectorSize::S2KiB => RegisteredSealProof::StackedDrg2KiBV1_1,
-        ferrite_types::SectorSize::S8MiB => RegisteredSealProof::StackedDrg8MiBV1_1,
-        other => anyhow::bail!("the C2 bench runs 2KiB or 8MiB sectors, not {other}"),
-    };
-    let path = registered.cache_params_path()?;
-    let mut f = std::fs::File::open(&path).with_context(|| format!("open {}", path.display()))?;
-    std::io::copy(&mut f, &mut std::io::sink())?;
-    Ok(())
+    ferrite_bench::seal::read_parameter_file(args.size)
 }
