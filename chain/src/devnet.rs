@@ -34,7 +34,6 @@ use fvm_ipld_encoding::{CborStore, to_vec};
 use fvm_shared::address::{Address, Protocol};
 use fvm_shared::bigint::BigInt;
 use fvm_shared::clock::ChainEpoch;
-use fvm_shared::crypto::signature::SignatureType;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
@@ -49,7 +48,7 @@ use crate::bundle::Bundle;
 use crate::error::ChainError;
 use crate::externs::{ChainLookup, DevnetExterns};
 use crate::genesis::{self, GenesisSpec};
-use crate::message::{SignedMessage, message_cid};
+use crate::message::{SigKind, SignedMessage, message_cid};
 use crate::mpool::{Conditions, Mpool, Sender};
 use crate::randomness;
 use crate::state::{FvmContext, actor_by_address};
@@ -63,15 +62,19 @@ const EXEC: Table<String, ExecRecord> = Table::new("chain-exec");
 const MSG_INDEX: Table<Vec<u8>, MsgRecord> = Table::new("chain-msg-index");
 /// Pending messages (CID → CBOR of the signed message), so a restart keeps them.
 const MPOOL: Table<Vec<u8>, Vec<u8>> = Table::new("chain-mpool");
+/// Ethereum transaction hash → the CID of its signed message, written when
+/// the pool takes it (the hash is also computable from the message).
+const ETH_TX: Table<Vec<u8>, Vec<u8>> = Table::new("chain-eth-tx");
 
 /// Every table the devnet uses; open the database with these.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     BLOCKS_TABLE,
     META.name(),
     HEIGHTS.name(),
     EXEC.name(),
     MSG_INDEX.name(),
     MPOOL.name(),
+    ETH_TX.name(),
 ];
 
 /// The head's execution result: the state after its messages, and their receipts.
@@ -98,6 +101,9 @@ pub struct MsgLookup {
     pub message: Cid,
     /// Its receipt.
     pub receipt: Receipt,
+    /// Its index among the messages of the block that includes it (the
+    /// tipset's parent).
+    pub index: u64,
     /// The tipset whose parent state includes its execution.
     pub tipset: TipSet,
 }
@@ -533,10 +539,23 @@ impl Devnet {
         let cond = Conditions {
             base_fee: self.vm.settings().base_fee.clone(),
             min_gas,
+            chain_id: self.vm.settings().chain_id,
         };
         let raw = to_vec(&sm).context("encode message")?;
+        let eth_hash = (sm.signature.sig_type == SigKind::Delegated)
+            .then(|| {
+                crate::eth::EthTx::from_message(&sm.message, &sm.signature, cond.chain_id)
+                    .map(|tx| tx.hash())
+            })
+            .transpose();
         let cid = head.mpool.add(sm, &sender, &cond)?;
-        self.store.put(&MPOOL, &cid.to_bytes(), &raw)?;
+        let mut batch = self.store.batch();
+        batch.put(&MPOOL, &cid.to_bytes(), &raw)?;
+        // The pool verified the transaction, so it rebuilds.
+        if let Ok(Some(hash)) = eth_hash {
+            batch.put(&ETH_TX, &hash.to_vec(), &cid.to_bytes())?;
+        }
+        self.store.commit(batch)?;
         Ok(cid)
     }
 
@@ -559,12 +578,32 @@ impl Devnet {
         Ok(Some(MsgLookup {
             message: *cid,
             receipt,
+            index: rec.index,
             tipset: ts,
         }))
     }
 
+    /// The CID of the signed message of Ethereum transaction `hash`, if the
+    /// pool ever took it.
+    pub fn eth_tx_cid(&self, hash: &[u8; 32]) -> Result<Option<Cid>, ChainError> {
+        match self.store.get(&ETH_TX, &hash.to_vec())? {
+            Some(b) => Ok(Some(Cid::try_from(b.as_slice()).context("stored CID")?)),
+            None => Ok(None),
+        }
+    }
+
     /// Re-executes message `cid` where it was executed and returns the result (StateReplay).
     pub fn replay(&self, cid: &Cid) -> Result<(Message, fvm::executor::ApplyRet), ChainError> {
+        let (m, ret, _) = self.replay_in_block(cid)?;
+        Ok((m, ret))
+    }
+
+    /// Like [`Devnet::replay`], with how many events the block's messages
+    /// before it emitted.
+    pub fn replay_in_block(
+        &self,
+        cid: &Cid,
+    ) -> Result<(Message, fvm::executor::ApplyRet, usize), ChainError> {
         let rec = self
             .store
             .get(&MSG_INDEX, &cid.to_bytes())?
@@ -579,7 +618,7 @@ impl Devnet {
             .get(target)
             .map(|m| m.message.clone())
             .ok_or_else(|| ChainError::NotFound(format!("didn't find msg {cid}")))?;
-        let ret = self.vm.replay(
+        let (ret, events_before) = self.vm.replay(
             block.parent_state_root,
             block.height,
             block.timestamp,
@@ -587,7 +626,7 @@ impl Devnet {
             target,
             DevnetExterns::new(self.lookup.clone(), block.height - 1),
         )?;
-        Ok((message, ret))
+        Ok((message, ret, events_before))
     }
 
     /// A block's messages in execution order (BLS, then secp).
@@ -630,6 +669,39 @@ impl Devnet {
             });
         }
         Ok(out)
+    }
+
+    /// A block's secp256k1 and Delegated messages, signed, with their CIDs,
+    /// and how many BLS messages come before them in execution order.
+    pub fn block_signed_messages(
+        &self,
+        block: &BlockHeader,
+    ) -> Result<(u64, Vec<(Cid, SignedMessage)>), ChainError> {
+        let tx: TxMeta = self
+            .bs
+            .get_cbor(&block.messages)?
+            .context("block's message list missing")?;
+        let bls =
+            Amt::<Cid, _>::load(&tx.bls_message_root, self.bs.clone()).context("BLS messages")?;
+        let secp =
+            Amt::<Cid, _>::load(&tx.secp_message_root, self.bs.clone()).context("secp messages")?;
+        let mut out = Vec::new();
+        secp.for_each(|_, c| {
+            out.push(*c);
+            Ok(())
+        })
+        .context("read secp messages")?;
+        let signed = out
+            .into_iter()
+            .map(|c| {
+                let sm: SignedMessage = self
+                    .bs
+                    .get_cbor(&c)?
+                    .with_context(|| format!("message {c} missing"))?;
+                Ok((c, sm))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((bls.count(), signed))
     }
 
     /// Runs `msg` on the state of tipset `key` without keeping the result.
@@ -740,11 +812,15 @@ pub(crate) fn account_key_in(
     struct AccountState {
         address: Address,
     }
-    let st: AccountState = bs
-        .get_cbor(&actor.state)
-        .ok()
-        .flatten()
-        .ok_or_else(|| ChainError::NotFound(format!("{addr} is not an account")))?;
+    let Some(st) = bs.get_cbor::<AccountState>(&actor.state).ok().flatten() else {
+        // An Ethereum account, or the placeholder that becomes one with its
+        // first message: its f410 address stands for its key (as Lotus's
+        // StateAccountKey answers), and it signs with a Delegated signature.
+        return actor
+            .delegated_address
+            .filter(|a| crate::eth::EthAddress::from_filecoin(a).is_some())
+            .ok_or_else(|| ChainError::NotFound(format!("{addr} is not an account")));
+    };
     match st.address.protocol() {
         Protocol::Secp256k1 | Protocol::BLS => Ok(st.address),
         _ => Err(ChainError::NotFound(format!("{addr} is not a key account"))),

@@ -247,7 +247,8 @@ impl Vm {
     }
 
     /// Re-executes `messages[..=target]` at `epoch` on `state` and returns
-    /// the last one's full result (StateReplay).
+    /// the last one's full result (StateReplay), and how many events the
+    /// messages before it emitted (where its logs start in the block).
     pub fn replay(
         &self,
         state: Cid,
@@ -256,15 +257,17 @@ impl Vm {
         messages: &[ChainMessage],
         target: usize,
         externs: DevnetExterns,
-    ) -> anyhow::Result<ApplyRet> {
+    ) -> anyhow::Result<(ApplyRet, usize)> {
         let mut exec = self.executor(epoch, timestamp, state, externs)?;
+        let mut events_before = 0;
         for (i, m) in messages.iter().enumerate() {
             let ret = exec
                 .execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
                 .context("execute message")?;
             if i == target {
-                return Ok(ret);
+                return Ok((ret, events_before));
             }
+            events_before += ret.events.len();
         }
         anyhow::bail!("message {target} is not in the block")
     }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::block::{BlockHeader, ElectionProof, Ticket, TipSet};
 use crate::devnet::{BlockMsg, BlockTemplate, MiningBase, MsgLookup};
-use crate::message::{SignedMessage, message_cid};
+use crate::message::{MessageSignature, SignedMessage, message_cid};
 use crate::winning::ChallengedSector;
 use fvm_shared::bigint::BigInt;
 use fvm_shared::sector::{PoStProof, RegisteredPoStProof, RegisteredSealProof};
@@ -201,7 +201,7 @@ impl From<MessageJson> for Message {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SignatureJson {
-    /// 1 secp256k1, 2 BLS.
+    /// 1 secp256k1, 2 BLS, 3 Delegated (messages only).
     #[serde(rename = "Type")]
     pub sig_type: u8,
     /// The bytes.
@@ -227,6 +227,27 @@ impl TryFrom<SignatureJson> for Signature {
             t => return Err(format!("unsupported signature type {t}")),
         };
         Ok(Signature {
+            sig_type,
+            bytes: s.data,
+        })
+    }
+}
+
+impl From<&MessageSignature> for SignatureJson {
+    fn from(s: &MessageSignature) -> Self {
+        Self {
+            sig_type: s.sig_type as u8,
+            data: s.bytes.clone(),
+        }
+    }
+}
+
+impl TryFrom<SignatureJson> for MessageSignature {
+    type Error = String;
+    fn try_from(s: SignatureJson) -> Result<Self, String> {
+        let sig_type = MessageSignature::kind(s.sig_type)
+            .ok_or_else(|| format!("unsupported signature type {}", s.sig_type))?;
+        Ok(MessageSignature {
             sig_type,
             bytes: s.data,
         })

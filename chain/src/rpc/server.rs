@@ -274,10 +274,18 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
             );
         }
     };
-    let result = call(state, api, perms, method, params).await;
-    let label = method
-        .strip_prefix("Filecoin.")
-        .filter(|m| required(m).is_some())
+    // The Ethereum methods need only `read` (as in Lotus), on the devnet.
+    let eth = super::eth::lookup(method).filter(|_| api == Api::V1);
+    let result = match (eth, &state.chain) {
+        (Some(m), Some(lotus)) => super::eth::call(lotus, m, params).await,
+        _ => call(state, api, perms, method, params)
+            .await
+            .map_err(super::eth::EthError::from),
+    };
+    let label = eth
+        .or(method
+            .strip_prefix("Filecoin.")
+            .filter(|m| required(m).is_some()))
         .or((method == FERRITE_CHAIN_ADVANCE).then_some(method))
         .or(state
             .extension
@@ -302,10 +310,11 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
             } else {
                 StatusCode::OK
             };
-            (
-                status,
-                json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
-            )
+            let mut error = json!({"code": e.code, "message": e.message});
+            if let Some(data) = e.data {
+                error["data"] = json!(data);
+            }
+            (status, json!({"jsonrpc": "2.0", "id": id, "error": error}))
         }
     }
 }
