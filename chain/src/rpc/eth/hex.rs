@@ -64,11 +64,19 @@ pub fn parse_amount(s: &str, what: &str) -> Result<TokenAmount, EthError> {
     .ok_or_else(|| EthError::params(format!("{what}: {s:?} is not hex")))
 }
 
-/// A data parameter.
+/// A data parameter; an odd number of digits reads with a leading zero,
+/// as Lotus reads it (`0x0` is one zero byte).
 pub fn parse_data(s: &str, what: &str) -> Result<Vec<u8>, EthError> {
     let digits = s
         .strip_prefix("0x")
         .ok_or_else(|| EthError::params(format!("{what}: {s:?} does not start with 0x")))?;
+    let padded;
+    let digits = if digits.len() % 2 == 1 {
+        padded = format!("0{digits}");
+        &padded
+    } else {
+        digits
+    };
     hex::decode(digits).map_err(|e| EthError::params(format!("{what}: {e}")))
 }
 
@@ -94,5 +102,7 @@ mod tests {
         assert!(parse_quantity(&Value::from("10"), "n").is_err());
         assert_eq!(parse_amount("0x", "v").unwrap(), TokenAmount::default());
         assert!(parse_hash("0x00", "h").is_err());
+        assert_eq!(parse_data("0x102", "d").unwrap(), [1, 2]);
+        assert!(parse_data("0xzz", "d").is_err());
     }
 }
