@@ -7,8 +7,9 @@
 //! placeholder); the test signs EIP-1559 transactions with that account's
 //! secp256k1 key and, through `eth_sendRawTransaction`, deploys
 //! `fixtures/evm/Store.sol` (the first message turns the placeholder into
-//! an Ethereum account) and calls `store(1234)` with the gas limit
-//! `eth_estimateGas` gave. It checks the receipts (status, contract address
+//! an Ethereum account), calls `store(1234)` with the gas limit
+//! `eth_estimateGas` gave, and `store(77)` with a legacy EIP-155
+//! transaction. It checks the receipts (status, contract address
 //! by CREATE's rule, gas used within the estimate, the `Stored` log with its
 //! topics, data and hashes), the code, storage through `eth_call` and
 //! `eth_getStorageAt`, the nonce and balance, the block, fee history and
@@ -382,6 +383,33 @@ async fn scenario(actors: Actors) {
         "{err}"
     );
 
+    // A legacy EIP-155 transaction: store(77), gas price 1000.
+    let mut legacy = tx(2, Some(created), store_call(77), estimate);
+    legacy.kind = TxKind::Legacy155;
+    legacy.max_priority_fee_per_gas = legacy.max_fee_per_gas.clone();
+    let legacy = legacy.sign(&key).unwrap();
+    assert!(matches!(legacy.v - (2 * u128::from(CHAIN_ID) + 35), 0 | 1));
+    let legacy_hash = node.send(&legacy).await.unwrap();
+    let receipt = node.receipt(&legacy_hash).await;
+    assert_eq!(
+        (&receipt["status"], &receipt["type"]),
+        (&json!("0x1"), &json!("0x0")),
+        "{receipt}"
+    );
+    let shown = node
+        .ok("eth_getTransactionByHash", json!([legacy_hash]))
+        .await;
+    assert_eq!(shown["gasPrice"], json!("0x3e8"), "{shown}");
+    assert_eq!(shown["v"], json!(format!("{:#x}", legacy.v)));
+    assert_eq!(
+        node.ok(
+            "eth_getStorageAt",
+            json!([created.to_hex(), "0x0", "latest"])
+        )
+        .await,
+        json!(hexw(77))
+    );
+
     // Fees.
     let history = node
         .ok("eth_feeHistory", json!(["0x3", "latest", [50]]))
@@ -399,13 +427,13 @@ async fn scenario(actors: Actors) {
 
     // Refusals: each an error, the pool unchanged, the node still answering.
     let before = node.devnet.pending_count();
-    let mut wrong_chain = tx(2, Some(created), vec![], 100_000_000);
+    let mut wrong_chain = tx(3, Some(created), vec![], 100_000_000);
     wrong_chain.chain_id = 1;
-    let mut bad_sig = tx(2, Some(created), vec![], 100_000_000)
+    let mut bad_sig = tx(3, Some(created), vec![], 100_000_000)
         .sign(&key)
         .unwrap();
     bad_sig.r = [0xff; 32];
-    let mut cheap = tx(2, Some(created), vec![], 100_000_000);
+    let mut cheap = tx(3, Some(created), vec![], 100_000_000);
     cheap.max_fee_per_gas = TokenAmount::from_atto(50);
     cheap.max_priority_fee_per_gas = TokenAmount::from_atto(50);
     let cases: Vec<(&str, String, &str)> = vec![
@@ -429,7 +457,7 @@ async fn scenario(actors: Actors) {
         ),
         (
             "oversize",
-            raw(&tx(2, None, vec![0x60; 70_000], 100_000_000)
+            raw(&tx(3, None, vec![0x60; 70_000], 100_000_000)
                 .sign(&key)
                 .unwrap()),
             "exceeds the limit",

@@ -3,8 +3,8 @@
 //! Two kinds are taken, as Lotus takes them: EIP-1559 (`0x02 || rlp([chainId,
 //! nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data,
 //! accessList, yParity, r, s])`, the access list empty) and legacy EIP-155
-//! (`rlp([nonce, gasPrice, gas, to, value, data, v, r, s])` with `v = chainId
-//! * 2 + 35 + yParity`). The transaction hash is keccak-256 of those bytes;
+//! (`rlp([nonce, gasPrice, gas, to, value, data, v, r, s])` with
+//! `v = 2 chainId + 35 + yParity`). The transaction hash is keccak-256 of those bytes;
 //! the sender signs keccak-256 of the unsigned form (EIP-1559: the list
 //! without the signature; EIP-155: the first six fields, then chainId, 0, 0).
 //!
