@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cid::Cid;
 use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
-use fvm_shared::crypto::signature::{Signature, SignatureType};
+use fvm_shared::crypto::signature::Signature;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
 use fvm_shared::message::Message;
@@ -211,25 +211,17 @@ pub struct SignatureJson {
 
 impl From<&Signature> for SignatureJson {
     fn from(s: &Signature) -> Self {
-        Self {
-            sig_type: s.sig_type as u8,
-            data: s.bytes.clone(),
-        }
+        (&MessageSignature::from(s.clone())).into()
     }
 }
 
+/// A block's or a wallet's signature: secp256k1 or BLS.
 impl TryFrom<SignatureJson> for Signature {
     type Error = String;
     fn try_from(s: SignatureJson) -> Result<Self, String> {
-        let sig_type = match s.sig_type {
-            1 => SignatureType::Secp256k1,
-            2 => SignatureType::BLS,
-            t => return Err(format!("unsupported signature type {t}")),
-        };
-        Ok(Signature {
-            sig_type,
-            bytes: s.data,
-        })
+        MessageSignature::try_from(s)?
+            .to_fvm()
+            .map_err(|e| format!("unsupported signature: {e}"))
     }
 }
 
