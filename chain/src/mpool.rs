@@ -500,6 +500,67 @@ mod tests {
     }
 
     #[test]
+    fn ethereum_accounts_sign_with_delegated_signatures() {
+        use crate::eth::EthAddress;
+        use crate::eth::tx::{EthTx, TxKind};
+        let (key, _, c) = setup();
+        let eth_key = k256::ecdsa::SigningKey::from_bytes(&[5u8; 32].into()).unwrap();
+        let me =
+            EthAddress::from_public_key(eth_key.verifying_key().to_encoded_point(false).as_bytes())
+                .unwrap();
+        let sender = Sender {
+            id: Address::new_id(200),
+            key: me.to_filecoin(),
+            nonce: 0,
+            balance: TokenAmount::from_whole(10),
+        };
+        let tx = |input: Vec<u8>| {
+            EthTx {
+                kind: TxKind::Eip1559,
+                chain_id: c.chain_id,
+                nonce: 0,
+                gas_limit: 1_000_000,
+                max_fee_per_gas: TokenAmount::from_atto(1000),
+                max_priority_fee_per_gas: TokenAmount::from_atto(100),
+                to: Some(EthAddress([1; 20])),
+                value: TokenAmount::default(),
+                input,
+                r: [0; 32],
+                s: [0; 32],
+                v: 0,
+            }
+            .sign(&eth_key)
+            .unwrap()
+        };
+        let signed = |t: &EthTx| SignedMessage {
+            message: t.to_message(me.to_filecoin()).unwrap(),
+            signature: t.signature(),
+        };
+        let mut pool = Mpool::new();
+        // A secp256k1 signature cannot stand for an Ethereum account.
+        let m = signed(&tx(vec![])).message;
+        let err = pool
+            .add(SignedMessage::sign(m, &key).unwrap(), &sender, &c)
+            .unwrap_err();
+        assert!(matches!(err, MpoolError::Signature { .. }), "{err}");
+        // Oversize: refused before its signature is checked.
+        let err = pool
+            .add(signed(&tx(vec![7; MAX_MESSAGE_SIZE])), &sender, &c)
+            .unwrap_err();
+        assert!(matches!(err, MpoolError::TooLarge { .. }), "{err}");
+        // A key account cannot send with a Delegated signature.
+        let (_, key_sender, _) = setup();
+        let mut forged = signed(&tx(vec![]));
+        forged.message.from = key_sender.id;
+        forged.message.sequence = key_sender.nonce;
+        let err = pool.add(forged, &key_sender, &c).unwrap_err();
+        assert!(matches!(err, MpoolError::Signature { .. }), "{err}");
+        assert!(pool.is_empty());
+        pool.add(signed(&tx(vec![1, 2])), &sender, &c).unwrap();
+        assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
     fn replace_by_fee_needs_a_quarter_more_premium() {
         let (key, s, c) = setup();
         let mut pool = Mpool::new();

@@ -5,7 +5,8 @@
 //! without a token runs with `read`; a bad token gets HTTP 401. A method the
 //! token does not allow fails with Lotus's error: code 1, "missing permission
 //! to invoke 'X' (need 'write')". `GET` with a websocket upgrade on the same
-//! paths serves `Filecoin.ChainNotify`.
+//! paths serves `Filecoin.ChainNotify`. On the devnet, `/rpc/v1` also serves
+//! the Ethereum JSON-RPC (`eth_*`, [`super::eth`]), with `read`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
