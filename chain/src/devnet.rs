@@ -671,6 +671,46 @@ impl Devnet {
         Ok(out)
     }
 
+    /// The events each message of the block at `height` emitted (by
+    /// re-executing them), with the message's CID (a BLS message's unsigned
+    /// one, another's signed one) and its signed form where it has one.
+    #[allow(clippy::type_complexity)]
+    pub fn block_events(
+        &self,
+        height: ChainEpoch,
+    ) -> Result<
+        Vec<(
+            Cid,
+            Option<SignedMessage>,
+            Vec<fvm_shared::event::StampedEvent>,
+        )>,
+        ChainError,
+    > {
+        let block = self
+            .lookup
+            .block_at(height)?
+            .ok_or_else(|| ChainError::NotFound(format!("block {height} missing")))?;
+        let msgs = self.block_messages(&block)?;
+        let (bls, secp) = self.block_signed_messages(&block)?;
+        let bls = usize::try_from(bls).context("BLS message count")?;
+        let rets = self.vm.replay_all(
+            block.parent_state_root,
+            block.height,
+            block.timestamp,
+            &msgs,
+            DevnetExterns::new(self.lookup.clone(), block.height - 1),
+        )?;
+        let mut out = Vec::with_capacity(rets.len());
+        for (i, (m, ret)) in msgs.iter().zip(rets).enumerate() {
+            let (cid, signed) = match i.checked_sub(bls).and_then(|j| secp.get(j)) {
+                Some((cid, sm)) => (*cid, Some(sm.clone())),
+                None => (message_cid(&m.message)?, None),
+            };
+            out.push((cid, signed, ret.events));
+        }
+        Ok(out)
+    }
+
     /// A block's secp256k1 and Delegated messages, signed, with their CIDs,
     /// and how many BLS messages come before them in execution order.
     pub fn block_signed_messages(

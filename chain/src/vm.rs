@@ -258,18 +258,32 @@ impl Vm {
         target: usize,
         externs: DevnetExterns,
     ) -> anyhow::Result<(ApplyRet, usize)> {
+        let upto = messages
+            .get(..=target)
+            .with_context(|| format!("message {target} is not in the block"))?;
+        let mut rets = self.replay_all(state, epoch, timestamp, upto, externs)?;
+        let ret = rets.pop().context("no message replayed")?;
+        Ok((ret, rets.iter().map(|r| r.events.len()).sum()))
+    }
+
+    /// Re-executes `messages` at `epoch` on `state` and returns each one's
+    /// full result.
+    pub fn replay_all(
+        &self,
+        state: Cid,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        messages: &[ChainMessage],
+        externs: DevnetExterns,
+    ) -> anyhow::Result<Vec<ApplyRet>> {
         let mut exec = self.executor(epoch, timestamp, state, externs)?;
-        let mut events_before = 0;
-        for (i, m) in messages.iter().enumerate() {
-            let ret = exec
-                .execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
-                .context("execute message")?;
-            if i == target {
-                return Ok((ret, events_before));
-            }
-            events_before += ret.events.len();
-        }
-        anyhow::bail!("message {target} is not in the block")
+        messages
+            .iter()
+            .map(|m| {
+                exec.execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
+                    .context("execute message")
+            })
+            .collect()
     }
 
     /// Executes implicit messages from the system actor and keeps the result

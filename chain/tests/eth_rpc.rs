@@ -11,7 +11,7 @@
 //! `eth_estimateGas` gave, and `store(77)` with a legacy EIP-155
 //! transaction. It checks the receipts (status, contract address
 //! by CREATE's rule, gas used within the estimate, the `Stored` log with its
-//! topics, data and hashes), the code, storage through `eth_call` and
+//! topics, data and hashes, and `eth_getLogs` finding it), the code, storage through `eth_call` and
 //! `eth_getStorageAt`, the nonce and balance, the block, fee history and
 //! address helpers, and then the refusals: wrong chain id, bad signature,
 //! nonce too low, fee cap under the base fee, oversize, malformed RLP, each
@@ -349,6 +349,19 @@ async fn scenario(actors: Actors) {
         receipt["logsBloom"],
         json!(format!("0x{}", "00".repeat(256)))
     );
+    // eth_getLogs finds the same log by address and topics, and only it.
+    let stored = format!(
+        "0x{}",
+        hex::encode(keccak(b"Stored(address,uint256,uint256)"))
+    );
+    let filter = json!({"fromBlock": "0x0", "toBlock": "latest", "address": [created.to_hex()],
+        "topics": [stored, null, hexw(42)]});
+    assert_eq!(
+        node.ok("eth_getLogs", json!([filter])).await,
+        json!([logs[0]])
+    );
+    let other = json!({"fromBlock": "0x0", "topics": [null, null, hexw(43)]});
+    assert_eq!(node.ok("eth_getLogs", json!([other])).await, json!([]));
     assert_eq!(
         node.ok(
             "eth_getStorageAt",

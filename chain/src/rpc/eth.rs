@@ -14,6 +14,7 @@
 
 mod blocks;
 pub mod hex;
+mod logs;
 mod txs;
 
 use cid::Cid;
@@ -61,6 +62,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ),
     ("eth_feeHistory", "Filecoin.EthFeeHistory"),
     ("eth_getBlockByNumber", "Filecoin.EthGetBlockByNumber"),
+    ("eth_getLogs", "Filecoin.EthGetLogs"),
     (
         "EthAddressToFilecoinAddress",
         "Filecoin.EthAddressToFilecoinAddress",
@@ -268,6 +270,10 @@ pub async fn call(
             let block = param(&params, 0);
             let full = param(&params, 1).as_bool().unwrap_or(false);
             blocking(move || blocks::block_by_number(&dn, &block, full)).await
+        }
+        "eth_getLogs" => {
+            let filter = param(&params, 0);
+            blocking(move || logs::get_logs(&dn, &filter)).await
         }
         "EthAddressToFilecoinAddress" => {
             let addr = param_address(&params, 0)?;

@@ -9,11 +9,12 @@ use fvm_shared::bigint::{BigInt, Sign};
 use fvm_shared::econ::TokenAmount;
 use serde_json::{Value, json};
 
+use super::logs::{Log, LogPlace};
 use super::{EthError, hex};
 use crate::block::TipSet;
 use crate::devnet::Devnet;
+use crate::eth::EthAddress;
 use crate::eth::tx::{EthTx, MAX_TX_SIZE, TxError, TxKind};
-use crate::eth::{EthAddress, keccak};
 use crate::message::SignedMessage;
 
 impl From<TxError> for EthError {
@@ -199,30 +200,14 @@ pub(super) fn receipt(dn: &Devnet, hash: &[u8; 32]) -> Result<Value, EthError> {
     let mut bloom = [0u8; 256];
     let mut logs = Vec::new();
     for (i, ev) in ret.events.iter().enumerate() {
-        let address = emitter(dn, ev.emitter, &found.tipset.key)?;
-        let mut topics = Vec::new();
-        let mut data = Vec::new();
-        for e in &ev.event.entries {
-            match e.key.as_str() {
-                "t1" | "t2" | "t3" | "t4" => topics.push(e.value.clone()),
-                "d" => data = e.value.clone(),
-                _ => {}
-            }
-        }
-        add_to_bloom(&mut bloom, &address.0);
-        for t in &topics {
-            add_to_bloom(&mut bloom, t);
-        }
-        logs.push(json!({
-            "address": address.to_hex(),
-            "data": hex::data(&data),
-            "topics": topics.iter().map(|t| hex::data(t)).collect::<Vec<_>>(),
-            "removed": false,
-            "logIndex": hex::quantity((events_before + i) as u64),
-            "transactionIndex": hex::quantity(at.index),
-            "transactionHash": hex::data(hash),
-            "blockHash": hex::data(&at.hash),
-            "blockNumber": hex::quantity(number),
+        let log = Log::of(dn, ev, &found.tipset.key)?;
+        log.add_to_bloom(&mut bloom);
+        logs.push(log.json(&LogPlace {
+            log_index: (events_before + i) as u64,
+            tx_index: at.index,
+            tx_hash: hash,
+            block_hash: &at.hash,
+            number,
         }));
     }
     Ok(json!({
@@ -242,23 +227,4 @@ pub(super) fn receipt(dn: &Devnet, hash: &[u8; 32]) -> Result<Value, EthError> {
         "logs": logs,
         "type": hex::quantity(u64::from(tx.kind.type_number())),
     }))
-}
-
-/// The Ethereum address of an event's emitter: its f410, or its masked ID.
-fn emitter(dn: &Devnet, id: u64, key: &[Cid]) -> Result<EthAddress, EthError> {
-    let f410 = dn
-        .actor(&Address::new_id(id), key)?
-        .and_then(|a| a.delegated_address)
-        .and_then(|a| EthAddress::from_filecoin(&a));
-    Ok(f410.unwrap_or(EthAddress::from_id(id)))
-}
-
-/// Ethereum's 2048-bit log bloom: three bits from keccak of each address
-/// and topic.
-pub(super) fn add_to_bloom(bloom: &mut [u8; 256], item: &[u8]) {
-    let h = keccak(item);
-    for i in [0, 2, 4] {
-        let bit = ((usize::from(h[i]) << 8) | usize::from(h[i + 1])) & 2047;
-        bloom[255 - bit / 8] |= 1 << (bit % 8);
-    }
 }
