@@ -287,6 +287,23 @@ async fn scenario(actors: Actors) {
         .await;
     assert_eq!(block["hash"], receipt["blockHash"]);
     assert_eq!(block["transactions"], json!([hash]));
+    let full = node
+        .ok(
+            "eth_getBlockByNumber",
+            json!([receipt["blockNumber"], true]),
+        )
+        .await;
+    assert_eq!(full["transactions"][0], included, "{full}");
+    let head = node.devnet.head().height();
+    assert_eq!(
+        node.ok("eth_blockNumber", json!([])).await,
+        json!(format!("{:#x}", head - 1))
+    );
+    assert_eq!(
+        node.ok("eth_gasPrice", json!([])).await,
+        json!("0x18704"),
+        "base fee 100 + 100000"
+    );
 
     // Code and storage: the constructor stored 7 in slot 0.
     assert_eq!(
