@@ -760,6 +760,52 @@ impl Devnet {
         )?)
     }
 
+    /// The gas limit for `msg` as an Ethereum transaction's message, as
+    /// Lotus's `eth_estimateGas` finds it: the message runs on the latest
+    /// state as it would in a block (so a placeholder sender becomes an
+    /// Ethereum account first, as the FVM makes it), from the sender's state
+    /// nonce, with room for a Delegated signature; its gas used (the
+    /// on-chain cost included) times 1.25.
+    pub fn estimate_eth_gas(&self, mut msg: Message) -> Result<u64, ChainError> {
+        let (state, height) = {
+            let head = lock(&self.head);
+            (head.exec_state, head.tipset.height())
+        };
+        msg.gas_limit = BLOCK_GAS_LIMIT;
+        msg.gas_fee_cap = TokenAmount::default();
+        msg.gas_premium = TokenAmount::default();
+        let tree = self.state_tree(&state)?;
+        msg.sequence = match tree.lookup_id(&msg.from).fvm("look up sender")? {
+            Some(id) => tree
+                .get_actor(id)
+                .fvm("read sender")?
+                .map(|a| a.sequence)
+                .unwrap_or_default(),
+            None => 0,
+        };
+        // A Delegated signature of an EIP-155 transaction is at most 82
+        // bytes, and the signed message's CBOR adds a few.
+        let length = to_vec(&msg).context("encode message")?.len() + 90;
+        let ret = self.vm.call_explicit(
+            state,
+            height + 1,
+            now(),
+            ChainMessage {
+                message: msg,
+                length,
+            },
+            DevnetExterns::new(self.lookup.clone(), height),
+        )?;
+        if !ret.msg_receipt.exit_code.is_success() {
+            return Err(ChainError::Execution(format!(
+                "estimating gas used: message execution failed: exit {}: {}",
+                ret.msg_receipt.exit_code,
+                ret.failure_info.map(|f| f.to_string()).unwrap_or_default()
+            )));
+        }
+        Ok((ret.msg_receipt.gas_used * 5 / 4).min(BLOCK_GAS_LIMIT))
+    }
+
     /// Fills in a message's gas limit, fee cap and premium, as Lotus's
     /// GasEstimateMessageGas does: the gas it uses on the latest state plus
     /// its on-chain cost, times 1.25; a premium, and a fee cap of twice the

@@ -246,6 +246,22 @@ impl Vm {
             .context("execute call")
     }
 
+    /// Runs `msg` as an explicit message of `length` bytes on `state` (its
+    /// sender's checks and gas charged, as in a block) and returns the
+    /// result without keeping any state change.
+    pub fn call_explicit(
+        &self,
+        state: Cid,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        msg: ChainMessage,
+        externs: DevnetExterns,
+    ) -> anyhow::Result<ApplyRet> {
+        let mut exec = self.executor(epoch, timestamp, state, externs)?;
+        exec.execute_message(msg.message, ApplyKind::Explicit, msg.length)
+            .context("execute call")
+    }
+
     /// Re-executes `messages[..=target]` at `epoch` on `state` and returns
     /// the last one's full result (StateReplay), and how many events the
     /// messages before it emitted (where its logs start in the block).

@@ -258,7 +258,12 @@ async fn scenario(actors: Actors) {
 
     // Deploy Store with an EIP-1559 creation.
     let (initcode, runtime) = compiled("Store");
-    let deploy = tx(0, None, initcode, 2_000_000_000).sign(&key).unwrap();
+    // Estimated from the placeholder, which the FVM turns into an Ethereum
+    // account as the message runs (the EAM takes CreateExternal only from one).
+    let create = json!({"from": me.to_hex(), "data": format!("0x{}", hex::encode(&initcode))});
+    let deploy_estimate = node.ok("eth_estimateGas", json!([create])).await;
+    let deploy_estimate = u64::from_str_radix(&deploy_estimate.as_str().unwrap()[2..], 16).unwrap();
+    let deploy = tx(0, None, initcode, deploy_estimate).sign(&key).unwrap();
     let hash = node.send(&deploy).await.unwrap();
     let pending = node.ok("eth_getTransactionByHash", json!([hash])).await;
     assert_eq!(pending["blockHash"], Value::Null, "{pending}");
@@ -272,6 +277,11 @@ async fn scenario(actors: Actors) {
         EthAddress(keccak(&rlp)[12..].try_into().unwrap())
     };
     assert_eq!(receipt["contractAddress"], json!(created.to_hex()));
+    let used = u64::from_str_radix(&receipt["gasUsed"].as_str().unwrap()[2..], 16).unwrap();
+    assert!(
+        used <= deploy_estimate,
+        "gas used {used} > estimate {deploy_estimate}"
+    );
     let included = node.ok("eth_getTransactionByHash", json!([hash])).await;
     assert_eq!(included["blockHash"], receipt["blockHash"]);
     assert_eq!(included["blockNumber"], receipt["blockNumber"]);

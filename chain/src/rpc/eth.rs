@@ -231,15 +231,12 @@ pub async fn call(
         "eth_estimateGas" => {
             let tx = CallTx::parse(&param(&params, 0))?;
             blocking(move || {
-                let msg = tx.message()?;
-                let est = dn
-                    .estimate_gas(msg, &TokenAmount::default())
-                    .map_err(|e| EthError {
-                        code: 3,
-                        message: e.to_string(),
-                        data: None,
-                    })?;
-                Ok(json!(hex::quantity(est.gas_limit)))
+                let gas = dn.estimate_eth_gas(tx.message()?).map_err(|e| EthError {
+                    code: 3,
+                    message: e.to_string(),
+                    data: None,
+                })?;
+                Ok(json!(hex::quantity(gas)))
             })
             .await
         }
