@@ -34,7 +34,6 @@ use fvm_ipld_encoding::{CborStore, to_vec};
 use fvm_shared::address::{Address, Protocol};
 use fvm_shared::bigint::BigInt;
 use fvm_shared::clock::ChainEpoch;
-use fvm_shared::crypto::signature::SignatureType;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
 use fvm_shared::receipt::Receipt;
@@ -49,7 +48,7 @@ use crate::bundle::Bundle;
 use crate::error::ChainError;
 use crate::externs::{ChainLookup, DevnetExterns};
 use crate::genesis::{self, GenesisSpec};
-use crate::message::{SignedMessage, message_cid};
+use crate::message::{SigKind, SignedMessage, message_cid};
 use crate::mpool::{Conditions, Mpool, Sender};
 use crate::randomness;
 use crate::state::{FvmContext, actor_by_address};
@@ -63,15 +62,19 @@ const EXEC: Table<String, ExecRecord> = Table::new("chain-exec");
 const MSG_INDEX: Table<Vec<u8>, MsgRecord> = Table::new("chain-msg-index");
 /// Pending messages (CID → CBOR of the signed message), so a restart keeps them.
 const MPOOL: Table<Vec<u8>, Vec<u8>> = Table::new("chain-mpool");
+/// Ethereum transaction hash → the CID of its signed message, written when
+/// the pool takes it (the hash is also computable from the message).
+const ETH_TX: Table<Vec<u8>, Vec<u8>> = Table::new("chain-eth-tx");
 
 /// Every table the devnet uses; open the database with these.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     BLOCKS_TABLE,
     META.name(),
     HEIGHTS.name(),
     EXEC.name(),
     MSG_INDEX.name(),
     MPOOL.name(),
+    ETH_TX.name(),
 ];
 
 /// The head's execution result: the state after its messages, and their receipts.
@@ -98,6 +101,9 @@ pub struct MsgLookup {
     pub message: Cid,
     /// Its receipt.
     pub receipt: Receipt,
+    /// Its index among the messages of the block that includes it (the
+    /// tipset's parent).
+    pub index: u64,
     /// The tipset whose parent state includes its execution.
     pub tipset: TipSet,
 }
@@ -533,10 +539,23 @@ impl Devnet {
         let cond = Conditions {
             base_fee: self.vm.settings().base_fee.clone(),
             min_gas,
+            chain_id: self.vm.settings().chain_id,
         };
         let raw = to_vec(&sm).context("encode message")?;
+        let eth_hash = (sm.signature.sig_type == SigKind::Delegated)
+            .then(|| {
+                crate::eth::EthTx::from_message(&sm.message, &sm.signature, cond.chain_id)
+                    .map(|tx| tx.hash())
+            })
+            .transpose();
         let cid = head.mpool.add(sm, &sender, &cond)?;
-        self.store.put(&MPOOL, &cid.to_bytes(), &raw)?;
+        let mut batch = self.store.batch();
+        batch.put(&MPOOL, &cid.to_bytes(), &raw)?;
+        // The pool verified the transaction, so it rebuilds.
+        if let Ok(Some(hash)) = eth_hash {
+            batch.put(&ETH_TX, &hash.to_vec(), &cid.to_bytes())?;
+        }
+        self.store.commit(batch)?;
         Ok(cid)
     }
 
@@ -559,12 +578,32 @@ impl Devnet {
         Ok(Some(MsgLookup {
             message: *cid,
             receipt,
+            index: rec.index,
             tipset: ts,
         }))
     }
 
+    /// The CID of the signed message of Ethereum transaction `hash`, if the
+    /// pool ever took it.
+    pub fn eth_tx_cid(&self, hash: &[u8; 32]) -> Result<Option<Cid>, ChainError> {
+        match self.store.get(&ETH_TX, &hash.to_vec())? {
+            Some(b) => Ok(Some(Cid::try_from(b.as_slice()).context("stored CID")?)),
+            None => Ok(None),
+        }
+    }
+
     /// Re-executes message `cid` where it was executed and returns the result (StateReplay).
     pub fn replay(&self, cid: &Cid) -> Result<(Message, fvm::executor::ApplyRet), ChainError> {
+        let (m, ret, _) = self.replay_in_block(cid)?;
+        Ok((m, ret))
+    }
+
+    /// Like [`Devnet::replay`], with how many events the block's messages
+    /// before it emitted.
+    pub fn replay_in_block(
+        &self,
+        cid: &Cid,
+    ) -> Result<(Message, fvm::executor::ApplyRet, usize), ChainError> {
         let rec = self
             .store
             .get(&MSG_INDEX, &cid.to_bytes())?
@@ -579,7 +618,7 @@ impl Devnet {
             .get(target)
             .map(|m| m.message.clone())
             .ok_or_else(|| ChainError::NotFound(format!("didn't find msg {cid}")))?;
-        let ret = self.vm.replay(
+        let (ret, events_before) = self.vm.replay(
             block.parent_state_root,
             block.height,
             block.timestamp,
@@ -587,7 +626,7 @@ impl Devnet {
             target,
             DevnetExterns::new(self.lookup.clone(), block.height - 1),
         )?;
-        Ok((message, ret))
+        Ok((message, ret, events_before))
     }
 
     /// A block's messages in execution order (BLS, then secp).
@@ -632,6 +671,79 @@ impl Devnet {
         Ok(out)
     }
 
+    /// The events each message of the block at `height` emitted (by
+    /// re-executing them), with the message's CID (a BLS message's unsigned
+    /// one, another's signed one) and its signed form where it has one.
+    #[allow(clippy::type_complexity)]
+    pub fn block_events(
+        &self,
+        height: ChainEpoch,
+    ) -> Result<
+        Vec<(
+            Cid,
+            Option<SignedMessage>,
+            Vec<fvm_shared::event::StampedEvent>,
+        )>,
+        ChainError,
+    > {
+        let block = self
+            .lookup
+            .block_at(height)?
+            .ok_or_else(|| ChainError::NotFound(format!("block {height} missing")))?;
+        let msgs = self.block_messages(&block)?;
+        let (bls, secp) = self.block_signed_messages(&block)?;
+        let bls = usize::try_from(bls).context("BLS message count")?;
+        let rets = self.vm.replay_all(
+            block.parent_state_root,
+            block.height,
+            block.timestamp,
+            &msgs,
+            DevnetExterns::new(self.lookup.clone(), block.height - 1),
+        )?;
+        let mut out = Vec::with_capacity(rets.len());
+        for (i, (m, ret)) in msgs.iter().zip(rets).enumerate() {
+            let (cid, signed) = match i.checked_sub(bls).and_then(|j| secp.get(j)) {
+                Some((cid, sm)) => (*cid, Some(sm.clone())),
+                None => (message_cid(&m.message)?, None),
+            };
+            out.push((cid, signed, ret.events));
+        }
+        Ok(out)
+    }
+
+    /// A block's secp256k1 and Delegated messages, signed, with their CIDs,
+    /// and how many BLS messages come before them in execution order.
+    pub fn block_signed_messages(
+        &self,
+        block: &BlockHeader,
+    ) -> Result<(u64, Vec<(Cid, SignedMessage)>), ChainError> {
+        let tx: TxMeta = self
+            .bs
+            .get_cbor(&block.messages)?
+            .context("block's message list missing")?;
+        let bls =
+            Amt::<Cid, _>::load(&tx.bls_message_root, self.bs.clone()).context("BLS messages")?;
+        let secp =
+            Amt::<Cid, _>::load(&tx.secp_message_root, self.bs.clone()).context("secp messages")?;
+        let mut out = Vec::new();
+        secp.for_each(|_, c| {
+            out.push(*c);
+            Ok(())
+        })
+        .context("read secp messages")?;
+        let signed = out
+            .into_iter()
+            .map(|c| {
+                let sm: SignedMessage = self
+                    .bs
+                    .get_cbor(&c)?
+                    .with_context(|| format!("message {c} missing"))?;
+                Ok((c, sm))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((bls.count(), signed))
+    }
+
     /// Runs `msg` on the state of tipset `key` without keeping the result.
     pub fn call(&self, msg: Message, key: &[Cid]) -> Result<fvm::executor::ApplyRet, ChainError> {
         let ts = self.tipset_or_head(key)?;
@@ -646,6 +758,52 @@ impl Devnet {
             msg,
             DevnetExterns::new(self.lookup.clone(), ts.height()),
         )?)
+    }
+
+    /// The gas limit for `msg` as an Ethereum transaction's message, as
+    /// Lotus's `eth_estimateGas` finds it: the message runs on the latest
+    /// state as it would in a block (so a placeholder sender becomes an
+    /// Ethereum account first, as the FVM makes it), from the sender's state
+    /// nonce, with room for a Delegated signature; its gas used (the
+    /// on-chain cost included) times 1.25.
+    pub fn estimate_eth_gas(&self, mut msg: Message) -> Result<u64, ChainError> {
+        let (state, height) = {
+            let head = lock(&self.head);
+            (head.exec_state, head.tipset.height())
+        };
+        msg.gas_limit = BLOCK_GAS_LIMIT;
+        msg.gas_fee_cap = TokenAmount::default();
+        msg.gas_premium = TokenAmount::default();
+        let tree = self.state_tree(&state)?;
+        msg.sequence = match tree.lookup_id(&msg.from).fvm("look up sender")? {
+            Some(id) => tree
+                .get_actor(id)
+                .fvm("read sender")?
+                .map(|a| a.sequence)
+                .unwrap_or_default(),
+            None => 0,
+        };
+        // A Delegated signature of an EIP-155 transaction is at most 82
+        // bytes, and the signed message's CBOR adds a few.
+        let length = to_vec(&msg).context("encode message")?.len() + 90;
+        let ret = self.vm.call_explicit(
+            state,
+            height + 1,
+            now(),
+            ChainMessage {
+                message: msg,
+                length,
+            },
+            DevnetExterns::new(self.lookup.clone(), height),
+        )?;
+        if !ret.msg_receipt.exit_code.is_success() {
+            return Err(ChainError::Execution(format!(
+                "estimating gas used: message execution failed: exit {}: {}",
+                ret.msg_receipt.exit_code,
+                ret.failure_info.map(|f| f.to_string()).unwrap_or_default()
+            )));
+        }
+        Ok((ret.msg_receipt.gas_used * 5 / 4).min(BLOCK_GAS_LIMIT))
     }
 
     /// Fills in a message's gas limit, fee cap and premium, as Lotus's
@@ -740,11 +898,15 @@ pub(crate) fn account_key_in(
     struct AccountState {
         address: Address,
     }
-    let st: AccountState = bs
-        .get_cbor(&actor.state)
-        .ok()
-        .flatten()
-        .ok_or_else(|| ChainError::NotFound(format!("{addr} is not an account")))?;
+    let Some(st) = bs.get_cbor::<AccountState>(&actor.state).ok().flatten() else {
+        // An Ethereum account, or the placeholder that becomes one with its
+        // first message: its f410 address stands for its key (as Lotus's
+        // StateAccountKey answers), and it signs with a Delegated signature.
+        return actor
+            .delegated_address
+            .filter(|a| crate::eth::EthAddress::from_filecoin(a).is_some())
+            .ok_or_else(|| ChainError::NotFound(format!("{addr} is not an account")));
+    };
     match st.address.protocol() {
         Protocol::Secp256k1 | Protocol::BLS => Ok(st.address),
         _ => Err(ChainError::NotFound(format!("{addr} is not a key account"))),

@@ -19,6 +19,11 @@
 //!   ([`devnet::BlockMsg`]), and [`producer`] waits for its blocks.
 //!   [`election`]: Filecoin's own election (the Poisson win count), for
 //!   mining on a Filecoin network through a Lotus or Forest node.
+//! - [`eth`]: Ethereum addresses and signed transactions (EIP-1559, legacy
+//!   EIP-155), which become messages from f410 addresses with Delegated
+//!   signatures; the pool and block checks verify those by rebuilding the
+//!   transaction. [`rpc::eth`] serves the Ethereum JSON-RPC (`eth_*`) on
+//!   `/rpc/v1` beside Lotus's methods ([`rpc::server`]).
 //! - [`message`], [`block`], [`wallet`], [`randomness`]: the chain's data
 //!   types, keys and signatures, and Filecoin's randomness draw (with the
 //!   devnet's deterministic beacon, documented as such). The wallet's
@@ -26,7 +31,8 @@
 //!   passphrase ([`wallet::keystore`]).
 //!
 //! Data flow: a signed message enters through [`devnet::Devnet::push`] (from
-//! the JSON-RPC API or in-process), waits in the pool, is selected into the
+//! the JSON-RPC API, `MpoolPush` or `eth_sendRawTransaction`, or
+//! in-process), waits in the pool, is selected into the
 //! next block by [`devnet::Devnet::produce_block`], executed by the VM, and
 //! its receipt becomes visible with the following block.
 //!
@@ -52,6 +58,7 @@ pub mod config;
 pub mod devnet;
 pub mod election;
 mod error;
+pub mod eth;
 pub mod externs;
 pub mod genesis;
 pub mod message;

@@ -1,7 +1,9 @@
 //! The message pool: signed messages waiting for a block.
 //!
 //! It accepts a message only if its signature is by the sender's key (over
-//! the message CID, as Lotus signs), its nonce is not below the sender's
+//! the message CID, as Lotus signs; for an Ethereum account's message, a
+//! Delegated signature over the Ethereum transaction it came from, see
+//! [`crate::eth::tx`]), its encoding is within [`MAX_MESSAGE_SIZE`], its nonce is not below the sender's
 //! state nonce nor too far above it, the sender can pay the value plus the
 //! worst-case gas of this and its other pending messages, and its gas limit
 //! and fee cap are within bounds. A message with the nonce of a pending one
@@ -15,7 +17,8 @@ use cid::Cid;
 use fvm_shared::address::{Address, Protocol};
 use fvm_shared::econ::TokenAmount;
 
-use crate::message::{SignedMessage, message_cid};
+use crate::eth::EthTx;
+use crate::message::{SigKind, SignedMessage, message_cid};
 use crate::vm::BLOCK_GAS_LIMIT;
 use crate::wallet;
 
@@ -23,6 +26,9 @@ use crate::wallet;
 pub const MAX_NONCE_GAP: u64 = 100;
 /// Pending messages per sender.
 pub const MAX_PER_SENDER: usize = 1000;
+/// The largest signed message taken, in bytes of its encoding (Lotus's
+/// `MaxMessageSize`).
+pub const MAX_MESSAGE_SIZE: usize = 64 << 10;
 /// Replace-by-fee: the new premium must be at least this many percent of the old.
 pub const RBF_PERCENT: u64 = 125;
 
@@ -39,6 +45,12 @@ pub enum MpoolError {
         from: Address,
         /// Why.
         reason: String,
+    },
+    /// The message is too large.
+    #[error("message of {size} bytes exceeds the limit of {MAX_MESSAGE_SIZE} bytes")]
+    TooLarge {
+        /// Its size.
+        size: usize,
     },
     /// The sender has no account on chain.
     #[error("sender {0} has no account on chain")]
@@ -109,7 +121,8 @@ pub enum MpoolError {
 pub struct Sender {
     /// Its ID address.
     pub id: Address,
-    /// Its key address (f1/f3), which signs.
+    /// Its key address (f1/f3), or its f410 address for an Ethereum
+    /// account (or a placeholder that becomes one), which signs.
     pub key: Address,
     /// Its state nonce.
     pub nonce: u64,
@@ -124,6 +137,8 @@ pub struct Conditions {
     pub base_fee: TokenAmount,
     /// The smallest gas limit for this message (its on-chain cost).
     pub min_gas: u64,
+    /// The chain id Ethereum transactions are signed for.
+    pub chain_id: u64,
 }
 
 /// The pool.
@@ -174,19 +189,13 @@ impl Mpool {
                 base_fee: cond.base_fee.clone(),
             });
         }
-        if !matches!(sender.key.protocol(), Protocol::Secp256k1 | Protocol::BLS) {
-            return Err(MpoolError::Invalid(format!(
-                "sender {} is not a key account",
-                m.from
-            )));
+        let size = sm
+            .chain_length()
+            .map_err(|e| MpoolError::Invalid(e.to_string()))?;
+        if size > MAX_MESSAGE_SIZE {
+            return Err(MpoolError::TooLarge { size });
         }
-        let cid = message_cid(m).map_err(|e| MpoolError::Invalid(e.to_string()))?;
-        wallet::verify(&sm.signature, &cid.to_bytes(), &sender.key).map_err(|reason| {
-            MpoolError::Signature {
-                from: m.from,
-                reason,
-            }
-        })?;
+        verify_signature(&sm, &sender.key, cond.chain_id)?;
         if m.sequence < sender.nonce {
             return Err(MpoolError::NonceTooLow {
                 state: sender.nonce,
@@ -317,6 +326,42 @@ impl Mpool {
     }
 }
 
+/// Checks that `sm` is signed by `key`, the sender's key address (f1/f3) or,
+/// for an Ethereum account, its f410 address.
+pub fn verify_signature(
+    sm: &SignedMessage,
+    key: &Address,
+    chain_id: u64,
+) -> Result<(), MpoolError> {
+    let m = &sm.message;
+    let refuse = |reason: String| MpoolError::Signature {
+        from: m.from,
+        reason,
+    };
+    match (key.protocol(), sm.signature.sig_type) {
+        (Protocol::Delegated, SigKind::Delegated) => {
+            EthTx::verify_message(m, &sm.signature, key, chain_id)
+                .map(|_| ())
+                .map_err(|e| refuse(e.to_string()))
+        }
+        (Protocol::Secp256k1 | Protocol::BLS, _) => {
+            let cid = message_cid(m).map_err(|e| MpoolError::Invalid(e.to_string()))?;
+            let sig = sm
+                .signature
+                .to_fvm()
+                .map_err(|e| refuse(format!("{e} from a key account")))?;
+            wallet::verify(&sig, &cid.to_bytes(), key).map_err(refuse)
+        }
+        (Protocol::Delegated, t) => Err(refuse(format!(
+            "an Ethereum account signs with a Delegated signature, not {t:?}"
+        ))),
+        _ => Err(MpoolError::Invalid(format!(
+            "sender {} is not a key account",
+            m.from
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use fvm_shared::message::Message;
@@ -335,6 +380,7 @@ mod tests {
         let cond = Conditions {
             base_fee: TokenAmount::from_atto(100),
             min_gas: 1000,
+            chain_id: 31415926,
         };
         (key, sender, cond)
     }
@@ -451,6 +497,67 @@ mod tests {
         assert_eq!(left, [5]);
         pool.remove(&s.id, 5);
         assert!(pool.senders().is_empty());
+    }
+
+    #[test]
+    fn ethereum_accounts_sign_with_delegated_signatures() {
+        use crate::eth::EthAddress;
+        use crate::eth::tx::{EthTx, TxKind};
+        let (key, _, c) = setup();
+        let eth_key = k256::ecdsa::SigningKey::from_bytes(&[5u8; 32].into()).unwrap();
+        let me =
+            EthAddress::from_public_key(eth_key.verifying_key().to_encoded_point(false).as_bytes())
+                .unwrap();
+        let sender = Sender {
+            id: Address::new_id(200),
+            key: me.to_filecoin(),
+            nonce: 0,
+            balance: TokenAmount::from_whole(10),
+        };
+        let tx = |input: Vec<u8>| {
+            EthTx {
+                kind: TxKind::Eip1559,
+                chain_id: c.chain_id,
+                nonce: 0,
+                gas_limit: 1_000_000,
+                max_fee_per_gas: TokenAmount::from_atto(1000),
+                max_priority_fee_per_gas: TokenAmount::from_atto(100),
+                to: Some(EthAddress([1; 20])),
+                value: TokenAmount::default(),
+                input,
+                r: [0; 32],
+                s: [0; 32],
+                v: 0,
+            }
+            .sign(&eth_key)
+            .unwrap()
+        };
+        let signed = |t: &EthTx| SignedMessage {
+            message: t.to_message(me.to_filecoin()).unwrap(),
+            signature: t.signature(),
+        };
+        let mut pool = Mpool::new();
+        // A secp256k1 signature cannot stand for an Ethereum account.
+        let m = signed(&tx(vec![])).message;
+        let err = pool
+            .add(SignedMessage::sign(m, &key).unwrap(), &sender, &c)
+            .unwrap_err();
+        assert!(matches!(err, MpoolError::Signature { .. }), "{err}");
+        // Oversize: refused before its signature is checked.
+        let err = pool
+            .add(signed(&tx(vec![7; MAX_MESSAGE_SIZE])), &sender, &c)
+            .unwrap_err();
+        assert!(matches!(err, MpoolError::TooLarge { .. }), "{err}");
+        // A key account cannot send with a Delegated signature.
+        let (_, key_sender, _) = setup();
+        let mut forged = signed(&tx(vec![]));
+        forged.message.from = key_sender.id;
+        forged.message.sequence = key_sender.nonce;
+        let err = pool.add(forged, &key_sender, &c).unwrap_err();
+        assert!(matches!(err, MpoolError::Signature { .. }), "{err}");
+        assert!(pool.is_empty());
+        pool.add(signed(&tx(vec![1, 2])), &sender, &c).unwrap();
+        assert_eq!(pool.len(), 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod blockstore;
 pub mod client;
 pub mod collateral;
+pub mod eth;
 pub mod json;
 pub mod notify;
 pub mod server;

@@ -246,8 +246,25 @@ impl Vm {
             .context("execute call")
     }
 
+    /// Runs `msg` as an explicit message of `length` bytes on `state` (its
+    /// sender's checks and gas charged, as in a block) and returns the
+    /// result without keeping any state change.
+    pub fn call_explicit(
+        &self,
+        state: Cid,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        msg: ChainMessage,
+        externs: DevnetExterns,
+    ) -> anyhow::Result<ApplyRet> {
+        let mut exec = self.executor(epoch, timestamp, state, externs)?;
+        exec.execute_message(msg.message, ApplyKind::Explicit, msg.length)
+            .context("execute call")
+    }
+
     /// Re-executes `messages[..=target]` at `epoch` on `state` and returns
-    /// the last one's full result (StateReplay).
+    /// the last one's full result (StateReplay), and how many events the
+    /// messages before it emitted (where its logs start in the block).
     pub fn replay(
         &self,
         state: Cid,
@@ -256,17 +273,33 @@ impl Vm {
         messages: &[ChainMessage],
         target: usize,
         externs: DevnetExterns,
-    ) -> anyhow::Result<ApplyRet> {
+    ) -> anyhow::Result<(ApplyRet, usize)> {
+        let upto = messages
+            .get(..=target)
+            .with_context(|| format!("message {target} is not in the block"))?;
+        let mut rets = self.replay_all(state, epoch, timestamp, upto, externs)?;
+        let ret = rets.pop().context("no message replayed")?;
+        Ok((ret, rets.iter().map(|r| r.events.len()).sum()))
+    }
+
+    /// Re-executes `messages` at `epoch` on `state` and returns each one's
+    /// full result.
+    pub fn replay_all(
+        &self,
+        state: Cid,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        messages: &[ChainMessage],
+        externs: DevnetExterns,
+    ) -> anyhow::Result<Vec<ApplyRet>> {
         let mut exec = self.executor(epoch, timestamp, state, externs)?;
-        for (i, m) in messages.iter().enumerate() {
-            let ret = exec
-                .execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
-                .context("execute message")?;
-            if i == target {
-                return Ok(ret);
-            }
-        }
-        anyhow::bail!("message {target} is not in the block")
+        messages
+            .iter()
+            .map(|m| {
+                exec.execute_message(m.message.clone(), ApplyKind::Explicit, m.length)
+                    .context("execute message")
+            })
+            .collect()
     }
 
     /// Executes implicit messages from the system actor and keeps the result

@@ -245,7 +245,7 @@ impl Devnet {
         let mut bls_messages = Vec::new();
         let mut secp_messages = Vec::new();
         for sm in &t.messages {
-            if sm.signature.sig_type == SignatureType::BLS {
+            if sm.signature.sig_type == SigKind::BLS {
                 bls_messages.push(message_cid(&sm.message)?);
             } else {
                 secp_messages.push(sm.cid()?);
@@ -291,7 +291,7 @@ impl Devnet {
                 .flatten()
                 .map(|a| a.sequence)
         });
-        selected.sort_by_key(|sm| sm.signature.sig_type != SignatureType::BLS);
+        selected.sort_by_key(|sm| sm.signature.sig_type != SigKind::BLS);
         Ok(selected)
     }
 
@@ -457,7 +457,7 @@ impl Devnet {
             // Lotus); what follows reads only the signature's kind.
             out.push(SignedMessage {
                 message: m,
-                signature: fvm_shared::crypto::signature::Signature::new_bls(Vec::new()),
+                signature: crate::message::MessageSignature::new_bls(Vec::new()),
             });
         }
         if !bls.is_empty() {
@@ -484,8 +484,7 @@ impl Devnet {
                 .flatten()
                 .ok_or_else(|| unknown(cid))?;
             let k = key(&sm.message.from)?;
-            let signed = message_cid(&sm.message).map_err(internal)?.to_bytes();
-            crate::wallet::verify(&sm.signature, &signed, &k)
+            crate::mpool::verify_signature(&sm, &k, self.vm.settings().chain_id)
                 .map_err(|e| format!("message {cid}: {e}"))?;
             out.push(sm);
         }

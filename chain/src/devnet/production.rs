@@ -215,7 +215,7 @@ impl Devnet {
                 .map(|a| a.sequence)
         });
         // Lotus orders a block's messages BLS first, then secp.
-        selected.sort_by_key(|sm| sm.signature.sig_type != SignatureType::BLS);
+        selected.sort_by_key(|sm| sm.signature.sig_type != SigKind::BLS);
         let parent_block = parent
             .blocks
             .first()
@@ -414,7 +414,7 @@ pub(super) fn store_messages(
             unsigned == message_cid(&sm.message)?,
             "message CID mismatch"
         );
-        if sm.signature.sig_type == SignatureType::BLS {
+        if sm.signature.sig_type == SigKind::BLS {
             bls.push(unsigned);
             use bls_signatures::Serialize as _;
             let sig = bls_signatures::Signature::from_bytes(sm.signature.bytes())

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cid::Cid;
 use fvm_ipld_encoding::RawBytes;
 use fvm_shared::address::Address;
-use fvm_shared::crypto::signature::{Signature, SignatureType};
+use fvm_shared::crypto::signature::Signature;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::error::ExitCode;
 use fvm_shared::message::Message;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::block::{BlockHeader, ElectionProof, Ticket, TipSet};
 use crate::devnet::{BlockMsg, BlockTemplate, MiningBase, MsgLookup};
-use crate::message::{SignedMessage, message_cid};
+use crate::message::{MessageSignature, SignedMessage, message_cid};
 use crate::winning::ChallengedSector;
 use fvm_shared::bigint::BigInt;
 use fvm_shared::sector::{PoStProof, RegisteredPoStProof, RegisteredSealProof};
@@ -201,7 +201,7 @@ impl From<MessageJson> for Message {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SignatureJson {
-    /// 1 secp256k1, 2 BLS.
+    /// 1 secp256k1, 2 BLS, 3 Delegated (messages only).
     #[serde(rename = "Type")]
     pub sig_type: u8,
     /// The bytes.
@@ -211,6 +211,22 @@ pub struct SignatureJson {
 
 impl From<&Signature> for SignatureJson {
     fn from(s: &Signature) -> Self {
+        (&MessageSignature::from(s.clone())).into()
+    }
+}
+
+/// A block's or a wallet's signature: secp256k1 or BLS.
+impl TryFrom<SignatureJson> for Signature {
+    type Error = String;
+    fn try_from(s: SignatureJson) -> Result<Self, String> {
+        MessageSignature::try_from(s)?
+            .to_fvm()
+            .map_err(|e| format!("unsupported signature: {e}"))
+    }
+}
+
+impl From<&MessageSignature> for SignatureJson {
+    fn from(s: &MessageSignature) -> Self {
         Self {
             sig_type: s.sig_type as u8,
             data: s.bytes.clone(),
@@ -218,15 +234,12 @@ impl From<&Signature> for SignatureJson {
     }
 }
 
-impl TryFrom<SignatureJson> for Signature {
+impl TryFrom<SignatureJson> for MessageSignature {
     type Error = String;
     fn try_from(s: SignatureJson) -> Result<Self, String> {
-        let sig_type = match s.sig_type {
-            1 => SignatureType::Secp256k1,
-            2 => SignatureType::BLS,
-            t => return Err(format!("unsupported signature type {t}")),
-        };
-        Ok(Signature {
+        let sig_type = MessageSignature::kind(s.sig_type)
+            .ok_or_else(|| format!("unsupported signature type {}", s.sig_type))?;
+        Ok(MessageSignature {
             sig_type,
             bytes: s.data,
         })

@@ -5,7 +5,8 @@
 //! without a token runs with `read`; a bad token gets HTTP 401. A method the
 //! token does not allow fails with Lotus's error: code 1, "missing permission
 //! to invoke 'X' (need 'write')". `GET` with a websocket upgrade on the same
-//! paths serves `Filecoin.ChainNotify`.
+//! paths serves `Filecoin.ChainNotify`. On the devnet, `/rpc/v1` also serves
+//! the Ethereum JSON-RPC (`eth_*`, [`super::eth`]), with `read`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -274,10 +275,18 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
             );
         }
     };
-    let result = call(state, api, perms, method, params).await;
-    let label = method
-        .strip_prefix("Filecoin.")
-        .filter(|m| required(m).is_some())
+    // The Ethereum methods need only `read` (as in Lotus), on the devnet.
+    let eth = super::eth::lookup(method).filter(|_| api == Api::V1);
+    let result = match (eth, &state.chain) {
+        (Some(m), Some(lotus)) => super::eth::call(lotus, m, params).await,
+        _ => call(state, api, perms, method, params)
+            .await
+            .map_err(super::eth::EthError::from),
+    };
+    let label = eth
+        .or(method
+            .strip_prefix("Filecoin.")
+            .filter(|m| required(m).is_some()))
         .or((method == FERRITE_CHAIN_ADVANCE).then_some(method))
         .or(state
             .extension
@@ -302,10 +311,11 @@ async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (S
             } else {
                 StatusCode::OK
             };
-            (
-                status,
-                json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
-            )
+            let mut error = json!({"code": e.code, "message": e.message});
+            if let Some(data) = e.data {
+                error["data"] = json!(data);
+            }
+            (status, json!({"jsonrpc": "2.0", "id": id, "error": error}))
         }
     }
 }

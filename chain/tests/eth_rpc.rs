@@ -1,0 +1,550 @@
+//! Issue 17, parts 3 and 4: Ethereum transactions through the Ethereum
+//! JSON-RPC on `/rpc/v1`, against an in-process devnet on each bundle
+//! (Ferrite's, and the official v18 one when `FERRITE_REFERENCE_BUNDLE`
+//! names it).
+//!
+//! An f1 account funds an Ethereum account (its f410 address becomes a
+//! placeholder); the test signs EIP-1559 transactions with that account's
+//! secp256k1 key and, through `eth_sendRawTransaction`, deploys
+//! `fixtures/evm/Store.sol` (the first message turns the placeholder into
+//! an Ethereum account), calls `store(1234)` with the gas limit
+//! `eth_estimateGas` gave, and `store(77)` with a legacy EIP-155
+//! transaction. It checks the receipts (status, contract address
+//! by CREATE's rule, gas used within the estimate, the `Stored` log with its
+//! topics, data and hashes, and `eth_getLogs` finding it), the code, storage through `eth_call` and
+//! `eth_getStorageAt`, the nonce and balance, the block, fee history and
+//! address helpers, and then the refusals: wrong chain id, bad signature,
+//! nonce too low, fee cap under the base fee, oversize, malformed RLP, each
+//! a JSON-RPC error with the pool unchanged. Finally the node is restarted
+//! on the same database, and the transaction and receipt read the same.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Actors;
+use ferrite_chain::auth::ApiAuth;
+use ferrite_chain::devnet::Devnet;
+use ferrite_chain::eth::tx::{EthTx, TxKind};
+use ferrite_chain::eth::{EthAddress, keccak};
+use ferrite_chain::metrics::Metrics;
+use ferrite_chain::rpc::server::{LotusMethods, RpcState, router};
+use ferrite_chain::wallet::{PrivateKey, Wallet};
+use fvm_shared::econ::TokenAmount;
+use serde_json::{Value, json};
+use tokio::sync::{oneshot, watch};
+
+const CHAIN_ID: u64 = 31415926;
+
+struct Node {
+    url: String,
+    http: reqwest::Client,
+    devnet: Arc<Devnet>,
+    stop: Option<oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    async fn start(dir: &Path, actors: Actors, owner: &PrivateKey) -> Node {
+        common::net::init_proofs();
+        let accounts = vec![(owner.address().unwrap(), TokenAmount::from_whole(1000))];
+        let settings = common::net::settings("eth-rpc", accounts);
+        let path = dir.to_path_buf();
+        let devnet = Arc::new(
+            tokio::task::spawn_blocking(move || common::net::open_in(&path, settings, actors))
+                .await
+                .unwrap(),
+        );
+        let registry = prometheus::Registry::new();
+        let state = Arc::new(RpcState {
+            chain: Some(LotusMethods {
+                devnet: devnet.clone(),
+                wallet: Arc::new(Mutex::new(Wallet::open(&dir.join("keystore")).unwrap())),
+                default_address: owner.address().unwrap(),
+                heads: Arc::new(watch::channel(0).0),
+                block_time: Duration::from_millis(300),
+            }),
+            auth: ApiAuth::load_or_create(&dir.join("keystore")).unwrap(),
+            metrics: Metrics::register(&registry).unwrap(),
+            registry,
+            extension: None,
+            ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap()
+        });
+        Node {
+            url: format!("http://{addr}/rpc/v1"),
+            http: reqwest::Client::new(),
+            devnet,
+            stop: Some(stop),
+            served,
+        }
+    }
+
+    /// Stops the server and waits until the devnet is released.
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.await.unwrap();
+        let weak = Arc::downgrade(&self.devnet);
+        drop(self.devnet);
+        assert_eq!(weak.strong_count(), 0, "the devnet is still held");
+    }
+
+    async fn rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let r: Value = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match r.get("error") {
+            Some(e) => Err(e.clone()),
+            None => Ok(r["result"].clone()),
+        }
+    }
+
+    async fn ok(&self, method: &str, params: Value) -> Value {
+        self.rpc(method, params)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    async fn produce(&self, n: usize) {
+        let dn = self.devnet.clone();
+        tokio::task::spawn_blocking(move || {
+            for _ in 0..n {
+                dn.produce_block().unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Sends a raw transaction; its hash.
+    async fn send(&self, tx: &EthTx) -> Result<String, Value> {
+        let raw = format!("0x{}", hex::encode(tx.signed_rlp()));
+        let r = self.rpc("eth_sendRawTransaction", json!([raw])).await;
+        if let Ok(h) = &r {
+            assert_eq!(
+                h,
+                &json!(format!("0x{}", hex::encode(keccak(&tx.signed_rlp()))))
+            );
+        }
+        r.map(|v| v.as_str().unwrap().to_string())
+    }
+
+    /// Produces blocks until the receipt of `hash` appears.
+    async fn receipt(&self, hash: &str) -> Value {
+        for _ in 0..5 {
+            let r = self.ok("eth_getTransactionReceipt", json!([hash])).await;
+            if !r.is_null() {
+                return r;
+            }
+            self.produce(1).await;
+        }
+        panic!("no receipt for {hash}");
+    }
+}
+
+fn compiled(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let path = format!(
+        "{}/tests/fixtures/evm/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let hex_of = |k: &str| hex::decode(json[k].as_str().unwrap()).unwrap();
+    (hex_of("initcode"), hex_of("runtime"))
+}
+
+fn word(n: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&n.to_be_bytes());
+    w
+}
+
+fn hexw(n: u64) -> String {
+    format!("0x{}", hex::encode(word(n)))
+}
+
+fn store_call(v: u64) -> Vec<u8> {
+    [&keccak(b"store(uint256)")[..4], &word(v)[..]].concat()
+}
+
+fn tx(nonce: u64, to: Option<EthAddress>, input: Vec<u8>, gas: u64) -> EthTx {
+    EthTx {
+        kind: TxKind::Eip1559,
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: TokenAmount::from_atto(1000),
+        max_priority_fee_per_gas: TokenAmount::from_atto(200),
+        to,
+        value: TokenAmount::default(),
+        input,
+        r: [0; 32],
+        s: [0; 32],
+        v: 0,
+    }
+}
+
+async fn scenario(actors: Actors) {
+    let dir = tempfile::tempdir().unwrap();
+    let owner = common::net::owner_key();
+    let key = k256::ecdsa::SigningKey::from_bytes(&[9u8; 32].into()).unwrap();
+    let me = EthAddress::from_public_key(key.verifying_key().to_encoded_point(false).as_bytes())
+        .unwrap();
+    let node = Node::start(dir.path(), actors, &owner).await;
+    node.produce(1).await;
+
+    // Chain identity and the address helpers.
+    assert_eq!(node.ok("eth_chainId", json!([])).await, json!("0x1df5e76"));
+    assert_eq!(node.ok("net_version", json!([])).await, json!("31415926"));
+    assert_eq!(
+        node.ok("Filecoin.EthChainId", json!([])).await,
+        json!("0x1df5e76")
+    );
+    let f410 = node
+        .ok("Filecoin.EthAddressToFilecoinAddress", json!([me.to_hex()]))
+        .await;
+    assert!(f410.as_str().unwrap()[1..].starts_with("410f"), "{f410}");
+    assert_eq!(
+        node.ok("Filecoin.FilecoinAddressToEthAddress", json!([f410]))
+            .await,
+        json!(me.to_hex())
+    );
+    assert_eq!(
+        node.ok("Filecoin.FilecoinAddressToEthAddress", json!(["f01234"]))
+            .await,
+        json!("0xff000000000000000000000000000000000004d2")
+    );
+
+    // Fund the Ethereum account: a placeholder at its f410 address.
+    let fund = common::net::message(
+        owner.address().unwrap(),
+        me.to_filecoin(),
+        0,
+        Default::default(),
+        TokenAmount::from_whole(10),
+    );
+    node.devnet.push_next(fund, &owner).unwrap();
+    node.produce(2).await;
+    let balance = node
+        .ok("eth_getBalance", json!([me.to_hex(), "latest"]))
+        .await;
+    assert_eq!(balance, json!("0x8ac7230489e80000"), "10 FIL");
+    assert_eq!(
+        node.ok("eth_getTransactionCount", json!([me.to_hex(), "latest"]))
+            .await,
+        json!("0x0")
+    );
+
+    // Deploy Store with an EIP-1559 creation.
+    let (initcode, runtime) = compiled("Store");
+    // Estimated from the placeholder, which the FVM turns into an Ethereum
+    // account as the message runs (the EAM takes CreateExternal only from one).
+    let create = json!({"from": me.to_hex(), "data": format!("0x{}", hex::encode(&initcode))});
+    let deploy_estimate = node.ok("eth_estimateGas", json!([create])).await;
+    let deploy_estimate = u64::from_str_radix(&deploy_estimate.as_str().unwrap()[2..], 16).unwrap();
+    let deploy = tx(0, None, initcode, deploy_estimate).sign(&key).unwrap();
+    let hash = node.send(&deploy).await.unwrap();
+    let pending = node.ok("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(pending["blockHash"], Value::Null, "{pending}");
+    assert_eq!(pending["from"], json!(me.to_hex()));
+    let receipt = node.receipt(&hash).await;
+    assert_eq!(receipt["status"], json!("0x1"), "{receipt}");
+    assert_eq!(receipt["to"], Value::Null);
+    // CREATE's address: keccak(rlp([sender, 0]))[12..].
+    let created = {
+        let rlp = [&[0xd6, 0x94][..], &me.0[..], &[0x80][..]].concat();
+        EthAddress(keccak(&rlp)[12..].try_into().unwrap())
+    };
+    assert_eq!(receipt["contractAddress"], json!(created.to_hex()));
+    let used = u64::from_str_radix(&receipt["gasUsed"].as_str().unwrap()[2..], 16).unwrap();
+    assert!(
+        used <= deploy_estimate,
+        "gas used {used} > estimate {deploy_estimate}"
+    );
+    let included = node.ok("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(included["blockHash"], receipt["blockHash"]);
+    assert_eq!(included["blockNumber"], receipt["blockNumber"]);
+    assert_eq!(
+        included["input"],
+        json!(format!("0x{}", hex::encode(&deploy.input)))
+    );
+    let block = node
+        .ok(
+            "eth_getBlockByNumber",
+            json!([receipt["blockNumber"], false]),
+        )
+        .await;
+    assert_eq!(block["hash"], receipt["blockHash"]);
+    assert_eq!(block["transactions"], json!([hash]));
+    let full = node
+        .ok(
+            "eth_getBlockByNumber",
+            json!([receipt["blockNumber"], true]),
+        )
+        .await;
+    assert_eq!(full["transactions"][0], included, "{full}");
+    let head = node.devnet.head().height();
+    assert_eq!(
+        node.ok("eth_blockNumber", json!([])).await,
+        json!(format!("{:#x}", head - 1))
+    );
+    assert_eq!(
+        node.ok("eth_gasPrice", json!([])).await,
+        json!("0x18704"),
+        "base fee 100 + 100000"
+    );
+
+    // Code and storage: the constructor stored 7 in slot 0.
+    assert_eq!(
+        node.ok("eth_getCode", json!([created.to_hex(), "latest"]))
+            .await,
+        json!(format!("0x{}", hex::encode(&runtime)))
+    );
+    assert_eq!(
+        node.ok("eth_getCode", json!([me.to_hex(), "latest"])).await,
+        json!("0x")
+    );
+    assert_eq!(
+        node.ok(
+            "eth_getStorageAt",
+            json!([created.to_hex(), "0x0", "latest"])
+        )
+        .await,
+        json!(hexw(7))
+    );
+    let get = format!("0x{}", hex::encode(&keccak(b"get()")[..4]));
+    let call = json!({"from": me.to_hex(), "to": created.to_hex(), "data": get});
+    assert_eq!(
+        node.ok("eth_call", json!([call, "latest"])).await,
+        json!(hexw(7))
+    );
+
+    // store(1234) with the estimated gas limit.
+    let call_store = json!({"from": me.to_hex(), "to": created.to_hex(),
+        "data": format!("0x{}", hex::encode(store_call(1234)))});
+    let estimate = node.ok("eth_estimateGas", json!([call_store])).await;
+    let estimate = u64::from_str_radix(&estimate.as_str().unwrap()[2..], 16).unwrap();
+    let store = tx(1, Some(created), store_call(1234), estimate)
+        .sign(&key)
+        .unwrap();
+    let hash = node.send(&store).await.unwrap();
+    let receipt = node.receipt(&hash).await;
+    assert_eq!(receipt["status"], json!("0x1"), "{receipt}");
+    let used = u64::from_str_radix(&receipt["gasUsed"].as_str().unwrap()[2..], 16).unwrap();
+    assert!(used <= estimate, "gas used {used} > estimate {estimate}");
+    let logs = receipt["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 1, "{receipt}");
+    let mut who = [0u8; 32];
+    who[12..].copy_from_slice(&me.0);
+    assert_eq!(logs[0]["address"], json!(created.to_hex()));
+    assert_eq!(
+        logs[0]["topics"],
+        json!([
+            format!(
+                "0x{}",
+                hex::encode(keccak(b"Stored(address,uint256,uint256)"))
+            ),
+            format!("0x{}", hex::encode(who)),
+            hexw(42),
+        ])
+    );
+    assert_eq!(logs[0]["data"], json!(hexw(1234)));
+    assert_eq!(logs[0]["transactionHash"], json!(hash));
+    assert_eq!(logs[0]["blockHash"], receipt["blockHash"]);
+    assert_ne!(
+        receipt["logsBloom"],
+        json!(format!("0x{}", "00".repeat(256)))
+    );
+    // eth_getLogs finds the same log by address and topics, and only it.
+    let stored = format!(
+        "0x{}",
+        hex::encode(keccak(b"Stored(address,uint256,uint256)"))
+    );
+    let filter = json!({"fromBlock": "0x0", "toBlock": "latest", "address": [created.to_hex()],
+        "topics": [stored, null, hexw(42)]});
+    assert_eq!(
+        node.ok("eth_getLogs", json!([filter])).await,
+        json!([logs[0]])
+    );
+    let other = json!({"fromBlock": "0x0", "topics": [null, null, hexw(43)]});
+    assert_eq!(node.ok("eth_getLogs", json!([other])).await, json!([]));
+    assert_eq!(
+        node.ok(
+            "eth_getStorageAt",
+            json!([created.to_hex(), "0x0", "latest"])
+        )
+        .await,
+        json!(hexw(1234))
+    );
+    assert_eq!(
+        node.ok("eth_call", json!([call, "latest"])).await,
+        json!(hexw(1234))
+    );
+    assert_eq!(
+        node.ok("eth_getTransactionCount", json!([me.to_hex(), "latest"]))
+            .await,
+        json!("0x2")
+    );
+    // A revert: code 3 with the custom error's data.
+    let too_large = json!({"from": me.to_hex(), "to": created.to_hex(),
+        "data": format!("0x{}", hex::encode(store_call(2_000_000)))});
+    let err = node
+        .rpc("eth_call", json!([too_large, "latest"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], json!(3), "{err}");
+    let selector = hex::encode(&keccak(b"TooLarge(uint256,uint256)")[..4]);
+    assert!(
+        err["data"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("0x{selector}")),
+        "{err}"
+    );
+
+    // A legacy EIP-155 transaction: store(77), gas price 1000.
+    let mut legacy = tx(2, Some(created), store_call(77), estimate);
+    legacy.kind = TxKind::Legacy155;
+    legacy.max_priority_fee_per_gas = legacy.max_fee_per_gas.clone();
+    let legacy = legacy.sign(&key).unwrap();
+    assert!(matches!(legacy.v - (2 * u128::from(CHAIN_ID) + 35), 0 | 1));
+    let legacy_hash = node.send(&legacy).await.unwrap();
+    let receipt = node.receipt(&legacy_hash).await;
+    assert_eq!(
+        (&receipt["status"], &receipt["type"]),
+        (&json!("0x1"), &json!("0x0")),
+        "{receipt}"
+    );
+    let shown = node
+        .ok("eth_getTransactionByHash", json!([legacy_hash]))
+        .await;
+    assert_eq!(shown["gasPrice"], json!("0x3e8"), "{shown}");
+    assert_eq!(shown["v"], json!(format!("{:#x}", legacy.v)));
+    assert_eq!(
+        node.ok(
+            "eth_getStorageAt",
+            json!([created.to_hex(), "0x0", "latest"])
+        )
+        .await,
+        json!(hexw(77))
+    );
+
+    // Fees.
+    let history = node
+        .ok("eth_feeHistory", json!(["0x3", "latest", [50]]))
+        .await;
+    assert_eq!(
+        history["baseFeePerGas"].as_array().unwrap().len(),
+        4,
+        "{history}"
+    );
+    assert_eq!(history["gasUsedRatio"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        node.ok("eth_maxPriorityFeePerGas", json!([])).await,
+        json!("0x186a0")
+    );
+
+    // Refusals: each an error, the pool unchanged, the node still answering.
+    let before = node.devnet.pending_count();
+    let mut wrong_chain = tx(3, Some(created), vec![], 100_000_000);
+    wrong_chain.chain_id = 1;
+    let mut bad_sig = tx(3, Some(created), vec![], 100_000_000)
+        .sign(&key)
+        .unwrap();
+    bad_sig.r = [0xff; 32];
+    let mut cheap = tx(3, Some(created), vec![], 100_000_000);
+    cheap.max_fee_per_gas = TokenAmount::from_atto(50);
+    cheap.max_priority_fee_per_gas = TokenAmount::from_atto(50);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "wrong chain id",
+            raw(&wrong_chain.sign(&key).unwrap()),
+            "invalid chain id 1",
+        ),
+        ("bad signature", raw(&bad_sig), "invalid signature"),
+        (
+            "nonce too low",
+            raw(&tx(0, Some(created), vec![], 100_000_000)
+                .sign(&key)
+                .unwrap()),
+            "nonce 0 too low",
+        ),
+        (
+            "fee cap under base fee",
+            raw(&cheap.sign(&key).unwrap()),
+            "below the base fee",
+        ),
+        (
+            "oversize",
+            raw(&tx(3, None, vec![0x60; 70_000], 100_000_000)
+                .sign(&key)
+                .unwrap()),
+            "exceeds the limit",
+        ),
+        ("malformed RLP", "0x02c3010203".to_string(), "malformed"),
+        ("not hex", "0xzz".to_string(), "raw transaction"),
+    ];
+    for (what, raw, want) in cases {
+        let err = node
+            .rpc("eth_sendRawTransaction", json!([raw]))
+            .await
+            .expect_err(what);
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(want), "{what}: {err}");
+        assert_eq!(
+            node.devnet.pending_count(),
+            before,
+            "{what}: the pool changed"
+        );
+    }
+    assert_eq!(node.ok("eth_chainId", json!([])).await, json!("0x1df5e76"));
+
+    // A restart: the same hashes, the same answers.
+    let tx_before = node.ok("eth_getTransactionByHash", json!([hash])).await;
+    let receipt_before = node.ok("eth_getTransactionReceipt", json!([hash])).await;
+    node.stop().await;
+    let node = Node::start(dir.path(), actors, &owner).await;
+    assert_eq!(
+        node.ok("eth_getTransactionByHash", json!([hash])).await,
+        tx_before
+    );
+    assert_eq!(
+        node.ok("eth_getTransactionReceipt", json!([hash])).await,
+        receipt_before
+    );
+    node.stop().await;
+}
+
+fn raw(tx: &EthTx) -> String {
+    format!("0x{}", hex::encode(tx.signed_rlp()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_transactions_through_the_rpc() {
+    for actors in common::bundles() {
+        let t = Instant::now();
+        scenario(actors).await;
+        println!("{actors:?}: {:.1} s", t.elapsed().as_secs_f64());
+    }
+}
