@@ -196,6 +196,18 @@ impl ChainLookup for StoreLookup {
     }
 }
 
+/// A gas estimate's trial run that failed, as the error the caller gets.
+fn failed_estimate(ret: &fvm::executor::ApplyRet) -> ChainError {
+    ChainError::Execution(format!(
+        "estimating gas used: message execution failed: exit {}: {}",
+        ret.msg_receipt.exit_code,
+        ret.failure_info
+            .as_ref()
+            .map(|f| f.to_string())
+            .unwrap_or_default()
+    ))
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -797,11 +809,7 @@ impl Devnet {
             DevnetExterns::new(self.lookup.clone(), height),
         )?;
         if !ret.msg_receipt.exit_code.is_success() {
-            return Err(ChainError::Execution(format!(
-                "estimating gas used: message execution failed: exit {}: {}",
-                ret.msg_receipt.exit_code,
-                ret.failure_info.map(|f| f.to_string()).unwrap_or_default()
-            )));
+            return Err(failed_estimate(&ret));
         }
         Ok((ret.msg_receipt.gas_used * 5 / 4).min(BLOCK_GAS_LIMIT))
     }
@@ -831,11 +839,7 @@ impl Devnet {
                 DevnetExterns::new(self.lookup.clone(), height),
             )?;
             if !ret.msg_receipt.exit_code.is_success() {
-                return Err(ChainError::Execution(format!(
-                    "estimating gas used: message execution failed: exit {}: {}",
-                    ret.msg_receipt.exit_code,
-                    ret.failure_info.map(|f| f.to_string()).unwrap_or_default()
-                )));
+                return Err(failed_estimate(&ret));
             }
             // The signed message's length is not known yet: allow for a BLS signature.
             let length = to_vec(&msg).context("encode message")?.len() + 100;
