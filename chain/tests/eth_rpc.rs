@@ -128,14 +128,7 @@ impl Node {
     }
 
     async fn produce(&self, n: usize) {
-        let dn = self.devnet.clone();
-        tokio::task::spawn_blocking(move || {
-            for _ in 0..n {
-                dn.produce_block().unwrap();
-            }
-        })
-        .await
-        .unwrap();
+        common::produce_blocks(&self.devnet, n).await;
     }
 
     /// Sends a raw transaction; its hash.

@@ -92,14 +92,7 @@ impl Node {
     }
 
     async fn produce(&self, blocks: usize) {
-        let dn = self.devnet.clone();
-        tokio::task::spawn_blocking(move || {
-            for _ in 0..blocks {
-                dn.produce_block().unwrap();
-            }
-        })
-        .await
-        .unwrap();
+        common::produce_blocks(&self.devnet, blocks).await;
     }
 
     /// Sends a message from `key`'s account, produces two blocks and returns

@@ -66,6 +66,18 @@ pub fn open_devnet(db: Arc<dyn Db>, settings: DevnetSettings, actors: Actors) ->
     }
 }
 
+/// Produces `n` blocks on `devnet`, off the async runtime.
+pub async fn produce_blocks(devnet: &Arc<Devnet>, n: usize) {
+    let dn = devnet.clone();
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..n {
+            dn.produce_block().unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
 /// Fails unless the official bundle is there: the test that names the skip.
 pub fn require_reference_bundle() {
     assert!(
