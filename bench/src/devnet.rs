@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
+use cid::Cid;
 use ferrite_chain::bundle::Bundle;
 use ferrite_chain::devnet::{Devnet, DevnetSettings, TABLES, total_balance};
 use ferrite_chain::genesis::GenesisSpec;
@@ -29,6 +30,7 @@ use ferrite_store::{Db, RocksDb, RocksOptions};
 use fvm_shared::address::Address;
 use fvm_shared::econ::TokenAmount;
 use fvm_shared::message::Message;
+use fvm_shared::receipt::Receipt;
 use fvm_shared::version::NetworkVersion;
 
 /// Senders of the transfers; the pool takes at most 100 nonces ahead of a
@@ -62,6 +64,70 @@ impl DevnetFigures {
     }
 }
 
+/// Produces blocks until the pool (holding `messages`) is empty, and one
+/// more, so that every receipt is on chain; the blocks it took.
+pub(crate) fn drain(devnet: &Devnet, messages: usize) -> anyhow::Result<u64> {
+    let mut blocks = 0;
+    while devnet.pending_count() > 0 {
+        devnet.produce_block_unelected()?;
+        blocks += 1;
+        ensure!(
+            blocks <= messages as u64 + 1,
+            "the pool still holds {} messages after {blocks} blocks",
+            devnet.pending_count()
+        );
+    }
+    devnet.produce_block_unelected()?;
+    Ok(blocks + 1)
+}
+
+/// The receipts of `cids`, each of which must have executed and succeeded.
+pub(crate) fn receipts(devnet: &Devnet, cids: &[Cid], what: &str) -> anyhow::Result<Vec<Receipt>> {
+    cids.iter()
+        .map(|cid| {
+            let found = devnet
+                .search(cid)?
+                .with_context(|| format!("{what} {cid} was not executed"))?;
+            ensure!(
+                found.receipt.exit_code.is_success(),
+                "{what} {cid} failed: {:?}",
+                found.receipt
+            );
+            Ok(found.receipt)
+        })
+        .collect()
+}
+
+/// A devnet on a new RocksDB in `dir`, with `accounts` funded at genesis,
+/// on Ferrite's actors or, given its CAR, another v18 bundle.
+pub(crate) fn open(
+    dir: &Path,
+    accounts: Vec<(Address, TokenAmount)>,
+    bundle_car: Option<&[u8]>,
+) -> anyhow::Result<Devnet> {
+    let settings = DevnetSettings {
+        vm: VmSettings {
+            network_version: NetworkVersion::V25,
+            chain_id: 31415926,
+            base_fee: TokenAmount::from_atto(100),
+            circulating_supply: total_balance(&accounts),
+        },
+        genesis: GenesisSpec {
+            network_name: "bench-devnet".to_string(),
+            accounts,
+        },
+    };
+    let db: Arc<dyn Db> = Arc::new(
+        RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default())
+            .context("open the devnet's database")?,
+    );
+    match bundle_car {
+        None => Devnet::open(db, settings, Bundle::embedded),
+        Some(car) => Devnet::open(db, settings, |bs| Bundle::from_car(bs, car)),
+    }
+    .context("open the devnet")
+}
+
 /// Opens a devnet in `dir` and measures `epochs` empty epochs, then
 /// `messages` transfers.
 pub fn measure(
@@ -86,24 +152,8 @@ pub fn measure(
         .iter()
         .map(|a| (*a, TokenAmount::from_whole(1_000_000)))
         .collect();
-    let settings = DevnetSettings {
-        vm: VmSettings {
-            network_version: NetworkVersion::V25,
-            chain_id: 31415926,
-            base_fee: TokenAmount::from_atto(100),
-            circulating_supply: total_balance(&accounts),
-        },
-        genesis: GenesisSpec {
-            network_name: "bench-devnet".to_string(),
-            accounts,
-        },
-    };
     progress("devnet: genesis (compiling the actors)".to_string());
-    let db: Arc<dyn Db> = Arc::new(
-        RocksDb::open(&dir.join("chain"), &TABLES, RocksOptions::default())
-            .context("open the devnet's database")?,
-    );
-    let devnet = Devnet::open(db, settings, Bundle::embedded).context("open the devnet")?;
+    let devnet = open(dir, accounts, None)?;
     // The first block compiles what genesis did not touch; not timed.
     devnet.produce_block_unelected()?;
 
@@ -135,34 +185,14 @@ pub fn measure(
             .with_context(|| format!("push transfer {i}"))?;
         cids.push(sm.cid()?);
     }
-    let mut blocks = 0;
-    while devnet.pending_count() > 0 {
-        devnet.produce_block_unelected()?;
-        blocks += 1;
-        ensure!(
-            blocks <= messages as u64 + 1,
-            "the pool still holds {} messages after {blocks} blocks",
-            devnet.pending_count()
-        );
-    }
-    // Receipts are on chain with the next block.
-    devnet.produce_block_unelected()?;
+    let blocks = drain(&devnet, messages)?;
     let messages_time = t.elapsed();
-    for cid in &cids {
-        let found = devnet
-            .search(cid)?
-            .with_context(|| format!("transfer {cid} was not executed"))?;
-        ensure!(
-            found.receipt.exit_code.is_success(),
-            "transfer {cid} failed: {:?}",
-            found.receipt
-        );
-    }
+    receipts(&devnet, &cids, "transfer")?;
     Ok(DevnetFigures {
         epochs,
         epochs_time,
         messages,
-        message_blocks: blocks + 1,
+        message_blocks: blocks,
         messages_time,
     })
 }

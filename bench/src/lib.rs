@@ -5,14 +5,15 @@
 //! round, and reports the ratio of the medians. The measurements live here,
 //! one module per domain: [`seal`] (every sealing phase through the tasks,
 //! and [`seal::throughput`]), [`post`] (Winning and Window PoSt), [`c2`]
-//! (C2s in flight), [`commp`] and [`devnet`]. Two front ends use them: the
+//! (C2s in flight), [`commp`], [`devnet`] and [`erc20`] (Ferrite's EVM actor
+//! against the official one). Two front ends use them: the
 //! `harness = false` programs in `benches/` (`cargo bench --workspace
 //! --profile dev --bench NAME`, which reuses the test build, with their own
 //! tables) and `ferrite bench`, which runs the [`suite`] and prints a
 //! [`report::Report`]:
 //!
 //! ```text
-//! suite::Plan ─► suite::run ─► seal / post / c2 / commp / devnet ─► Vec<report::Row> ─► table, JSON
+//! suite::Plan ─► suite::run ─► seal / post / c2 / commp / devnet / erc20 ─► Vec<report::Row> ─► table, JSON
 //! ```
 //!
 //! Also here: the cargo benches' command line ([`Args`]), the parameter
@@ -23,6 +24,7 @@ pub mod c2;
 pub mod commp;
 pub mod cpu;
 pub mod devnet;
+pub mod erc20;
 pub mod post;
 pub mod prover_log;
 pub mod report;

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 /// One figure through Ferrite and through the raw library, in the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
-    /// The suite group: `seal`, `post`, `c2`, `commp` or `devnet`.
+    /// The suite group: `seal`, `post`, `c2`, `commp`, `devnet` or `evm`.
     pub group: String,
     /// What was measured, e.g. `pc1` or `WindowPoSt`.
     pub name: String,
     /// Where Ferrite's side ran.
     pub device: Device,
-    /// The unit of both figures: `s` (lower is better) or a rate such as
+    /// The unit of both figures: `s` or `gas` (lower is better) or a rate such as
     /// `MB/s`, `proofs/h`, `epochs/s` (higher is better).
     pub unit: String,
     /// Samples per side (the figures are their medians).

@@ -2,7 +2,7 @@
 //! many rounds, and the [`Row`]s they give.
 //!
 //! ```text
-//! Plan ──► warm-up (resident parameters, page cache) ──► seal ─► post ─► c2 ─► commp ─► devnet
+//! Plan ──► warm-up (resident parameters, page cache) ──► seal ─► post ─► c2 ─► commp ─► devnet ─► evm
 //!                                                         │ each group's measurements (crate modules)
 //!                                                         ▼
 //!                                                  Vec<Row> + notes ──► report::Report
@@ -24,7 +24,7 @@ use tokio::runtime::Runtime;
 
 use crate::commp::{self, Side};
 use crate::report::Row;
-use crate::{c2, devnet, median, post, require_params, seal};
+use crate::{c2, devnet, erc20, median, post, require_params, seal};
 
 /// A part of the suite, selectable with `--only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +39,19 @@ pub enum Group {
     Commp,
     /// The devnet's epochs and transfers.
     Devnet,
+    /// ERC-20 transfers on the devnet's EVM, against the official actor.
+    Evm,
 }
 
 impl Group {
     /// Every group, in the order they run.
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 6] = [
         Group::Seal,
         Group::Post,
         Group::C2,
         Group::Commp,
         Group::Devnet,
+        Group::Evm,
     ];
 
     /// Its name on the command line and in the rows.
@@ -59,6 +62,7 @@ impl Group {
             Group::C2 => "c2",
             Group::Commp => "commp",
             Group::Devnet => "devnet",
+            Group::Evm => "evm",
         }
     }
 
@@ -97,6 +101,9 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Where the Groth16 parameters are (checked before anything runs).
     pub parameter_cache: PathBuf,
+    /// The official builtin-actors v18 bundle (a CAR), the evm group's raw
+    /// side; without it that group measures Ferrite's actor alone.
+    pub reference_bundle: Option<PathBuf>,
 }
 
 impl Plan {
@@ -104,7 +111,8 @@ impl Plan {
     pub const QUICK: &'static str = "fewer rounds and smaller runs: 1 seal round instead \
         of 3 and no warm-up seal (the parameters are still loaded and read before timing); 3 PoSt \
         rounds instead of 10; 2 C2s in flight instead of 4; CommP on 8 MiB only (without --quick \
-        also on 1 GiB); 50 devnet epochs and 200 transfers instead of 300 and 1000";
+        also on 1 GiB); 50 devnet epochs and 200 transfers instead of 300 and 1000; 200 ERC-20 \
+        transfers instead of 1000";
 
     /// Checks the plan and the parameter files before any work.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -116,6 +124,13 @@ impl Plan {
         anyhow::ensure!(self.rounds != Some(0), "--rounds must be at least 1");
         anyhow::ensure!(self.sectors != Some(0), "--sectors must be at least 1");
         anyhow::ensure!(!self.groups.is_empty(), "no bench group selected");
+        if let Some(car) = &self.reference_bundle {
+            anyhow::ensure!(
+                car.is_file(),
+                "the reference bundle {} is not a file",
+                car.display()
+            );
+        }
         if self.has(Group::Seal) || self.has(Group::C2) {
             require_params(
                 &self.parameter_cache,
@@ -162,7 +177,8 @@ pub fn run(
     plan.check()?;
     let mut out = Outcome::default();
     out.notes.push(
-        "ferrite / raw: below 1 means Ferrite is faster in `s` rows, above 1 in rate rows"
+        "ferrite / raw: below 1 means Ferrite is faster in `s` rows (and cheaper in `gas` rows), \
+         above 1 in rate rows"
             .to_string(),
     );
     if plan.groups.iter().any(|g| g.needs_params()) {
@@ -191,6 +207,7 @@ pub fn run(
             Group::C2 => c2_rows(&mut cx)?,
             Group::Commp => commp_rows(&mut cx)?,
             Group::Devnet => devnet_rows(&mut cx)?,
+            Group::Evm => evm_rows(&mut cx)?,
         }
     }
     Ok(out)
@@ -382,6 +399,59 @@ fn devnet_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
         "devnet: no raw side (no library runs the same chain); the transfers took {} blocks",
         d.message_blocks
     ));
+    Ok(())
+}
+
+fn evm_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
+    let transfers = if cx.plan.quick { 200 } else { 1000 };
+    let ours = erc20::measure(&cx.dir.join("ferrite"), None, transfers, &mut *cx.progress)?;
+    let official = match &cx.plan.reference_bundle {
+        Some(path) => {
+            let car = std::fs::read(path)
+                .with_context(|| format!("read the reference bundle {}", path.display()))?;
+            Some(erc20::measure(
+                &cx.dir.join("official"),
+                Some(&car),
+                transfers,
+                &mut *cx.progress,
+            )?)
+        }
+        None => None,
+    };
+    cx.out.rows.push(row(
+        Group::Evm,
+        format!("{transfers} ERC-20 transfers (pool + blocks)"),
+        "msgs/s",
+        1,
+        ours.per_second(),
+        official.map(|o| o.per_second()),
+    ));
+    cx.out.rows.push(row(
+        Group::Evm,
+        "gas per ERC-20 transfer (median)",
+        "gas",
+        transfers,
+        ours.gas_per_transfer as f64,
+        official.map(|o| o.gas_per_transfer as f64),
+    ));
+    cx.out.rows.push(row(
+        Group::Evm,
+        "gas to deploy the ERC-20",
+        "gas",
+        1,
+        ours.deploy_gas as f64,
+        official.map(|o| o.deploy_gas as f64),
+    ));
+    cx.out.notes.push(match official {
+        Some(o) => format!(
+            "evm: raw is the official builtin-actors v18 EVM actor on the same devnet; gas is \
+             FVM gas (lower is better); the transfers took {} blocks (ferrite) and {} (official)",
+            ours.blocks, o.blocks
+        ),
+        None => "evm: no raw side; give --reference-bundle (the official v18 bundle) to run \
+                 the same transfers on the official EVM actor"
+            .to_string(),
+    });
     Ok(())
 }
 

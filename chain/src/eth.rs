@@ -5,9 +5,11 @@
 //! Lotus converts it ([`tx`]); the pool checks that signature by rebuilding
 //! the transaction from the message ([`tx::EthTx::from_message`]), so the
 //! message alone identifies the transaction and its hash. [`address`] maps
-//! 20-byte Ethereum addresses to and from Filecoin addresses.
+//! 20-byte Ethereum addresses to and from Filecoin addresses; [`eam`] builds
+//! the messages that deploy and call contracts from a Filecoin account.
 
 pub mod address;
+pub mod eam;
 pub mod tx;
 
 pub use address::EthAddress;

@@ -9,3 +9,4 @@ pub mod json;
 pub mod notify;
 pub mod server;
 pub mod state;
+pub mod ws;

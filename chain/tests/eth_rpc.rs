@@ -11,7 +11,8 @@
 //! `eth_estimateGas` gave, and `store(77)` with a legacy EIP-155
 //! transaction. It checks the receipts (status, contract address
 //! by CREATE's rule, gas used within the estimate, the `Stored` log with its
-//! topics, data and hashes, and `eth_getLogs` finding it), the code, storage through `eth_call` and
+//! topics, data and hashes, `eth_getLogs` finding it, and `eth_subscribe`'s
+//! `newHeads` and `logs` on the websocket sending the block and the log), the code, storage through `eth_call` and
 //! `eth_getStorageAt`, the nonce and balance, the block, fee history and
 //! address helpers, and then the refusals: wrong chain id, bad signature,
 //! nonce too low, fee cap under the base fee, oversize, malformed RLP, each
@@ -44,6 +45,8 @@ struct Node {
     url: String,
     http: reqwest::Client,
     devnet: Arc<Devnet>,
+    /// The head height the websocket's subscriptions follow.
+    heads: Arc<watch::Sender<i64>>,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<()>,
 }
@@ -60,12 +63,13 @@ impl Node {
                 .unwrap(),
         );
         let registry = prometheus::Registry::new();
+        let heads = Arc::new(watch::channel(devnet.head().height()).0);
         let state = Arc::new(RpcState {
             chain: Some(LotusMethods {
                 devnet: devnet.clone(),
                 wallet: Arc::new(Mutex::new(Wallet::open(&dir.join("keystore")).unwrap())),
                 default_address: owner.address().unwrap(),
-                heads: Arc::new(watch::channel(0).0),
+                heads: heads.clone(),
                 block_time: Duration::from_millis(300),
             }),
             auth: ApiAuth::load_or_create(&dir.join("keystore")).unwrap(),
@@ -89,6 +93,7 @@ impl Node {
             url: format!("http://{addr}/rpc/v1"),
             http: reqwest::Client::new(),
             devnet,
+            heads,
             stop: Some(stop),
             served,
         }
@@ -100,6 +105,12 @@ impl Node {
         self.served.await.unwrap();
         let weak = Arc::downgrade(&self.devnet);
         drop(self.devnet);
+        // A closed websocket's task lets go of the server's state just after
+        // its socket ends.
+        let since = Instant::now();
+        while weak.strong_count() > 0 && since.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert_eq!(weak.strong_count(), 0, "the devnet is still held");
     }
 
@@ -127,8 +138,10 @@ impl Node {
             .unwrap_or_else(|e| panic!("{method}: {e}"))
     }
 
+    /// Produces `n` blocks and publishes the head, as the block producer does.
     async fn produce(&self, n: usize) {
         common::produce_blocks(&self.devnet, n).await;
+        self.heads.send_replace(self.devnet.head().height());
     }
 
     /// Sends a raw transaction; its hash.
@@ -154,6 +167,89 @@ impl Node {
             self.produce(1).await;
         }
         panic!("no receipt for {hash}");
+    }
+}
+
+/// A websocket client of `/rpc/v1`: calls, and `eth_subscription`
+/// notifications.
+struct Subscriber {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+    /// Notifications that came while a call waited for its answer.
+    early: std::collections::VecDeque<Value>,
+}
+
+impl Subscriber {
+    async fn connect(url: &str) -> Self {
+        let ws_url = url.replacen("http://", "ws://", 1);
+        let (socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+        Self {
+            socket,
+            next_id: 1,
+            early: Default::default(),
+        }
+    }
+
+    async fn recv(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("a websocket message within 30 s")
+                .expect("the socket is open")
+                .unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        use futures_util::SinkExt;
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                body.to_string().into(),
+            ))
+            .await
+            .unwrap();
+        loop {
+            let v = self.recv().await;
+            if v["id"] == json!(id) {
+                return match v.get("error") {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(v["result"].clone()),
+                };
+            }
+            self.early.push_back(v);
+        }
+    }
+
+    /// Closes the socket and waits for the server's end of it.
+    async fn close(mut self) {
+        use futures_util::StreamExt;
+        self.socket.close(None).await.unwrap();
+        while let Some(Ok(_)) = self.socket.next().await {}
+    }
+
+    /// The next `eth_subscription` notification: (subscription, result).
+    async fn notification(&mut self) -> (Value, Value) {
+        loop {
+            let v = match self.early.pop_front() {
+                Some(v) => v,
+                None => self.recv().await,
+            };
+            if v["method"] == json!("eth_subscription") {
+                return (
+                    v["params"]["subscription"].clone(),
+                    v["params"]["result"].clone(),
+                );
+            }
+        }
     }
 }
 
@@ -341,6 +437,39 @@ async fn scenario(actors: Actors) {
     let store = tx(1, Some(created), store_call(1234), estimate)
         .sign(&key)
         .unwrap();
+    // Subscriptions on the websocket, before the transaction.
+    let stored = format!(
+        "0x{}",
+        hex::encode(keccak(b"Stored(address,uint256,uint256)"))
+    );
+    let mut ws = Subscriber::connect(&node.url).await;
+    let heads_sub = ws.call("eth_subscribe", json!(["newHeads"])).await.unwrap();
+    let logs_sub = ws
+        .call(
+            "eth_subscribe",
+            json!(["logs", {"address": created.to_hex(), "topics": [stored]}]),
+        )
+        .await
+        .unwrap();
+    let other_sub = ws
+        .call(
+            "eth_subscribe",
+            json!(["logs", {"topics": [null, null, hexw(43)]}]),
+        )
+        .await
+        .unwrap();
+    assert_ne!(heads_sub, logs_sub);
+    let refused = ws
+        .call("eth_subscribe", json!(["newPendingTransactions"]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["code"], json!(-32602), "{refused}");
+    let refused = ws
+        .call("eth_subscribe", json!(["logs", {"address": "0x1234"}]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["code"], json!(-32602), "{refused}");
+
     let hash = node.send(&store).await.unwrap();
     let receipt = node.receipt(&hash).await;
     assert_eq!(receipt["status"], json!("0x1"), "{receipt}");
@@ -348,6 +477,38 @@ async fn scenario(actors: Actors) {
     assert!(used <= estimate, "gas used {used} > estimate {estimate}");
     let logs = receipt["logs"].as_array().unwrap();
     assert_eq!(logs.len(), 1, "{receipt}");
+    // The subscriptions saw the block and its log, as the RPC reads them;
+    // the filter that matches nothing sent nothing.
+    let (mut header, mut log) = (None, None);
+    while header.is_none() || log.is_none() {
+        let (sub, result) = ws.notification().await;
+        assert_ne!(sub, other_sub, "{result}");
+        if sub == heads_sub && result["number"] == receipt["blockNumber"] {
+            header = Some(result);
+        } else if sub == logs_sub {
+            log = Some(result);
+        }
+    }
+    let header = header.unwrap();
+    assert_eq!(header["hash"], receipt["blockHash"]);
+    assert_eq!(
+        header,
+        node.ok(
+            "eth_getBlockByNumber",
+            json!([receipt["blockNumber"], false])
+        )
+        .await
+    );
+    assert_eq!(log.unwrap(), logs[0]);
+    assert_eq!(
+        ws.call("eth_unsubscribe", json!([logs_sub])).await,
+        Ok(json!(true))
+    );
+    assert_eq!(
+        ws.call("eth_unsubscribe", json!([logs_sub])).await,
+        Ok(json!(false))
+    );
+    ws.close().await;
     let mut who = [0u8; 32];
     who[12..].copy_from_slice(&me.0);
     assert_eq!(logs[0]["address"], json!(created.to_hex()));
@@ -370,10 +531,6 @@ async fn scenario(actors: Actors) {
         json!(format!("0x{}", "00".repeat(256)))
     );
     // eth_getLogs finds the same log by address and topics, and only it.
-    let stored = format!(
-        "0x{}",
-        hex::encode(keccak(b"Stored(address,uint256,uint256)"))
-    );
     let filter = json!({"fromBlock": "0x0", "toBlock": "latest", "address": [created.to_hex()],
         "topics": [stored, null, hexw(42)]});
     assert_eq!(

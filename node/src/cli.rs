@@ -260,13 +260,44 @@ pub enum ChainCommand {
         /// How many epochs
         epochs: u64,
     },
-    /// Send FIL from a wallet address of the node, and wait for it to execute
+    /// Send FIL from a wallet address of the node, and wait for it to execute; with --data, call
+    /// a contract (InvokeContract) and print what it returned
     Send {
-        /// Recipient address
+        /// Recipient: a Filecoin address (f0, f1, f2, f3, f410) or an Ethereum 0x address
         to: String,
         /// Amount in FIL (decimals allowed, e.g. 0.5)
         amount: String,
         /// Sender [default: the node's default wallet address]
+        #[arg(long)]
+        from: Option<String>,
+        /// ABI-encoded calldata for a contract (0x hex): sends InvokeContract with it
+        #[arg(long)]
+        data: Option<String>,
+    },
+    /// Deploy a Solidity (EVM) contract through the Ethereum Address Manager, from a wallet
+    /// address of the node, and print its addresses
+    DeployActor {
+        /// The contract's init code (creation bytecode), as hex (0x optional) or raw bytes, as
+        /// solc writes it
+        #[arg(long, value_name = "BYTECODE_FILE")]
+        evm: std::path::PathBuf,
+        /// ABI-encoded constructor arguments (0x hex), appended to the init code
+        #[arg(long)]
+        args: Option<String>,
+        /// FIL sent to the constructor (decimals allowed)
+        #[arg(long, default_value = "0")]
+        value: String,
+        /// Sender [default: the node's default wallet address]
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Call a contract read-only on the head's state (no message is sent) and print its output
+    Call {
+        /// The contract: an f410 (or f0) address or an Ethereum 0x address
+        to: String,
+        /// ABI-encoded calldata (0x hex)
+        data: String,
+        /// Caller [default: the node's default wallet address]
         #[arg(long)]
         from: Option<String>,
     },

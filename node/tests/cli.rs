@@ -678,9 +678,116 @@ fn devnet_serves_the_cli() {
         "{}",
         stderr(&broke)
     );
+    contracts_deploy_and_answer_through_the_cli(home.path());
     dashboards_query_only_exported_metrics(home.path());
     node.kill().unwrap();
     node.wait().unwrap();
+}
+
+/// `chain deploy-actor --evm`, `chain call` and `chain send --data` on the
+/// chain's Store contract (chain/tests/fixtures/evm/Store.sol): its
+/// constructor sets 7, `store(v)` sets v and reverts with `TooLarge` past a
+/// million.
+fn contracts_deploy_and_answer_through_the_cli(home: &Path) {
+    let compiled: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../chain/tests/fixtures/evm/Store.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let bin = home.join("Store.bin");
+    std::fs::write(&bin, compiled["initcode"].as_str().unwrap()).unwrap();
+    let deployed = ferrite(
+        home,
+        &["chain", "deploy-actor", "--evm", bin.to_str().unwrap()],
+    );
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let out = stdout(&deployed);
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .trim()
+            .to_string()
+    };
+    let (eth, f410, id) = (
+        field("ethereum address:"),
+        field("f410 address:"),
+        field("id address:"),
+    );
+    assert!(eth.starts_with("0x") && eth.len() == 42, "{out}");
+    assert!(f410.starts_with("f410f"), "{out}");
+    assert!(id.starts_with("f0"), "{out}");
+    let word = |n: u64| format!("0x{n:064x}");
+    let get = "0x6d4ce63c"; // get()
+    // The same contract by each of its addresses.
+    for addr in [&eth, &f410, &id] {
+        let got = ferrite(home, &["chain", "call", addr, get]);
+        assert!(got.status.success(), "{}", stderr(&got));
+        assert_eq!(stdout(&got).trim(), word(7), "{addr}");
+    }
+    // store(5), then 2,000,000 (TooLarge(2000000, 1000000)).
+    let store = |v: u64| format!("0x6057361d{v:064x}");
+    let sent = ferrite(home, &["chain", "send", &eth, "0", "--data", &store(5)]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    // store() returns nothing.
+    assert!(
+        stdout(&sent).lines().any(|l| l == "returned 0x"),
+        "{}",
+        stdout(&sent)
+    );
+    let got = ferrite(home, &["chain", "call", &eth, get]);
+    assert_eq!(stdout(&got).trim(), word(5), "{}", stderr(&got));
+    let too_large = ferrite(
+        home,
+        &["chain", "send", &eth, "0", "--data", &store(2_000_000)],
+    );
+    assert_eq!(too_large.status.code(), Some(1));
+    let selector = "0x677fd0e3"; // keccak("TooLarge(uint256,uint256)")[..4]
+    let expected = format!(
+        "reverted with data {selector}{}{}",
+        &word(2_000_000)[2..],
+        &word(1_000_000)[2..]
+    );
+    assert!(
+        stderr(&too_large).contains(&expected),
+        "{}",
+        stderr(&too_large)
+    );
+    let reverted_call = ferrite(home, &["chain", "call", &eth, &store(2_000_000)]);
+    assert_eq!(reverted_call.status.code(), Some(1));
+    assert!(
+        stderr(&reverted_call).contains(&expected),
+        "{}",
+        stderr(&reverted_call)
+    );
+    // Bad input: a clear error each, nothing sent.
+    let missing = ferrite(
+        home,
+        &["chain", "deploy-actor", "--evm", "/nonexistent/Store.bin"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("/nonexistent/Store.bin"),
+        "{}",
+        stderr(&missing)
+    );
+    let bad_data = ferrite(home, &["chain", "call", &eth, "0xnothex"]);
+    assert_eq!(bad_data.status.code(), Some(1));
+    assert!(
+        stderr(&bad_data).contains("calldata is not hex"),
+        "{}",
+        stderr(&bad_data)
+    );
+    let bad_addr = ferrite(home, &["chain", "call", "0x1234", get]);
+    assert_eq!(bad_addr.status.code(), Some(1));
+    assert!(
+        stderr(&bad_addr).contains("not an Ethereum address"),
+        "{}",
+        stderr(&bad_addr)
+    );
 }
 
 /// Each dashboard has the `datasource` and `instance` variables, and every

@@ -5,7 +5,8 @@
 //! without a token runs with `read`; a bad token gets HTTP 401. A method the
 //! token does not allow fails with Lotus's error: code 1, "missing permission
 //! to invoke 'X' (need 'write')". `GET` with a websocket upgrade on the same
-//! paths serves `Filecoin.ChainNotify`. On the devnet, `/rpc/v1` also serves
+//! paths serves the same methods and the subscriptions
+//! (`Filecoin.ChainNotify`, `eth_subscribe`: [`super::ws`]). On the devnet, `/rpc/v1` also serves
 //! the Ethereum JSON-RPC (`eth_*`, [`super::eth`]), with `read`.
 
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -119,7 +119,7 @@ impl std::fmt::Debug for RpcState {
 /// `/health/readyz` (its services run).
 pub fn router(state: Arc<RpcState>) -> Router {
     Router::new()
-        .route("/rpc/{version}", post(http_handler).get(ws_handler))
+        .route("/rpc/{version}", post(http_handler).get(super::ws::handler))
         .route("/metrics", get(metrics_handler))
         .route("/health/livez", get(livez))
         .route("/health/readyz", get(readyz))
@@ -180,7 +180,7 @@ pub(super) enum Api {
     V1,
 }
 
-fn permissions(headers: &HeaderMap, auth: &ApiAuth) -> Result<Vec<Permission>, ()> {
+pub(super) fn permissions(headers: &HeaderMap, auth: &ApiAuth) -> Result<Vec<Permission>, ()> {
     let Some(value) = headers.get("authorization") else {
         return Ok(vec![Permission::Read]);
     };
@@ -257,7 +257,12 @@ fn error_response(status: StatusCode, id: Value, code: i64, message: &str) -> Re
 }
 
 /// Runs one request; returns the HTTP status Lotus would use and the response object.
-async fn one(state: &RpcState, api: Api, perms: &[Permission], req: Value) -> (StatusCode, Value) {
+pub(super) async fn one(
+    state: &RpcState,
+    api: Api,
+    perms: &[Permission],
+    req: Value,
+) -> (StatusCode, Value) {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = req.get("method").and_then(Value::as_str) else {
         return (
@@ -888,66 +893,4 @@ fn invoc_result(msg: &Message, ret: &fvm::executor::ApplyRet) -> Value {
         },
         "Duration": 0,
     })
-}
-
-async fn ws_handler(
-    State(state): State<Arc<RpcState>>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let Ok(perms) = permissions(&headers, &state.auth) else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    // ChainNotify is the chain's: a node following a remote chain has none.
-    if state.chain.is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    ws.on_upgrade(move |socket| serve_ws(state, perms, socket))
-}
-
-/// Websocket JSON-RPC: `Filecoin.ChainNotify` as a channel (Lotus's xrpc.ch.val
-/// notifications), other methods as plain calls.
-async fn serve_ws(state: Arc<RpcState>, perms: Vec<Permission>, mut socket: WebSocket) {
-    let Some(lotus) = &state.chain else { return };
-    let mut notify: Option<(u64, i64)> = None; // channel id, last height sent
-    let mut heads = lotus.heads.subscribe();
-    loop {
-        tokio::select! {
-            msg = socket.recv() => {
-                let Some(Ok(WsMessage::Text(text))) = msg else { return };
-                let Ok(req) = serde_json::from_str::<Value>(&text) else { return };
-                let id = req.get("id").cloned().unwrap_or(Value::Null);
-                let method = req.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
-                let reply = if method == "Filecoin.ChainNotify" {
-                    if !perms.contains(&Permission::Read) {
-                        json!({"jsonrpc": "2.0", "id": id, "error": {"code": 1, "message": "missing permission to invoke 'ChainNotify' (need 'read')"}})
-                    } else {
-                        let head = lotus.devnet.head();
-                        let chan = 1;
-                        let first = json!({"jsonrpc": "2.0", "id": id, "result": chan});
-                        if socket.send(WsMessage::Text(first.to_string().into())).await.is_err() { return }
-                        notify = Some((chan, head.height()));
-                        json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [chan, [{"Type": "current", "Val": TipSetJson::from(&head)}]]})
-                    }
-                } else {
-                    one(&state, Api::V1, &perms, req).await.1
-                };
-                if socket.send(WsMessage::Text(reply.to_string().into())).await.is_err() { return }
-            }
-            changed = heads.changed(), if notify.is_some() => {
-                if changed.is_err() { return }
-                let Some((chan, last)) = notify else { continue };
-                let head = lotus.devnet.head();
-                let mut changes = Vec::new();
-                for h in (last + 1)..=head.height() {
-                    if let Ok(ts) = lotus.devnet.tipset_at(h) {
-                        changes.push(json!({"Type": "apply", "Val": TipSetJson::from(&ts)}));
-                    }
-                }
-                notify = Some((chan, head.height()));
-                let note = json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [chan, changes]});
-                if socket.send(WsMessage::Text(note.to_string().into())).await.is_err() { return }
-            }
-        }
-    }
 }

@@ -17,7 +17,7 @@ use crate::config::Config;
 #[derive(Debug, Args)]
 #[command(
     about = "Benchmark Ferrite against the raw libraries, in one run: every sealing phase, \
-             WinningPoSt and WindowPoSt, C2 throughput, CommP, and the devnet",
+             WinningPoSt and WindowPoSt, C2 throughput, CommP, the devnet and its EVM",
     long_about = "Benchmark Ferrite against the raw libraries, in one run, and print a table: \
         each row is one phase through Ferrite and through the raw library (filecoin-proofs-api, \
         filecoin-proofs) with their ratio, ferrite / raw.\n\n\
@@ -25,7 +25,9 @@ use crate::config::Config;
         tasks), post (WinningPoSt, WindowPoSt), c2 (N C2s in flight against the library one \
         after another), commp (CommP against filecoin-proofs), devnet (empty epochs per second \
         and FIL transfers per second through the pool and blocks of an in-process devnet; no \
-        raw side). Every row runs on the CPU.\n\n\
+        raw side), evm (ERC-20 transfers per second through the pool and blocks, and gas per \
+        transfer, on Ferrite's EVM actor against the official v18 one given with \
+        --reference-bundle). Every row runs on the CPU.\n\n\
         The seal, post and c2 groups need the sector size's parameters \
         (`ferrite params generate --sizes 2KiB`); a missing file is an error before anything runs. \
         Real proofs take every core: run it on an otherwise idle host."
@@ -43,12 +45,16 @@ pub struct BenchArgs {
     /// Fewer rounds, to fit in about 10 minutes on 2 cores at 2 KiB (--help says what it skips)
     #[arg(long, long_help = format!("Fit in about 10 minutes on 2 cores at 2 KiB, with {}", Plan::QUICK))]
     quick: bool,
-    /// Run only these groups, comma-separated: seal, post, c2, commp, devnet
+    /// Run only these groups, comma-separated: seal, post, c2, commp, devnet, evm
     #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
     only: Vec<String>,
     /// Also write the report as JSON to FILE, to compare runs
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// The official builtin-actors v18 bundle (CAR): the evm group runs the same transfers on
+    /// its EVM actor as the raw side [default: $FERRITE_REFERENCE_BUNDLE]
+    #[arg(long, value_name = "FILE", env = "FERRITE_REFERENCE_BUNDLE")]
+    reference_bundle: Option<PathBuf>,
     /// Where the temporary sector files go [default: the system's temp directory]
     #[arg(long, value_name = "DIR")]
     workdir: Option<PathBuf>,
@@ -75,6 +81,7 @@ pub fn run(args: BenchArgs, cfg: &Config) -> anyhow::Result<()> {
         quick: args.quick,
         groups,
         parameter_cache: cfg.proofs.parameter_cache.clone(),
+        reference_bundle: args.reference_bundle,
     };
     // Bad flags and missing parameters fail before any work or output file.
     plan.check()?;

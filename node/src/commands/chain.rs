@@ -1,11 +1,13 @@
-//! `ferrite chain head|send`: a client of the running node's JSON-RPC API,
-//! found through `<home>/api` and `<home>/token`.
+//! `ferrite chain head|advance|send|deploy-actor|call`: a client of the
+//! running node's JSON-RPC API, found through `<home>/api` and
+//! `<home>/token`; contracts in [`contract`].
+
+mod contract;
 
 use anyhow::Context;
 use ferrite_chain::api::Chain;
 use ferrite_chain::message::transfer;
 use ferrite_chain::rpc::client::LotusClient;
-use ferrite_chain::rpc::json::address;
 use fvm_shared::econ::TokenAmount;
 
 use crate::cli::{ChainCommand, GlobalArgs};
@@ -46,18 +48,18 @@ pub fn run(cmd: ChainCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                     .await?;
                 println!("height: {}", ts["Height"]);
             }
-            ChainCommand::Send { to, amount, from } => {
-                let to = address::parse(&to).map_err(anyhow::Error::msg)?;
+            ChainCommand::Send {
+                to,
+                amount,
+                from,
+                data,
+            } => {
+                let to = contract::parse_target(&to)?;
                 let value = parse_fil(&amount)?;
-                let from = match from {
-                    Some(f) => address::parse(&f).map_err(anyhow::Error::msg)?,
-                    None => {
-                        let a: ferrite_chain::rpc::json::AddressJson = client
-                            .request("WalletDefaultAddress", serde_json::json!([]))
-                            .await?;
-                        a.0
-                    }
-                };
+                let from = contract::sender(&client, from).await?;
+                if let Some(data) = data {
+                    return contract::invoke(&client, from, to, value, &data).await;
+                }
                 let cid = client.send(transfer(from, to, value)).await?;
                 println!("message {cid} pushed; waiting for it to execute");
                 let e = client.wait(&cid, 0).await?;
@@ -70,6 +72,15 @@ pub fn run(cmd: ChainCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                     "executed at height {} (gas used {})",
                     e.height, e.receipt.gas_used
                 );
+            }
+            ChainCommand::DeployActor {
+                evm,
+                args,
+                value,
+                from,
+            } => contract::deploy(&client, &evm, args, parse_fil(&value)?, from).await?,
+            ChainCommand::Call { to, data, from } => {
+                contract::call(&client, &to, &data, from).await?
             }
         }
         Ok(())
