@@ -11,8 +11,7 @@ use fvm_shared::crypto::hash::SupportedHashes;
 use revm_interpreter::primitives::U256;
 use substrate_bn::{AffineG1, AffineG2, Fq, Fq2, Fr, G1, G2, Group, Gt, pairing_batch};
 
-use super::{Answer, Context, Failure, Reader};
-use crate::host::FvmHost;
+use super::{Answer, Failure, Reader};
 
 /// secp256k1's group order: r and s must lie in [1, N).
 const SECP256K1_N: U256 = U256::from_be_bytes([
@@ -22,7 +21,7 @@ const SECP256K1_N: U256 = U256::from_be_bytes([
 
 /// 0x01: ecrecover(hash, v, r, s), the signer's address as a word. It
 /// never fails: a bad signature gives no data.
-pub fn ecrecover(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn ecrecover(input: &[u8]) -> Answer {
     Ok(recover(input).unwrap_or_default())
 }
 
@@ -53,26 +52,26 @@ fn hash(h: SupportedHashes, input: &[u8], len: usize) -> Vec<u8> {
 }
 
 /// 0x02: SHA-256.
-pub fn sha256(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn sha256(input: &[u8]) -> Answer {
     Ok(hash(SupportedHashes::Sha2_256, input, 32))
 }
 
 /// 0x03: RIPEMD-160, its 20 bytes left-padded to a word.
-pub fn ripemd160(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn ripemd160(input: &[u8]) -> Answer {
     let mut out = vec![0u8; 12];
     out.extend(hash(SupportedHashes::Ripemd160, input, 20));
     Ok(out)
 }
 
 /// 0x04: the input itself.
-pub fn identity(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn identity(input: &[u8]) -> Answer {
     Ok(input.to_vec())
 }
 
 /// 0x05: modexp (EIP-198): `base^exp mod m`, left-padded to m's length.
 /// The three lengths must fit 32 bits (v18's limit; a larger one would run
 /// out of gas anyway); modulus 0 gives zeros.
-pub fn modexp(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn modexp(input: &[u8]) -> Answer {
     let mut r = Reader::new(input);
     let base_len = r.length()?;
     let exp_len = r.length()?;
@@ -137,7 +136,7 @@ fn g1_bytes(p: G1) -> Vec<u8> {
 }
 
 /// 0x06: ecAdd (EIP-196) on BN254.
-pub fn ec_add(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn ec_add(input: &[u8]) -> Answer {
     let mut r = Reader::new(input);
     let a = g1(&mut r)?;
     let b = g1(&mut r)?;
@@ -146,7 +145,7 @@ pub fn ec_add(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
 
 /// 0x07: ecMul (EIP-196) on BN254; the scalar is taken modulo the group
 /// order.
-pub fn ec_mul(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn ec_mul(input: &[u8]) -> Answer {
     let mut r = Reader::new(input);
     let p = g1(&mut r)?;
     let w: [u8; 32] = r.fixed();
@@ -157,7 +156,7 @@ pub fn ec_mul(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
 /// 0x08: ecPairing (EIP-197): 1 as a word if the product of the pairings
 /// of the (G1, G2) pairs is one, else 0. The input must be a multiple of
 /// 192 bytes (none: 1).
-pub fn ec_pairing(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn ec_pairing(input: &[u8]) -> Answer {
     const PAIR: usize = 192;
     if !input.len().is_multiple_of(PAIR) {
         return Err(Failure::Failed("ecPairing input is not a multiple of 192 bytes"));
@@ -177,7 +176,7 @@ pub fn ec_pairing(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
 /// 0x09: blake2f (EIP-152): BLAKE2b's compression function F. The input is
 /// exactly 213 bytes: rounds (u32, big-endian), h (8 × u64), m (16 × u64),
 /// t (2 × u64), all little-endian, and the final-block flag (0 or 1).
-pub fn blake2f(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+pub fn blake2f(input: &[u8]) -> Answer {
     let Ok(input) = <&[u8; 213]>::try_from(input) else {
         return Err(Failure::Failed("blake2f input is not 213 bytes"));
     };
@@ -270,6 +269,68 @@ fn compress(h: &mut [u64; 8], m: &[u64; 16], t: [u64; 2], last: bool, rounds: u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn word(n: u8) -> Vec<u8> {
+        let mut w = vec![0u8; 32];
+        w[31] = n;
+        w
+    }
+
+    /// EIP-196: G1 + G1 and 2·G1 on BN254.
+    #[test]
+    fn bn254_doubles_the_generator() {
+        let g = [word(1), word(2)].concat();
+        let two_g = unhex(
+            "030644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd3\
+             15ed738c0e0a7c92e7845f96b2ae9c0a68a6a449e3538fc7ff3ebf7a5a18a2c4",
+        );
+        assert_eq!(ec_add(&[g.clone(), g.clone()].concat()).unwrap(), two_g);
+        assert_eq!(ec_mul(&[g.clone(), word(2)].concat()).unwrap(), two_g);
+        assert_eq!(ec_add(&[]).unwrap(), vec![0u8; 64]);
+        assert!(ec_add(&[word(1), word(3)].concat()).is_err());
+    }
+
+    /// EIP-197: e(G1, G2)·e(-G1, G2) = 1; one pair is not; none is.
+    #[test]
+    fn bn254_pairing() {
+        let g2 = unhex(
+            "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2\
+             1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed\
+             090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b\
+             12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa",
+        );
+        let minus_y = unhex("30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd45");
+        let pair = [word(1), word(2), g2.clone()].concat();
+        let both = [pair.clone(), word(1), minus_y, g2].concat();
+        assert_eq!(ec_pairing(&both).unwrap(), word(1));
+        assert_eq!(ec_pairing(&pair).unwrap(), word(0));
+        assert_eq!(ec_pairing(&[]).unwrap(), word(1));
+        assert!(ec_pairing(&pair[..191]).is_err());
+    }
+
+    /// EIP-198: 3^(p-1) mod p = 1; modulus 0 gives zeros; short input is
+    /// zero-padded.
+    #[test]
+    fn modexp_vectors() {
+        let mut input = [word(1), word(32), word(32)].concat();
+        input.push(3);
+        input.extend(unhex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2e"));
+        input.extend(unhex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f"));
+        assert_eq!(modexp(&input).unwrap(), word(1));
+        let input = [word(1), word(1), word(2), vec![2, 10, 0x03, 0xe8]].concat();
+        assert_eq!(modexp(&input).unwrap(), vec![0, 24]);
+        // The modulus's bytes are missing: 0x03e8 read as 0x0000.
+        let input = [word(1), word(1), word(2), vec![2, 10]].concat();
+        assert_eq!(modexp(&input).unwrap(), vec![0, 0]);
+        assert_eq!(modexp(&[]).unwrap(), Vec::<u8>::new());
+    }
 
     /// BLAKE2b-512("abc") by hand through F (RFC 7693 appendix A), the
     /// vector EIP-152 also uses.
