@@ -17,8 +17,12 @@
 //!   and their bad inputs (a point off the curve, a pairing input not a
 //!   multiple of 192 bytes, a blake2f input of 212 bytes or with flag 2, a
 //!   modexp length over 32 bits, ecrecover with v = 29);
-//! - the reserved addresses with no precompile (0x0a, 0xfe…04 which v18
-//!   disables, 0xfe…06): success with no data;
+//! - the BLS12-381 ones of EIP-2537: G1ADD and G1MSM (2·G1, EIP-2537's
+//!   vector), G2ADD against G2MSM, PAIRING_CHECK (e(G1, G2)·e(−G1, G2) = 1),
+//!   MAP_FP_TO_G1 and MAP_FP2_TO_G2 (their points taken back by the
+//!   subgroup-checking MSMs), and bad inputs;
+//! - the reserved addresses with no precompile (0x0a, 0x12, 0xfe…04 which
+//!   v18 disables, 0xfe…06): success with no data;
 //! - Filecoin's: resolve_address of f1, f0 and f410 addresses (an unknown
 //!   f1: no data; no address: failure); lookup_delegated_address of the
 //!   contract and of an f1 account; call_actor sending FIL to the BLS (f3)
@@ -445,10 +449,103 @@ fn ethereum_precompiles(c: &mut Chain) {
     bad_flag[212] = 2;
     c.check("blake2f: flag 2", e(9), &bad_flag, false, &[]);
 
+    bls12_381(c);
+
     // Reserved addresses without a precompile answer nothing, successfully.
     c.check("0x0a: none", e(0x0a), b"x", true, &[]);
+    c.check("0x12: none", e(0x12), b"x", true, &[]);
     c.check("0xfe..04: get_actor_type, disabled", precompile(0xfe, 4), &word(5), true, &[]);
     c.check("0xfe..06: none", precompile(0xfe, 6), b"x", true, &[]);
+}
+
+/// BLS12-381's base field modulus.
+const BLS_P: &str = "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
+/// EIP-2537's G1 generator and 2·G1, 48-byte coordinates.
+const BLS_G1: [&str; 2] = [
+    "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb",
+    "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1",
+];
+const BLS_TWO_G1: [&str; 2] = [
+    "0572cbea904d67468808c8eb50a9450c9721db309128012543902d0ac358a62ae28f75bb8f1c7c42c39a8c5529bf0f4e",
+    "166a9d8cabc673a322fda673779d8e3822ba3ecb8670e461f73bb9021d5fd76a4c56d9d4cd16bd1bba86881979749d28",
+];
+/// The G2 generator: x real, x imaginary, y real, y imaginary.
+const BLS_G2: [&str; 4] = [
+    "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8",
+    "13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e",
+    "0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801",
+    "0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be",
+];
+
+/// A BLS12-381 field element as EIP-2537 encodes it: 16 zero bytes, then
+/// 48 bytes big-endian.
+fn bls_fp(hex48: &str) -> Vec<u8> {
+    let mut v = vec![0u8; 16];
+    v.extend(hex::decode(hex48).unwrap());
+    assert_eq!(v.len(), 64);
+    v
+}
+
+fn bls_point(coords: &[&str]) -> Vec<u8> {
+    coords.iter().flat_map(|c| bls_fp(c)).collect()
+}
+
+/// EIP-2537 (0x0b–0x11).
+fn bls12_381(c: &mut Chain) {
+    let e = |i| precompile(0x00, i);
+    let g1 = bls_point(&BLS_G1);
+    let two_g1 = bls_point(&BLS_TWO_G1);
+    let g2 = bls_point(&BLS_G2);
+    c.check("G1ADD: G1 + G1", e(0x0b), &[g1.clone(), g1.clone()].concat(), true, &two_g1);
+    c.check("G1ADD: 255 bytes", e(0x0b), &[g1.clone(), g1.clone()].concat()[..255], false, &[]);
+    c.check("G1MSM: 2·G1", e(0x0c), &[g1.clone(), word(2).to_vec()].concat(), true, &two_g1);
+    c.check("G1MSM: no items", e(0x0c), &[], false, &[]);
+    let mut off_curve = [g1.clone(), g1.clone()].concat();
+    off_curve[127] ^= 1;
+    c.check("G1ADD: a point off the curve", e(0x0b), &off_curve, false, &[]);
+
+    // G2: the sum and the MSM agree.
+    let (ok, two_g2) = c.invoke(
+        "G2ADD: G2 + G2",
+        call_with("callTo(address,bytes)", &e(0x0d), &[g2.clone(), g2.clone()].concat()),
+        0,
+        false,
+    );
+    assert!(ok && two_g2.len() == 256, "{:?}: G2ADD", c.actors);
+    assert_ne!(two_g2, g2);
+    c.check("G2MSM: 2·G2", e(0x0e), &[g2.clone(), word(2).to_vec()].concat(), true, &two_g2);
+
+    // e(G1, G2)·e(−G1, G2) = 1; e(G1, G2) alone is not.
+    let p = BigUint::from_bytes_be(&hex::decode(BLS_P).unwrap());
+    let y = BigUint::from_bytes_be(&hex::decode(BLS_G1[1]).unwrap());
+    let minus_y = hex::encode((p - y).to_bytes_be());
+    let minus_g1 = bls_point(&[BLS_G1[0], &format!("{minus_y:0>96}")]);
+    let pairs = [g1.clone(), g2.clone(), minus_g1, g2.clone()].concat();
+    c.check("PAIRING: e(G1,G2)·e(-G1,G2)", e(0x0f), &pairs, true, &word(1));
+    c.check("PAIRING: e(G1,G2)", e(0x0f), &[g1.clone(), g2.clone()].concat(), true, &word(0));
+    c.check("PAIRING: no pairs", e(0x0f), &[], false, &[]);
+
+    // The maps give points in the subgroup: the MSMs (which check it) take
+    // them back unchanged.
+    let fp = bls_fp(&"07".repeat(48));
+    let (ok, mapped) = c.invoke(
+        "MAP_FP_TO_G1",
+        call_with("callTo(address,bytes)", &e(0x10), &fp),
+        0,
+        false,
+    );
+    assert!(ok && mapped.len() == 128, "{:?}: MAP_FP_TO_G1", c.actors);
+    c.check("G1MSM: 1·mapped", e(0x0c), &[mapped.clone(), word(1).to_vec()].concat(), true, &mapped);
+    let fp2 = [bls_fp(&"05".repeat(48)), bls_fp(&"09".repeat(48))].concat();
+    let (ok, mapped) = c.invoke(
+        "MAP_FP2_TO_G2",
+        call_with("callTo(address,bytes)", &e(0x11), &fp2),
+        0,
+        false,
+    );
+    assert!(ok && mapped.len() == 256, "{:?}: MAP_FP2_TO_G2", c.actors);
+    c.check("G2MSM: 1·mapped", e(0x0e), &[mapped.clone(), word(1).to_vec()].concat(), true, &mapped);
+    c.check("MAP_FP_TO_G1: the modulus", e(0x10), &bls_fp(BLS_P), false, &[]);
 }
 
 fn filecoin_precompiles(c: &mut Chain) {

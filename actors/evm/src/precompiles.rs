@@ -7,9 +7,10 @@
 //! SHA-256 (0x02), RIPEMD-160 (0x03), identity (0x04), modexp (0x05),
 //! BN254 ecAdd, ecMul and ecPairing (0x06–0x08) and blake2f (0x09);
 //! [`bls12_381`] the BLS12-381 ones of EIP-2537 (0x0b–0x11). There is no
-//! point evaluation (0x0a), as in v18. [`filecoin`] has Filecoin's: resolve_address (0xfe…01),
-//! lookup_delegated_address (0xfe…02), call_actor (0xfe…03) and
-//! call_actor_id (0xfe…05); 0xfe…04 (get_actor_type) is disabled in v18.
+//! point evaluation (0x0a), as in v18. [`filecoin`] has Filecoin's:
+//! resolve_address (0xfe…01), lookup_delegated_address (0xfe…02),
+//! call_actor (0xfe…03) and call_actor_id (0xfe…05); 0xfe…04
+//! (get_actor_type) is disabled in v18.
 //!
 //! As in v18: a reserved address with no precompile (0x0a, 0x12 and up,
 //! 0xfe…04, 0xfe…06 and up) answers success with no data; a precompile
@@ -19,9 +20,9 @@
 //! and a failed transfer fails the call.
 //!
 //! Gas: v18 charges no gas of its own for a precompile (no EIP-198,
-//! EIP-1108 or EIP-2537 prices): the FVM meters the wasm that runs it, and so it is
-//! here. call_actor forwards at most the gas the CALL names, within 63/64
-//! of what is left, as v18 does.
+//! EIP-1108 or EIP-2537 prices): the FVM meters the wasm that runs it, and
+//! so it is here. call_actor forwards at most the gas the CALL names,
+//! within 63/64 of what is left, as v18 does.
 
 pub mod bls12_381;
 pub mod ethereum;
