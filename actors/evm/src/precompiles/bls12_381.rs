@@ -294,8 +294,8 @@ mod tests {
     fn mapped_points_are_in_the_subgroup() {
         let p = map_fp_to_g1(&padded(&"07".repeat(48))).unwrap();
         assert_eq!(g1_msm(&[p.clone(), scalar(1)].concat()).unwrap(), p);
-        let q = map_fp2_to_g2(&[padded(&"05".repeat(48)), padded(&"09".repeat(48))].concat())
-            .unwrap();
+        let q =
+            map_fp2_to_g2(&[padded(&"05".repeat(48)), padded(&"09".repeat(48))].concat()).unwrap();
         assert_eq!(g2_msm(&[q.clone(), scalar(1)].concat()).unwrap(), q);
     }
 }

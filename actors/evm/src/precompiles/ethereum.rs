@@ -159,7 +159,9 @@ pub fn ec_mul(input: &[u8]) -> Answer {
 pub fn ec_pairing(input: &[u8]) -> Answer {
     const PAIR: usize = 192;
     if !input.len().is_multiple_of(PAIR) {
-        return Err(Failure::Failed("ecPairing input is not a multiple of 192 bytes"));
+        return Err(Failure::Failed(
+            "ecPairing input is not a multiple of 192 bytes",
+        ));
     }
     let mut pairs = Vec::with_capacity(input.len() / PAIR);
     for chunk in input.chunks(PAIR) {
@@ -321,8 +323,12 @@ mod tests {
     fn modexp_vectors() {
         let mut input = [word(1), word(32), word(32)].concat();
         input.push(3);
-        input.extend(unhex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2e"));
-        input.extend(unhex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f"));
+        input.extend(unhex(
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2e",
+        ));
+        input.extend(unhex(
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        ));
         assert_eq!(modexp(&input).unwrap(), word(1));
         let input = [word(1), word(1), word(2), vec![2, 10, 0x03, 0xe8]].concat();
         assert_eq!(modexp(&input).unwrap(), vec![0, 24]);
