@@ -22,10 +22,11 @@
 //!   MAP_FP_TO_G1 and MAP_FP2_TO_G2 (their points taken back by the
 //!   subgroup-checking MSMs), and bad inputs;
 //! - the reserved addresses with no precompile (0x0a, 0x12, 0xfe…04 which
-//!   v18 disables, 0xfe…06): success with no data;
+//!   v18 disables, 0xfe…07): success with no data;
 //! - Filecoin's: resolve_address of f1, f0 and f410 addresses (an unknown
 //!   f1: no data; no address: failure); lookup_delegated_address of the
-//!   contract and of an f1 account; call_actor sending FIL to the BLS (f3)
+//!   contract and of an f1 account; get_beacon_randomness (FIP-0095, the
+//!   devnet beacon's digest); call_actor sending FIL to the BLS (f3)
 //!   worker (its balance checked); call_actor_id calling the market's
 //!   exported AddBalance with value and GetBalance (the escrow checked in
 //!   the CBOR it returns), the answer also kept in the contract's storage;
@@ -139,7 +140,11 @@ fn call_with_value(sig: &str, target: &[u8; 20], input: &[u8], value: u64) -> Ve
 
 /// A `(bool, bytes)` return decoded.
 fn decode_answer(ret: &[u8]) -> (bool, Vec<u8>) {
-    assert!(ret.len() >= 96, "a (bool, bytes) return: {}", hex::encode(ret));
+    assert!(
+        ret.len() >= 96,
+        "a (bool, bytes) return: {}",
+        hex::encode(ret)
+    );
     let ok = match ret[31] {
         0 => false,
         1 => true,
@@ -282,7 +287,12 @@ impl Chain {
         } else {
             self.call(self.contract, method, params)
         };
-        assert_eq!(step.exit, ExitCode::OK, "{:?}: {name}: {step:?}", self.actors);
+        assert_eq!(
+            step.exit,
+            ExitCode::OK,
+            "{:?}: {name}: {step:?}",
+            self.actors
+        );
         let answer = step.answer();
         self.steps.push((name.to_string(), step));
         answer
@@ -290,7 +300,12 @@ impl Chain {
 
     /// `callTo(target, input)` with a plain CALL, expecting `(ok, out)`.
     fn check(&mut self, name: &str, target: [u8; 20], input: &[u8], ok: bool, out: &[u8]) {
-        let answer = self.invoke(name, call_with("callTo(address,bytes)", &target, input), 0, false);
+        let answer = self.invoke(
+            name,
+            call_with("callTo(address,bytes)", &target, input),
+            0,
+            false,
+        );
         assert_eq!(
             answer,
             (ok, out.to_vec()),
@@ -310,7 +325,13 @@ impl Chain {
     }
 
     fn id_of(&self, a: &Address) -> u64 {
-        self.net.dn.lookup_id(a, &[]).unwrap().unwrap().id().unwrap()
+        self.net
+            .dn
+            .lookup_id(a, &[])
+            .unwrap()
+            .unwrap()
+            .id()
+            .unwrap()
     }
 }
 
@@ -394,12 +415,24 @@ fn ethereum_precompiles(c: &mut Chain) {
     // 0x06 ecAdd, 0x07 ecMul: 2·G1 both ways.
     let g1 = [word(G1_X), word(G1_Y)].concat();
     let two_g1: Vec<u8> = TWO_G1.iter().flat_map(|h| hex32(h)).collect();
-    c.check("ecAdd: G1 + G1", e(6), &[g1.clone(), g1.clone()].concat(), true, &two_g1);
+    c.check(
+        "ecAdd: G1 + G1",
+        e(6),
+        &[g1.clone(), g1.clone()].concat(),
+        true,
+        &two_g1,
+    );
     c.check("ecAdd: G1 + infinity", e(6), &g1, true, &g1);
     c.check("ecAdd: no input", e(6), &[], true, &[0u8; 64]);
     let off_curve = [word(1), word(3)].concat();
     c.check("ecAdd: a point off the curve", e(6), &off_curve, false, &[]);
-    c.check("ecMul: 2·G1", e(7), &[g1.clone(), word(2).to_vec()].concat(), true, &two_g1);
+    c.check(
+        "ecMul: 2·G1",
+        e(7),
+        &[g1.clone(), word(2).to_vec()].concat(),
+        true,
+        &two_g1,
+    );
     c.check(
         "ecMul: order·G1",
         e(7),
@@ -412,13 +445,25 @@ fn ethereum_precompiles(c: &mut Chain) {
     let minus_g1 = [word(G1_X), hex32(MINUS_G1_Y)].concat();
     let pair = [g1.clone(), g2()].concat();
     let pairs = [pair.clone(), minus_g1, g2()].concat();
-    c.check("ecPairing: e(G1,G2)·e(-G1,G2)", e(8), &pairs, true, &word(1));
+    c.check(
+        "ecPairing: e(G1,G2)·e(-G1,G2)",
+        e(8),
+        &pairs,
+        true,
+        &word(1),
+    );
     c.check("ecPairing: e(G1,G2)", e(8), &pair, true, &word(0));
     c.check("ecPairing: no pairs", e(8), &[], true, &word(1));
     c.check("ecPairing: 191 bytes", e(8), &pair[..191], false, &[]);
     let mut bad_g2 = pair.clone();
     bad_g2[191] ^= 1;
-    c.check("ecPairing: a G2 point off the curve", e(8), &bad_g2, false, &[]);
+    c.check(
+        "ecPairing: a G2 point off the curve",
+        e(8),
+        &bad_g2,
+        false,
+        &[],
+    );
 
     // 0x09 blake2f: EIP-152's vector 5, BLAKE2b-512("abc").
     let mut input = 12u32.to_be_bytes().to_vec();
@@ -454,8 +499,14 @@ fn ethereum_precompiles(c: &mut Chain) {
     // Reserved addresses without a precompile answer nothing, successfully.
     c.check("0x0a: none", e(0x0a), b"x", true, &[]);
     c.check("0x12: none", e(0x12), b"x", true, &[]);
-    c.check("0xfe..04: get_actor_type, disabled", precompile(0xfe, 4), &word(5), true, &[]);
-    c.check("0xfe..06: none", precompile(0xfe, 6), b"x", true, &[]);
+    c.check(
+        "0xfe..04: get_actor_type, disabled",
+        precompile(0xfe, 4),
+        &word(5),
+        true,
+        &[],
+    );
+    c.check("0xfe..07: none", precompile(0xfe, 7), b"x", true, &[]);
 }
 
 /// BLS12-381's base field modulus.
@@ -496,24 +547,58 @@ fn bls12_381(c: &mut Chain) {
     let g1 = bls_point(&BLS_G1);
     let two_g1 = bls_point(&BLS_TWO_G1);
     let g2 = bls_point(&BLS_G2);
-    c.check("G1ADD: G1 + G1", e(0x0b), &[g1.clone(), g1.clone()].concat(), true, &two_g1);
-    c.check("G1ADD: 255 bytes", e(0x0b), &[g1.clone(), g1.clone()].concat()[..255], false, &[]);
-    c.check("G1MSM: 2·G1", e(0x0c), &[g1.clone(), word(2).to_vec()].concat(), true, &two_g1);
+    c.check(
+        "G1ADD: G1 + G1",
+        e(0x0b),
+        &[g1.clone(), g1.clone()].concat(),
+        true,
+        &two_g1,
+    );
+    c.check(
+        "G1ADD: 255 bytes",
+        e(0x0b),
+        &[g1.clone(), g1.clone()].concat()[..255],
+        false,
+        &[],
+    );
+    c.check(
+        "G1MSM: 2·G1",
+        e(0x0c),
+        &[g1.clone(), word(2).to_vec()].concat(),
+        true,
+        &two_g1,
+    );
     c.check("G1MSM: no items", e(0x0c), &[], false, &[]);
     let mut off_curve = [g1.clone(), g1.clone()].concat();
     off_curve[127] ^= 1;
-    c.check("G1ADD: a point off the curve", e(0x0b), &off_curve, false, &[]);
+    c.check(
+        "G1ADD: a point off the curve",
+        e(0x0b),
+        &off_curve,
+        false,
+        &[],
+    );
 
     // G2: the sum and the MSM agree.
     let (ok, two_g2) = c.invoke(
         "G2ADD: G2 + G2",
-        call_with("callTo(address,bytes)", &e(0x0d), &[g2.clone(), g2.clone()].concat()),
+        call_with(
+            "callTo(address,bytes)",
+            &e(0x0d),
+            &[g2.clone(), g2.clone()].concat(),
+        ),
         0,
         false,
     );
     assert!(ok && two_g2.len() == 256, "{:?}: G2ADD", c.actors);
     assert_ne!(two_g2, g2);
-    c.check("G2MSM: 2·G2", e(0x0e), &[g2.clone(), word(2).to_vec()].concat(), true, &two_g2);
+    c.check(
+        "G2MSM: 2·G2",
+        e(0x0e),
+        &[g2.clone(), word(2).to_vec()].concat(),
+        true,
+        &two_g2,
+    );
 
     // e(G1, G2)·e(−G1, G2) = 1; e(G1, G2) alone is not.
     let p = BigUint::from_bytes_be(&hex::decode(BLS_P).unwrap());
@@ -521,8 +606,20 @@ fn bls12_381(c: &mut Chain) {
     let minus_y = hex::encode((p - y).to_bytes_be());
     let minus_g1 = bls_point(&[BLS_G1[0], &format!("{minus_y:0>96}")]);
     let pairs = [g1.clone(), g2.clone(), minus_g1, g2.clone()].concat();
-    c.check("PAIRING: e(G1,G2)·e(-G1,G2)", e(0x0f), &pairs, true, &word(1));
-    c.check("PAIRING: e(G1,G2)", e(0x0f), &[g1.clone(), g2.clone()].concat(), true, &word(0));
+    c.check(
+        "PAIRING: e(G1,G2)·e(-G1,G2)",
+        e(0x0f),
+        &pairs,
+        true,
+        &word(1),
+    );
+    c.check(
+        "PAIRING: e(G1,G2)",
+        e(0x0f),
+        &[g1.clone(), g2.clone()].concat(),
+        true,
+        &word(0),
+    );
     c.check("PAIRING: no pairs", e(0x0f), &[], false, &[]);
 
     // The maps give points in the subgroup: the MSMs (which check it) take
@@ -535,7 +632,13 @@ fn bls12_381(c: &mut Chain) {
         false,
     );
     assert!(ok && mapped.len() == 128, "{:?}: MAP_FP_TO_G1", c.actors);
-    c.check("G1MSM: 1·mapped", e(0x0c), &[mapped.clone(), word(1).to_vec()].concat(), true, &mapped);
+    c.check(
+        "G1MSM: 1·mapped",
+        e(0x0c),
+        &[mapped.clone(), word(1).to_vec()].concat(),
+        true,
+        &mapped,
+    );
     let fp2 = [bls_fp(&"05".repeat(48)), bls_fp(&"09".repeat(48))].concat();
     let (ok, mapped) = c.invoke(
         "MAP_FP2_TO_G2",
@@ -544,8 +647,20 @@ fn bls12_381(c: &mut Chain) {
         false,
     );
     assert!(ok && mapped.len() == 256, "{:?}: MAP_FP2_TO_G2", c.actors);
-    c.check("G2MSM: 1·mapped", e(0x0e), &[mapped.clone(), word(1).to_vec()].concat(), true, &mapped);
-    c.check("MAP_FP_TO_G1: the modulus", e(0x10), &bls_fp(BLS_P), false, &[]);
+    c.check(
+        "G2MSM: 1·mapped",
+        e(0x0e),
+        &[mapped.clone(), word(1).to_vec()].concat(),
+        true,
+        &mapped,
+    );
+    c.check(
+        "MAP_FP_TO_G1: the modulus",
+        e(0x10),
+        &bls_fp(BLS_P),
+        false,
+        &[],
+    );
 }
 
 fn filecoin_precompiles(c: &mut Chain) {
@@ -555,7 +670,13 @@ fn filecoin_precompiles(c: &mut Chain) {
     let contract_id = c.id_of(&c.contract);
 
     // resolve_address: the address's bytes, no length word.
-    c.check("resolve_address(f1)", f(1), &owner.to_bytes(), true, &word(owner_id));
+    c.check(
+        "resolve_address(f1)",
+        f(1),
+        &owner.to_bytes(),
+        true,
+        &word(owner_id),
+    );
     c.check(
         "resolve_address(f05)",
         f(1),
@@ -571,7 +692,13 @@ fn filecoin_precompiles(c: &mut Chain) {
         &word(contract_id),
     );
     let unknown = Address::new_secp256k1(&[7u8; 65]).unwrap();
-    c.check("resolve_address(unknown f1)", f(1), &unknown.to_bytes(), true, &[]);
+    c.check(
+        "resolve_address(unknown f1)",
+        f(1),
+        &unknown.to_bytes(),
+        true,
+        &[],
+    );
     c.check("resolve_address(no address)", f(1), &[], false, &[]);
 
     // lookup_delegated_address: an actor ID as a word.
@@ -582,10 +709,33 @@ fn filecoin_precompiles(c: &mut Chain) {
         true,
         &c.contract.to_bytes(),
     );
-    c.check("lookup_delegated_address(f1 account)", f(2), &word(owner_id), true, &[]);
+    c.check(
+        "lookup_delegated_address(f1 account)",
+        f(2),
+        &word(owner_id),
+        true,
+        &[],
+    );
     let mut huge = word(1);
     huge[0] = 1;
     c.check("lookup_delegated_address(2^248+1)", f(2), &huge, false, &[]);
+
+    // get_beacon_randomness (FIP-0095): the devnet beacon's digest at an
+    // epoch; a negative epoch reads as epoch 0, as the FVM clamps it.
+    let beacon =
+        |round| ferrite_chain::randomness::digest(&ferrite_chain::randomness::beacon_entry(round));
+    c.check("get_beacon_randomness(1)", f(6), &word(1), true, &beacon(1));
+    c.check("get_beacon_randomness()", f(6), &[], true, &beacon(0));
+    let mut minus_one = [0xffu8; 32];
+    minus_one[..24].fill(0);
+    c.check(
+        "get_beacon_randomness(-1)",
+        f(6),
+        &minus_one,
+        true,
+        &beacon(0),
+    );
+    c.check("get_beacon_randomness(2^251)", f(6), &[0x08], false, &[]);
 
     // call_actor: only by DELEGATECALL.
     let worker = c.net.worker.address().unwrap();
@@ -608,7 +758,12 @@ fn filecoin_precompiles(c: &mut Chain) {
         1_000,
         true,
     );
-    assert_eq!(answer, (true, call_actor_answer(0, 0, &[])), "{:?}", c.actors);
+    assert_eq!(
+        answer,
+        (true, call_actor_answer(0, 0, &[])),
+        "{:?}",
+        c.actors
+    );
     assert_eq!(
         c.balance(&worker) - before,
         TokenAmount::from_atto(1_000),
@@ -626,7 +781,12 @@ fn filecoin_precompiles(c: &mut Chain) {
         500,
         true,
     );
-    assert_eq!(answer, (true, call_actor_answer(0, 0, &[])), "{:?}", c.actors);
+    assert_eq!(
+        answer,
+        (true, call_actor_answer(0, 0, &[])),
+        "{:?}",
+        c.actors
+    );
     let kept = c.call(
         c.contract,
         evm::Method::InvokeContract as u64,
@@ -650,7 +810,12 @@ fn filecoin_precompiles(c: &mut Chain) {
         false,
     );
     assert!(ok, "{:?}", c.actors);
-    assert_eq!(out[..64], call_actor_answer(0, CBOR, &[])[..64], "{:?}", c.actors);
+    assert_eq!(
+        out[..64],
+        call_actor_answer(0, CBOR, &[])[..64],
+        "{:?}",
+        c.actors
+    );
     let len = u64::from_be_bytes(out[120..128].try_into().unwrap()) as usize;
     let balance: BalanceReturn = fvm_ipld_encoding::from_slice(&out[128..128 + len]).unwrap();
     assert_eq!(
@@ -682,7 +847,12 @@ fn filecoin_precompiles(c: &mut Chain) {
             call_actor_input(GET_BALANCE, 0, 2, CBOR, &me, Target::Id(MARKET)),
         ),
     ] {
-        let answer = c.invoke(name, call_with("delegateTo(address,bytes)", &f(5), &input), 0, false);
+        let answer = c.invoke(
+            name,
+            call_with("delegateTo(address,bytes)", &f(5), &input),
+            0,
+            false,
+        );
         assert_eq!(answer, (false, Vec::new()), "{:?}: {name}", c.actors);
     }
 
@@ -694,7 +864,12 @@ fn filecoin_precompiles(c: &mut Chain) {
         0,
         false,
     );
-    assert_eq!(answer, (true, call_actor_answer(-6, 0, &[])), "{:?}", c.actors);
+    assert_eq!(
+        answer,
+        (true, call_actor_answer(-6, 0, &[])),
+        "{:?}",
+        c.actors
+    );
 
     // Value from a static frame: the FVM refuses the send (read-only).
     let pay_id = call_actor_input(0, 1, 0, 0, &[], Target::Id(c.id_of(&worker)));
@@ -735,7 +910,12 @@ fn value_to_precompiles(c: &mut Chain) {
         true,
     );
     assert_eq!(answer, (true, b"hi".to_vec()), "{:?}", c.actors);
-    assert_eq!(c.balance(&at) - before, TokenAmount::from_atto(7), "{:?}", c.actors);
+    assert_eq!(
+        c.balance(&at) - before,
+        TokenAmount::from_atto(7),
+        "{:?}",
+        c.actors
+    );
 
     // A precompile that fails keeps no value.
     let ec_add = precompile(0x00, 6);
@@ -743,7 +923,12 @@ fn value_to_precompiles(c: &mut Chain) {
     let off_curve = [word(1), word(3)].concat();
     let answer = c.invoke(
         "ecAdd failing, with value",
-        call_with_value("callWithValue(address,bytes,uint256)", &ec_add, &off_curve, 5),
+        call_with_value(
+            "callWithValue(address,bytes,uint256)",
+            &ec_add,
+            &off_curve,
+            5,
+        ),
         0,
         true,
     );
@@ -753,7 +938,12 @@ fn value_to_precompiles(c: &mut Chain) {
     // A CALL with value in a static frame: that frame fails.
     let answer = c.invoke(
         "value to a precompile from a static frame",
-        call_with_value("valueFromStatic(address,bytes,uint256)", &identity, b"hi", 1),
+        call_with_value(
+            "valueFromStatic(address,bytes,uint256)",
+            &identity,
+            b"hi",
+            1,
+        ),
         0,
         false,
     );

@@ -9,11 +9,11 @@
 //! [`bls12_381`] the BLS12-381 ones of EIP-2537 (0x0b–0x11). There is no
 //! point evaluation (0x0a), as in v18. [`filecoin`] has Filecoin's:
 //! resolve_address (0xfe…01), lookup_delegated_address (0xfe…02),
-//! call_actor (0xfe…03) and call_actor_id (0xfe…05); 0xfe…04
-//! (get_actor_type) is disabled in v18.
+//! call_actor (0xfe…03), call_actor_id (0xfe…05) and get_beacon_randomness
+//! (0xfe…06, FIP-0095); 0xfe…04 (get_actor_type) is disabled in v18.
 //!
 //! As in v18: a reserved address with no precompile (0x0a, 0x12 and up,
-//! 0xfe…04, 0xfe…06 and up) answers success with no data; a precompile
+//! 0xfe…04, 0xfe…07 and up) answers success with no data; a precompile
 //! that fails (bad input, a call_actor not made by DELEGATECALL) answers
 //! failure (0 on the stack) with no data; a non-zero value sent along is
 //! transferred to the address (its f410 form) after the precompile ran,
@@ -110,6 +110,7 @@ fn lookup(addr: &EthAddress) -> Option<Precompile> {
         (FILECOIN_PREFIX, 0x02) => Actor(filecoin::lookup_delegated_address),
         (FILECOIN_PREFIX, 0x03) => Actor(filecoin::call_actor),
         (FILECOIN_PREFIX, 0x05) => Actor(filecoin::call_actor_id),
+        (FILECOIN_PREFIX, 0x06) => Actor(filecoin::get_beacon_randomness),
         _ => return None,
     })
 }
@@ -231,6 +232,18 @@ impl<'a> Reader<'a> {
         let mut low = [0u8; 8];
         low.copy_from_slice(&w[24..]);
         Ok(u64::from_be_bytes(low))
+    }
+
+    /// The next word as a signed 64-bit number: the high 24 bytes zero, the
+    /// low 8 two's complement (v18's reading of an `i64`).
+    pub fn i64(&mut self) -> Result<i64, Failure> {
+        let w: [u8; 32] = self.fixed();
+        if w[..24].iter().any(|b| *b != 0) {
+            return Err(Failure::Failed("a value overflows 64 bits"));
+        }
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&w[24..]);
+        Ok(i64::from_be_bytes(low))
     }
 
     /// The next word as a number below 2^32.

@@ -19,6 +19,10 @@
 //!   (-13, read-only, for value sent from a static call). Gas: at most the
 //!   CALL's, within 63/64 of what is left.
 //!
+//! - 0x06 get_beacon_randomness (FIP-0095): the input is an epoch (a word);
+//!   answers the beacon's randomness digest there (32 bytes), as the FVM's
+//!   syscall gives it.
+//!
 //! 0x04 (get_actor_type) is disabled in v18: it is a reserved address with
 //! no precompile.
 
@@ -51,6 +55,17 @@ pub fn lookup_delegated_address(_: &mut FvmHost, input: &[u8], _: &Context) -> A
     Ok(rt::sdk::actor::lookup_delegated_address(id)
         .map(|a| a.to_bytes())
         .unwrap_or_default())
+}
+
+/// 0x06: get_beacon_randomness (FIP-0095): the drand beacon's randomness
+/// digest at an epoch (a word, below 2^63 as v18 reads it), from the FVM's
+/// syscall; an epoch the syscall refuses fails. The FVM charges its gas by
+/// the lookback.
+pub fn get_beacon_randomness(_: &mut FvmHost, input: &[u8], _: &Context) -> Answer {
+    let epoch = Reader::new(input).i64()?;
+    rt::sdk::rand::get_beacon_randomness(epoch)
+        .map(|r| r.to_vec())
+        .map_err(|_| Failure::Failed("no beacon randomness at that epoch"))
 }
 
 /// 0x03: call_actor, the target named by a Filecoin address.
