@@ -136,7 +136,7 @@ fn output_of(block: Option<IpldBlock>) -> Vec<u8> {
 /// Sends after writing the contract's state, and reads it again after a
 /// successful send. A send the FVM refuses (not enough funds, say) is a
 /// failed call.
-fn send(
+pub(crate) fn send(
     host: &mut FvmHost,
     to: &FilAddress,
     method: u64,
@@ -170,8 +170,8 @@ pub fn call(
     frame_value: &U256,
 ) -> ActorResult<Outcome> {
     let target = from_revm(&c.bytecode_address);
-    if target.is_precompile() {
-        return Ok(crate::precompiles::call(&target, input));
+    if crate::precompiles::is_reserved(&target) {
+        return crate::precompiles::call(host, c, &target, input);
     }
     let to = fil_target(&c.bytecode_address)?;
     let flags = if c.is_static {

@@ -6,8 +6,10 @@
 //! [`contract`] (the running contract's state, written before every
 //! outgoing call and read again after), [`host`] (revm's view of the chain:
 //! storage, logs as actor events, balances, block facts), [`execution`]
-//! (the interpreter loop) and [`calls`] (CALL, DELEGATECALL and CREATE as
-//! FVM sends).
+//! (the interpreter loop), [`calls`] (CALL, DELEGATECALL and CREATE as
+//! FVM sends) and [`precompiles`] (Ethereum's 0x01–0x09 and 0x0b–0x11 and
+//! Filecoin's 0xfe00…01–05, run in this actor; call_actor sends to any
+//! actor).
 //!
 //! Data flow of `InvokeContract`: the parameters (a CBOR byte string of
 //! calldata) → [`contract::Contract::load`] → [`execution::run`] with the
