@@ -49,9 +49,7 @@ pub(super) fn number_of_hash(dn: &Devnet, hash: &[u8; 32]) -> Result<Option<u64>
     let Some(ts) = dn.tipset_by_key_cid(&Cid::new_v1(DAG_CBOR, digest))? else {
         return Ok(None);
     };
-    Ok(u64::try_from(ts.height())
-        .ok()
-        .filter(|n| *n <= latest(dn)))
+    Ok(u64::try_from(ts.height()).ok().filter(|n| *n <= latest(dn)))
 }
 
 /// `eth_getBlockByNumber`: the block's Ethereum transactions (the
