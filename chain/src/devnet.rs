@@ -298,6 +298,7 @@ impl Devnet {
                 }
             }
         };
+        index_tipset_keys(&lookup, &bs, &head.tipset)?;
         let network_name = init_network_name(&bs, &head.exec_state)?;
         let published = RwLock::new((head.tipset.clone(), 0));
         let devnet = Self {
@@ -392,6 +393,35 @@ impl Devnet {
             )));
         };
         Ok(TipSet::single(self.block(cid)?)?)
+    }
+
+    /// The tipset on this chain whose key's CID is `key_cid` (an Ethereum
+    /// block hash names it), if any.
+    pub fn tipset_by_key_cid(&self, key_cid: &Cid) -> Result<Option<TipSet>, ChainError> {
+        // Another block with this CID (a message's) is no tipset key.
+        let Some(key) = self
+            .bs
+            .get(key_cid)?
+            .and_then(|raw| fvm_ipld_encoding::from_slice::<Vec<Cid>>(&raw).ok())
+        else {
+            return Ok(None);
+        };
+        let ts = match self.tipset(&key) {
+            Ok(ts) => ts,
+            Err(ChainError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // A key block may name a block that lost its place (a submitted
+        // block that came too late): only the chain's own counts.
+        if ts.height() > self.head().height() {
+            return Ok(None);
+        }
+        let canonical = self.lookup.block_at(ts.height())?;
+        Ok(canonical
+            .map(|b| b.cid())
+            .transpose()?
+            .filter(|c| key == [*c])
+            .map(|_| ts))
     }
 
     /// The tipset for a key that may be empty (the head).
@@ -944,6 +974,20 @@ fn empty_tx_meta(bs: &DbBlockstore) -> anyhow::Result<Cid> {
     )
 }
 
+/// Stores the tipset keys of a chain persisted before keys were kept
+/// (see [`persist`]), once: nothing to do when the head's is there.
+fn index_tipset_keys(lookup: &StoreLookup, bs: &DbBlockstore, head: &TipSet) -> anyhow::Result<()> {
+    if bs.has(&head.key_cid()?)? {
+        return Ok(());
+    }
+    for height in 0..=head.height() {
+        if let Some(b) = lookup.block_at(height)? {
+            bs.put_cbor(&vec![b.cid()?], Code::Blake2b256)?;
+        }
+    }
+    Ok(())
+}
+
 /// Persists a new head: the block, then one atomic batch for the indexes.
 fn persist(
     store: &Store,
@@ -955,6 +999,9 @@ fn persist(
 ) -> anyhow::Result<()> {
     let block = ts.blocks.first().context("empty tipset")?;
     let cid = bs.put_cbor(block, Code::Blake2b256)?;
+    // The key as a block, as Lotus keeps it: its CID is what the Ethereum
+    // block hash digests, so a block is found by hash.
+    bs.put_cbor(&ts.key, Code::Blake2b256)?;
     let receipts_root = Amt::new_from_iter(bs.clone(), receipts.iter().cloned())?;
     let mut batch = store.batch();
     batch.put(&HEIGHTS, &block.height, &cid.to_bytes())?;

@@ -16,159 +16,25 @@
 //! `eth_getStorageAt`, the nonce and balance, the block, fee history and
 //! address helpers, and then the refusals: wrong chain id, bad signature,
 //! nonce too low, fee cap under the base fee, oversize, malformed RLP, each
-//! a JSON-RPC error with the pool unchanged. Finally the node is restarted
-//! on the same database, and the transaction and receipt read the same.
+//! a JSON-RPC error with the pool unchanged. A block reads the same by hash
+//! as by number (and a block parameter may name it by hash, EIP-1898).
+//! Finally the node is restarted on the same database, and the transaction,
+//! receipt and block by hash read the same.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 mod common;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Actors;
-use ferrite_chain::auth::ApiAuth;
-use ferrite_chain::devnet::Devnet;
+use common::node::Node;
 use ferrite_chain::eth::tx::{EthTx, TxKind};
 use ferrite_chain::eth::{EthAddress, keccak};
-use ferrite_chain::metrics::Metrics;
-use ferrite_chain::rpc::server::{LotusMethods, RpcState, router};
-use ferrite_chain::wallet::{PrivateKey, Wallet};
 use fvm_shared::econ::TokenAmount;
 use serde_json::{Value, json};
-use tokio::sync::{oneshot, watch};
 
 const CHAIN_ID: u64 = 31415926;
-
-struct Node {
-    url: String,
-    http: reqwest::Client,
-    devnet: Arc<Devnet>,
-    /// The head height the websocket's subscriptions follow.
-    heads: Arc<watch::Sender<i64>>,
-    stop: Option<oneshot::Sender<()>>,
-    served: tokio::task::JoinHandle<()>,
-}
-
-impl Node {
-    async fn start(dir: &Path, actors: Actors, owner: &PrivateKey) -> Node {
-        common::net::init_proofs();
-        let accounts = vec![(owner.address().unwrap(), TokenAmount::from_whole(1000))];
-        let settings = common::net::settings("eth-rpc", accounts);
-        let path = dir.to_path_buf();
-        let devnet = Arc::new(
-            tokio::task::spawn_blocking(move || common::net::open_in(&path, settings, actors))
-                .await
-                .unwrap(),
-        );
-        let registry = prometheus::Registry::new();
-        let heads = Arc::new(watch::channel(devnet.head().height()).0);
-        let state = Arc::new(RpcState {
-            chain: Some(LotusMethods {
-                devnet: devnet.clone(),
-                wallet: Arc::new(Mutex::new(Wallet::open(&dir.join("keystore")).unwrap())),
-                default_address: owner.address().unwrap(),
-                heads: heads.clone(),
-                block_time: Duration::from_millis(300),
-            }),
-            auth: ApiAuth::load_or_create(&dir.join("keystore")).unwrap(),
-            metrics: Metrics::register(&registry).unwrap(),
-            registry,
-            extension: None,
-            ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(async move {
-            axum::serve(listener, router(state))
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap()
-        });
-        Node {
-            url: format!("http://{addr}/rpc/v1"),
-            http: reqwest::Client::new(),
-            devnet,
-            heads,
-            stop: Some(stop),
-            served,
-        }
-    }
-
-    /// Stops the server and waits until the devnet is released.
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.served.await.unwrap();
-        let weak = Arc::downgrade(&self.devnet);
-        drop(self.devnet);
-        // A closed websocket's task lets go of the server's state just after
-        // its socket ends.
-        let since = Instant::now();
-        while weak.strong_count() > 0 && since.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(weak.strong_count(), 0, "the devnet is still held");
-    }
-
-    async fn rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let r: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        match r.get("error") {
-            Some(e) => Err(e.clone()),
-            None => Ok(r["result"].clone()),
-        }
-    }
-
-    async fn ok(&self, method: &str, params: Value) -> Value {
-        self.rpc(method, params)
-            .await
-            .unwrap_or_else(|e| panic!("{method}: {e}"))
-    }
-
-    /// Produces `n` blocks and publishes the head, as the block producer does.
-    async fn produce(&self, n: usize) {
-        common::produce_blocks(&self.devnet, n).await;
-        self.heads.send_replace(self.devnet.head().height());
-    }
-
-    /// Sends a raw transaction; its hash.
-    async fn send(&self, tx: &EthTx) -> Result<String, Value> {
-        let raw = format!("0x{}", hex::encode(tx.signed_rlp()));
-        let r = self.rpc("eth_sendRawTransaction", json!([raw])).await;
-        if let Ok(h) = &r {
-            assert_eq!(
-                h,
-                &json!(format!("0x{}", hex::encode(keccak(&tx.signed_rlp()))))
-            );
-        }
-        r.map(|v| v.as_str().unwrap().to_string())
-    }
-
-    /// Produces blocks until the receipt of `hash` appears.
-    async fn receipt(&self, hash: &str) -> Value {
-        for _ in 0..5 {
-            let r = self.ok("eth_getTransactionReceipt", json!([hash])).await;
-            if !r.is_null() {
-                return r;
-            }
-            self.produce(1).await;
-        }
-        panic!("no receipt for {hash}");
-    }
-}
 
 /// A websocket client of `/rpc/v1`: calls, and `eth_subscription`
 /// notifications.
@@ -673,8 +539,57 @@ async fn scenario(actors: Actors) {
     // A restart: the same hashes, the same answers.
     let tx_before = node.ok("eth_getTransactionByHash", json!([hash])).await;
     let receipt_before = node.ok("eth_getTransactionReceipt", json!([hash])).await;
+    // The block by its hash: the block by number, with or without the
+    // transactions; an unknown hash is null.
+    let by_hash = node
+        .ok(
+            "eth_getBlockByHash",
+            json!([receipt_before["blockHash"], true]),
+        )
+        .await;
+    assert_eq!(
+        by_hash,
+        node.ok(
+            "eth_getBlockByNumber",
+            json!([receipt_before["blockNumber"], true])
+        )
+        .await
+    );
+    assert_eq!(by_hash["transactions"][0]["hash"], json!(hash));
+    assert_eq!(
+        node.ok(
+            "Filecoin.EthGetBlockByHash",
+            json!([receipt_before["blockHash"], false])
+        )
+        .await["transactions"],
+        json!([hash])
+    );
+    assert_eq!(
+        node.ok("eth_getBlockByHash", json!([hexw(12345), false]))
+            .await,
+        Value::Null
+    );
+    // EIP-1898: a block parameter by hash reads that block's state.
+    assert_eq!(
+        node.ok(
+            "eth_getStorageAt",
+            json!([created.to_hex(), "0x0", {"blockHash": receipt_before["blockHash"]}])
+        )
+        .await,
+        json!(hexw(1234)),
+        "store(1234)'s block, before store(77)"
+    );
     node.stop().await;
     let node = Node::start(dir.path(), actors, &owner).await;
+    assert_eq!(
+        node.ok(
+            "eth_getBlockByHash",
+            json!([receipt_before["blockHash"], true])
+        )
+        .await,
+        by_hash,
+        "the block by hash after a restart"
+    );
     assert_eq!(
         node.ok("eth_getTransactionByHash", json!([hash])).await,
         tx_before

@@ -62,6 +62,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ),
     ("eth_feeHistory", "Filecoin.EthFeeHistory"),
     ("eth_getBlockByNumber", "Filecoin.EthGetBlockByNumber"),
+    ("eth_getBlockByHash", "Filecoin.EthGetBlockByHash"),
     ("eth_getLogs", "Filecoin.EthGetLogs"),
     (
         "EthAddressToFilecoinAddress",
@@ -230,15 +231,7 @@ pub async fn call(
         }
         "eth_estimateGas" => {
             let tx = CallTx::parse(&param(&params, 0))?;
-            blocking(move || {
-                let gas = dn.estimate_eth_gas(tx.message()?).map_err(|e| EthError {
-                    code: 3,
-                    message: e.to_string(),
-                    data: None,
-                })?;
-                Ok(json!(hex::quantity(gas)))
-            })
-            .await
+            blocking(move || estimate_gas(&dn, &tx)).await
         }
         "eth_sendRawTransaction" => {
             let raw =
@@ -267,6 +260,11 @@ pub async fn call(
             let block = param(&params, 0);
             let full = param(&params, 1).as_bool().unwrap_or(false);
             blocking(move || blocks::block_by_number(&dn, &block, full)).await
+        }
+        "eth_getBlockByHash" => {
+            let hash = hex::parse_hash(param_str(&params, 0, "block hash")?, "block hash")?;
+            let full = param(&params, 1).as_bool().unwrap_or(false);
+            blocking(move || blocks::block_by_hash(&dn, &hash, full)).await
         }
         "eth_getLogs" => {
             let filter = param(&params, 0);
@@ -315,14 +313,22 @@ fn block_number(dn: &Devnet, block: &Value) -> Result<u64, EthError> {
             "earliest" => 0,
             _ => hex::parse_quantity(block, "block number")?,
         },
+        // EIP-1898. This chain has no forks, so `requireCanonical` holds.
         Value::Object(o) => match (o.get("blockNumber"), o.get("blockHash")) {
             (Some(n), None) => hex::parse_quantity(n, "blockNumber")?,
-            (None, Some(_)) => {
-                return Err(EthError::refused(
-                    "block parameters by hash are not supported by this node; give a number",
+            (None, Some(h)) => {
+                let text = h
+                    .as_str()
+                    .ok_or_else(|| EthError::params("blockHash must be a string"))?;
+                let hash = hex::parse_hash(text, "blockHash")?;
+                blocks::number_of_hash(dn, &hash)?
+                    .ok_or_else(|| EthError::refused(format!("block {text} not found")))?
+            }
+            _ => {
+                return Err(EthError::params(
+                    "block parameter needs one of blockNumber and blockHash",
                 ));
             }
-            _ => return Err(EthError::params("block parameter needs blockNumber")),
         },
         v => return Err(EthError::params(format!("invalid block parameter {v}"))),
     };
@@ -368,9 +374,15 @@ fn builtin_name(dn: &Devnet, code: &Cid, key: &[Cid]) -> Result<Option<String>, 
         .map(|(n, _)| n))
 }
 
-/// Runs `msg` on the state `key` reads; a failure is Ethereum's revert
-/// error (code 3) with the return data.
-fn run(dn: &Devnet, msg: Message, key: &[Cid]) -> Result<Vec<u8>, EthError> {
+/// Runs `msg` on the state `key` reads, from its sender's nonce there (as
+/// Lotus's `StateCall` does: a contract the call creates gets the address
+/// the transaction would give it, not one an earlier creation took); a
+/// failure is Ethereum's revert error (code 3) with the return data.
+fn run(dn: &Devnet, mut msg: Message, key: &[Cid]) -> Result<Vec<u8>, EthError> {
+    msg.sequence = dn
+        .actor(&msg.from, key)?
+        .map(|a| a.sequence)
+        .unwrap_or_default();
     let method = msg.method_num;
     let ret = dn.call(msg, key)?;
     let raw = ret.msg_receipt.return_data.to_vec();
@@ -475,6 +487,26 @@ fn eth_call(dn: &Devnet, tx: CallTx, block: &Value) -> Result<Value, EthError> {
     let ret = run(dn, msg, &key)?;
     // As Lotus: a creation's call returns nothing.
     Ok(json!(hex::data(if create { &[] } else { &ret })))
+}
+
+/// `eth_estimateGas`. A failed estimate is run again as `eth_call` runs it,
+/// so that a revert comes back with its data (code 3), as Lotus does it.
+fn estimate_gas(dn: &Devnet, tx: &CallTx) -> Result<Value, EthError> {
+    let failed = match dn.estimate_eth_gas(tx.message()?) {
+        Ok(gas) => return Ok(json!(hex::quantity(gas))),
+        Err(e) => e,
+    };
+    let mut msg = tx.message()?;
+    msg.gas_limit = BLOCK_GAS_LIMIT;
+    let key = state_key(dn, &Value::Null)?;
+    match run(dn, msg, &key) {
+        Err(reverted @ EthError { data: Some(_), .. }) => Err(reverted),
+        _ => Err(EthError {
+            code: 3,
+            message: failed.to_string(),
+            data: None,
+        }),
+    }
 }
 
 /// The transaction object of `eth_call` and `eth_estimateGas`.

@@ -1,5 +1,6 @@
 //! What the chain's differential tests share: which bundles a scenario runs
-//! on, opening a devnet on one of them, and a cache of C2 proofs so that the
+//! on, opening a devnet on one of them, a node serving the JSON-RPC on it
+//! ([`node::Node`]), and a cache of C2 proofs so that the
 //! second bundle's run of a scenario does not pay for the same SNARK again.
 //!
 //! The official builtin-actors v18 `devnet` bundle is a test reference only,
@@ -13,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
 pub mod net;
+pub mod node;
 pub mod state;
 
 use std::collections::BTreeMap;

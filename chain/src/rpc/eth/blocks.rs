@@ -1,10 +1,19 @@
-//! Blocks and fees: `eth_getBlockByNumber` and `eth_feeHistory`.
+//! Blocks and fees: `eth_getBlockByNumber`, `eth_getBlockByHash` and
+//! `eth_feeHistory`.
+//!
+//! A block hash is the digest of the tipset key's CID (blake2b-256 over the
+//! key's DAG-CBOR), so the hash gives back the CID, and the devnet keeps each
+//! key as a block under it ([`Devnet::tipset_by_key_cid`]): a lookup by hash
+//! is one read, and survives restarts.
 
+use cid::Cid;
+use cid::multihash::Multihash;
+use fvm_ipld_encoding::DAG_CBOR;
 use fvm_shared::econ::TokenAmount;
 use serde_json::{Value, json};
 
 use super::txs::block_hash;
-use super::{EthError, PRIORITY_FEE, block_number, hex, tipset_of};
+use super::{EthError, PRIORITY_FEE, block_number, hex, latest, tipset_of};
 use crate::devnet::Devnet;
 use crate::eth::EthAddress;
 use crate::eth::tx::EthTx;
@@ -28,10 +37,39 @@ fn gas_used(dn: &Devnet, n: u64) -> Result<Vec<u64>, EthError> {
         .collect())
 }
 
+/// The multihash code of blake2b-256.
+const BLAKE2B_256: u64 = 0xb220;
+
+/// The Ethereum block number of the block whose hash is `hash`, if it is
+/// one of this chain's executed blocks (at most `latest`: the head's own
+/// messages have not run yet, so it is no Ethereum block so far).
+pub(super) fn number_of_hash(dn: &Devnet, hash: &[u8; 32]) -> Result<Option<u64>, EthError> {
+    let digest = Multihash::<64>::wrap(BLAKE2B_256, hash)
+        .map_err(|e| EthError::params(format!("block hash: {e}")))?;
+    let Some(ts) = dn.tipset_by_key_cid(&Cid::new_v1(DAG_CBOR, digest))? else {
+        return Ok(None);
+    };
+    Ok(u64::try_from(ts.height()).ok().filter(|n| *n <= latest(dn)))
+}
+
 /// `eth_getBlockByNumber`: the block's Ethereum transactions (the
 /// Delegated-signed messages), as hashes or objects.
 pub(super) fn block_by_number(dn: &Devnet, block: &Value, full: bool) -> Result<Value, EthError> {
     let n = block_number(dn, block)?;
+    block_json(dn, n, full)
+}
+
+/// `eth_getBlockByHash`: as [`block_by_number`]; `null` for a hash that
+/// names no block of this chain.
+pub(super) fn block_by_hash(dn: &Devnet, hash: &[u8; 32], full: bool) -> Result<Value, EthError> {
+    match number_of_hash(dn, hash)? {
+        Some(n) => block_json(dn, n, full),
+        None => Ok(Value::Null),
+    }
+}
+
+/// Ethereum block `n` (at most `latest`).
+fn block_json(dn: &Devnet, n: u64, full: bool) -> Result<Value, EthError> {
     let ts = tipset_of(dn, n)?;
     let header = ts
         .blocks

@@ -106,14 +106,26 @@ impl Filter {
         let o = v
             .as_object()
             .ok_or_else(|| EthError::params("the filter must be an object"))?;
-        if o.get("blockHash").is_some_and(|h| !h.is_null()) {
-            return Err(EthError::refused(
-                "filters by blockHash are not supported by this node; give fromBlock and toBlock",
-            ));
-        }
         let latest = json!("latest");
-        let from = block_number(dn, o.get("fromBlock").unwrap_or(&latest))?;
-        let to = block_number(dn, o.get("toBlock").unwrap_or(&latest))?;
+        let (from, to) = match o.get("blockHash").filter(|h| !h.is_null()) {
+            // EIP-234: one block, by hash, instead of a range.
+            Some(h) => {
+                if ["fromBlock", "toBlock"]
+                    .iter()
+                    .any(|k| o.get(*k).is_some_and(|v| !v.is_null()))
+                {
+                    return Err(EthError::params(
+                        "a filter takes blockHash or fromBlock/toBlock, not both",
+                    ));
+                }
+                let n = block_number(dn, &json!({ "blockHash": h }))?;
+                (n, n)
+            }
+            None => (
+                block_number(dn, o.get("fromBlock").unwrap_or(&latest))?,
+                block_number(dn, o.get("toBlock").unwrap_or(&latest))?,
+            ),
+        };
         if from > to {
             return Err(EthError::params(format!(
                 "fromBlock {from} is after toBlock {to}"
