@@ -596,7 +596,7 @@ fn issue_15_the_devnet_answers_while_its_parameters_are_generated() {
 #[test]
 fn devnet_serves_the_cli() {
     let home = tempfile::tempdir().unwrap();
-    let mut node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+    let node = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .arg("--home")
         .arg(home.path())
         .args([
@@ -616,6 +616,8 @@ fn devnet_serves_the_cli() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Killed however the test ends: a failed assertion leaves no devnet behind.
+    let _node = Devnet(node);
     let api = home.path().join("api");
     let started = std::time::Instant::now();
     while !api.exists() {
@@ -680,8 +682,16 @@ fn devnet_serves_the_cli() {
     );
     contracts_deploy_and_answer_through_the_cli(home.path());
     dashboards_query_only_exported_metrics(home.path());
-    node.kill().unwrap();
-    node.wait().unwrap();
+}
+
+/// A devnet process, killed when dropped.
+struct Devnet(std::process::Child);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `chain deploy-actor --evm`, `chain call` and `chain send --data` on the

@@ -164,6 +164,14 @@ pub async fn invoke(
 ) -> anyhow::Result<()> {
     let calldata = parse_hex(data, "--data")?;
     let msg = eam::invoke_message(from, to, &calldata, value)?;
+    // A call that would revert is refused with its revert data (gas
+    // estimation would fail without it), and nothing is sent.
+    let trial = client.call(msg.clone()).await?;
+    anyhow::ensure!(
+        trial.exit_code.is_success(),
+        "not sent: the call fails on the head's state: {}",
+        failure(trial.exit_code, trial.return_data.bytes())
+    );
     let cid = client.send(msg).await?;
     println!("message {cid} pushed; waiting for it to execute");
     let e = client.wait(&cid, 0).await?;
