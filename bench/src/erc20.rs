@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
+use cid::Cid;
 use ferrite_chain::devnet::Devnet;
 use ferrite_chain::eth::{EthAddress, eam};
 use ferrite_chain::wallet::{KeyType, PrivateKey};
@@ -33,7 +34,7 @@ const TOKEN_JSON: &str = include_str!("../../chain/tests/fixtures/evm/Token.json
 const SUPPLY: u64 = 1_000_000_000;
 
 /// What one bundle's run measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Erc20Figures {
     /// Transfers executed.
     pub transfers: usize,
@@ -45,6 +46,43 @@ pub struct Erc20Figures {
     pub gas_per_transfer: u64,
     /// The gas the deployment used.
     pub deploy_gas: u64,
+    /// Where one transfer's gas went: the FVM's gas charges by name (its
+    /// execution trace, from a traced replay of the last transfer), with
+    /// how many there were and their gas, largest first.
+    pub gas_by_charge: Vec<ChargeTotal>,
+}
+
+/// The gas charges of one name in a message's execution trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeTotal {
+    /// The FVM's name for the charge (`wasm_exec`, `OnBlockOpen`, ...).
+    pub name: String,
+    /// How many charges of that name.
+    pub count: u64,
+    /// Their gas, compute and other together.
+    pub gas: u64,
+}
+
+/// Sums `trace`'s gas charges by name, largest first.
+pub fn gas_by_charge(trace: &[fvm::trace::ExecutionEvent]) -> Vec<ChargeTotal> {
+    let mut by_name: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for event in trace {
+        if let fvm::trace::ExecutionEvent::GasCharge(c) = event {
+            let e = by_name.entry(c.name.as_ref()).or_default();
+            e.0 += 1;
+            e.1 += c.total().as_milligas();
+        }
+    }
+    let mut out: Vec<ChargeTotal> = by_name
+        .into_iter()
+        .map(|(name, (count, milligas))| ChargeTotal {
+            name: name.to_string(),
+            count,
+            gas: milligas.div_ceil(1000),
+        })
+        .collect();
+    out.sort_by(|a, b| b.gas.cmp(&a.gas).then_with(|| a.name.cmp(&b.name)));
+    out
 }
 
 impl Erc20Figures {
@@ -90,12 +128,12 @@ fn token_initcode() -> anyhow::Result<Vec<u8>> {
 }
 
 /// Pushes `msgs` (each from its key's account), executes them all and
-/// returns their receipts' gas used.
+/// returns their receipts' gas used, the blocks they took and their CIDs.
 fn execute(
     devnet: &Devnet,
     msgs: Vec<(Message, &PrivateKey)>,
     what: &str,
-) -> anyhow::Result<(Vec<u64>, u64)> {
+) -> anyhow::Result<(Vec<u64>, u64, Vec<Cid>)> {
     let mut cids = Vec::with_capacity(msgs.len());
     let n = msgs.len();
     for (i, (msg, key)) in msgs.into_iter().enumerate() {
@@ -109,7 +147,7 @@ fn execute(
         .into_iter()
         .map(|r| r.gas_used)
         .collect();
-    Ok((gas, blocks))
+    Ok((gas, blocks, cids))
 }
 
 /// The token balance of `holder`, read with `balanceOf` on the head.
@@ -243,8 +281,17 @@ pub fn measure(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let t = Instant::now();
-    let (mut gas, blocks) = execute(&devnet, msgs, "transfer")?;
+    let (mut gas, blocks, cids) = execute(&devnet, msgs, "transfer")?;
     let time = t.elapsed();
+    let last = cids.last().context("no transfer ran")?;
+    let (_, traced) = devnet.replay_traced(last)?;
+    ensure!(
+        traced.msg_receipt.gas_used == gas.last().copied().unwrap_or_default(),
+        "the traced replay of the last transfer used {} gas, its receipt {:?}",
+        traced.msg_receipt.gas_used,
+        gas.last()
+    );
+    let gas_by_charge = gas_by_charge(&traced.exec_trace);
 
     // Every account sent as many as it received but the ring's ends.
     let mut total = 0;
@@ -275,6 +322,7 @@ pub fn measure(
         time,
         gas_per_transfer: gas.get(gas.len() / 2).copied().unwrap_or_default(),
         deploy_gas,
+        gas_by_charge,
     })
 }
 
@@ -304,5 +352,48 @@ fn priced(msg: Message, gas_limit: u64) -> Message {
         gas_fee_cap: TokenAmount::from_atto(1_000),
         gas_premium: TokenAmount::from_atto(500),
         ..msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fvm::gas::{Gas, GasCharge};
+    use fvm::trace::ExecutionEvent;
+
+    use super::{ChargeTotal, gas_by_charge};
+
+    fn charge(name: &'static str, compute_milligas: u64, other: u64) -> ExecutionEvent {
+        ExecutionEvent::GasCharge(GasCharge::new(
+            name,
+            Gas::from_milligas(compute_milligas),
+            Gas::new(other),
+        ))
+    }
+
+    #[test]
+    fn charges_are_summed_by_name_largest_first() {
+        let trace = vec![
+            charge("wasm_exec", 1_500, 0),
+            ExecutionEvent::Log("not a charge".into()),
+            charge("OnBlockLink", 0, 10),
+            charge("wasm_exec", 1_000, 1),
+            charge("OnSyscall", 7_000, 0),
+        ];
+        let totals = gas_by_charge(&trace);
+        let expect = |name: &str, count, gas| ChargeTotal {
+            name: name.to_string(),
+            count,
+            gas,
+        };
+        assert_eq!(
+            totals,
+            vec![
+                expect("OnBlockLink", 1, 10),
+                expect("OnSyscall", 1, 7),
+                // 2.5 gas of compute and 1 of other: 3.5, rounded up.
+                expect("wasm_exec", 2, 4),
+            ]
+        );
+        assert!(gas_by_charge(&[]).is_empty());
     }
 }

@@ -418,6 +418,7 @@ fn evm_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let official = official.as_ref();
     cx.out.rows.push(row(
         Group::Evm,
         format!("{transfers} ERC-20 transfers (pool + blocks)"),
@@ -434,6 +435,38 @@ fn evm_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
         ours.gas_per_transfer as f64,
         official.map(|o| o.gas_per_transfer as f64),
     ));
+    // Where a transfer's gas goes, charge by charge (from each side's
+    // traced replay of its last transfer): every charge with at least 1 %
+    // of either side's total.
+    let total = |c: &[erc20::ChargeTotal]| c.iter().map(|c| c.gas).sum::<u64>().max(1);
+    let ours_total = total(&ours.gas_by_charge);
+    let theirs = official.map(|o| &o.gas_by_charge[..]).unwrap_or(&[]);
+    let smaller_total = match official {
+        Some(_) => ours_total.min(total(theirs)),
+        None => ours_total,
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for c in ours.gas_by_charge.iter().chain(theirs) {
+        if c.gas * 100 >= smaller_total && !names.contains(&c.name.as_str()) {
+            names.push(&c.name);
+        }
+    }
+    let find = |list: &[erc20::ChargeTotal], name: &str| {
+        list.iter()
+            .find(|c| c.name == name)
+            .map(|c| c.gas)
+            .unwrap_or(0)
+    };
+    for name in names {
+        cx.out.rows.push(row(
+            Group::Evm,
+            format!("  transfer gas: {name}"),
+            "gas",
+            1,
+            find(&ours.gas_by_charge, name) as f64,
+            official.map(|o| find(&o.gas_by_charge, name) as f64),
+        ));
+    }
     cx.out.rows.push(row(
         Group::Evm,
         "gas to deploy the ERC-20",
@@ -445,7 +478,9 @@ fn evm_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
     cx.out.notes.push(match official {
         Some(o) => format!(
             "evm: raw is the official builtin-actors v18 EVM actor on the same devnet; gas is \
-             FVM gas (lower is better); the transfers took {} blocks (ferrite) and {} (official)",
+             FVM gas (lower is better); the `transfer gas:` rows split the last transfer's gas by \
+             the FVM's charge names (a traced replay; charges of 1 % or more); the transfers took \
+             {} blocks (ferrite) and {} (official)",
             ours.blocks, o.blocks
         ),
         None => "evm: no raw side; give --reference-bundle (the official v18 bundle) to run \

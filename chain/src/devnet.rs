@@ -646,6 +646,24 @@ impl Devnet {
         &self,
         cid: &Cid,
     ) -> Result<(Message, fvm::executor::ApplyRet, usize), ChainError> {
+        self.replay_block_upto(cid, false)
+    }
+
+    /// Like [`Devnet::replay`], with the FVM's execution trace kept in the
+    /// result: every gas charge by name, and every call and return.
+    pub fn replay_traced(
+        &self,
+        cid: &Cid,
+    ) -> Result<(Message, fvm::executor::ApplyRet), ChainError> {
+        let (m, ret, _) = self.replay_block_upto(cid, true)?;
+        Ok((m, ret))
+    }
+
+    fn replay_block_upto(
+        &self,
+        cid: &Cid,
+        trace: bool,
+    ) -> Result<(Message, fvm::executor::ApplyRet, usize), ChainError> {
         let rec = self
             .store
             .get(&MSG_INDEX, &cid.to_bytes())?
@@ -660,14 +678,18 @@ impl Devnet {
             .get(target)
             .map(|m| m.message.clone())
             .ok_or_else(|| ChainError::NotFound(format!("didn't find msg {cid}")))?;
-        let (ret, events_before) = self.vm.replay(
+        let mut rets = self.vm.replay_all_traced(
             block.parent_state_root,
             block.height,
             block.timestamp,
-            &msgs,
-            target,
+            &msgs[..=target],
             DevnetExterns::new(self.lookup.clone(), block.height - 1),
+            trace,
         )?;
+        let ret = rets
+            .pop()
+            .ok_or_else(|| ChainError::NotFound(format!("didn't replay msg {cid}")))?;
+        let events_before = rets.iter().map(|r| r.events.len()).sum();
         Ok((message, ret, events_before))
     }
 

@@ -149,7 +149,23 @@ impl Vm {
         state: Cid,
         externs: DevnetExterns,
     ) -> anyhow::Result<Exec> {
+        self.executor_traced(epoch, timestamp, state, externs, false)
+    }
+
+    fn executor_traced(
+        &self,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        state: Cid,
+        externs: DevnetExterns,
+        trace: bool,
+    ) -> anyhow::Result<Exec> {
         let mut mc = self.network.for_epoch(epoch, timestamp, state);
+        if trace {
+            // Each gas charge, call and return lands in the ApplyRet's
+            // exec_trace.
+            mc.enable_tracing();
+        }
         mc.set_base_fee(self.settings.base_fee.clone());
         mc.set_circulating_supply(self.settings.circulating_supply.clone());
         let machine = Machine::new(&mc, self.bs.clone(), externs).context("create machine")?;
@@ -262,26 +278,6 @@ impl Vm {
             .context("execute call")
     }
 
-    /// Re-executes `messages[..=target]` at `epoch` on `state` and returns
-    /// the last one's full result (StateReplay), and how many events the
-    /// messages before it emitted (where its logs start in the block).
-    pub fn replay(
-        &self,
-        state: Cid,
-        epoch: ChainEpoch,
-        timestamp: u64,
-        messages: &[ChainMessage],
-        target: usize,
-        externs: DevnetExterns,
-    ) -> anyhow::Result<(ApplyRet, usize)> {
-        let upto = messages
-            .get(..=target)
-            .with_context(|| format!("message {target} is not in the block"))?;
-        let mut rets = self.replay_all(state, epoch, timestamp, upto, externs)?;
-        let ret = rets.pop().context("no message replayed")?;
-        Ok((ret, rets.iter().map(|r| r.events.len()).sum()))
-    }
-
     /// Re-executes `messages` at `epoch` on `state` and returns each one's
     /// full result.
     pub fn replay_all(
@@ -292,7 +288,21 @@ impl Vm {
         messages: &[ChainMessage],
         externs: DevnetExterns,
     ) -> anyhow::Result<Vec<ApplyRet>> {
-        let mut exec = self.executor(epoch, timestamp, state, externs)?;
+        self.replay_all_traced(state, epoch, timestamp, messages, externs, false)
+    }
+
+    /// [`Vm::replay_all`], with each result's execution trace (its gas
+    /// charges, calls and returns) kept when `trace` is set.
+    pub fn replay_all_traced(
+        &self,
+        state: Cid,
+        epoch: ChainEpoch,
+        timestamp: u64,
+        messages: &[ChainMessage],
+        externs: DevnetExterns,
+        trace: bool,
+    ) -> anyhow::Result<Vec<ApplyRet>> {
+        let mut exec = self.executor_traced(epoch, timestamp, state, externs, trace)?;
         messages
             .iter()
             .map(|m| {

@@ -17,6 +17,7 @@
 
 use ferrite_actor_rt::{self as rt, ActorError, ActorResult};
 use fvm_shared::error::ExitCode;
+use revm_interpreter::Host as _;
 use revm_interpreter::bytecode::Bytecode;
 use revm_interpreter::instructions::gas_table_spec;
 use revm_interpreter::interpreter::ExtBytecode;
@@ -100,6 +101,48 @@ fn extcodehash(ctx: Ctx<'_>) -> Result<(), InstructionResult> {
     with_code(ctx, revm_interpreter::instructions::host::extcodehash)
 }
 
+/// KECCAK256 through the FVM's hash syscall, as the official actor hashes:
+/// revm's own keccak runs in wasm, where each 64-byte hash (a Solidity
+/// mapping lookup) costs hundreds of thousands of gas. The EVM gas, the
+/// memory expansion and the checks are revm's.
+fn keccak256(ctx: Ctx<'_>) -> Result<(), InstructionResult> {
+    let interp = ctx.interpreter;
+    let Some(([offset], top)) = interp.stack.popn_top::<1>() else {
+        return Err(InstructionResult::StackUnderflow);
+    };
+    let len = as_usize(top)?;
+    if !interp
+        .gas
+        .record_regular_cost(ctx.host.gas_params().keccak256_cost(len))
+    {
+        return Err(InstructionResult::OutOfGas);
+    }
+    let hash = if len == 0 {
+        revm_interpreter::primitives::KECCAK_EMPTY.0
+    } else {
+        let from = as_usize(&offset)?;
+        revm_interpreter::interpreter::resize_memory(
+            &mut interp.gas,
+            &mut interp.memory,
+            ctx.host.gas_params(),
+            from,
+            len,
+        )?;
+        crate::contract::keccak256(&interp.memory.slice_len(from, len))
+    };
+    *top = U256::from_be_bytes(hash);
+    Ok(())
+}
+
+/// An EVM word as a memory offset or length (revm's `as_usize_or_fail`).
+fn as_usize(v: &U256) -> Result<usize, InstructionResult> {
+    let l = v.as_limbs();
+    if l[1] != 0 || l[2] != 0 || l[3] != 0 || l[0] > usize::MAX as u64 {
+        return Err(InstructionResult::InvalidOperandOOG);
+    }
+    Ok(l[0] as usize)
+}
+
 fn table() -> Table {
     use revm_interpreter::bytecode::opcode;
     let mut t = instruction_table::<revm_interpreter::interpreter::EthInterpreter, FvmHost>();
@@ -107,6 +150,7 @@ fn table() -> Table {
     t[usize::from(opcode::EXTCODESIZE)] = Instruction::new(extcodesize);
     t[usize::from(opcode::EXTCODECOPY)] = Instruction::new(extcodecopy);
     t[usize::from(opcode::EXTCODEHASH)] = Instruction::new(extcodehash);
+    t[usize::from(opcode::KECCAK256)] = Instruction::new(keccak256);
     t
 }
 
