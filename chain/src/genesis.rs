@@ -1,8 +1,10 @@
 //! The devnet's genesis state.
 //!
 //! Genesis writes the system actor (which points the FVM at the bundle's
-//! manifest) and the init actor directly, plus the burnt-funds account f099
-//! and the funded key accounts; the other singletons are created empty and
+//! manifest) and the init actor directly, plus the burnt-funds account f099,
+//! the funded key accounts and, as Lotus's genesis does, an Ethereum account
+//! at the zero address 0x00…00 (the sender of an `eth_call` that names
+//! none); the other singletons are created empty and
 //! then run their own v18 constructors through implicit messages from the
 //! system actor, so any bundle with builtin-actors v18's constructors works
 //! (ours, or the official one). Lotus writes the singletons' states directly
@@ -168,6 +170,22 @@ pub fn build(
         let st = put(bs, &AccountState { address: *addr })?;
         tree.set_actor(id, actor(account_code, st, balance.clone()));
     }
+    // The Ethereum zero address, an Ethereum account with no balance, as
+    // Lotus creates it; after the key accounts, so their IDs start at f0100.
+    let zero = crate::eth::EthAddress([0; 20]).to_filecoin();
+    let id = tree
+        .register_new_address(&zero)
+        .fvm("register the Ethereum zero address")?;
+    tree.set_actor(
+        id,
+        ActorState::new(
+            bundle.code("ethaccount")?,
+            EMPTY_ARR_CID,
+            TokenAmount::default(),
+            0,
+            Some(zero),
+        ),
+    );
     let root = tree.flush().fvm("flush genesis state")?;
 
     let construct =

@@ -379,10 +379,16 @@ fn builtin_name(dn: &Devnet, code: &Cid, key: &[Cid]) -> Result<Option<String>, 
 /// the transaction would give it, not one an earlier creation took); a
 /// failure is Ethereum's revert error (code 3) with the return data.
 fn run(dn: &Devnet, mut msg: Message, key: &[Cid]) -> Result<Vec<u8>, EthError> {
-    msg.sequence = dn
-        .actor(&msg.from, key)?
-        .map(|a| a.sequence)
-        .unwrap_or_default();
+    match dn.actor(&msg.from, key)? {
+        Some(sender) => msg.sequence = sender.sequence,
+        // A chain whose genesis predates the zero address's account calls
+        // from the system actor, as it always did.
+        None if msg.from == EthAddress([0; 20]).to_filecoin() => {
+            msg.from = Address::new_id(0);
+            msg.sequence = 0;
+        }
+        None => msg.sequence = 0,
+    }
     let method = msg.method_num;
     let ret = dn.call(msg, key)?;
     let raw = ret.msg_receipt.return_data.to_vec();
@@ -552,8 +558,9 @@ impl CallTx {
         })
     }
 
-    /// The message, as Lotus builds it: from the sender (the system actor
-    /// when none is given), to the recipient's `InvokeContract` or the EAM's
+    /// The message, as Lotus builds it: from the sender (the Ethereum zero
+    /// address, an account genesis creates, when none is given or it is
+    /// zero), to the recipient's `InvokeContract` or the EAM's
     /// `CreateExternal`.
     fn message(&self) -> Result<Message, EthError> {
         let cbor = |b: &[u8]| {
@@ -569,10 +576,7 @@ impl CallTx {
         };
         Ok(Message {
             version: 0,
-            from: self
-                .from
-                .map(|a| a.to_filecoin())
-                .unwrap_or(Address::new_id(0)),
+            from: self.from.unwrap_or(EthAddress([0; 20])).to_filecoin(),
             to,
             sequence: 0,
             value: self.value.clone(),
