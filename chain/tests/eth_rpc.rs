@@ -252,6 +252,18 @@ async fn scenario(actors: Actors) {
         .await;
     assert_eq!(block["hash"], receipt["blockHash"]);
     assert_eq!(block["transactions"], json!([hash]));
+    // As Lotus: a full logs bloom, and a zero transactions root for a block
+    // with transactions, the empty trie's root for one without.
+    let full_bloom = json!(format!("0x{}", "ff".repeat(256)));
+    assert_eq!(block["logsBloom"], full_bloom);
+    assert_eq!(block["transactionsRoot"], json!(hexw(0)));
+    let empty = node.ok("eth_getBlockByNumber", json!(["0x1", false])).await;
+    assert_eq!(empty["transactions"], json!([]), "{empty}");
+    assert_eq!(
+        empty["transactionsRoot"],
+        json!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+    );
+    assert_eq!(empty["logsBloom"], full_bloom);
     let full = node
         .ok(
             "eth_getBlockByNumber",

@@ -22,6 +22,10 @@ use crate::vm::BLOCK_GAS_LIMIT;
 /// keccak-256 of the RLP of an empty list: an Ethereum block's uncle hash
 /// when it has none.
 const EMPTY_UNCLES: &str = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347";
+/// The root of an empty trie (keccak-256 of the RLP of an empty string):
+/// the transactions root Lotus gives a block without transactions (zero
+/// when it has some), which some clients read as "no transactions".
+const EMPTY_ROOT: &str = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";
 
 /// The gas the messages of Ethereum block `n` used (from the receipts in
 /// the next tipset).
@@ -104,9 +108,16 @@ fn block_json(dn: &Devnet, n: u64, full: bool) -> Result<Value, EthError> {
         "sha3Uncles": EMPTY_UNCLES,
         "miner": header.miner.id().map(|id| EthAddress::from_id(id).to_hex()).unwrap_or_default(),
         "stateRoot": hex::data(&[0u8; 32]),
-        "transactionsRoot": hex::data(&[0u8; 32]),
+        "transactionsRoot": if txs.is_empty() {
+            EMPTY_ROOT.to_string()
+        } else {
+            hex::data(&[0u8; 32])
+        },
         "receiptsRoot": hex::data(&[0u8; 32]),
-        "logsBloom": hex::data(&[0u8; 256]),
+        // As Lotus: a full bloom (every bit set), since the block's logs
+        // are not gathered here; an empty one would tell a client that
+        // filters by bloom that the block has no logs.
+        "logsBloom": hex::data(&[0xff; 256]),
         "difficulty": "0x0",
         "totalDifficulty": "0x0",
         "number": hex::quantity(n),
