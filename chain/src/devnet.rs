@@ -808,12 +808,25 @@ impl Devnet {
         Ok((bls.count(), signed))
     }
 
-    /// Runs `msg` on the state of tipset `key` without keeping the result.
-    pub fn call(&self, msg: Message, key: &[Cid]) -> Result<fvm::executor::ApplyRet, ChainError> {
+    /// Runs `msg` on the state of tipset `key` without keeping the result,
+    /// from its sender's nonce in that state (as Lotus's `StateCall` runs
+    /// it: a contract the call creates gets the address a message sent now
+    /// would give it); a sender not in the state keeps the message's nonce.
+    pub fn call(
+        &self,
+        mut msg: Message,
+        key: &[Cid],
+    ) -> Result<fvm::executor::ApplyRet, ChainError> {
         let ts = self.tipset_or_head(key)?;
         let state = ts
             .parent_state()
             .ok_or_else(|| ChainError::NotFound("empty tipset".to_string()))?;
+        let tree = self.state_tree(&state)?;
+        if let Some(id) = tree.lookup_id(&msg.from).fvm("look up sender")?
+            && let Some(sender) = tree.get_actor(id).fvm("read sender")?
+        {
+            msg.sequence = sender.sequence;
+        }
         let timestamp = ts.blocks.first().map(|b| b.timestamp).unwrap_or_default();
         Ok(self.vm.call(
             state,

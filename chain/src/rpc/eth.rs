@@ -374,20 +374,14 @@ fn builtin_name(dn: &Devnet, code: &Cid, key: &[Cid]) -> Result<Option<String>, 
         .map(|(n, _)| n))
 }
 
-/// Runs `msg` on the state `key` reads, from its sender's nonce there (as
-/// Lotus's `StateCall` does: a contract the call creates gets the address
-/// the transaction would give it, not one an earlier creation took); a
-/// failure is Ethereum's revert error (code 3) with the return data.
+/// Runs `msg` on the state `key` reads, from its sender's nonce there (see
+/// [`Devnet::call`]); a failure is Ethereum's revert error (code 3) with
+/// the return data.
 fn run(dn: &Devnet, mut msg: Message, key: &[Cid]) -> Result<Vec<u8>, EthError> {
-    match dn.actor(&msg.from, key)? {
-        Some(sender) => msg.sequence = sender.sequence,
-        // A chain whose genesis predates the zero address's account calls
-        // from the system actor, as it always did.
-        None if msg.from == EthAddress([0; 20]).to_filecoin() => {
-            msg.from = Address::new_id(0);
-            msg.sequence = 0;
-        }
-        None => msg.sequence = 0,
+    // A chain whose genesis predates the zero address's account calls from
+    // the system actor, as it always did.
+    if msg.from == EthAddress([0; 20]).to_filecoin() && dn.actor(&msg.from, key)?.is_none() {
+        msg.from = Address::new_id(0);
     }
     let method = msg.method_num;
     let ret = dn.call(msg, key)?;
