@@ -53,8 +53,9 @@ impl Default for ProofsConfig {
 }
 
 /// `[proofs.resident]`: the resident prover keeps each proof kind's decoded
-/// Groth16 parameters in memory, so that only the first proof of a kind in a
-/// process pays for reading and decoding them.
+/// Groth16 parameters (PoRep C2, Window PoSt, Winning PoSt) in memory, so
+/// that only the first proof of a kind in a process pays for reading and
+/// decoding them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResidentConfig {
@@ -66,6 +67,7 @@ pub struct ResidentConfig {
     pub max_mib: u64,
     /// Sector sizes whose PoRep parameters are loaded when the process
     /// starts, in the background, rather than at the first C2. Default: none.
+    /// (PoSt parameters, far smaller, load at the first PoSt of each kind.)
     pub preload: Vec<SectorSize>,
 }
 

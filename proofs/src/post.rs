@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::guard::{guarded, panic_message};
 use crate::params::require_params;
+use crate::prover::PostReport;
 use crate::{ProofsError, registered};
 
 /// The PoSt's own rayon pool. filecoin-proofs runs vanilla proofs and
@@ -120,25 +121,16 @@ pub fn winning_post_challenge(
     .context("draw winning post challenge")?)
 }
 
-/// Generates a Winning PoSt. Needs the proof's parameters.
+/// Generates a Winning PoSt through the resident prover (the library's
+/// mapped path when its parameters cannot be resident), verified before it
+/// is returned. Needs the proof's parameters.
 pub fn generate_winning_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
-    expect_kind(input.proof, PostKind::Winning)?;
-    let replicas = private_replicas(input)?;
-    let out = guarded(
-        "generate winning post",
-        || numbers(&input.sectors),
-        || {
-            on_post_pool(|| {
-                fpost::generate_winning_post(
-                    input.randomness.as_bytes(),
-                    &replicas,
-                    *ProverId::from(input.miner).as_bytes(),
-                )
-            })
-        },
-    )?
-    .context("generate winning post")?;
-    proofs_back(out)
+    generate_winning_post_report(input).map(|r| r.proofs)
+}
+
+/// [`generate_winning_post`], with where the time went.
+pub fn generate_winning_post_report(input: &PostInput) -> Result<PostReport, ProofsError> {
+    generate_report(input, PostKind::Winning, fpost::generate_winning_post)
 }
 
 /// Checks a Winning PoSt.
@@ -166,25 +158,56 @@ pub fn verify_winning_post(input: &VerifyPostInput) -> Result<bool, ProofsError>
     .context("verify winning post")?)
 }
 
-/// Generates a Window PoSt over every sector of `input`. Needs the proof's parameters.
+/// Generates a Window PoSt over every sector of `input` through the
+/// resident prover (the library's mapped path when its parameters cannot be
+/// resident), verified before it is returned. Needs the proof's parameters.
 pub fn generate_window_post(input: &PostInput) -> Result<Vec<PostProofBytes>, ProofsError> {
-    expect_kind(input.proof, PostKind::Window)?;
+    generate_window_post_report(input).map(|r| r.proofs)
+}
+
+/// [`generate_window_post`], with where the time went.
+pub fn generate_window_post_report(input: &PostInput) -> Result<PostReport, ProofsError> {
+    generate_report(input, PostKind::Window, fpost::generate_window_post)
+}
+
+/// The library's PoSt generator, `generate_window_post` or
+/// `generate_winning_post` (the mapped path).
+type LibraryPost = fn(
+    &[u8; 32],
+    &BTreeMap<api::SectorId, PrivateReplicaInfo>,
+    [u8; 32],
+) -> anyhow::Result<Vec<(api::RegisteredPoStProof, Vec<u8>)>>;
+
+/// A PoSt of `kind` through the resident prover, on the PoSt pool, with
+/// `library` as the mapped path.
+fn generate_report(
+    input: &PostInput,
+    kind: PostKind,
+    library: LibraryPost,
+) -> Result<PostReport, ProofsError> {
+    expect_kind(input.proof, kind)?;
     let replicas = private_replicas(input)?;
-    let out = guarded(
-        "generate window post",
-        || numbers(&input.sectors),
-        || {
-            on_post_pool(|| {
-                fpost::generate_window_post(
-                    input.randomness.as_bytes(),
-                    &replicas,
-                    *ProverId::from(input.miner).as_bytes(),
-                )
-            })
-        },
-    )?
-    .context("generate window post")?;
-    proofs_back(out)
+    let what = match kind {
+        PostKind::Window => "generate window post",
+        PostKind::Winning => "generate winning post",
+    };
+    on_post_pool(|| {
+        crate::prover::post_report(input, || {
+            let out = guarded(
+                what,
+                || numbers(&input.sectors),
+                || {
+                    library(
+                        input.randomness.as_bytes(),
+                        &replicas,
+                        *ProverId::from(input.miner).as_bytes(),
+                    )
+                },
+            )?
+            .context(what)?;
+            proofs_back(out)
+        })
+    })
 }
 
 /// Checks a Window PoSt.

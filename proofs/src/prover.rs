@@ -1,5 +1,5 @@
-//! The resident prover: C2 with the Groth16 parameters decoded once per
-//! process and kept in memory.
+//! The resident prover: C2, Window PoSt and Winning PoSt with the Groth16
+//! parameters decoded once per process and kept in memory.
 //!
 //! filecoin-proofs hands bellperson memory-mapped parameters, which decode
 //! every curve point they use again for each proof. Here each proof kind's
@@ -20,10 +20,18 @@
 //! `[proofs.resident] max_mib` are not loaded: that kind is proven on the
 //! library's mapped path, and the log says so once.
 //!
+//! Window and Winning PoSt go the same way: their parameters are loaded by
+//! the first PoSt of each kind, the circuits are built as filecoin-proofs'
+//! `generate_window_post` and `generate_winning_post` build them, and every
+//! proof passes `verify_window_post` or `verify_winning_post` before it is
+//! returned.
+//!
 //! - [`resident`]: the parameter sets in memory and their accounting.
 //! - [`porep`]: the C2 circuit and proof over a resident parameter set.
+//! - [`post`]: the PoSt circuits and proofs over a resident parameter set.
 
 mod porep;
+mod post;
 mod resident;
 
 use std::time::{Duration, Instant};
@@ -31,10 +39,42 @@ use std::time::{Duration, Instant};
 use ferrite_types::{SealProof, SectorId, SectorSize};
 use tracing::{info, warn};
 
+use crate::guard::guarded;
+use crate::post::{ChainSector, PostInput, PostProofBytes, VerifyPostInput};
 use crate::seal::{C1Output, C2Input, SealProofBytes};
 use crate::{ProofsError, ResidentConfig};
 pub use resident::ResidentStats;
-use resident::Slot;
+use resident::{Kind, Slot};
+
+/// filecoin-proofs proves at most this many partitions in one bellperson batch.
+const MAX_BATCH: usize = 10;
+
+/// Proves `circuits` (one per partition) with `params` in bellperson
+/// batches of at most [`MAX_BATCH`], as filecoin-proofs does, and writes the
+/// proofs in partition order.
+fn prove_circuits<C>(
+    mut circuits: Vec<C>,
+    params: &bellperson::groth16::Parameters<blstrs::Bls12>,
+    priority: bool,
+) -> anyhow::Result<Vec<u8>>
+where
+    C: bellperson::Circuit<blstrs::Scalar> + Send,
+{
+    use bellperson::groth16::{create_random_proof_batch, create_random_proof_batch_in_priority};
+    let mut out = Vec::new();
+    while !circuits.is_empty() {
+        let batch: Vec<C> = circuits.drain(..MAX_BATCH.min(circuits.len())).collect();
+        let proofs = if priority {
+            create_random_proof_batch_in_priority(batch, params, &mut rand_core::OsRng)?
+        } else {
+            create_random_proof_batch(batch, params, &mut rand_core::OsRng)?
+        };
+        for proof in proofs {
+            proof.write(&mut out)?;
+        }
+    }
+    Ok(out)
+}
 
 /// How one C2 went through the resident prover.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +111,7 @@ pub fn c2_report(input: C2Input) -> Result<C2Report, ProofsError> {
     }
     porep::check_replica_id(&input)?;
     let started = Instant::now();
-    let slot = resident::slot(kind, &config())?;
+    let slot = resident::slot(Kind::Seal(kind), &config())?;
     let load = started.elapsed();
     match slot {
         Slot::Resident(params) => {
@@ -144,12 +184,118 @@ pub fn check_seal_proof(
     }
 }
 
+/// How one PoSt went through the resident prover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostReport {
+    /// The proofs, verified.
+    pub proofs: Vec<PostProofBytes>,
+    /// Whether the parameters were resident (false: the mapped path).
+    pub resident: bool,
+    /// Time spent loading parameters for this call (zero once resident).
+    pub load: Duration,
+    /// The vanilla proofs, circuit synthesis and the Groth16 prover.
+    pub prove: Duration,
+    /// The `verify_window_post` or `verify_winning_post` check.
+    pub verify: Duration,
+}
+
+/// A Window or Winning PoSt of `input` through the resident prover, checked
+/// by the verifier of its kind before it is returned. `mapped` is the
+/// library's own path, for parameters that cannot be resident. Blocking.
+pub(crate) fn post_report(
+    input: &PostInput,
+    mapped: impl FnOnce() -> Result<Vec<PostProofBytes>, ProofsError>,
+) -> Result<PostReport, ProofsError> {
+    let started = Instant::now();
+    let slot = resident::slot(Kind::Post(input.proof), &config())?;
+    let load = started.elapsed();
+    let started = Instant::now();
+    let (proofs, resident) = match slot {
+        Slot::Resident(params) => {
+            let replicas: Vec<post::Replica> = input
+                .sectors
+                .iter()
+                .map(|s| post::Replica {
+                    number: s.number.0,
+                    comm_r: s.comm_r.0,
+                    cache_dir: s.cache_dir.clone(),
+                    sealed_path: s.sealed_path.clone(),
+                })
+                .collect();
+            let config = crate::registered::post(input.proof).as_v1_config();
+            let bytes = guarded(
+                "generate post",
+                || input.sectors.iter().map(|s| s.number.0).collect(),
+                || {
+                    post::prove(
+                        &config,
+                        input.randomness.as_bytes(),
+                        *ferrite_types::ProverId::from(input.miner).as_bytes(),
+                        &replicas,
+                        &params,
+                    )
+                },
+            )?
+            .map_err(|e| {
+                ProofsError::Proof(e.context(format!("{} (resident parameters)", input.proof)))
+            })?;
+            let proofs = vec![PostProofBytes {
+                proof: input.proof,
+                bytes,
+            }];
+            (proofs, true)
+        }
+        Slot::Mapped => (mapped()?, false),
+    };
+    let prove = started.elapsed();
+    let started = Instant::now();
+    check_post_proofs(input, &proofs)?;
+    Ok(PostReport {
+        proofs,
+        resident,
+        load,
+        prove,
+        verify: started.elapsed(),
+    })
+}
+
+/// Checks PoSt `proofs` against the input they were made from, as the
+/// chain does: an error unless the verifier of their kind accepts them.
+pub fn check_post_proofs(input: &PostInput, proofs: &[PostProofBytes]) -> Result<(), ProofsError> {
+    let verify = VerifyPostInput {
+        miner: input.miner,
+        randomness: input.randomness,
+        sectors: input
+            .sectors
+            .iter()
+            .map(|s| ChainSector {
+                number: s.number,
+                comm_r: s.comm_r,
+            })
+            .collect(),
+        proofs: proofs.to_vec(),
+    };
+    let ok = match input.proof.kind {
+        ferrite_types::PostKind::Window => crate::post::verify_window_post(&verify)?,
+        ferrite_types::PostKind::Winning => crate::post::verify_winning_post(&verify)?,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ProofsError::Proof(anyhow::anyhow!(
+            "the {} of sectors {:?} does not verify",
+            input.proof,
+            input.sectors.iter().map(|s| s.number.0).collect::<Vec<_>>()
+        )))
+    }
+}
+
 /// Loads the PoRep parameters of `sizes` now, each within the cap, so that
 /// the first C2 does not wait for them. Blocking.
 pub fn preload(sizes: &[SectorSize]) -> Result<(), ProofsError> {
     let cfg = config();
     for &size in sizes {
-        match resident::slot(SealProof::new(size), &cfg)? {
+        match resident::slot(Kind::Seal(SealProof::new(size)), &cfg)? {
             Slot::Resident(_) => info!(%size, "PoRep parameters preloaded"),
             Slot::Mapped => warn!(%size, "PoRep parameters not preloaded: over the cap"),
         }

@@ -2,7 +2,10 @@
 //! C1 (a few milliseconds at 2 KiB), then proven. The C2 loads the PoRep
 //! parameters into memory once, and its proof passes `verify_seal`. A C1
 //! output given for another sector is refused before any SNARK work, and a
-//! proof with a flipped byte fails the check every C2 ends with.
+//! proof with a flipped byte fails the check every C2 ends with. Then a
+//! Window PoSt (twice) and a Winning PoSt over the same replica: each kind's
+//! parameters are loaded once, by its first proof, and every proof is
+//! verified before it is returned.
 //!
 //! That a later C2 in the same process proves from the same parameters, with
 //! no second load, is checked where two sectors are sealed in one process
@@ -15,12 +18,14 @@ mod common;
 
 use std::time::Duration;
 
+use ferrite_proofs::post::{self, PostInput};
 use ferrite_proofs::seal::{
     self, AddPieceInput, C1Input, C2Input, Pc1Input, Pc2Input, VerifySealInput,
 };
 use ferrite_proofs::{ProofsError, prover};
 use ferrite_types::{
-    ActorId, PaddedPieceSize, SealProof, SectorId, SectorNumber, SectorSize, Seed, Ticket,
+    ActorId, PaddedPieceSize, PostRandomness, SealProof, SectorId, SectorNumber, SectorSize, Seed,
+    Ticket,
 };
 
 use common::init;
@@ -132,4 +137,66 @@ fn a_c2_loads_the_parameters_once_and_its_proof_is_checked() {
     // ... and a good proof checked as another sector's.
     let err = prover::check_seal_proof(&c1, other, &first.proof).unwrap_err();
     assert!(err.to_string().contains("does not verify"), "{err}");
+
+    // Window and Winning PoSt over the same replica: each kind's parameters
+    // are loaded by its first proof, once, and each proof is verified
+    // before it is returned.
+    let sectors = vec![post::ProvingSector {
+        number: sector.number,
+        comm_r: commitments.comm_r,
+        cache_dir: d.join("cache"),
+        sealed_path: d.join("sealed"),
+    }];
+    let input = |kind, seed: u8| PostInput {
+        proof: kind,
+        miner: sector.miner,
+        randomness: PostRandomness::new([seed; 32]),
+        sectors: sectors.clone(),
+    };
+    let window = input(proof.window_post(), 7);
+    let first_window = post::generate_window_post_report(&window).unwrap();
+    eprintln!(
+        "first Window PoSt: load {:?}, prove {:?}, verify {:?}",
+        first_window.load, first_window.prove, first_window.verify
+    );
+    assert!(first_window.resident);
+    assert_eq!(prover::stats().loads, 2, "the Window PoSt parameters, once");
+    let [only] = first_window.proofs.as_slice() else {
+        panic!("one proof: {:?}", first_window.proofs)
+    };
+    assert_eq!((only.proof, only.bytes.len()), (proof.window_post(), 192));
+    let again = post::generate_window_post_report(&input(proof.window_post(), 8)).unwrap();
+    assert!(again.resident);
+    assert_eq!(prover::stats().loads, 2, "not loaded again");
+    assert_ne!(again.proofs, first_window.proofs, "another challenge");
+    // Its bytes are what the library's verifier (the chain's) accepts.
+    let on_chain = |input: &PostInput, proofs: &[post::PostProofBytes]| post::VerifyPostInput {
+        miner: input.miner,
+        randomness: input.randomness,
+        sectors: vec![post::ChainSector {
+            number: sector.number,
+            comm_r: commitments.comm_r,
+        }],
+        proofs: proofs.to_vec(),
+    };
+    assert!(post::verify_window_post(&on_chain(&window, &first_window.proofs)).unwrap());
+    // The check every PoSt ends with refuses a corrupted proof, and a
+    // proof for another challenge.
+    let mut flipped = first_window.proofs.clone();
+    flipped[0].bytes[40] ^= 0x01;
+    let err = prover::check_post_proofs(&window, &flipped).unwrap_err();
+    assert!(matches!(err, ProofsError::Proof(_)), "{err}");
+    let err = prover::check_post_proofs(&window, &again.proofs).unwrap_err();
+    assert!(err.to_string().contains("does not verify"), "{err}");
+
+    let winning = input(proof.winning_post(), 9);
+    let won = post::generate_winning_post_report(&winning).unwrap();
+    assert!(won.resident);
+    assert_eq!(
+        prover::stats().loads,
+        3,
+        "the Winning PoSt parameters, once"
+    );
+    assert!(post::verify_winning_post(&on_chain(&winning, &won.proofs)).unwrap());
+    assert_eq!(prover::stats().sets, 3);
 }

@@ -4,14 +4,13 @@
 //! order. Dispatch on the sector's tree shape happens here, once.
 
 use anyhow::{Context, ensure};
-use bellperson::groth16::{self, Parameters};
+use bellperson::groth16::Parameters;
 use blstrs::{Bls12, Scalar as Fr};
 use filecoin_hashers::Domain;
 use filecoin_proofs::constants::{DefaultPieceDomain, DefaultPieceHasher};
 use filecoin_proofs::parameters::setup_params;
 use filecoin_proofs::types::VanillaSealProof;
 use filecoin_proofs::{as_safe_commitment, with_shape};
-use rand_core::OsRng;
 use storage_proofs_core::compound_proof::{self, CompoundProof};
 use storage_proofs_core::merkle::MerkleTreeTrait;
 use storage_proofs_porep::stacked::{self, StackedCompound, StackedDrg, generate_replica_id};
@@ -19,9 +18,6 @@ use storage_proofs_porep::stacked::{self, StackedCompound, StackedDrg, generate_
 use crate::ProofsError;
 use crate::guard::guarded;
 use crate::seal::{C2Input, SealProofBytes, prover};
-
-/// filecoin-proofs proves at most this many partitions in one bellperson batch.
-const MAX_BATCH: usize = 10;
 
 /// Refuses a C1 output whose replica id is not the one `input.sector` and
 /// the C1 output's ticket and CommD give: a C2 for the wrong sector (or a
@@ -95,7 +91,7 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
         partitions: Some(usize::from(config.partitions)),
         priority: false,
     })?;
-    let mut circuits = vanilla
+    let circuits = vanilla
         .iter()
         .enumerate()
         .map(|(k, partition)| {
@@ -108,12 +104,5 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut out = Vec::new();
-    while !circuits.is_empty() {
-        let batch: Vec<_> = circuits.drain(..MAX_BATCH.min(circuits.len())).collect();
-        for proof in groth16::create_random_proof_batch(batch, params, &mut OsRng)? {
-            proof.write(&mut out)?;
-        }
-    }
-    Ok(out)
+    super::prove_circuits(circuits, params, false)
 }

@@ -1,5 +1,5 @@
-//! The decoded parameter sets in memory, one per PoRep kind, and what they
-//! take.
+//! The decoded parameter sets in memory, one per proof kind (PoRep, Window
+//! PoSt and Winning PoSt, for each sector size), and what they take.
 //!
 //! A kind's slot is decided once: the first caller reads the `.params` file
 //! into bellperson's `Parameters` (other callers of that kind wait for it),
@@ -10,20 +10,60 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::mem::size_of;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use bellperson::groth16::Parameters;
 use blstrs::{Bls12, G1Affine, G2Affine};
-use ferrite_types::SealProof;
+use ferrite_types::{PostKind, PostProof, SealProof, SectorSize};
 use storage_proofs_core::parameter_cache::{get_parameter_data_from_id, verify_production_entry};
 use storage_proofs_core::settings::SETTINGS;
 use tracing::{info, warn};
 
 use crate::{ProofsError, ResidentConfig, registered};
 
-/// Where a kind's C2s take their parameters from.
+/// A proof kind with a Groth16 parameter file of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// C2 of a PoRep.
+    Seal(SealProof),
+    /// A Window or Winning PoSt.
+    Post(PostProof),
+}
+
+impl Kind {
+    fn params_path(self) -> anyhow::Result<PathBuf> {
+        match self {
+            Kind::Seal(k) => registered::seal(k).cache_params_path(),
+            Kind::Post(k) => registered::post(k).cache_params_path(),
+        }
+    }
+
+    fn size(self) -> SectorSize {
+        match self {
+            Kind::Seal(k) => k.sector_size(),
+            Kind::Post(k) => k.size,
+        }
+    }
+
+    /// The kind's name in the log.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Seal(_) => "PoRep",
+            Kind::Post(PostProof {
+                kind: PostKind::Window,
+                ..
+            }) => "Window PoSt",
+            Kind::Post(PostProof {
+                kind: PostKind::Winning,
+                ..
+            }) => "Winning PoSt",
+        }
+    }
+}
+
+/// Where a kind's proofs take their parameters from.
 #[derive(Clone)]
 pub(crate) enum Slot {
     /// Decoded, in memory.
@@ -46,7 +86,7 @@ pub struct ResidentStats {
 #[derive(Default)]
 struct Sets {
     /// One lock per kind, held while the kind's slot is being decided.
-    kinds: HashMap<SealProof, Arc<Mutex<Option<Slot>>>>,
+    kinds: HashMap<Kind, Arc<Mutex<Option<Slot>>>>,
     stats: ResidentStats,
 }
 
@@ -66,16 +106,17 @@ pub(crate) fn stats() -> ResidentStats {
 }
 
 /// `kind`'s slot, deciding (and loading) it on first use.
-pub(crate) fn slot(kind: SealProof, cfg: &ResidentConfig) -> Result<Slot, ProofsError> {
+pub(crate) fn slot(kind: Kind, cfg: &ResidentConfig) -> Result<Slot, ProofsError> {
     let cell = Arc::clone(lock(sets()).kinds.entry(kind).or_default());
     let mut slot = lock(&cell);
     if let Some(s) = slot.as_ref() {
         return Ok(s.clone());
     }
-    let path = registered::seal(kind)
-        .cache_params_path()
-        .map_err(|e| ProofsError::Proof(e.context("locate PoRep parameters")))?;
-    crate::params::require_params(&[Ok(path.clone())], kind.sector_size())?;
+    let name = kind.name();
+    let path = kind
+        .params_path()
+        .map_err(|e| ProofsError::Proof(e.context(format!("locate {name} parameters"))))?;
+    crate::params::require_params(&[Ok(path.clone())], kind.size())?;
     let file_bytes = std::fs::metadata(&path)
         .map_err(|e| crate::params::io(format!("stat {}", path.display()), e))?
         .len();
@@ -88,11 +129,11 @@ pub(crate) fn slot(kind: SealProof, cfg: &ResidentConfig) -> Result<Slot, Proofs
         let used = all.stats.bytes;
         if used.saturating_add(file_bytes) > cap {
             warn!(
-                size = %kind.sector_size(),
+                size = %kind.size(),
                 need_mib = file_bytes >> 20,
                 used_mib = used >> 20,
                 cap_mib = cfg.max_mib,
-                "PoRep parameters would pass [proofs.resident] max_mib: proving from the mapped file, which decodes the parameters again for every proof"
+                "{name} parameters would pass [proofs.resident] max_mib: proving from the mapped file, which decodes the parameters again for every proof"
             );
             None
         } else {
@@ -112,10 +153,10 @@ pub(crate) fn slot(kind: SealProof, cfg: &ResidentConfig) -> Result<Slot, Proofs
             all.stats.sets += 1;
             all.stats.loads += 1;
             info!(
-                size = %kind.sector_size(),
+                size = %kind.size(),
                 resident_mib = bytes >> 20,
                 total_resident_mib = all.stats.bytes >> 20,
-                "PoRep parameters resident"
+                "{name} parameters resident"
             );
             Slot::Resident(Arc::new(params))
         }

@@ -2,9 +2,7 @@
 //! `eth_getTransactionReceipt` (logs from the EVM actor's events).
 
 use cid::Cid;
-use fvm_ipld_encoding::tuple::Deserialize_tuple;
-use fvm_ipld_encoding::{BytesDe, CborStore};
-use fvm_shared::address::Address;
+use fvm_ipld_encoding::CborStore;
 use fvm_shared::bigint::{BigInt, Sign};
 use fvm_shared::econ::TokenAmount;
 use serde_json::{Value, json};
@@ -156,14 +154,6 @@ pub(super) fn transaction(dn: &Devnet, hash: &[u8; 32]) -> Result<Value, EthErro
     Ok(tx_json(&tx, from, at.as_ref()))
 }
 
-/// The EAM's return (v18): the new actor's ID and addresses.
-#[derive(Deserialize_tuple)]
-struct CreateReturn {
-    _actor_id: u64,
-    _robust_address: Option<Address>,
-    eth_address: BytesDe,
-}
-
 /// `eth_getTransactionReceipt`: null until the transaction has executed.
 pub(super) fn receipt(dn: &Devnet, hash: &[u8; 32]) -> Result<Value, EthError> {
     let Some(cid) = dn.eth_tx_cid(hash)? else {
@@ -181,9 +171,9 @@ pub(super) fn receipt(dn: &Devnet, hash: &[u8; 32]) -> Result<Value, EthError> {
     let ok = found.receipt.exit_code.is_success();
     let contract = match (tx.to, ok) {
         (None, true) => {
-            let r: CreateReturn = fvm_ipld_encoding::from_slice(found.receipt.return_data.bytes())
-                .map_err(|e| EthError::refused(format!("decode the EAM's return: {e}")))?;
-            Some(hex::data(&r.eth_address.0))
+            let r = crate::eth::eam::decode_create(found.receipt.return_data.bytes())
+                .map_err(|e| EthError::refused(format!("{e:#}")))?;
+            Some(hex::data(&r.eth_address))
         }
         _ => None,
     };
