@@ -9,4 +9,5 @@ pub mod json;
 pub mod notify;
 pub mod server;
 pub mod state;
+mod trace;
 pub mod ws;

@@ -237,6 +237,63 @@ async fn scenario(actors: Actors) {
         used <= deploy_estimate,
         "gas used {used} > estimate {deploy_estimate}"
     );
+    // StateReplay's ExecutionTrace, as Lotus builds it: the EAM's
+    // CreateExternal called the init actor's Exec4, which constructed the
+    // new EVM actor; every call has its gas charges, which add up to the
+    // gas used.
+    let hash_bytes: [u8; 32] = hex::decode(&hash[2..]).unwrap().try_into().unwrap();
+    let cid = node.devnet.eth_tx_cid(&hash_bytes).unwrap().unwrap();
+    let replayed = node
+        .ok("Filecoin.StateReplay", json!([[], {"/": cid.to_string()}]))
+        .await;
+    let trace = &replayed["ExecutionTrace"];
+    let shape = |t: &Value| {
+        (
+            t["Msg"]["To"].as_str().unwrap().to_string(),
+            t["Msg"]["Method"].as_u64().unwrap(),
+            t["MsgRct"]["ExitCode"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(shape(trace), ("f010".to_string(), 4, 0), "{trace}");
+    let exec = &trace["Subcalls"][0];
+    assert_eq!(shape(exec), ("f01".to_string(), 3, 0), "{trace}");
+    assert_eq!(exec["Msg"]["From"], "f010");
+    let constructor = &exec["Subcalls"][0];
+    assert_eq!(constructor["Msg"]["Method"], 1, "{trace}");
+    assert_eq!(constructor["MsgRct"]["ExitCode"], 0);
+    let new_id = constructor["InvokedActor"]["Id"].as_u64().unwrap();
+    assert_eq!(
+        constructor["InvokedActor"]["State"]["DelegatedAddress"],
+        json!(created.to_filecoin().to_string()),
+        "{constructor}"
+    );
+    assert_eq!(constructor["Msg"]["To"], json!(format!("f0{new_id}")));
+    fn charges(t: &Value, n: &mut u64) -> u64 {
+        let own: u64 = t["GasCharges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                *n += 1;
+                c["tg"].as_u64().unwrap()
+            })
+            .sum();
+        own + t["Subcalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| charges(s, n))
+            .sum::<u64>()
+    }
+    let mut count = 0;
+    let charged = charges(trace, &mut count);
+    let gas_used: u64 = replayed["MsgRct"]["GasUsed"].as_u64().unwrap();
+    assert_eq!(gas_used, used);
+    // Each charge is rounded up to whole gas.
+    assert!(
+        (gas_used..=gas_used + count).contains(&charged),
+        "the charges add up to {charged}, the receipt says {gas_used}"
+    );
     let included = node.ok("eth_getTransactionByHash", json!([hash])).await;
     assert_eq!(included["blockHash"], receipt["blockHash"]);
     assert_eq!(included["blockNumber"], receipt["blockNumber"]);

@@ -640,7 +640,7 @@ async fn call(
         "StateReplay" => {
             p.check(2)?;
             let cid: CidJson = p.get(1)?;
-            let (msg, ret) = blocking(move || dn.replay(&cid.0)).await?;
+            let (msg, ret) = blocking(move || dn.replay_traced(&cid.0)).await?;
             to_value(invoc_result(&msg, &ret))
         }
         "StateGetRandomnessFromTickets" | "StateGetRandomnessFromBeacon" => {
@@ -867,26 +867,7 @@ fn invoc_result(msg: &Message, ret: &fvm::executor::ApplyRet) -> Value {
             "Refund": atto(&ret.refund),
             "TotalCost": atto(&total),
         },
-        // The top-level call only; nested calls are not traced.
-        "ExecutionTrace": {
-            "Msg": {
-                "From": msg.from.to_string(),
-                "To": msg.to.to_string(),
-                "Value": atto(&msg.value),
-                "Method": msg.method_num,
-                "Params": B64.encode(msg.params.bytes()),
-                "ParamsCodec": if msg.params.is_empty() { 0 } else { fvm_ipld_encoding::CBOR },
-                "GasLimit": msg.gas_limit,
-                "ReadOnly": false,
-            },
-            "MsgRct": {
-                "ExitCode": ret.msg_receipt.exit_code.value(),
-                "Return": B64.encode(ret.msg_receipt.return_data.bytes()),
-                "ReturnCodec": ret.return_codec.unwrap_or_default(),
-            },
-            "GasCharges": [],
-            "Subcalls": [],
-        },
+        "ExecutionTrace": super::trace::execution_trace(msg, ret),
         "Error": match &ret.failure_info {
             Some(f) if !ret.msg_receipt.exit_code.is_success() => f.to_string(),
             _ => String::new(),
