@@ -18,9 +18,10 @@
 //!   bound (C2 takes tens of seconds even at 2 KiB), so async code calls them
 //!   only through [`Workers::run`], the one bridge off the runtime, which caps
 //!   how many of each [`Stage`] run at once (STYLE R4).
-//! - [`prover`]: the resident prover every C2 goes through: each proof
-//!   kind's Groth16 parameters decoded once per process and kept in memory
-//!   (capped by `[proofs.resident]`), every proof checked with `verify_seal`.
+//! - [`prover`]: the resident prover every C2, Window PoSt and Winning PoSt
+//!   goes through: each proof kind's Groth16 parameters decoded once per
+//!   process and kept in memory (capped by `[proofs.resident]`), every proof
+//!   checked with `verify_seal`, `verify_window_post` or `verify_winning_post`.
 //! - [`params`]: where the Groth16 parameters live, local generation for the
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.
