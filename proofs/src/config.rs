@@ -92,8 +92,14 @@ pub struct StageLimits {
     pub pc2: usize,
     /// C1 (vanilla proofs; cheap). Default: 4.
     pub c1: usize,
-    /// C2 (the SNARK; uses every core or the GPU). Default: 1.
+    /// C2 (the SNARK) in flight: synthesizing, waiting for a proving turn,
+    /// or proving. 2 with `c2_proving = 1` pipelines them: the next sector's
+    /// synthesis (CPU) overlaps the current proof (GPU). Default: 1.
     pub c2: usize,
+    /// C2s whose FFTs and multiexps run at once ([`crate::prover::pipeline`]);
+    /// the others wait, synthesized, in order. Default: 1 (one GPU, or the
+    /// CPU's cores, per proof).
+    pub c2_proving: usize,
     /// Winning and Window PoSt. Default: 1.
     pub post: usize,
     /// Unseal for retrieval. Default: 2.
@@ -110,6 +116,7 @@ impl Default for StageLimits {
             pc2: 1,
             c1: 4,
             c2: 1,
+            c2_proving: 1,
             post: 1,
             unseal: 2,
             verify: 4,

@@ -47,6 +47,10 @@ pub struct GpuConfig {
     /// a worker offers the scheduler this many GPU slots per card it sees.
     /// Default: 1, a card per task.
     pub tasks_per_gpu: u32,
+    /// Cards one proof's multiexps take (`BELLPERSON_GPUS_PER_LOCK`): 0 is
+    /// every card the process sees; 1 lets `[proofs.limits] c2_proving`
+    /// proofs run side by side, a card each. Default: 0.
+    pub gpus_per_proof: u32,
 }
 
 impl Default for GpuConfig {
@@ -57,6 +61,7 @@ impl Default for GpuConfig {
             tree_builder: true,
             cpu_utilization: 0.0,
             tasks_per_gpu: 1,
+            gpus_per_proof: 0,
         }
     }
 }
@@ -144,6 +149,9 @@ pub(crate) fn environment(cfg: &GpuConfig) -> Result<Vec<(&'static str, String)>
     vars.push(("FIL_PROOFS_USE_GPU_COLUMN_BUILDER", tree.to_string()));
     vars.push(("FIL_PROOFS_USE_GPU_TREE_BUILDER", tree.to_string()));
     vars.push(("BELLMAN_CPU_UTILIZATION", cfg.cpu_utilization.to_string()));
+    if cfg.gpus_per_proof > 0 {
+        vars.push(("BELLPERSON_GPUS_PER_LOCK", cfg.gpus_per_proof.to_string()));
+    }
     Ok(vars)
 }
 
@@ -254,6 +262,7 @@ mod tests {
         let cfg = GpuConfig {
             devices: vec![0, 2],
             cpu_utilization: 0.25,
+            gpus_per_proof: 1,
             ..GpuConfig::default()
         };
         let v = vars(&cfg);
@@ -263,6 +272,7 @@ mod tests {
         );
         assert!(v.contains(&("FIL_PROOFS_USE_GPU_TREE_BUILDER", "1".to_string())));
         assert!(v.contains(&("BELLMAN_CPU_UTILIZATION", "0.25".to_string())));
+        assert!(v.contains(&("BELLPERSON_GPUS_PER_LOCK", "1".to_string())));
         assert!(!v.iter().any(|(k, _)| *k == "BELLMAN_NO_GPU"));
     }
 }

@@ -30,6 +30,8 @@
 //! - [`porep`]: the C2 circuit and proof over a resident parameter set.
 //! - [`post`]: the PoSt circuits and proofs over a resident parameter set.
 
+mod groth16;
+pub mod pipeline;
 mod porep;
 mod post;
 mod resident;
@@ -49,31 +51,50 @@ use resident::{Kind, Slot};
 /// filecoin-proofs proves at most this many partitions in one bellperson batch.
 const MAX_BATCH: usize = 10;
 
-/// Proves `circuits` (one per partition) with `params` in bellperson
-/// batches of at most [`MAX_BATCH`], as filecoin-proofs does, and writes the
-/// proofs in partition order.
+/// Where a proof's time went, stage by stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Circuit synthesis (witness and constraint evaluation), on the CPU.
+    pub synthesis: Duration,
+    /// Waiting, synthesized, for a proving turn ([`pipeline`]).
+    pub queued: Duration,
+    /// FFTs and multiexps (on the GPU where there is one).
+    pub proving: Duration,
+}
+
+/// Proves `circuits` (one per partition) with `params` in Groth16 batches
+/// of at most [`MAX_BATCH`], as filecoin-proofs does, and writes the proofs
+/// in partition order. Each batch is synthesized first, then waits for a
+/// proving turn when `turns` is given (C2's [`pipeline`]); PoSt, whose
+/// deadlines come first, proves without one.
 fn prove_circuits<C>(
     mut circuits: Vec<C>,
     params: &bellperson::groth16::Parameters<blstrs::Bls12>,
     priority: bool,
-) -> anyhow::Result<Vec<u8>>
+    turns: Option<&pipeline::Turns>,
+) -> anyhow::Result<(Vec<u8>, Stages)>
 where
     C: bellperson::Circuit<blstrs::Scalar> + Send,
 {
-    use bellperson::groth16::{create_random_proof_batch, create_random_proof_batch_in_priority};
     let mut out = Vec::new();
+    let mut stages = Stages::default();
     while !circuits.is_empty() {
         let batch: Vec<C> = circuits.drain(..MAX_BATCH.min(circuits.len())).collect();
-        let proofs = if priority {
-            create_random_proof_batch_in_priority(batch, params, &mut rand_core::OsRng)?
-        } else {
-            create_random_proof_batch(batch, params, &mut rand_core::OsRng)?
-        };
+        let started = Instant::now();
+        let witnesses = groth16::synthesize(batch)?;
+        stages.synthesis += started.elapsed();
+        let started = Instant::now();
+        let turn = turns.map(|t| t.take(witnesses.iter().map(groth16::Witness::bytes).sum()));
+        stages.queued += started.elapsed();
+        let started = Instant::now();
+        let proofs = groth16::prove(witnesses, params, priority, &mut rand_core::OsRng)?;
+        drop(turn);
+        stages.proving += started.elapsed();
         for proof in proofs {
             proof.write(&mut out)?;
         }
     }
-    Ok(out)
+    Ok((out, stages))
 }
 
 /// How one C2 went through the resident prover.
@@ -85,9 +106,9 @@ pub struct C2Report {
     pub resident: bool,
     /// Time spent loading parameters for this call (zero once resident).
     pub load: Duration,
-    /// Circuit synthesis and the Groth16 prover (bellperson logs the split
-    /// between the two as `synthesis time` and `prover time`).
-    pub prove: Duration,
+    /// Synthesis, the wait for a proving turn, and the FFTs and multiexps.
+    /// On the mapped path the library's whole call counts as `proving`.
+    pub stages: Stages,
     /// The `verify_seal` check.
     pub verify: Duration,
 }
@@ -115,16 +136,21 @@ pub fn c2_report(input: C2Input) -> Result<C2Report, ProofsError> {
     let load = started.elapsed();
     match slot {
         Slot::Resident(params) => {
-            let started = Instant::now();
-            let proof = porep::prove(&input, &params)?;
-            let prove = started.elapsed();
+            let (proof, stages) = porep::prove(&input, &params, pipeline::turns())?;
+            info!(
+                sector = %input.sector.number,
+                synthesis_ms = stages.synthesis.as_millis(),
+                queued_ms = stages.queued.as_millis(),
+                proving_ms = stages.proving.as_millis(),
+                "C2 proven"
+            );
             let started = Instant::now();
             check_seal_proof(&input.c1, input.sector, &proof)?;
             Ok(C2Report {
                 proof,
                 resident: true,
                 load,
-                prove,
+                stages,
                 verify: started.elapsed(),
             })
         }
@@ -141,7 +167,10 @@ fn mapped(input: C2Input, load: Duration) -> Result<C2Report, ProofsError> {
         proof,
         resident: false,
         load,
-        prove: started.elapsed(),
+        stages: Stages {
+            proving: started.elapsed(),
+            ..Stages::default()
+        },
         verify: Duration::ZERO,
     })
 }

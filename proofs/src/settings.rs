@@ -26,6 +26,11 @@ pub fn init(cfg: &ProofsConfig) -> Result<(), ProofsError> {
             ))
         };
     }
+    if cfg.limits.c2_proving == 0 {
+        return Err(ProofsError::Settings(
+            "[proofs.limits] c2_proving must be at least 1".to_string(),
+        ));
+    }
     let mut vars: Vec<(&str, String)> = vec![
         (
             "FIL_PROOFS_PARAMETER_CACHE",

@@ -1,5 +1,5 @@
 //! The resident prover with real 2 KiB proofs: one sector is sealed up to
-//! C1 (a few milliseconds at 2 KiB), then proven. The C2 loads the PoRep
+//! C1 (a few milliseconds at 2 KiB), then proven. The first C2 loads the PoRep
 //! parameters into memory once, and its proof passes `verify_seal`. A C1
 //! output given for another sector is refused before any SNARK work, and a
 //! proof with a flipped byte fails the check every C2 ends with. Then a
@@ -7,10 +7,9 @@
 //! parameters are loaded once, by its first proof, and every proof is
 //! verified before it is returned.
 //!
-//! That a later C2 in the same process proves from the same parameters, with
-//! no second load, is checked where two sectors are sealed in one process
-//! anyway (proving/tests/window_post.rs): a second SNARK here would only
-//! repeat the 40 s of work.
+//! The C2 runs twice at once, through the pipeline: both proofs come from
+//! one parameter load, and the second waits, synthesized, for the first's
+//! proving turn.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
@@ -103,24 +102,52 @@ fn a_c2_loads_the_parameters_once_and_its_proof_is_checked() {
         })
         .unwrap()
     };
-    let first = prover::c2_report(C2Input {
-        c1: c1.clone(),
-        sector,
-    })
-    .unwrap();
-    eprintln!(
-        "first C2: load {:?}, prove {:?}, verify {:?}",
-        first.load, first.prove, first.verify
+    // Two C2s in flight at once, through the pipeline's one proving turn
+    // (`[proofs.limits] c2_proving = 1`): both synthesize, one proves while
+    // the other waits for the turn with its circuits synthesized.
+    let c2 = || {
+        prover::c2_report(C2Input {
+            c1: c1.clone(),
+            sector,
+        })
+        .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(c2);
+        let b = s.spawn(c2);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for r in [&a, &b] {
+        eprintln!("C2: load {:?}, {:?}, verify {:?}", r.load, r.stages, r.verify);
+        assert!(r.resident, "2 KiB parameters fit the default cap");
+        assert!(r.stages.synthesis > Duration::ZERO && r.stages.proving > Duration::ZERO);
+        assert_eq!(r.proof.0.len(), 192, "one partition, one Groth16 proof");
+        assert!(verifies(&r.proof));
+    }
+    assert_ne!(a.proof, b.proof, "fresh randomness per proof");
+    let (first, waited) = if a.stages.queued <= b.stages.queued {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    // The second waited for the first's FFTs and multiexps (tens of seconds
+    // here); without the turn they would have proven side by side.
+    assert!(
+        waited.stages.queued > Duration::from_secs(1),
+        "{:?} then {:?}",
+        first.stages,
+        waited.stages
     );
-    assert!(first.resident, "2 KiB parameters fit the default cap");
     let after_first = prover::stats();
-    assert_eq!((after_first.loads, after_first.sets), (1, 1));
+    assert_eq!(
+        (after_first.loads, after_first.sets),
+        (1, 1),
+        "both proven from one load"
+    );
     // The 2 KiB PoRep parameter file is about 1.1 GB of decoded points.
     assert!(after_first.bytes > 500 << 20, "{after_first:?}");
-    assert_eq!(first.proof.0.len(), 192, "one partition, one Groth16 proof");
-    assert!(verifies(&first.proof));
-
-    assert!(first.load > Duration::ZERO, "{first:?}");
+    assert_eq!(prover::pipeline::stats().waiting, 0);
+    assert!(first.load.max(waited.load) > Duration::ZERO, "{first:?}");
     // The slot is decided: asking for it again loads nothing.
     prover::preload(&[SectorSize::S2KiB]).unwrap();
     assert_eq!(

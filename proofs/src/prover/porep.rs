@@ -15,6 +15,8 @@ use storage_proofs_core::compound_proof::{self, CompoundProof};
 use storage_proofs_core::merkle::MerkleTreeTrait;
 use storage_proofs_porep::stacked::{self, StackedCompound, StackedDrg, generate_replica_id};
 
+use super::Stages;
+use super::pipeline::Turns;
 use crate::ProofsError;
 use crate::guard::guarded;
 use crate::seal::{C2Input, SealProofBytes, prover};
@@ -44,25 +46,28 @@ pub(super) fn check_replica_id(input: &C2Input) -> Result<(), ProofsError> {
     }
 }
 
-/// The seal proof of `input`, proven with `params` (not yet verified).
+/// The seal proof of `input`, proven with `params` (not yet verified), its
+/// proving stage taken in turn from `turns`; and where its time went.
 pub(super) fn prove(
     input: &C2Input,
     params: &Parameters<Bls12>,
-) -> Result<SealProofBytes, ProofsError> {
+    turns: &Turns,
+) -> Result<(SealProofBytes, Stages), ProofsError> {
     let size = u64::from(input.c1.0.registered_proof.sector_size());
-    let proof = guarded(
+    let (proof, stages) = guarded(
         "commit phase 2",
         || vec![input.sector.number.0],
-        || with_shape!(size, prove_shape, input, params),
+        || with_shape!(size, prove_shape, input, params, turns),
     )?
     .context("commit phase 2 (resident parameters)")?;
-    Ok(SealProofBytes(proof))
+    Ok((SealProofBytes(proof), stages))
 }
 
 fn prove_shape<Tree: 'static + MerkleTreeTrait>(
     input: &C2Input,
     params: &Parameters<Bls12>,
-) -> anyhow::Result<Vec<u8>> {
+    turns: &Turns,
+) -> anyhow::Result<(Vec<u8>, Stages)> {
     let c1 = input.c1.0.clone();
     let config = c1.registered_proof.as_v1_config();
     ensure!(c1.comm_d != [0; 32], "Invalid all zero commitment (comm_d)");
@@ -104,5 +109,5 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    super::prove_circuits(circuits, params, false)
+    super::prove_circuits(circuits, params, false, Some(turns))
 }

@@ -166,5 +166,6 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    super::prove_circuits(circuits, params, config.priority)
+    // PoSt takes no pipeline turn: its deadline does not wait behind C2s.
+    super::prove_circuits(circuits, params, config.priority, None).map(|(proofs, _)| proofs)
 }
