@@ -62,27 +62,67 @@ pub struct Stages {
     pub proving: Duration,
 }
 
-/// Proves `circuits` (one per partition) with `params` in Groth16 batches
-/// of at most [`MAX_BATCH`], as filecoin-proofs does, and writes the proofs
-/// in partition order. Each batch is synthesized first, then waits for a
-/// proving turn when `turns` is given (C2's [`pipeline`]); PoSt, whose
-/// deadlines come first, proves without one.
+/// Resident parameters, or `None` where the kind is proven on the mapped
+/// path; called once, on its own thread, while the first batch synthesizes.
+type LoadParams<'a> = Box<dyn FnOnce() -> Result<Option<Params>, ProofsError> + Send + 'a>;
+type Params = std::sync::Arc<bellperson::groth16::Parameters<blstrs::Bls12>>;
+
+/// Proves `circuits` (one per partition) in Groth16 batches of at most
+/// [`MAX_BATCH`], as filecoin-proofs does, and writes the proofs in
+/// partition order; `None` if `load` finds the kind on the mapped path.
+/// `load` runs beside the first batch's synthesis, so a kind's first proof
+/// decodes its parameters while its circuits are built. Each batch is
+/// synthesized first, then waits for a proving turn when `turns` is given
+/// (C2's [`pipeline`]); PoSt, whose deadlines come first, proves without one.
 fn prove_circuits<C>(
     mut circuits: Vec<C>,
-    params: &bellperson::groth16::Parameters<blstrs::Bls12>,
+    load: LoadParams<'_>,
     priority: bool,
     turns: Option<&pipeline::Turns>,
-) -> anyhow::Result<(Vec<u8>, Stages)>
+) -> anyhow::Result<Option<(Vec<u8>, Stages)>>
 where
     C: bellperson::Circuit<blstrs::Scalar> + Send,
 {
     let mut out = Vec::new();
     let mut stages = Stages::default();
+    let mut load = Some(load);
+    let mut params: Option<Params> = None;
     while !circuits.is_empty() {
         let batch: Vec<C> = circuits.drain(..MAX_BATCH.min(circuits.len())).collect();
         let started = Instant::now();
-        let witnesses = groth16::synthesize(batch)?;
-        stages.synthesis += started.elapsed();
+        let witnesses = match load.take() {
+            Some(load) => {
+                let (witnesses, loaded) = std::thread::scope(|s| {
+                    let loading = std::thread::Builder::new()
+                        .name("params-load".to_string())
+                        .spawn_scoped(s, load);
+                    let witnesses = groth16::synthesize(batch);
+                    // The wait for a load that outlasts synthesis is the
+                    // load's, not synthesis's.
+                    stages.synthesis += started.elapsed();
+                    let loaded = match loading {
+                        Ok(handle) => handle.join().map_err(|_| {
+                            anyhow::anyhow!("loading the Groth16 parameters panicked")
+                        }),
+                        Err(e) => Err(anyhow::anyhow!("start the parameter load: {e}")),
+                    };
+                    (witnesses, loaded)
+                });
+                match loaded?? {
+                    Some(p) => params = Some(p),
+                    None => return Ok(None),
+                }
+                witnesses?
+            }
+            None => {
+                let witnesses = groth16::synthesize(batch)?;
+                stages.synthesis += started.elapsed();
+                witnesses
+            }
+        };
+        let params = params
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("no Groth16 parameters after the first batch"))?;
         let started = Instant::now();
         let turn = turns.map(|t| t.take(witnesses.iter().map(groth16::Witness::bytes).sum()));
         stages.queued += started.elapsed();
@@ -94,7 +134,7 @@ where
             proof.write(&mut out)?;
         }
     }
-    Ok((out, stages))
+    Ok(Some((out, stages)))
 }
 
 /// How one C2 went through the resident prover.
@@ -105,6 +145,8 @@ pub struct C2Report {
     /// Whether the parameters were resident (false: the mapped path).
     pub resident: bool,
     /// Time spent loading parameters for this call (zero once resident).
+    /// On the resident path the load runs beside synthesis, so it adds to
+    /// the C2's time only where it outlasts synthesis.
     pub load: Duration,
     /// Synthesis, the wait for a proving turn, and the FFTs and multiexps.
     /// On the mapped path the library's whole call counts as `proving`.
@@ -131,12 +173,27 @@ pub fn c2_report(input: C2Input) -> Result<C2Report, ProofsError> {
         return mapped(input, Duration::ZERO);
     }
     porep::check_replica_id(&input)?;
-    let started = Instant::now();
-    let slot = resident::slot(Kind::Seal(kind), &config())?;
-    let load = started.elapsed();
-    match slot {
-        Slot::Resident(params) => {
-            let (proof, stages) = porep::prove(&input, &params, pipeline::turns())?;
+    let cfg = config();
+    let kind = Kind::Seal(kind);
+    if !resident::may_hold(kind, &cfg)? {
+        return mapped(input, Duration::ZERO);
+    }
+    let mut load = Duration::ZERO;
+    let proven = porep::prove(
+        &input,
+        Box::new(|| {
+            let started = Instant::now();
+            let slot = resident::slot(kind, &cfg);
+            load = started.elapsed();
+            Ok(match slot? {
+                Slot::Resident(params) => Some(params),
+                Slot::Mapped => None,
+            })
+        }),
+        pipeline::turns(),
+    )?;
+    match proven {
+        Some((proof, stages)) => {
             info!(
                 sector = %input.sector.number,
                 synthesis_ms = stages.synthesis.as_millis(),
@@ -154,7 +211,8 @@ pub fn c2_report(input: C2Input) -> Result<C2Report, ProofsError> {
                 verify: started.elapsed(),
             })
         }
-        Slot::Mapped => mapped(input, load),
+        // Another kind's load took the room meanwhile: the library's path.
+        None => mapped(input, load),
     }
 }
 

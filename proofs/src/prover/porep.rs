@@ -4,8 +4,7 @@
 //! order. Dispatch on the sector's tree shape happens here, once.
 
 use anyhow::{Context, ensure};
-use bellperson::groth16::Parameters;
-use blstrs::{Bls12, Scalar as Fr};
+use blstrs::Scalar as Fr;
 use filecoin_hashers::Domain;
 use filecoin_proofs::constants::{DefaultPieceDomain, DefaultPieceHasher};
 use filecoin_proofs::parameters::setup_params;
@@ -15,7 +14,7 @@ use storage_proofs_core::compound_proof::{self, CompoundProof};
 use storage_proofs_core::merkle::MerkleTreeTrait;
 use storage_proofs_porep::stacked::{self, StackedCompound, StackedDrg, generate_replica_id};
 
-use super::Stages;
+use super::{LoadParams, Stages};
 use super::pipeline::Turns;
 use crate::ProofsError;
 use crate::guard::guarded;
@@ -46,28 +45,30 @@ pub(super) fn check_replica_id(input: &C2Input) -> Result<(), ProofsError> {
     }
 }
 
-/// The seal proof of `input`, proven with `params` (not yet verified), its
-/// proving stage taken in turn from `turns`; and where its time went.
+/// The seal proof of `input` (not yet verified), with the parameters `load`
+/// gives (loaded while the circuits synthesize), its proving stage taken in
+/// turn from `turns`; and where its time went. `None` when `load` finds the
+/// kind on the mapped path.
 pub(super) fn prove(
     input: &C2Input,
-    params: &Parameters<Bls12>,
+    load: LoadParams<'_>,
     turns: &Turns,
-) -> Result<(SealProofBytes, Stages), ProofsError> {
+) -> Result<Option<(SealProofBytes, Stages)>, ProofsError> {
     let size = u64::from(input.c1.0.registered_proof.sector_size());
-    let (proof, stages) = guarded(
+    let proven = guarded(
         "commit phase 2",
         || vec![input.sector.number.0],
-        || with_shape!(size, prove_shape, input, params, turns),
+        || with_shape!(size, prove_shape, input, load, turns),
     )?
     .context("commit phase 2 (resident parameters)")?;
-    Ok((SealProofBytes(proof), stages))
+    Ok(proven.map(|(proof, stages)| (SealProofBytes(proof), stages)))
 }
 
 fn prove_shape<Tree: 'static + MerkleTreeTrait>(
     input: &C2Input,
-    params: &Parameters<Bls12>,
+    load: LoadParams<'_>,
     turns: &Turns,
-) -> anyhow::Result<(Vec<u8>, Stages)> {
+) -> anyhow::Result<Option<(Vec<u8>, Stages)>> {
     let c1 = input.c1.0.clone();
     let config = c1.registered_proof.as_v1_config();
     ensure!(c1.comm_d != [0; 32], "Invalid all zero commitment (comm_d)");
@@ -109,5 +110,5 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    super::prove_circuits(circuits, params, false, Some(turns))
+    super::prove_circuits(circuits, load, false, Some(turns))
 }

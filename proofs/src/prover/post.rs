@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, ensure};
-use bellperson::groth16::Parameters;
-use blstrs::Bls12;
+use super::Params;
 use filecoin_hashers::Hasher;
 use filecoin_proofs::parameters::{window_post_setup_params, winning_post_setup_params};
 use filecoin_proofs::{PoStConfig, PoStType, PrivateReplicaInfo, as_safe_commitment, with_shape};
@@ -41,7 +40,7 @@ pub(super) fn prove(
     randomness: &[u8; 32],
     prover_id: [u8; 32],
     replicas: &[Replica],
-    params: &Parameters<Bls12>,
+    params: &Params,
 ) -> anyhow::Result<Vec<u8>> {
     let size = u64::from(config.sector_size);
     with_shape!(
@@ -60,7 +59,7 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
     randomness: &[u8; 32],
     prover_id: [u8; 32],
     replicas: &[Replica],
-    params: &Parameters<Bls12>,
+    params: &Params,
 ) -> anyhow::Result<Vec<u8>> {
     type Domain<T> = <<T as MerkleTreeTrait>::Hasher as Hasher>::Domain;
     let randomness: Domain<Tree> = as_safe_commitment(randomness, "randomness")?;
@@ -167,5 +166,14 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // PoSt takes no pipeline turn: its deadline does not wait behind C2s.
-    super::prove_circuits(circuits, params, config.priority, None).map(|(proofs, _)| proofs)
+    let params = params.clone();
+    let proven = super::prove_circuits(
+        circuits,
+        Box::new(move || Ok(Some(params))),
+        config.priority,
+        None,
+    )?;
+    proven
+        .map(|(proofs, _)| proofs)
+        .ok_or_else(|| anyhow::anyhow!("resident PoSt parameters went missing"))
 }

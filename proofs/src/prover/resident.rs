@@ -105,6 +105,36 @@ pub(crate) fn stats() -> ResidentStats {
     lock(sets()).stats
 }
 
+/// Whether `kind` is likely to prove from resident parameters: resident
+/// already, or undecided and within the cap now (another kind loading
+/// meanwhile may still push it over: [`slot`] decides). A missing parameter
+/// file is an error here, before any proof work.
+pub(crate) fn may_hold(kind: Kind, cfg: &ResidentConfig) -> Result<bool, ProofsError> {
+    let cell = Arc::clone(lock(sets()).kinds.entry(kind).or_default());
+    if let Ok(slot) = cell.try_lock()
+        && let Some(decided) = slot.as_ref()
+    {
+        return Ok(matches!(decided, Slot::Resident(_)));
+    }
+    // Undecided, or being loaded now.
+    let (_, file_bytes) = params_file(kind)?;
+    let used = lock(sets()).stats.bytes;
+    Ok(used.saturating_add(file_bytes) <= cfg.max_mib.saturating_mul(1 << 20))
+}
+
+/// `kind`'s parameter file and its size; an error naming the command that
+/// fetches or makes it when it is missing.
+fn params_file(kind: Kind) -> Result<(PathBuf, u64), ProofsError> {
+    let path = kind
+        .params_path()
+        .map_err(|e| ProofsError::Proof(e.context(format!("locate {} parameters", kind.name()))))?;
+    crate::params::require_params(&[Ok(path.clone())], kind.size())?;
+    let bytes = std::fs::metadata(&path)
+        .map_err(|e| crate::params::io(format!("stat {}", path.display()), e))?
+        .len();
+    Ok((path, bytes))
+}
+
 /// `kind`'s slot, deciding (and loading) it on first use.
 pub(crate) fn slot(kind: Kind, cfg: &ResidentConfig) -> Result<Slot, ProofsError> {
     let cell = Arc::clone(lock(sets()).kinds.entry(kind).or_default());
@@ -113,13 +143,7 @@ pub(crate) fn slot(kind: Kind, cfg: &ResidentConfig) -> Result<Slot, ProofsError
         return Ok(s.clone());
     }
     let name = kind.name();
-    let path = kind
-        .params_path()
-        .map_err(|e| ProofsError::Proof(e.context(format!("locate {name} parameters"))))?;
-    crate::params::require_params(&[Ok(path.clone())], kind.size())?;
-    let file_bytes = std::fs::metadata(&path)
-        .map_err(|e| crate::params::io(format!("stat {}", path.display()), e))?
-        .len();
+    let (path, file_bytes) = params_file(kind)?;
     let cap = cfg.max_mib.saturating_mul(1 << 20);
     // Decoded points take what they take in the file (uncompressed affine
     // points, the same size in memory), so the file's size is reserved
