@@ -4,7 +4,9 @@
 //! Setup, untimed: N sectors sealed up to C1 on each side (through the
 //! tasks for Ferrite, on filecoin-proofs-api for the raw side). Timed: on
 //! the Ferrite side, the N `Tasks::c2` calls started together, so the
-//! bridge's C2 cap and the prover decide how they overlap; on the raw side,
+//! bridge's C2 cap and the prover's pipeline decide how they overlap (the
+//! suite runs them with a cap of N: each synthesizes, then waits its turn
+//! to prove); on the raw side,
 //! N `seal_commit_phase2` calls in a row. Every proof is verified, untimed.
 
 use std::path::Path;
