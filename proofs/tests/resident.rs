@@ -118,7 +118,10 @@ fn a_c2_loads_the_parameters_once_and_its_proof_is_checked() {
         (a.join().unwrap(), b.join().unwrap())
     });
     for r in [&a, &b] {
-        eprintln!("C2: load {:?}, {:?}, verify {:?}", r.load, r.stages, r.verify);
+        eprintln!(
+            "C2: load {:?}, {:?}, verify {:?}",
+            r.load, r.stages, r.verify
+        );
         assert!(r.resident, "2 KiB parameters fit the default cap");
         assert!(r.stages.synthesis > Duration::ZERO && r.stages.proving > Duration::ZERO);
         assert_eq!(r.proof.0.len(), 192, "one partition, one Groth16 proof");

@@ -231,7 +231,8 @@ impl ConstraintSystem<Fr> for Synthesis {
         self.b.extend_from_slice(&other.b);
         self.c.extend_from_slice(&other.c);
         // A part's first input is its own ONE, which this system has already.
-        self.inputs.extend_from_slice(other.inputs.get(1..).unwrap_or(&[]));
+        self.inputs
+            .extend_from_slice(other.inputs.get(1..).unwrap_or(&[]));
         self.aux.extend_from_slice(&other.aux);
     }
 }
@@ -281,7 +282,9 @@ fn quotient(
     // h has degree at most n − 2: the H query has one point fewer than the
     // domain.
     coeffs.pop();
-    Ok(Arc::new(coeffs.into_par_iter().map(|s| s.to_repr()).collect()))
+    Ok(Arc::new(
+        coeffs.into_par_iter().map(|s| s.to_repr()).collect(),
+    ))
 }
 
 /// Proves synthesized circuits of one shape with `params`, each with fresh
@@ -330,6 +333,7 @@ pub(crate) fn prove(
         .iter_mut()
         .map(|w| quotient(&worker, w, &mut fft))
         .collect::<Result<Vec<_>, _>>()?;
+    #[allow(clippy::drop_non_drop)] // a GPU build's kernel holds the GPU lock
     drop(fft);
 
     let h_query = source.get_h(0)?;
@@ -347,8 +351,20 @@ pub(crate) fn prove(
         .map(|(w, h)| {
             (
                 multiexp(&worker, h_query.clone(), FullDensity, h, &mut g1),
-                multiexp(&worker, l_query.clone(), FullDensity, w.aux.clone(), &mut g1),
-                multiexp(&worker, a_inputs.clone(), FullDensity, w.inputs.clone(), &mut g1),
+                multiexp(
+                    &worker,
+                    l_query.clone(),
+                    FullDensity,
+                    w.aux.clone(),
+                    &mut g1,
+                ),
+                multiexp(
+                    &worker,
+                    a_inputs.clone(),
+                    FullDensity,
+                    w.inputs.clone(),
+                    &mut g1,
+                ),
                 multiexp(
                     &worker,
                     a_aux.clone(),
@@ -373,6 +389,7 @@ pub(crate) fn prove(
             )
         })
         .collect();
+    #[allow(clippy::drop_non_drop)] // a GPU build's kernel holds the GPU lock
     drop(g1);
     let mut g2 = LockedMultiexpKernel::<G2Affine>::new(priority);
     let g2_sums: Vec<_> = witnesses
@@ -396,6 +413,7 @@ pub(crate) fn prove(
             )
         })
         .collect();
+    #[allow(clippy::drop_non_drop)] // a GPU build's kernel holds the GPU lock
     drop(g2);
     drop(witnesses);
 
@@ -404,38 +422,40 @@ pub(crate) fn prove(
         .into_iter()
         .zip(g2_sums)
         .zip(randomness)
-        .map(|(((h, l, a_in, a_aux, b1_in, b1_aux), (b2_in, b2_aux)), (r, s))| {
-            // A = α + Σ a_i·A_i + r·δ
-            let mut a_sum = a_in.wait().map_err(gpu)?;
-            a_sum.add_assign(&a_aux.wait().map_err(gpu)?);
-            let mut g_a = vk.delta_g1.mul(r);
-            g_a.add_assign(&vk.alpha_g1);
-            g_a.add_assign(&a_sum);
-            // B = β + Σ a_i·B_i + s·δ, in G2 (and its G1 twin for C)
-            let mut b2_sum = b2_in.wait().map_err(gpu)?;
-            b2_sum.add_assign(&b2_aux.wait().map_err(gpu)?);
-            let mut g_b = vk.delta_g2.mul(s);
-            g_b.add_assign(&vk.beta_g2);
-            g_b.add_assign(&b2_sum);
-            let mut b1_sum = b1_in.wait().map_err(gpu)?;
-            b1_sum.add_assign(&b1_aux.wait().map_err(gpu)?);
-            // C = s·A' + r·B1' + r·s·δ + h + l, where A' and B1' are A and B
-            // without their r·δ and s·δ terms.
-            a_sum.mul_assign(s);
-            let mut g_c = a_sum;
-            g_c.add_assign(&vk.alpha_g1.mul(s));
-            b1_sum.mul_assign(r);
-            g_c.add_assign(&b1_sum);
-            g_c.add_assign(&vk.beta_g1.mul(r));
-            g_c.add_assign(&vk.delta_g1.mul(r * s));
-            g_c.add_assign(&h.wait().map_err(gpu)?);
-            g_c.add_assign(&l.wait().map_err(gpu)?);
-            Ok(Proof {
-                a: g_a.to_affine(),
-                b: g_b.to_affine(),
-                c: g_c.to_affine(),
-            })
-        })
+        .map(
+            |(((h, l, a_in, a_aux, b1_in, b1_aux), (b2_in, b2_aux)), (r, s))| {
+                // A = α + Σ a_i·A_i + r·δ
+                let mut a_sum = a_in.wait().map_err(gpu)?;
+                a_sum.add_assign(&a_aux.wait().map_err(gpu)?);
+                let mut g_a = vk.delta_g1.mul(r);
+                g_a.add_assign(&vk.alpha_g1);
+                g_a.add_assign(&a_sum);
+                // B = β + Σ a_i·B_i + s·δ, in G2 (and its G1 twin for C)
+                let mut b2_sum = b2_in.wait().map_err(gpu)?;
+                b2_sum.add_assign(&b2_aux.wait().map_err(gpu)?);
+                let mut g_b = vk.delta_g2.mul(s);
+                g_b.add_assign(&vk.beta_g2);
+                g_b.add_assign(&b2_sum);
+                let mut b1_sum = b1_in.wait().map_err(gpu)?;
+                b1_sum.add_assign(&b1_aux.wait().map_err(gpu)?);
+                // C = s·A' + r·B1' + r·s·δ + h + l, where A' and B1' are A and B
+                // without their r·δ and s·δ terms.
+                a_sum.mul_assign(s);
+                let mut g_c = a_sum;
+                g_c.add_assign(&vk.alpha_g1.mul(s));
+                b1_sum.mul_assign(r);
+                g_c.add_assign(&b1_sum);
+                g_c.add_assign(&vk.beta_g1.mul(r));
+                g_c.add_assign(&vk.delta_g1.mul(r * s));
+                g_c.add_assign(&h.wait().map_err(gpu)?);
+                g_c.add_assign(&l.wait().map_err(gpu)?);
+                Ok(Proof {
+                    a: g_a.to_affine(),
+                    b: g_b.to_affine(),
+                    c: g_c.to_affine(),
+                })
+            },
+        )
         .collect()
 }
 
@@ -492,6 +512,10 @@ mod tests {
         }
         // Fresh randomness per proof: the same statement, different proofs.
         assert_ne!(proofs[0].a, proofs[1].a);
-        assert!(prove(Vec::new(), &params, false, &mut rng).unwrap().is_empty());
+        assert!(
+            prove(Vec::new(), &params, false, &mut rng)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -192,7 +192,13 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
-        assert_eq!(turns.stats(), PipelineStats { turns: 1, ..PipelineStats::default() });
+        assert_eq!(
+            turns.stats(),
+            PipelineStats {
+                turns: 1,
+                ..PipelineStats::default()
+            }
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use storage_proofs_core::compound_proof::{self, CompoundProof};
 use storage_proofs_core::merkle::MerkleTreeTrait;
 use storage_proofs_porep::stacked::{self, StackedCompound, StackedDrg, generate_replica_id};
 
-use super::{LoadParams, Stages};
 use super::pipeline::Turns;
+use super::{LoadParams, Stages};
 use crate::ProofsError;
 use crate::guard::guarded;
 use crate::seal::{C2Input, SealProofBytes, prover};

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, ensure};
 use super::Params;
+use anyhow::{Context, ensure};
 use filecoin_hashers::Hasher;
 use filecoin_proofs::parameters::{window_post_setup_params, winning_post_setup_params};
 use filecoin_proofs::{PoStConfig, PoStType, PrivateReplicaInfo, as_safe_commitment, with_shape};
