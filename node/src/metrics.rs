@@ -47,6 +47,9 @@ struct ProofsCollector {
     resident_bytes: IntGauge,
     resident_sets: IntGauge,
     gpus: IntGauge,
+    c2_proving: IntGauge,
+    c2_waiting: IntGauge,
+    c2_waiting_bytes: IntGauge,
 }
 
 impl ProofsCollector {
@@ -64,13 +67,38 @@ impl ProofsCollector {
                 "ferrite_proofs_gpus",
                 "GPUs this process proves on (0: the CPU; [proofs.gpu])",
             )?,
+            c2_proving: IntGauge::new(
+                "ferrite_proofs_c2_proving",
+                "C2s running their FFTs and multiexps now ([proofs.limits] c2_proving caps it)",
+            )?,
+            c2_waiting: IntGauge::new(
+                "ferrite_proofs_c2_waiting",
+                "C2s synthesized and waiting for a proving turn (the C2 pipeline)",
+            )?,
+            c2_waiting_bytes: IntGauge::new(
+                "ferrite_proofs_c2_waiting_bytes",
+                "Memory the synthesized circuits of waiting C2s hold",
+            )?,
         })
+    }
+}
+
+impl ProofsCollector {
+    fn gauges(&self) -> [&IntGauge; 6] {
+        [
+            &self.resident_bytes,
+            &self.resident_sets,
+            &self.gpus,
+            &self.c2_proving,
+            &self.c2_waiting,
+            &self.c2_waiting_bytes,
+        ]
     }
 }
 
 impl Collector for ProofsCollector {
     fn desc(&self) -> Vec<&Desc> {
-        [&self.resident_bytes, &self.resident_sets, &self.gpus]
+        self.gauges()
             .into_iter()
             .flat_map(|g| g.desc())
             .collect()
@@ -83,7 +111,11 @@ impl Collector for ProofsCollector {
         self.resident_sets.set(int(stats.sets as u64));
         self.gpus
             .set(int(ferrite_proofs::gpu::in_use().len() as u64));
-        [&self.resident_bytes, &self.resident_sets, &self.gpus]
+        let pipeline = ferrite_proofs::prover::pipeline::stats();
+        self.c2_proving.set(int(pipeline.proving as u64));
+        self.c2_waiting.set(int(pipeline.waiting as u64));
+        self.c2_waiting_bytes.set(int(pipeline.waiting_bytes));
+        self.gauges()
             .into_iter()
             .flat_map(|g| g.collect())
             .collect()
@@ -104,6 +136,9 @@ mod tests {
             "ferrite_proofs_resident_bytes",
             "ferrite_proofs_resident_sets",
             "ferrite_proofs_gpus",
+            "ferrite_proofs_c2_proving",
+            "ferrite_proofs_c2_waiting",
+            "ferrite_proofs_c2_waiting_bytes",
         ] {
             assert!(names.iter().any(|x| x == n), "{n} missing: {names:?}");
         }

@@ -20,8 +20,10 @@
 //!   how many of each [`Stage`] run at once (STYLE R4).
 //! - [`prover`]: the resident prover every C2, Window PoSt and Winning PoSt
 //!   goes through: each proof kind's Groth16 parameters decoded once per
-//!   process and kept in memory (capped by `[proofs.resident]`), every proof
-//!   checked with `verify_seal`, `verify_window_post` or `verify_winning_post`.
+//!   process and kept in memory (capped by `[proofs.resident]`), C2s
+//!   pipelined (synthesis of the next beside the proof of the current,
+//!   [`prover::pipeline`]), every proof checked with `verify_seal`,
+//!   `verify_window_post` or `verify_winning_post`.
 //! - [`params`]: where the Groth16 parameters live, local generation for the
 //!   test sizes with a fixed seed, and download of the official files with a
 //!   digest check against the `parameters.json` that ships in filecoin-proofs.

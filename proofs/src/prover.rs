@@ -5,12 +5,16 @@
 //! every curve point they use again for each proof. Here each proof kind's
 //! `.params` file is read into bellperson's in-memory `Parameters` by the
 //! first C2 of that kind (or at start, `[proofs.resident] preload`), and every
-//! later C2 in the process proves from the same decoded points:
+//! later C2 in the process proves from the same decoded points. The Groth16
+//! work is split in two stages ([`groth16`]), so that C2s in flight form a
+//! [`pipeline`]: each synthesizes on the CPU, then waits its turn to prove.
 //!
 //! ```text
-//!  C1 output ─► check replica id ─► circuits (one per partition) ─► Groth16 batch
-//!               (cheap; a mismatched sector is refused before the SNARK)   │
-//!                              resident Parameters ◄─ load once per kind ──┘
+//!  C1 output ─► check replica id ─► circuits (one per partition)
+//!               (cheap; a mismatched sector is refused before the SNARK)
+//!      ─► synthesize (CPU) ─► wait for a proving turn ─► FFTs, multiexps (GPU or CPU)
+//!           │ beside it, a kind's first C2 decodes the      ▲
+//!           └─ resident Parameters (once per kind) ─────────┘
 //!  proof bytes ◄─ verify_seal (a proof that does not verify is an error)
 //! ```
 //!
@@ -27,8 +31,12 @@
 //! returned.
 //!
 //! - [`resident`]: the parameter sets in memory and their accounting.
+//! - [`groth16`]: our Groth16 driver in two stages, synthesis and proving,
+//!   over bellperson's domain, multiexp and GPU kernels.
+//! - [`pipeline`]: the proving turns C2s wait for, synthesized, in order.
 //! - [`porep`]: the C2 circuit and proof over a resident parameter set.
-//! - [`post`]: the PoSt circuits and proofs over a resident parameter set.
+//! - [`post`]: the PoSt circuits and proofs over a resident parameter set
+//!   (PoSt takes no turn: its deadlines do not wait behind C2s).
 
 mod groth16;
 pub mod pipeline;
