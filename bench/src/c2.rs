@@ -10,7 +10,7 @@
 //! N `seal_commit_phase2` calls in a row. Every proof is verified, untimed.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use ferrite_proofs::{Stage, Workers};
@@ -31,6 +31,15 @@ pub struct C2Throughput {
     pub ferrite: Duration,
     /// The raw library's N C2s one after another.
     pub raw: Duration,
+    /// When Ferrite's timed part began and ended, in seconds since the Unix
+    /// epoch (to pick the GPU's samples of that part out of nvidia-smi's).
+    pub ferrite_span: (f64, f64),
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl C2Throughput {
@@ -88,6 +97,7 @@ pub fn measure(
     let proof = SealProof::new(size);
     // Read while nothing runs: the free slots are the cap.
     let cap = workers.available(Stage::C2);
+    let from = unix_now();
     let start = Instant::now();
     let proofs = rt.block_on(async {
         let handles: Vec<_> = ids
@@ -104,6 +114,7 @@ pub fn measure(
         anyhow::Ok(proofs)
     })?;
     let ferrite = start.elapsed();
+    let ferrite_span = (from, unix_now());
     rt.block_on(async {
         for ((id, c), proof) in committed.into_iter().zip(proofs) {
             let s = SealedSector {
@@ -125,5 +136,6 @@ pub fn measure(
         cap,
         ferrite,
         raw,
+        ferrite_span,
     })
 }

@@ -54,19 +54,24 @@ impl Row {
     }
 }
 
-/// Where a row's proofs ran. GPU rows join with ferrite-proofs' `cuda`
-/// builds: the same groups run again on the card, as `Gpu` rows.
+/// Where a row's proofs ran, on both sides: the GPU where the build has a
+/// GPU backend and `[proofs.gpu]` found a card (the library's kernels and
+/// the resident prover's both use it), the CPU otherwise. On a GPU host,
+/// `FERRITE_PROOFS__GPU__MODE=off` gives the same groups' CPU rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
     /// The host's cores.
     Cpu,
+    /// The cards `Machine::gpus` names.
+    Gpu,
 }
 
 impl std::fmt::Display for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
         })
     }
 }
@@ -80,6 +85,9 @@ pub struct Machine {
     pub cores: usize,
     /// Total memory in GiB (/proc/meminfo).
     pub memory_gib: f64,
+    /// The cards the proofs ran on (model, GiB), empty on the CPU.
+    #[serde(default)]
+    pub gpus: Vec<String>,
 }
 
 impl Machine {
@@ -102,6 +110,10 @@ impl Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             memory_gib: (kib / (1 << 20) as f64 * 10.0).round() / 10.0,
+            gpus: ferrite_proofs::gpu::in_use()
+                .iter()
+                .map(|d| format!("{} ({} GiB)", d.model, d.memory >> 30))
+                .collect(),
         }
     }
 }
@@ -132,7 +144,7 @@ impl Report {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "ferrite bench{}: {} sectors, commit {}, {}, {} ({} cores, {} GiB)\n",
+            "ferrite bench{}: {} sectors, commit {}, {}, {} ({} cores, {} GiB){}\n",
             if self.quick { " --quick" } else { "" },
             self.sector_size,
             self.commit,
@@ -140,6 +152,11 @@ impl Report {
             self.machine.cpu,
             self.machine.cores,
             self.machine.memory_gib,
+            if self.machine.gpus.is_empty() {
+                String::new()
+            } else {
+                format!(", GPU: {}", self.machine.gpus.join(", "))
+            },
         );
         out.push_str(
             "| group | phase | device | unit | rounds | ferrite | raw | ferrite / raw |\n",
@@ -244,6 +261,7 @@ mod tests {
                 cpu: "test cpu".into(),
                 cores: 2,
                 memory_gib: 8.0,
+                gpus: vec!["NVIDIA H100 80GB HBM3 (79 GiB)".into()],
             },
             sector_size: "2KiB".into(),
             quick: true,
@@ -263,6 +281,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("- a note"), "{t}");
+        assert!(t.contains("GPU: NVIDIA H100 80GB HBM3 (79 GiB)"), "{t}");
         let back: Report = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
         assert_eq!(back, report);
     }

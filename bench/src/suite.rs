@@ -8,9 +8,11 @@
 //!                                                  Vec<Row> + notes ──► report::Report
 //! ```
 //!
-//! Every row runs on the CPU today ([`crate::report::Device::Cpu`]); the GPU rows join here
-//! when ferrite-proofs has a `cuda` build: the seal, post and c2 groups run
-//! again with the card, and their rows say `gpu`.
+//! The seal, post and c2 rows run where `[proofs.gpu]` put the proofs: on the
+//! card in a `cuda` build on a GPU host (their rows say `gpu`,
+//! [`crate::report::Device`]), on the CPU otherwise. The same binary gives a
+//! GPU host's CPU rows with `FERRITE_PROOFS__GPU__MODE=off`
+//! (bench/scripts/gpu-host runs both). The other groups are CPU work.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -23,7 +25,7 @@ use ferrite_types::{PaddedPieceSize, SealProof, SectorSize};
 use tokio::runtime::Runtime;
 
 use crate::commp::{self, Side};
-use crate::report::Row;
+use crate::report::{Device, Row};
 use crate::{c2, devnet, erc20, median, post, require_params, seal};
 
 /// A part of the suite, selectable with `--only`.
@@ -330,6 +332,10 @@ fn c2_rows(cx: &mut Cx<'_>) -> anyhow::Result<()> {
         t.ferrite.as_secs_f64(),
         t.raw.as_secs_f64()
     ));
+    cx.out.notes.push(format!(
+        "c2: Ferrite's C2s ran from unix time {:.1} to {:.1}",
+        t.ferrite_span.0, t.ferrite_span.1
+    ));
     Ok(())
 }
 
@@ -507,5 +513,12 @@ fn row(
     ferrite: f64,
     raw: Option<f64>,
 ) -> Row {
-    Row::cpu(group.name(), name, unit, rounds, ferrite, raw)
+    let mut row = Row::cpu(group.name(), name, unit, rounds, ferrite, raw);
+    // The proof groups run on the cards `ferrite_proofs::init` chose, if any.
+    if matches!(group, Group::Seal | Group::Post | Group::C2)
+        && !ferrite_proofs::gpu::in_use().is_empty()
+    {
+        row.device = Device::Gpu;
+    }
+    row
 }

@@ -98,10 +98,7 @@ impl ProofsCollector {
 
 impl Collector for ProofsCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.gauges()
-            .into_iter()
-            .flat_map(|g| g.desc())
-            .collect()
+        self.gauges().into_iter().flat_map(|g| g.desc()).collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {

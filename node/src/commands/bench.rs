@@ -27,7 +27,10 @@ use crate::config::Config;
         and FIL transfers per second through the pool and blocks of an in-process devnet; no \
         raw side), evm (ERC-20 transfers per second through the pool and blocks, and gas per \
         transfer, on Ferrite's EVM actor against the official v18 one given with \
-        --reference-bundle). Every row runs on the CPU.\n\n\
+        --reference-bundle). The seal, post and c2 rows run where [proofs.gpu] puts the proofs: \
+        on the GPU (device gpu) in a GPU build on a host with a card, else on the CPU; \
+        FERRITE_PROOFS__GPU__MODE=off gives a GPU host's CPU rows. The other groups are CPU \
+        work.\n\n\
         The seal, post and c2 groups need the sector size's parameters \
         (`ferrite params generate --sizes 2KiB`); a missing file is an error before anything runs. \
         Real proofs take every core: run it on an otherwise idle host."
