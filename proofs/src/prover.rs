@@ -35,8 +35,9 @@
 //!   over bellperson's domain, multiexp and GPU kernels.
 //! - [`pipeline`]: the proving turns C2s wait for, synthesized, in order.
 //! - [`porep`]: the C2 circuit and proof over a resident parameter set.
-//! - [`post`]: the PoSt circuits and proofs over a resident parameter set
-//!   (PoSt takes no turn: its deadlines do not wait behind C2s).
+//! - [`post`]: the PoSt circuits and proofs over a resident parameter set,
+//!   proven by bellperson's own batch prover at its GPU priority (PoSt takes
+//!   no turn: its deadlines do not wait behind C2s).
 
 mod groth16;
 pub mod pipeline;
@@ -75,18 +76,46 @@ pub struct Stages {
 type LoadParams<'a> = Box<dyn FnOnce() -> Result<Option<Params>, ProofsError> + Send + 'a>;
 type Params = std::sync::Arc<bellperson::groth16::Parameters<blstrs::Bls12>>;
 
+/// Proves `circuits` (one per partition) with `params` in bellperson's own
+/// batch prover, batches of at most [`MAX_BATCH`] as filecoin-proofs does,
+/// and writes the proofs in partition order. PoSt goes this way: with
+/// `priority`, bellperson holds its GPU priority lock for the whole proof,
+/// so that C2 kernels give the card up to it.
+fn prove_in_library<C>(
+    mut circuits: Vec<C>,
+    params: &bellperson::groth16::Parameters<blstrs::Bls12>,
+    priority: bool,
+) -> anyhow::Result<Vec<u8>>
+where
+    C: bellperson::Circuit<blstrs::Scalar> + Send,
+{
+    use bellperson::groth16::{create_random_proof_batch, create_random_proof_batch_in_priority};
+    let mut out = Vec::new();
+    while !circuits.is_empty() {
+        let batch: Vec<C> = circuits.drain(..MAX_BATCH.min(circuits.len())).collect();
+        let proofs = if priority {
+            create_random_proof_batch_in_priority(batch, params, &mut rand_core::OsRng)?
+        } else {
+            create_random_proof_batch(batch, params, &mut rand_core::OsRng)?
+        };
+        for proof in proofs {
+            proof.write(&mut out)?;
+        }
+    }
+    Ok(out)
+}
+
 /// Proves `circuits` (one per partition) in Groth16 batches of at most
-/// [`MAX_BATCH`], as filecoin-proofs does, and writes the proofs in
-/// partition order; `None` if `load` finds the kind on the mapped path.
-/// `load` runs beside the first batch's synthesis, so a kind's first proof
-/// decodes its parameters while its circuits are built. Each batch is
-/// synthesized first, then waits for a proving turn when `turns` is given
-/// (C2's [`pipeline`]); PoSt, whose deadlines come first, proves without one.
+/// [`MAX_BATCH`], as filecoin-proofs does, through the two stages of
+/// [`groth16`], and writes the proofs in partition order; `None` if `load`
+/// finds the kind on the mapped path. `load` runs beside the first batch's
+/// synthesis, so a kind's first proof decodes its parameters while its
+/// circuits are built. Each batch is synthesized first, then waits for a
+/// proving turn from `turns` (C2's [`pipeline`]).
 fn prove_circuits<C>(
     mut circuits: Vec<C>,
     load: LoadParams<'_>,
-    priority: bool,
-    turns: Option<&pipeline::Turns>,
+    turns: &pipeline::Turns,
 ) -> anyhow::Result<Option<(Vec<u8>, Stages)>>
 where
     C: bellperson::Circuit<blstrs::Scalar> + Send,
@@ -132,10 +161,10 @@ where
             .as_deref()
             .ok_or_else(|| anyhow::anyhow!("no Groth16 parameters after the first batch"))?;
         let started = Instant::now();
-        let turn = turns.map(|t| t.take(witnesses.iter().map(groth16::Witness::bytes).sum()));
+        let turn = turns.take(witnesses.iter().map(groth16::Witness::bytes).sum());
         stages.queued += started.elapsed();
         let started = Instant::now();
-        let proofs = groth16::prove(witnesses, params, priority, &mut rand_core::OsRng)?;
+        let proofs = groth16::prove(witnesses, params, &mut rand_core::OsRng)?;
         drop(turn);
         stages.proving += started.elapsed();
         for proof in proofs {

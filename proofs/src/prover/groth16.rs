@@ -287,13 +287,16 @@ fn quotient(
     ))
 }
 
+/// C2's kernels run at bellperson's normal priority: they give the card up
+/// to a priority proof (PoSt, which goes through bellperson's own prover:
+/// only that holds the priority lock, which bellperson keeps private).
+const PRIORITY: bool = false;
+
 /// Proves synthesized circuits of one shape with `params`, each with fresh
-/// randomness from `rng`. `priority` is bellperson's GPU priority (PoSt's
-/// deadlines before C2's throughput).
+/// randomness from `rng`.
 pub(crate) fn prove(
     mut witnesses: Vec<Witness>,
     params: &Parameters<Bls12>,
-    priority: bool,
     rng: &mut impl RngCore,
 ) -> Result<Vec<Proof<Bls12>>, SynthesisError> {
     let Some(first) = witnesses.first() else {
@@ -328,7 +331,7 @@ pub(crate) fn prove(
         .collect();
     let worker = Worker::new();
 
-    let mut fft = Some(LockedFftKernel::new(priority));
+    let mut fft = Some(LockedFftKernel::new(PRIORITY));
     let quotients = witnesses
         .iter_mut()
         .map(|w| quotient(&worker, w, &mut fft))
@@ -344,7 +347,7 @@ pub(crate) fn prove(
 
     // G1 first; the G2 kernel can only be created once the G1 kernel (and
     // its GPU lock) is dropped.
-    let mut g1 = LockedMultiexpKernel::<G1Affine>::new(priority);
+    let mut g1 = LockedMultiexpKernel::<G1Affine>::new(PRIORITY);
     let g1_sums: Vec<_> = witnesses
         .iter()
         .zip(quotients)
@@ -391,7 +394,7 @@ pub(crate) fn prove(
         .collect();
     #[allow(clippy::drop_non_drop)] // a GPU build's kernel holds the GPU lock
     drop(g1);
-    let mut g2 = LockedMultiexpKernel::<G2Affine>::new(priority);
+    let mut g2 = LockedMultiexpKernel::<G2Affine>::new(PRIORITY);
     let g2_sums: Vec<_> = witnesses
         .iter()
         .map(|w| {
@@ -504,7 +507,7 @@ mod tests {
         let (x, y) = (Fr::from(3u64), Fr::from(11u64));
         let witnesses = synthesize(vec![Product { x, y }, Product { x: y, y: x }]).unwrap();
         assert!(witnesses.iter().all(|w| w.bytes() > 0));
-        let proofs = prove(witnesses, &params, false, &mut rng).unwrap();
+        let proofs = prove(witnesses, &params, &mut rng).unwrap();
         assert_eq!(proofs.len(), 2);
         for proof in &proofs {
             assert!(verify_proof(&pvk, proof, &[x * y]).unwrap());
@@ -512,10 +515,6 @@ mod tests {
         }
         // Fresh randomness per proof: the same statement, different proofs.
         assert_ne!(proofs[0].a, proofs[1].a);
-        assert!(
-            prove(Vec::new(), &params, false, &mut rng)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(prove(Vec::new(), &params, &mut rng).unwrap().is_empty());
     }
 }

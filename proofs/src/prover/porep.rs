@@ -110,5 +110,5 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    super::prove_circuits(circuits, load, false, Some(turns))
+    super::prove_circuits(circuits, load, turns)
 }

@@ -165,15 +165,7 @@ fn prove_shape<Tree: 'static + MerkleTreeTrait>(
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // PoSt takes no pipeline turn: its deadline does not wait behind C2s.
-    let params = params.clone();
-    let proven = super::prove_circuits(
-        circuits,
-        Box::new(move || Ok(Some(params))),
-        config.priority,
-        None,
-    )?;
-    proven
-        .map(|(proofs, _)| proofs)
-        .ok_or_else(|| anyhow::anyhow!("resident PoSt parameters went missing"))
+    // PoSt takes no pipeline turn (its deadline does not wait behind C2s),
+    // and bellperson's own prover holds the GPU priority lock for it.
+    super::prove_in_library(circuits, params, config.priority)
 }

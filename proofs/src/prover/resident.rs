@@ -119,7 +119,11 @@ pub(crate) fn may_hold(kind: Kind, cfg: &ResidentConfig) -> Result<bool, ProofsE
     // Undecided, or being loaded now.
     let (_, file_bytes) = params_file(kind)?;
     let used = lock(sets()).stats.bytes;
-    Ok(used.saturating_add(file_bytes) <= cfg.max_mib.saturating_mul(1 << 20))
+    if used.saturating_add(file_bytes) <= cfg.max_mib.saturating_mul(1 << 20) {
+        return Ok(true);
+    }
+    // Over the cap: decide now (no load), so that the log says so once.
+    Ok(matches!(slot(kind, cfg)?, Slot::Resident(_)))
 }
 
 /// `kind`'s parameter file and its size; an error naming the command that
