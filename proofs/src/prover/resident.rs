@@ -111,12 +111,19 @@ pub(crate) fn stats() -> ResidentStats {
 /// file is an error here, before any proof work.
 pub(crate) fn may_hold(kind: Kind, cfg: &ResidentConfig) -> Result<bool, ProofsError> {
     let cell = Arc::clone(lock(sets()).kinds.entry(kind).or_default());
-    if let Ok(slot) = cell.try_lock()
-        && let Some(decided) = slot.as_ref()
-    {
-        return Ok(matches!(decided, Slot::Resident(_)));
+    match cell.try_lock() {
+        Ok(slot) => {
+            if let Some(decided) = slot.as_ref() {
+                return Ok(matches!(decided, Slot::Resident(_)));
+            }
+        }
+        // Being decided now, most likely loaded (it passed the cap when it
+        // reserved its room, which `used` below counts already): this C2
+        // synthesizes meanwhile, and `slot` gives it the outcome.
+        Err(std::sync::TryLockError::WouldBlock) => return Ok(true),
+        // A load that panicked left it undecided.
+        Err(std::sync::TryLockError::Poisoned(_)) => {}
     }
-    // Undecided, or being loaded now.
     let (_, file_bytes) = params_file(kind)?;
     let used = lock(sets()).stats.bytes;
     if used.saturating_add(file_bytes) <= cfg.max_mib.saturating_mul(1 << 20) {
